@@ -1,0 +1,26 @@
+// Bundles the CLI, the language server and the extension client into dist/.
+// node-llama-cpp stays external: it is ESM with a native addon and is loaded with import() at run time.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  external: ['vscode', 'node-llama-cpp', '@node-llama-cpp/*'],
+  logLevel: 'warning',
+};
+const entries = [
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
+  { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
+  { entryPoints: ['src/client/extension.ts'], outfile: 'dist/extension.js' },
+];
+const existing = (await import('node:fs')).existsSync;
+for (const entry of entries) {
+  if (!existing(entry.entryPoints[0])) continue;
+  const options = { ...common, ...entry };
+  if (watch) await (await esbuild.context(options)).watch();
+  else await esbuild.build(options);
+}

@@ -1,0 +1,73 @@
+/** One physical line of a JSONL source. */
+export interface SourceLine {
+  /** 1-based line number. */
+  line: number;
+  /** The line's text without its terminator (and without a leading BOM on line 1). */
+  text: string;
+  /**
+   * Offset of the first character of `text` in the source: UTF-16 code units for an in-memory
+   * document, bytes for a file read from disk.
+   */
+  offset: number;
+  /** Set when the bytes of this line were not valid UTF-8 (files only); `text` then holds U+FFFD. */
+  invalidUtf8?: { byteColumn: number };
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** A problem found on one line; columns are 0-based UTF-16 offsets within the line's text. */
+export interface Problem {
+  line: number;
+  startColumn: number;
+  endColumn: number;
+  severity: Severity;
+  /** Stable machine-readable code, e.g. `invalid-json`, `schema`, `empty-response`. */
+  code: string;
+  /** Human-readable message naming what was expected. */
+  message: string;
+  /** JSON pointer of the offending value, for schema problems. */
+  pointer?: string;
+}
+
+export type FormatName = 'alpaca' | 'sharegpt' | 'messages' | 'prompt-completion' | 'qa';
+
+/** A user-supplied mapping of record fields onto the Alpaca triple (dotted paths into the object). */
+export interface FieldMapping {
+  instruction: string;
+  input?: string;
+  response: string;
+}
+
+export interface FormatSpec {
+  name: FormatName | 'custom';
+  mapping?: FieldMapping;
+}
+
+export interface Turn {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * What a record means for scoring: instruction x (with optional input) and response y.
+ * Multi-turn records score the LAST assistant turn; the user turn before it is the instruction and
+ * every earlier turn (system prompt included) is `history`, rendered into the context by the template.
+ */
+export interface TrainingPair {
+  instruction: string;
+  input: string;
+  response: string;
+  history: Turn[];
+}
+
+/** The outcome of reading one line. */
+export interface ParsedRecord {
+  line: number;
+  /** Source text of the line (needed to write kept records byte-identically). */
+  text: string;
+  /** True for an empty or whitespace-only line (skipped silently, not a record). */
+  blank: boolean;
+  value?: unknown;
+  pair?: TrainingPair;
+  problems: Problem[];
+}

@@ -1,0 +1,34 @@
+/** Mean negative log-likelihood over `n` scored tokens (nats/token). `mean` is NaN when n = 0. */
+export interface SpanLoss {
+  mean: number;
+  n: number;
+}
+
+/**
+ * The losses a record's metrics come from (METHODS.md notation):
+ * - yGivenX: L(y | template(x)), response tokens after BOS + template(x)
+ * - y:       L(y), response tokens after BOS alone
+ * - xGivenY: L(x | y'), instruction tokens after BOS + reverse prompt built from y
+ * - x:       L(x), instruction tokens after BOS alone
+ * - xy:      mean NLL of every token of template(x) + y after BOS (DS weight)
+ */
+export interface RecordLosses {
+  yGivenX?: SpanLoss;
+  y?: SpanLoss;
+  xGivenY?: SpanLoss;
+  x?: SpanLoss;
+  xy?: SpanLoss;
+}
+
+/** `ppl`: ppl(y|x)/ppl(y) = exp(L(y|x) - L(y)) (Superfiltering / SRT, default). `loss`: L(y|x)/L(y) (Cherry v1). */
+export type RatioVariant = 'ppl' | 'loss';
+
+/** A metric value, or null with the reason the record could not be scored (never 0 for "unknown"). */
+export type MetricResult = { value: number; reason?: undefined } | { value: null; reason: string };
+
+/** DS weight rules: `paper` = IWSI Eqs. 3-5; `repo` = the released code's clip [0,2] / cap 5 / strict threshold. */
+export type DsRule = 'paper' | 'repo';
+
+export type MetricName = 'ifd' | 'rifd' | 'ds';
+
+export type TemplateName = 'alpaca' | 'vicuna' | 'wizardlm' | 'plain';

@@ -1,0 +1,32 @@
+/**
+ * The one primitive every metric reduces to: per-token log-probabilities of a token sequence under
+ * the student model. Backends differ only in how they get them (in-process GGUF, vLLM, sift serve).
+ */
+export interface TokenScorer {
+  /** Identity of the model for the score store (file hash for local models, served name for HTTP). */
+  readonly modelId: string;
+  /** Where scores come from, for hovers and logs (a path or a URL; never a key). */
+  readonly endpoint: string;
+  /** BOS id prepended to every scored sequence, if the model has one. */
+  readonly bosId: number | undefined;
+  /** Maximum sequence length in tokens. */
+  readonly maxContext: number;
+  /** Token ids of each text WITHOUT special tokens (no BOS). */
+  tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]>;
+  /**
+   * For each sequence `ids`, `lp[j-1] = log p(ids[j] | ids[<j])` for j = 1..ids.length-1
+   * (so the result has length ids.length - 1; position 0 has no prediction).
+   */
+  logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]>;
+  close(): Promise<void>;
+}
+
+/** Thrown for problems that retrying cannot fix (4xx other than 429, bad config). */
+export class PermanentScorerError extends Error {
+  override name = 'PermanentScorerError';
+}
+
+/** Thrown when an HTTP endpoint keeps failing after the configured retries. */
+export class RetriesExhaustedError extends Error {
+  override name = 'RetriesExhaustedError';
+}
