@@ -9,8 +9,17 @@ export interface SourceLine {
    * document, bytes for a file read from disk.
    */
   offset: number;
-  /** Set when the bytes of this line were not valid UTF-8 (files only); `text` then holds U+FFFD. */
-  invalidUtf8?: { byteColumn: number };
+  /**
+   * Set when the bytes of this line were not valid UTF-8 (files only); `text` then holds U+FFFD.
+   * `byteColumn` is the 0-based byte offset of the first bad byte within the line; `column` is the
+   * UTF-16 column in `text` where its replacement character sits.
+   */
+  invalidUtf8?: { byteColumn: number; column?: number };
+  /**
+   * The terminator that ended this line in the source: '' for a last line without one. Lets a
+   * writer reproduce the source byte for byte.
+   */
+  eol?: '\r\n' | '\n' | '\r' | '';
 }
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -27,6 +36,8 @@ export interface Problem {
   message: string;
   /** JSON pointer of the offending value, for schema problems. */
   pointer?: string;
+  /** `message` without its `line N[, column C]: ` prefix, for UIs that already show the location. */
+  reason?: string;
 }
 
 export type FormatName = 'alpaca' | 'sharegpt' | 'messages' | 'prompt-completion' | 'qa';
@@ -63,6 +74,8 @@ export interface TrainingPair {
 /** The outcome of reading one line. */
 export interface ParsedRecord {
   line: number;
+  /** `SourceLine.offset` of the line (UTF-16 units for documents, bytes for files). */
+  offset?: number;
   /** Source text of the line (needed to write kept records byte-identically). */
   text: string;
   /** True for an empty or whitespace-only line (skipped silently, not a record). */

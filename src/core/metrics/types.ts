@@ -32,3 +32,10 @@ export type DsRule = 'paper' | 'repo';
 export type MetricName = 'ifd' | 'rifd' | 'ds';
 
 export type TemplateName = 'alpaca' | 'vicuna' | 'wizardlm' | 'plain';
+
+/**
+ * A score as the selection and summary helpers accept it: a number, `null`/`undefined` (not scored),
+ * or a MetricResult straight from `ifd`/`rifd`/`dsWeight` (its reason then explains a null).
+ * Non-finite numbers (NaN, ±Infinity) count as not scored (METHODS §8.3).
+ */
+export type Score = number | null | undefined | MetricResult;

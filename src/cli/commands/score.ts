@@ -1,0 +1,53 @@
+import { AtomicFileWriter } from '../../core/io/atomicWrite';
+import type { MetricName } from '../../core/metrics/types';
+import { OrderedWriter } from '../orderedWriter';
+import { runScoring } from '../runScoring';
+import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
+import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
+import { printSummary } from '../summary';
+import { EXIT_OK, EXIT_RECORDS_FAILED } from '../usage';
+
+export interface ScoreCommandFlags extends ScoreFlags {
+  out?: string;
+  quiet?: boolean;
+}
+
+export async function scoreCommand(file: string, flags: ScoreCommandFlags): Promise<number> {
+  const datasetPath = requireFile(file, 'dataset');
+  const settings = resolveScoreSettings(flags);
+  const metrics: MetricName[] = settings.config.metrics;
+  const writer = flags.out ? new AtomicFileWriter(flags.out) : undefined;
+  const ordered = new OrderedWriter(writer);
+  const rows: ScoreRow[] = [];
+  const failures: string[] = [];
+  try {
+    const run = await runScoring(datasetPath, settings, {
+      quiet: flags.quiet,
+      onInvalid: (info, problems) => {
+        for (const problem of problems) failures.push(`${file}:${problem.line}:${problem.startColumn + 1}: ${problem.message}`);
+        const row = invalidRow(info.line, problems);
+        rows.push(row);
+        ordered.put(info.index, JSON.stringify(row));
+      },
+      onScore: (info, score) => {
+        const row = scoreRow(info.line, score, metrics);
+        if (row.error) failures.push(`${file}:${info.line}: ${row.error}`);
+        rows.push(row);
+        ordered.put(info.index, JSON.stringify(row));
+      },
+    });
+    await ordered.finish();
+    if (writer) await writer.commit();
+    for (const failure of failures.sort(byLine)) process.stderr.write(`${failure}\n`);
+    printSummary(rows, metrics, run);
+    return failures.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;
+  } catch (error) {
+    if (writer) await writer.abort();
+    throw error;
+  }
+}
+
+function byLine(a: string, b: string): number {
+  const line = (s: string): number => Number(/:(\d+):/.exec(s)?.[1] ?? 0);
+  return line(a) - line(b);
+}

@@ -1,0 +1,88 @@
+import { Command, CommanderError, Option } from 'commander';
+import { filterCommand } from './commands/filter';
+import { scoreCommand } from './commands/score';
+import { statsCommand } from './commands/stats';
+import { BACKENDS, FORMATS, TEMPLATES } from './settings';
+import { EXIT_RUN_FAILED, EXIT_USAGE, UsageError } from './usage';
+
+function addScoringOptions(command: Command): Command {
+  return command
+    .option('--metrics <list>', 'comma-separated metrics: ifd, rifd, ds', 'ifd,rifd')
+    .option('--valid <file>', 'DS weight valid set (JSONL in any supported format)')
+    .addOption(new Option('--backend <name>', 'scoring backend (default: local, or vllm when --url is given)').choices([...BACKENDS]))
+    .option('--model <path>', 'GGUF model for the local backend (default: the bundled TinyStories 260K)')
+    .option('--url <url...>', 'scoring endpoint base URL(s); several = data-parallel replicas')
+    .option('--served-model <name>', 'model name on the endpoint (default: the first one it lists)')
+    .addOption(new Option('--template <name>', 'prompt template').choices([...TEMPLATES]).default('plain'))
+    .addOption(new Option('--format <name>', 'dataset format (default: detected)').choices([...FORMATS]))
+    .addOption(new Option('--boundary <mode>', 'context/response token boundary').choices(['clean', 'faithful']).default('clean'))
+    .addOption(new Option('--ifd-variant <v>', 'ppl: exp(L(y|x)-L(y)); loss: L(y|x)/L(y) (Cherry v1)').choices(['ppl', 'loss']).default('ppl'))
+    .addOption(new Option('--ds-rule <rule>', 'DS weight rule: paper (IWSI Eqs. 3-5) or repo (released code)').choices(['paper', 'repo']).default('paper'))
+    .option('--no-cache', 'bypass the score store (.sift/scores.jsonl beside the dataset)')
+    .option('--store <file>', 'score store file (default: .sift/scores.jsonl beside the dataset)')
+    .option('--threads <n>', 'CPU threads for the local backend (default: all cores)')
+    .option('-q, --quiet', 'no progress output');
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('sift')
+    .description('Score, filter and inspect instruction-tuning JSONL datasets with IFD, r-IFD and DS weight.')
+    .version(require('../../package.json').version as string)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  addScoringOptions(program.command('score <file>').description('score every record; a summary table at the end'))
+    .option('--out <file>', 'write one JSON object per record (dataset order) with scores, losses, token counts, errors')
+    .action(async (file: string, flags) => {
+      process.exitCode = await scoreCommand(file, flags);
+    });
+
+  addScoringOptions(program.command('filter <file>').description('keep records by score rules; kept lines are byte-identical'))
+    .requiredOption('--out <file>', 'where to write the kept records')
+    .option('--ifd-max <x>', 'drop records with IFD >= x (IFD >= 1: the instruction does not help the student)')
+    .option('--rifd-max <x>', 'drop records with r-IFD >= x')
+    .option('--top <percent>', 'keep the top k% by IFD (highest first) of the records that pass the thresholds')
+    .option('--ds-keep <percent>', 'keep the k% of records with the lowest DS weight')
+    .option('--self-consistent', 'question/answer data: keep only answers that agree with the majority answer of their question')
+    .addOption(new Option('--ties <rule>', 'who wins a tie at the cut').choices(['earlier', 'later']).default('earlier'))
+    .option('--report <file>', 'write a JSON report of every decision')
+    .action(async (file: string, flags) => {
+      process.exitCode = await filterCommand(file, flags);
+    });
+
+  addScoringOptions(program.command('stats <file>').description('histograms of the scores in the terminal (scores what the store lacks)'))
+    .option('--bins <n>', 'histogram bins', '20')
+    .action(async (file: string, flags) => {
+      process.exitCode = await statsCommand(file, flags);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Help and version also end here, with exit code 0; commander already printed the message.
+    return error.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`sift: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`sift: ${message}\n`);
+  if (process.env.SIFT_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+  return EXIT_RUN_FAILED;
+}
+
+if (require.main === module) void main(process.argv);

@@ -1,0 +1,101 @@
+import { relative } from 'node:path';
+import type { ParsedRecord, Problem } from '../core/dataset/types';
+import { countLines } from '../core/io/countLines';
+import { METHOD_VERSION, validMean } from '../core/metrics';
+import type { MetricSettings } from '../core/metrics/recordMetrics';
+import { createScorer } from '../core/scoring/createScorer';
+import type { RecordScore } from '../core/scoring/recordScore';
+import { scoreFile, type FileRecordInfo, type ScoreFileStats } from '../core/scoring/scoreFile';
+import type { TokenScorer } from '../core/scoring/types';
+import { defaultStorePath, ScoreStore } from '../core/store';
+import { Progress } from './progress';
+import type { ResolvedScoreSettings } from './settings';
+import { packageRoot } from './packageRoot';
+
+export interface ScoringRun {
+  stats: ScoreFileStats;
+  modelId: string;
+  endpoint: string;
+  validMeanLoss?: number;
+  seconds: number;
+}
+
+export interface ScoringCallbacks {
+  onInvalid: (info: FileRecordInfo, problems: Problem[]) => void;
+  onScore: (info: FileRecordInfo, score: RecordScore, record: ParsedRecord) => void;
+  quiet?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Everything `score`, `filter` and `stats` share: store, scorer, valid set, progress, scoring. */
+export async function runScoring(datasetPath: string, settings: ResolvedScoreSettings, callbacks: ScoringCallbacks): Promise<ScoringRun> {
+  const started = Date.now();
+  const store = settings.useCache ? await ScoreStore.open(settings.storePath ?? defaultStorePath(datasetPath)) : ScoreStore.memory();
+  if (store.skippedLines > 0 && !callbacks.quiet) {
+    process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
+  }
+  const scorer = await createScorer(
+    { ...settings.scorer, onEvent: callbacks.quiet ? undefined : (message) => process.stderr.write(`${message}\n`) },
+    packageRoot(),
+  );
+  try {
+    const metricSettings: MetricSettings = { ifdVariant: settings.config.ifdVariant, dsRule: settings.dsRule };
+    if (settings.validPath) metricSettings.validMeanLoss = await validSetMeanLoss(settings, scorer, store, callbacks.signal);
+    const total = await countLines(datasetPath);
+    const progress = new Progress(total, `scoring ${relative(process.cwd(), datasetPath) || datasetPath}`, callbacks.quiet);
+    let done = 0;
+    let tokens = 0;
+    const stats = await scoreFile(datasetPath, {
+      format: settings.format,
+      scorer,
+      store,
+      config: settings.config,
+      metricSettings,
+      methodVersion: METHOD_VERSION,
+      signal: callbacks.signal,
+      onInvalid: (info, problems) => {
+        progress.update(++done, tokens);
+        callbacks.onInvalid(info, problems);
+      },
+      onScore: (info, score, record) => {
+        for (const loss of Object.values(score.losses)) if (!score.cached && loss) tokens += loss.n;
+        progress.update(++done, tokens);
+        callbacks.onScore(info, score, record);
+      },
+    });
+    progress.stop();
+    return {
+      stats,
+      modelId: scorer.modelId,
+      endpoint: scorer.endpoint,
+      validMeanLoss: metricSettings.validMeanLoss,
+      seconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    await store.close();
+    await scorer.close();
+  }
+}
+
+/** DS weight's anchor: the mean of the valid set's per-record mean losses (METHODS §5.2). */
+async function validSetMeanLoss(settings: ResolvedScoreSettings, scorer: TokenScorer, store: ScoreStore, signal?: AbortSignal): Promise<number> {
+  const losses: number[] = [];
+  const problems: string[] = [];
+  await scoreFile(settings.validPath!, {
+    scorer,
+    store,
+    config: { ...settings.config, metrics: ['ds'] },
+    metricSettings: { ifdVariant: settings.config.ifdVariant, dsRule: settings.dsRule },
+    methodVersion: METHOD_VERSION,
+    signal,
+    onInvalid: (info, found) => problems.push(`line ${info.line}: ${found[0]?.message ?? 'invalid'}`),
+    onScore: (_info, score) => {
+      if (score.losses.xy) losses.push(score.losses.xy.mean);
+    },
+  });
+  const mean = validMean(losses);
+  if (mean.value === null) {
+    throw new Error(`the valid set ${settings.validPath} has no scorable record${problems.length ? ` (${problems.slice(0, 3).join('; ')})` : ''}`);
+  }
+  return mean.value;
+}

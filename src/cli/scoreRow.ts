@@ -1,0 +1,57 @@
+import type { Problem } from '../core/dataset/types';
+import type { MetricName } from '../core/metrics/types';
+import { firstProblem, type RecordScore } from '../core/scoring/recordScore';
+
+/** One line of `sift score --out`: scores, the losses they came from, token counts, or an error. */
+export interface ScoreRow {
+  line: number;
+  ifd: number | null;
+  rifd: number | null;
+  ds: number | null;
+  loss_y_given_x: number | null;
+  loss_y: number | null;
+  loss_x_given_y: number | null;
+  loss_x: number | null;
+  loss_xy: number | null;
+  tokens: { y_given_x: number | null; y: number | null; x_given_y: number | null; x: number | null; xy: number | null };
+  truncated: boolean;
+  error: string | null;
+}
+
+const value = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : x);
+
+export function scoreRow(line: number, score: RecordScore, metrics: MetricName[]): ScoreRow {
+  const l = score.losses;
+  const metric = (name: MetricName): number | null => (metrics.includes(name) ? score.metrics[name]?.value ?? null : null);
+  return {
+    line,
+    ifd: metric('ifd'),
+    rifd: metric('rifd'),
+    ds: metric('ds'),
+    loss_y_given_x: value(l.yGivenX?.mean),
+    loss_y: value(l.y?.mean),
+    loss_x_given_y: value(l.xGivenY?.mean),
+    loss_x: value(l.x?.mean),
+    loss_xy: value(l.xy?.mean),
+    tokens: { y_given_x: l.yGivenX?.n ?? null, y: l.y?.n ?? null, x_given_y: l.xGivenY?.n ?? null, x: l.x?.n ?? null, xy: l.xy?.n ?? null },
+    truncated: score.truncated,
+    error: firstProblem(score) ?? null,
+  };
+}
+
+export function invalidRow(line: number, problems: Problem[]): ScoreRow {
+  return {
+    line,
+    ifd: null,
+    rifd: null,
+    ds: null,
+    loss_y_given_x: null,
+    loss_y: null,
+    loss_x_given_y: null,
+    loss_x: null,
+    loss_xy: null,
+    tokens: { y_given_x: null, y: null, x_given_y: null, x: null, xy: null },
+    truncated: false,
+    error: problems.map((p) => p.message).join('; ') || 'invalid record',
+  };
+}

@@ -1,0 +1,89 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { FormatName, FormatSpec } from '../core/dataset/types';
+import type { DsRule, MetricName, RatioVariant, TemplateName } from '../core/metrics/types';
+import type { BackendName, ScorerSettings } from '../core/scoring/createScorer';
+import type { Boundary, ScoringConfig } from '../core/scoring/plan';
+import { UsageError, oneOf } from './usage';
+
+export const METRICS: readonly MetricName[] = ['ifd', 'rifd', 'ds'];
+export const TEMPLATES: readonly TemplateName[] = ['alpaca', 'vicuna', 'wizardlm', 'plain'];
+export const FORMATS: readonly FormatName[] = ['alpaca', 'sharegpt', 'messages', 'prompt-completion', 'qa'];
+export const BACKENDS: readonly BackendName[] = ['local', 'vllm'];
+
+/** Options shared by every command that scores. */
+export interface ScoreFlags {
+  metrics: string;
+  valid?: string;
+  backend?: string;
+  model?: string;
+  url?: string[];
+  servedModel?: string;
+  template: string;
+  format?: string;
+  boundary: string;
+  ifdVariant: string;
+  dsRule: string;
+  cache: boolean;
+  store?: string;
+  threads?: string;
+}
+
+export interface ResolvedScoreSettings {
+  scorer: ScorerSettings;
+  config: ScoringConfig;
+  format?: FormatSpec;
+  validPath?: string;
+  dsRule: DsRule;
+  useCache: boolean;
+  storePath?: string;
+}
+
+export function requireFile(path: string, what: string): string {
+  const absolute = resolve(path);
+  if (!existsSync(absolute)) throw new UsageError(`${what} not found: ${path}`);
+  if (!statSync(absolute).isFile()) throw new UsageError(`${what} is not a file: ${path}`);
+  return absolute;
+}
+
+export function resolveScoreSettings(flags: ScoreFlags): ResolvedScoreSettings {
+  const metrics = [...new Set(flags.metrics.split(',').map((m) => m.trim()).filter(Boolean))].map((m) => oneOf(m, METRICS, '--metrics'));
+  if (metrics.length === 0) throw new UsageError('--metrics needs at least one of ifd, rifd, ds');
+  const validPath = flags.valid ? requireFile(flags.valid, 'valid set') : undefined;
+  if (metrics.includes('ds') && !validPath) throw new UsageError('--metrics ds needs --valid FILE (a small trusted set whose mean loss anchors DS weight)');
+  const urls = flags.url ?? [];
+  const backend = flags.backend ? oneOf(flags.backend, BACKENDS, '--backend') : urls.length > 0 ? 'vllm' : 'local';
+  if (backend !== 'local' && urls.length === 0) throw new UsageError(`--backend ${backend} needs --url URL`);
+  if (backend === 'local' && urls.length > 0) throw new UsageError('--url is for HTTP backends; the local backend takes --model PATH');
+  for (const url of urls) {
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error();
+    } catch {
+      throw new UsageError(`--url must be an http(s) URL (got "${url}")`);
+    }
+  }
+  const threads = flags.threads === undefined ? undefined : Number(flags.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new UsageError('--threads expects a positive integer');
+  return {
+    scorer: {
+      backend,
+      modelPath: flags.model ? requireFile(flags.model, 'model') : undefined,
+      urls,
+      servedModel: flags.servedModel,
+      apiKey: process.env.SIFT_SCORER_API_KEY || undefined,
+      threads,
+    },
+    config: {
+      metrics,
+      template: oneOf(flags.template, TEMPLATES, '--template'),
+      boundary: oneOf<Boundary>(flags.boundary, ['clean', 'faithful'], '--boundary'),
+      ifdVariant: oneOf<RatioVariant>(flags.ifdVariant, ['ppl', 'loss'], '--ifd-variant'),
+    },
+    format: flags.format ? { name: oneOf(flags.format, FORMATS, '--format') } : undefined,
+    validPath,
+    dsRule: oneOf<DsRule>(flags.dsRule, ['paper', 'repo'], '--ds-rule'),
+    useCache: flags.cache,
+    storePath: flags.store,
+  };
+}

@@ -1,0 +1,32 @@
+/** A mistake in how the command was called: exit code 2, a message, no stack trace. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const EXIT_OK = 0;
+export const EXIT_RECORDS_FAILED = 1;
+export const EXIT_USAGE = 2;
+/** The run itself could not proceed (model missing, endpoint unreachable after retries). */
+export const EXIT_RUN_FAILED = 3;
+
+export function parsePercent(value: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)%?$/.exec(value.trim());
+  if (!match) throw new UsageError(`${flag} expects a percentage like 10% or 0.1 (got "${value}")`);
+  const number = Number(match[1]);
+  const fraction = value.trim().endsWith('%') || number > 1 ? number / 100 : number;
+  if (!(fraction >= 0 && fraction <= 1)) throw new UsageError(`${flag} must be between 0% and 100% (got "${value}")`);
+  return fraction;
+}
+
+export function parseNumber(value: string, flag: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) throw new UsageError(`${flag} expects a number (got "${value}")`);
+  return number;
+}
+
+export function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
+  }
+  return value as T;
+}

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Writes a file by streaming into a temporary file beside it and renaming it into place, so a
+ * reader never sees half a file and a crash never leaves a truncated output.
+ */
+export class AtomicFileWriter {
+  private readonly temporary: string;
+  private readonly stream: ReturnType<typeof createWriteStream>;
+  private failed: Error | undefined;
+
+  constructor(readonly path: string) {
+    this.temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+    this.stream = createWriteStream(this.temporary, { encoding: 'utf8' });
+    this.stream.on('error', (error) => {
+      this.failed = error;
+    });
+  }
+
+  /** Resolves when the stream can take more (back-pressure). */
+  async write(text: string | Buffer): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (!this.stream.write(text)) {
+      await new Promise<void>((resolve, reject) => {
+        this.stream.once('drain', resolve);
+        this.stream.once('error', reject);
+      });
+    }
+  }
+
+  async commit(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
+    });
+    if (this.failed) throw this.failed;
+    await rename(this.temporary, this.path);
+  }
+
+  async abort(): Promise<void> {
+    this.stream.destroy();
+    await rm(this.temporary, { force: true });
+  }
+}
+
+/** Writes a whole text atomically. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const writer = new AtomicFileWriter(path);
+  try {
+    await writer.write(text);
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}

@@ -1,0 +1,2 @@
+export { LocalScorer, type LocalScorerOptions } from './localScorer';
+export { ggufIdentity } from './modelIdentity';

@@ -1,0 +1,141 @@
+import { availableParallelism } from 'node:os';
+import type { TokenScorer } from '../types';
+import { PermanentScorerError } from '../types';
+import { ggufIdentity } from './modelIdentity';
+import { sequenceLogprobs, type EvaluatingSequence } from './sequenceLogprobs';
+import type { LlamaContext, LlamaModel, NodeLlamaCpp, Token } from './llamaTypes';
+
+// node-llama-cpp is ESM-only with a native addon: load it lazily with import() so the CommonJS
+// bundles (CLI, server) start fast and only pay for it when a local model is used.
+let modulePromise: Promise<NodeLlamaCpp> | undefined;
+function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
+  modulePromise ??= import('node-llama-cpp') as Promise<NodeLlamaCpp>;
+  return modulePromise;
+}
+
+export interface LocalScorerOptions {
+  modelPath: string;
+  /** CPU threads; default: every available core. */
+  threads?: number;
+  /** Context length in tokens; default: the model's training context, capped at 4096. */
+  contextSize?: number;
+  /** Parallel sequences evaluated in one batch; default 4. */
+  parallelSequences?: number;
+  /** Use a GPU when llama.cpp has a binary for one installed; default true. */
+  gpu?: boolean;
+}
+
+/**
+ * The in-process backend: a GGUF model through node-llama-cpp (llama.cpp). Sequences are spread
+ * over a few context sequences evaluated in the same batches, and within each context sequence the
+ * evaluated prefix is reused when the next sequence shares it (a template preamble, the same
+ * instruction scored twice), see sequenceLogprobs.
+ */
+export class LocalScorer implements TokenScorer {
+  readonly endpoint: string;
+  private readonly free: EvaluatingSequence[] = [];
+  private readonly waiting: ((seq: EvaluatingSequence) => void)[] = [];
+
+  private constructor(
+    readonly modelId: string,
+    readonly bosId: number | undefined,
+    readonly maxContext: number,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    modelPath: string,
+  ) {
+    this.endpoint = `local:${modelPath}`;
+    for (let i = 0; i < context.totalSequences; i++) {
+      this.free.push({ sequence: context.getSequence(), ids: [], lp: new Float64Array(0) });
+    }
+  }
+
+  static async load(options: LocalScorerOptions): Promise<LocalScorer> {
+    const { getLlama, LlamaLogLevel } = await loadNodeLlamaCpp();
+    const identity = ggufIdentity(options.modelPath).catch((error: NodeJS.ErrnoException) => {
+      throw new PermanentScorerError(`cannot read model file ${options.modelPath}: ${error.code ?? error.message}`);
+    });
+    const modelId = await identity;
+    const llama = await getLlama({
+      gpu: options.gpu === false ? false : 'auto',
+      build: 'never',
+      logLevel: LlamaLogLevel.error,
+      progressLogs: false,
+      skipDownload: true,
+    });
+    let model: LlamaModel;
+    try {
+      model = await llama.loadModel({ modelPath: options.modelPath });
+    } catch (error) {
+      throw new PermanentScorerError(`cannot load GGUF model ${options.modelPath}: ${(error as Error).message}`);
+    }
+    const contextSize = options.contextSize ?? Math.min(model.trainContextSize, 4096);
+    const sequences = options.parallelSequences ?? 4;
+    const context = await model.createContext({
+      contextSize: contextSize * sequences,
+      sequences,
+      batchSize: Math.max(512, contextSize),
+      threads: options.threads ?? availableParallelism(),
+      // Scoring never needs the context to slide; a sequence that does not fit is an error upstream.
+      ignoreMemorySafetyChecks: false,
+    });
+    const bos = model.tokens.bos ?? undefined;
+    return new LocalScorer(modelId, bos === undefined ? undefined : Number(bos), contextSize, model, context, options.modelPath);
+  }
+
+  async tokenize(texts: string[]): Promise<number[][]> {
+    return texts.map((text) => Array.from(this.model.tokenize(text, false), Number));
+  }
+
+  /** Text of each token id, for `echo` responses of `sift serve`. */
+  tokenText(ids: number[]): string[] {
+    return ids.map((id) => this.model.detokenize([id as Token], true));
+  }
+
+  async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
+    for (const ids of sequences) {
+      if (ids.length > this.maxContext) {
+        throw new PermanentScorerError(`sequence of ${ids.length} tokens exceeds the model context of ${this.maxContext}`);
+      }
+    }
+    // Sorting makes sequences that share a prefix neighbours, so each context sequence can keep it.
+    const order = sequences.map((_, i) => i).sort((a, b) => compareIds(sequences[a], sequences[b]));
+    const results = new Array<Float64Array>(sequences.length);
+    const lanes = Math.max(1, this.context.totalSequences);
+    const chunk = Math.ceil(order.length / lanes);
+    const work: Promise<void>[] = [];
+    for (let start = 0; start < order.length; start += chunk) {
+      const slice = order.slice(start, start + chunk);
+      work.push(this.withSequence(async (seq) => {
+        for (const index of slice) {
+          signal?.throwIfAborted();
+          results[index] = await sequenceLogprobs(seq, sequences[index]);
+        }
+      }));
+    }
+    await Promise.all(work);
+    return results;
+  }
+
+  async close(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+
+  private async withSequence<T>(run: (seq: EvaluatingSequence) => Promise<T>): Promise<T> {
+    const seq = this.free.pop() ?? (await new Promise<EvaluatingSequence>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await run(seq);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(seq);
+      else this.free.push(seq);
+    }
+  }
+}
+
+function compareIds(a: number[], b: number[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}

@@ -1,0 +1,118 @@
+import type { TrainingPair } from '../dataset/types';
+import { directResponsePrefix, instructionText, renderPrompt, renderReversePrompt } from '../metrics/templates';
+import { meanNll } from '../metrics/nll';
+import type { MetricName, RatioVariant, SpanLoss, TemplateName } from '../metrics/types';
+
+/**
+ * Where the context ends and the scored target begins.
+ * - `clean` (default): context and target are tokenized separately and their ids concatenated
+ *   after BOS, so the target's tokens are exactly tok(target) in every sequence it appears in, and
+ *   the conditioned and direct losses average over the same token strings (METHODS §1.4). Every
+ *   backend gets ids, so the boundary is the same everywhere.
+ * - `faithful`: the reference scripts' rule (METHODS §1.2): tokenize context+target as one text and
+ *   start scoring at len(BOS + tok(context)); a BPE merge across the boundary moves it.
+ */
+export type Boundary = 'clean' | 'faithful';
+
+export interface ScoringConfig {
+  metrics: MetricName[];
+  template: TemplateName;
+  boundary: Boundary;
+  ifdVariant: RatioVariant;
+}
+
+export type SpanKind = 'yGivenX' | 'y' | 'xGivenY' | 'x' | 'xy';
+
+/** Span losses each metric needs, in the order they are stored. */
+export const METRIC_SPANS: Record<MetricName, SpanKind[]> = {
+  ifd: ['yGivenX', 'y'],
+  rifd: ['xGivenY', 'x'],
+  ds: ['xy'],
+};
+
+/** One sequence to score: BOS + context + target, with the loss taken over the target (or everything). */
+export interface SpanRequest {
+  kind: SpanKind;
+  context: string;
+  target: string;
+  /** Score every token after BOS (DS weight) instead of the target only. */
+  whole: boolean;
+  /** The conditioned span whose fitted target length also bounds this direct span. */
+  pairedWith?: SpanKind;
+}
+
+/** The texts a metric's sequences are built from; they (with the config) make its store key. */
+export function metricRequests(metric: MetricName, pair: TrainingPair, config: ScoringConfig): SpanRequest[] {
+  const faithful = config.boundary === 'faithful';
+  switch (metric) {
+    case 'ifd': {
+      const prompt = renderPrompt(config.template, pair);
+      // Cherry v1 (loss variant, faithful) conditions the direct score on the literal response marker.
+      const directContext = faithful && config.ifdVariant === 'loss' ? directResponsePrefix(config.template) : '';
+      return [
+        { kind: 'yGivenX', context: prompt, target: pair.response, whole: false },
+        { kind: 'y', context: directContext, target: pair.response, whole: false, pairedWith: 'yGivenX' },
+      ];
+    }
+    case 'rifd': {
+      const x = instructionText(pair, { faithful });
+      return [
+        { kind: 'xGivenY', context: renderReversePrompt(config.template, pair.response), target: x, whole: false },
+        { kind: 'x', context: '', target: x, whole: false, pairedWith: 'xGivenY' },
+      ];
+    }
+    case 'ds':
+      return [{ kind: 'xy', context: renderPrompt(config.template, pair), target: pair.response, whole: true }];
+  }
+}
+
+/** A tokenized span request: the ids to evaluate and the positions [start, end) to average over. */
+export interface PlannedSequence {
+  ids: number[];
+  start: number;
+  end: number;
+  truncated: boolean;
+}
+
+export type Tokens = (text: string) => number[];
+
+/**
+ * Builds the id sequence for a request. Sequences longer than the model context are cut on the
+ * right (as the reference scripts do); a direct span is cut to the same number of target tokens as
+ * its conditioned partner so both means cover the same tokens. Returns a reason string when the
+ * span cannot be scored at all.
+ */
+export function planSequence(
+  request: SpanRequest,
+  tokens: Tokens,
+  bosId: number | undefined,
+  boundary: Boundary,
+  maxContext: number,
+  fittedTargetTokens?: number,
+): PlannedSequence | string {
+  const bos = bosId === undefined ? [] : [bosId];
+  let ids: number[];
+  let start: number;
+  if (boundary === 'clean') {
+    const context = tokens(request.context);
+    ids = [...bos, ...context, ...tokens(request.target)];
+    start = bos.length + context.length;
+  } else {
+    ids = [...bos, ...tokens(request.context + request.target)];
+    start = bos.length + tokens(request.context).length;
+  }
+  // Position 0 has no prediction: a model without BOS cannot score the first token of a bare target.
+  if (request.whole || start < 1) start = 1;
+  if (request.target.length === 0) return 'empty target: no tokens to score';
+  if (start >= maxContext) return `the prompt alone fills the model context (${start} tokens, context ${maxContext})`;
+  let end = Math.min(ids.length, maxContext);
+  if (fittedTargetTokens !== undefined) end = Math.min(end, start + fittedTargetTokens);
+  const truncated = end < ids.length;
+  if (end <= start) return 'empty target: no tokens to score';
+  return { ids: ids.slice(0, end), start, end, truncated };
+}
+
+/** The loss over a planned sequence's scored positions. */
+export function spanLoss(lp: Float64Array, sequence: PlannedSequence): SpanLoss {
+  return meanNll(lp, sequence.start, sequence.end);
+}

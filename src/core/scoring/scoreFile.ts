@@ -1,0 +1,74 @@
+import { parseFile } from '../dataset/parse';
+import type { FormatSpec, ParsedRecord, Problem } from '../dataset/types';
+import type { MetricSettings } from '../metrics/recordMetrics';
+import type { ScoreStore } from '../store/scoreStore';
+import type { ScoringConfig } from './plan';
+import { toRecordScore, type RecordScore } from './recordScore';
+import { scoreRecords, type RecordToScore, type RunStats } from './scoreRecords';
+import type { TokenScorer } from './types';
+
+export interface FileRecordInfo {
+  /** 0-based index among the file's non-blank lines (dataset order). */
+  index: number;
+  line: number;
+}
+
+export interface ScoreFileOptions {
+  format?: FormatSpec;
+  scorer: TokenScorer;
+  store: ScoreStore;
+  config: ScoringConfig;
+  metricSettings: MetricSettings;
+  methodVersion: string;
+  signal?: AbortSignal;
+  chunkTokens?: number;
+  concurrency?: number;
+  /** A record that could not be read (invalid JSON, schema) — reported, not scored. */
+  onInvalid: (info: FileRecordInfo, problems: Problem[]) => void;
+  /** A scored record (any order). */
+  onScore: (info: FileRecordInfo, score: RecordScore, record: ParsedRecord) => void;
+}
+
+export interface ScoreFileStats extends RunStats {
+  invalid: number;
+}
+
+/**
+ * Streams a JSONL file through parsing, validation and scoring. Only records in flight are held in
+ * memory, so files far larger than the editor can open are fine.
+ */
+export async function scoreFile(path: string, options: ScoreFileOptions): Promise<ScoreFileStats> {
+  const inFlight = new Map<number, { info: FileRecordInfo; record: ParsedRecord }>();
+  let invalid = 0;
+  async function* records(): AsyncGenerator<RecordToScore> {
+    let index = 0;
+    for await (const record of parseFile(path, options.format, { signal: options.signal })) {
+      if (record.blank) continue;
+      const info = { index: index++, line: record.line };
+      const errors = record.problems.filter((p) => p.severity === 'error');
+      if (errors.length > 0 || !record.pair) {
+        invalid++;
+        options.onInvalid(info, errors.length > 0 ? errors : record.problems);
+        continue;
+      }
+      inFlight.set(info.index, { info, record });
+      yield { id: info.index, pair: record.pair };
+    }
+  }
+  const stats = await scoreRecords(records(), {
+    scorer: options.scorer,
+    store: options.store,
+    config: options.config,
+    methodVersion: options.methodVersion,
+    signal: options.signal,
+    chunkTokens: options.chunkTokens,
+    concurrency: options.concurrency,
+    onResult: (result) => {
+      const entry = inFlight.get(result.id);
+      if (!entry) return;
+      inFlight.delete(result.id);
+      options.onScore(entry.info, toRecordScore(result, options.config.metrics, options.metricSettings), entry.record);
+    },
+  });
+  return { ...stats, invalid };
+}

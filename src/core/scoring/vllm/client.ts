@@ -1,0 +1,269 @@
+/**
+ * `VllmScorer`: a {@link TokenScorer} backed by one or more vLLM OpenAI-compatible servers
+ * (data-parallel replicas of the same model). See `protocol.ts` for the exact wire shapes.
+ *
+ * - logprobs(): batches sequences into `POST /v1/completions` requests whose prompt is a list of
+ *   token-id lists (total tokens <= maxTokensPerRequest, at most maxPromptsPerRequest prompts; a
+ *   longer sequence goes alone), sends them concurrently within the per-replica in-flight limit,
+ *   validates that every choice covers its whole prompt, and reassembles results in input order.
+ * - tokenize(): `POST /tokenize` per text (the endpoint takes one prompt), `add_special_tokens:
+ *   false`, concurrently under the same limits.
+ * - Retries, back-off, Retry-After, timeouts, cancellation and replica selection: `../http/pool.ts`.
+ *
+ * Model identity: `modelId` is `vllm:<served model name>`. The score store keys scores by it, so
+ * two servers serving DIFFERENT weights under the SAME name share cached scores: give them
+ * different `--served-model-name`s, or clear the cache when you change the weights behind a name.
+ */
+import { PermanentScorerError, type TokenScorer } from '../types';
+import { HttpEndpointPool, runAll, type HttpEvent, type HttpPoolOptions, type HttpStats } from '../http/pool';
+import {
+  buildScoringRequest,
+  buildTokenizeRequest,
+  parseEchoLogprobs,
+  parseModelList,
+  parsePromptLogprobs,
+  parseTokenizeResponse,
+  type ModelCard,
+  type VllmMode,
+} from './protocol';
+
+export interface VllmScorerOptions extends HttpPoolOptions {
+  /** Model name to request (`--served-model-name`, or a LoRA adapter name); default: the first id of GET /v1/models. */
+  servedModel?: string;
+  /**
+   * `echo` (default): `echo: true, max_tokens: 0, logprobs: 0`, read `logprobs.token_logprobs`.
+   * `prompt_logprobs`: `prompt_logprobs: 0, max_tokens: 1`, read `prompt_logprobs` (needs vLLM
+   * >= 0.6; smaller responses; sequences may use at most max_model_len - 1 tokens).
+   */
+  mode?: VllmMode;
+  /** Upper bound on the summed length of the sequences in one request (default 16384). */
+  maxTokensPerRequest?: number;
+  /** Upper bound on prompts per request (default 1024 = vLLM's VLLM_MAX_COMPLETION_PROMPTS default). */
+  maxPromptsPerRequest?: number;
+  /** Text used to discover the BOS id at connect (default "Hello"). */
+  bosProbeText?: string;
+}
+
+export interface VllmServerInfo {
+  servedModel: string;
+  maxModelLen: number;
+  bosId: number | undefined;
+}
+
+const DEFAULT_MAX_TOKENS_PER_REQUEST = 16384;
+const DEFAULT_MAX_PROMPTS_PER_REQUEST = 1024;
+
+export class VllmScorer implements TokenScorer {
+  readonly modelId: string;
+  readonly endpoint: string;
+  readonly bosId: number | undefined;
+  readonly maxContext: number;
+  readonly servedModel: string;
+  /** max_model_len reported by the server. */
+  readonly maxModelLen: number;
+  readonly mode: VllmMode;
+  private readonly pool: HttpEndpointPool;
+  private readonly maxTokensPerRequest: number;
+  private readonly maxPromptsPerRequest: number;
+
+  private constructor(pool: HttpEndpointPool, opts: VllmScorerOptions, info: VllmServerInfo) {
+    this.pool = pool;
+    this.mode = opts.mode ?? 'echo';
+    this.servedModel = info.servedModel;
+    this.modelId = `vllm:${info.servedModel}`;
+    this.endpoint = pool.bases.map((_, i) => pool.displayUrl(i)).join(', ');
+    this.bosId = info.bosId;
+    this.maxModelLen = info.maxModelLen;
+    // prompt_logprobs mode generates one real token, which must fit in the context.
+    this.maxContext = this.mode === 'prompt_logprobs' ? info.maxModelLen - 1 : info.maxModelLen;
+    this.maxTokensPerRequest = opts.maxTokensPerRequest ?? DEFAULT_MAX_TOKENS_PER_REQUEST;
+    this.maxPromptsPerRequest = opts.maxPromptsPerRequest ?? DEFAULT_MAX_PROMPTS_PER_REQUEST;
+  }
+
+  /**
+   * Connect: list the models of every replica (each must serve the chosen model; a replica that
+   * cannot be reached is tolerated if another one answers), read max_model_len, discover the BOS
+   * id. Rejects with PermanentScorerError for configuration problems and RetriesExhaustedError when
+   * no replica answers.
+   */
+  static async connect(opts: VllmScorerOptions, signal?: AbortSignal): Promise<VllmScorer> {
+    validateOptions(opts);
+    const pool = new HttpEndpointPool(opts);
+    try {
+      const info = await discover(pool, opts, signal);
+      return new VllmScorer(pool, opts, info);
+    } catch (e) {
+      pool.close();
+      throw e;
+    }
+  }
+
+  async tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+    return runAll(
+      texts.length,
+      async (i, sig) => {
+        const text = texts[i] as string;
+        if (text === '') return [];
+        const r = await this.pool.request({
+          method: 'POST',
+          path: '/tokenize',
+          body: buildTokenizeRequest(this.servedModel, text, false),
+          parse: parseTokenizeResponse,
+          what: 'tokenize',
+          signal: sig,
+        });
+        return r.tokens;
+      },
+      signal,
+    );
+  }
+
+  async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
+    const results: Float64Array[] = new Array(sequences.length);
+    const toSend: number[] = [];
+    sequences.forEach((ids, i) => {
+      if (!Array.isArray(ids) || !ids.every((t) => Number.isInteger(t) && t >= 0)) {
+        throw new PermanentScorerError(`sequence ${i} is not a list of token ids`);
+      }
+      if (ids.length > this.maxContext) {
+        throw new PermanentScorerError(
+          `sequence ${i} has ${ids.length} tokens; ${this.servedModel} accepts at most ${this.maxContext} (truncate before scoring)`,
+        );
+      }
+      if (ids.length <= 1) results[i] = new Float64Array(0);
+      else toSend.push(i);
+    });
+    const batches = planBatches(
+      toSend.map((i) => (sequences[i] as number[]).length),
+      this.maxTokensPerRequest,
+      this.maxPromptsPerRequest,
+    ).map((b) => b.map((k) => toSend[k] as number));
+    const parse = this.mode === 'echo' ? parseEchoLogprobs : parsePromptLogprobs;
+    await runAll(
+      batches.length,
+      async (b, sig) => {
+        const idx = batches[b] as number[];
+        const seqs = idx.map((i) => sequences[i] as number[]);
+        const tokens = seqs.reduce((s, q) => s + q.length, 0);
+        const out = await this.pool.request({
+          method: 'POST',
+          path: '/v1/completions',
+          body: buildScoringRequest(this.servedModel, seqs, this.mode),
+          parse: (body) => parse(body, seqs),
+          what: `completions (${seqs.length} prompts, ${tokens} tokens)`,
+          signal: sig,
+        });
+        idx.forEach((i, k) => {
+          results[i] = out[k] as Float64Array;
+        });
+      },
+      signal,
+    );
+    return results;
+  }
+
+  /** Request counters (calls, retries, failures by kind) and replica state, for status displays. */
+  stats(): HttpStats {
+    return this.pool.stats();
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+  }
+}
+
+/**
+ * Split items (given by their token lengths, in order) into consecutive batches whose summed
+ * length is <= maxTokens and count <= maxItems. An item longer than maxTokens forms its own batch.
+ * Returns indices into `lengths`.
+ */
+export function planBatches(lengths: readonly number[], maxTokens: number, maxItems: number): number[][] {
+  const batches: number[][] = [];
+  let cur: number[] = [];
+  let curTokens = 0;
+  lengths.forEach((len, i) => {
+    if (cur.length > 0 && (curTokens + len > maxTokens || cur.length >= maxItems)) {
+      batches.push(cur);
+      cur = [];
+      curTokens = 0;
+    }
+    cur.push(i);
+    curTokens += len;
+  });
+  if (cur.length > 0) batches.push(cur);
+  return batches;
+}
+
+function validateOptions(opts: VllmScorerOptions): void {
+  if (opts.mode !== undefined && opts.mode !== 'echo' && opts.mode !== 'prompt_logprobs') {
+    throw new PermanentScorerError(`unknown vLLM scoring mode ${JSON.stringify(opts.mode)}`);
+  }
+  for (const [name, v] of [
+    ['maxTokensPerRequest', opts.maxTokensPerRequest],
+    ['maxPromptsPerRequest', opts.maxPromptsPerRequest],
+  ] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new PermanentScorerError(`${name} must be a positive integer`);
+  }
+}
+
+async function discover(pool: HttpEndpointPool, opts: VllmScorerOptions, signal?: AbortSignal): Promise<VllmServerInfo> {
+  // 1. /v1/models on every replica.
+  const listings = await Promise.allSettled(
+    pool.bases.map((_, i) =>
+      pool.request({ method: 'GET', path: '/v1/models', parse: parseModelList, what: 'list models', signal, urlIndex: i }),
+    ),
+  );
+  if (signal?.aborted) throw signal.reason;
+  const ok = listings.flatMap((l, i) => (l.status === 'fulfilled' ? [{ i, cards: l.value.data }] : []));
+  const firstFailure = listings.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  if (ok.length === 0) throw firstFailure?.reason;
+  // A permanent failure (wrong key, 404...) on any replica is a configuration error.
+  for (const l of listings) {
+    if (l.status === 'rejected' && l.reason instanceof PermanentScorerError) throw l.reason;
+  }
+  const first = ok[0] as { i: number; cards: ModelCard[] };
+  const servedModel = opts.servedModel ?? first.cards[0]?.id;
+  if (servedModel === undefined) throw new PermanentScorerError(`${pool.displayUrl(first.i)} serves no model`);
+  let maxModelLen = 0;
+  for (const { i, cards } of ok) {
+    const card = cards.find((c) => c.id === servedModel);
+    if (card === undefined) {
+      throw new PermanentScorerError(
+        `${pool.displayUrl(i)} does not serve model ${JSON.stringify(servedModel)} (it serves ${cards.map((c) => JSON.stringify(c.id)).join(', ') || 'nothing'})`,
+      );
+    }
+    // LoRA adapters have no max_model_len of their own; use their base model's.
+    const parent = card.parent ? cards.find((c) => c.id === card.parent) : undefined;
+    const mml = card.max_model_len ?? parent?.max_model_len ?? cards.find((c) => c.max_model_len)?.max_model_len ?? 0;
+    if (mml > 0) maxModelLen = maxModelLen === 0 ? mml : Math.min(maxModelLen, mml);
+  }
+
+  // 2. BOS: tokenize a probe with and without special tokens; BOS is the extra leading token.
+  // (Tokenizing '' would also work for most models, but misreads tokenizers that append an EOS.)
+  const probe = opts.bosProbeText ?? 'Hello';
+  const tok = (special: boolean) =>
+    pool.request({
+      method: 'POST',
+      path: '/tokenize',
+      body: buildTokenizeRequest(servedModel, probe, special),
+      parse: parseTokenizeResponse,
+      what: 'tokenize (BOS probe)',
+      signal,
+    });
+  const [withSpecial, plain] = await Promise.all([tok(true), tok(false)]);
+  const bosId = detectBos(withSpecial.tokens, plain.tokens);
+  if (maxModelLen === 0) maxModelLen = withSpecial.max_model_len;
+  if (maxModelLen <= 1) {
+    throw new PermanentScorerError(`could not read max_model_len of ${JSON.stringify(servedModel)} from ${pool.displayUrl(first.i)}`);
+  }
+  return { servedModel, maxModelLen, bosId };
+}
+
+/** The BOS id, if tokenizing with special tokens adds exactly a leading token before `plain`. */
+export function detectBos(withSpecial: readonly number[], plain: readonly number[]): number | undefined {
+  if (withSpecial.length <= plain.length) return undefined;
+  for (let k = 0; k < plain.length; k++) if (withSpecial[k + 1] !== plain[k]) return undefined;
+  return withSpecial[0];
+}
+
+export type { HttpEvent, HttpStats };

@@ -1,0 +1,4 @@
+export { VllmScorer, planBatches, detectBos } from './client';
+export type { VllmScorerOptions, VllmServerInfo } from './client';
+export * from './protocol';
+export type { HttpEvent, HttpStats, HttpFailureKind, HttpPoolOptions } from '../http/pool';

@@ -1,0 +1,573 @@
+/**
+ * The subset of vLLM's OpenAI-compatible HTTP protocol Sift uses for scoring, as TypeScript types,
+ * runtime validation of responses, and response builders that reproduce vLLM's exact shapes (so
+ * `sift serve` and the test fakes answer like a real vLLM server).
+ *
+ * Shapes read from vLLM's source (`vllm-project/vllm`, main branch, 2026; the older single-file
+ * layout `vllm/entrypoints/openai/protocol.py` + `serving_completion.py` has the same shapes):
+ *
+ * POST /v1/completions — `vllm/entrypoints/openai/completion/protocol.py` (CompletionRequest,
+ * CompletionResponse, CompletionResponseChoice, CompletionLogProbs) and
+ * `vllm/entrypoints/openai/completion/serving.py` (request_output_to_completion_response,
+ * _create_completion_logprobs); routed in `.../completion/api_router.py`, which requires
+ * `Content-Type: application/json` and returns `JSONResponse(response.model_dump())`.
+ *   request  {model, prompt: str | list[str] | list[int] | list[list[int]], echo, logprobs: int,
+ *             max_tokens: int (default 16), prompt_logprobs: int, n, add_special_tokens, ...}
+ *     - A list of token-id lists is a batch: one choice per prompt, `choices[i].index == i`.
+ *       Token-id prompts are used as given (no BOS is added to them).
+ *     - The prompt list is limited by the env var VLLM_MAX_COMPLETION_PROMPTS (default 1024,
+ *       `validate_prompt_list_length`); longer lists get HTTP 400.
+ *     - `logprobs` and `prompt_logprobs` must be >= 0 or -1 (`check_logprobs`); 0 is valid and
+ *       means "only the given token" (the v1 engine tests `is None`, vllm/v1/engine/logprobs.py).
+ *     - `to_sampling_params`: `prompt_logprobs = self.prompt_logprobs, or self.logprobs if echo`;
+ *       `echo_without_generation = echo and max_tokens == 0` and then the engine is given
+ *       `max_tokens=1`. So `echo: true, max_tokens: 0` IS accepted (this is the path lm-eval uses);
+ *       without echo, `max_tokens: 0` is rejected by SamplingParams ("max_tokens must be at least
+ *       1, got 0", HTTP 400), and the prompt must leave room for one generated token.
+ *   response {id: "cmpl-…", object: "text_completion", created, model, choices: [{index, text,
+ *             logprobs: {text_offset: int[], token_logprobs: (float|null)[], tokens: str[],
+ *             top_logprobs: (dict[str, float]|null)[]} | null, finish_reason, stop_reason,
+ *             token_ids, prompt_logprobs: (dict[int, {logprob, rank, decoded_token}] | null)[] |
+ *             null, prompt_token_ids}], usage: {prompt_tokens, total_tokens, completion_tokens,
+ *             prompt_tokens_details}, system_fingerprint, service_tier, kv_transfer_params, ...}
+ *     - echo + max_tokens 0: `token_ids = prompt_token_ids`, `out_logprobs = prompt_logprobs`,
+ *       `text = prompt text` — the logprobs cover exactly the prompt, one entry per prompt token,
+ *       `token_logprobs[0] = null` (create_prompt_logprobs starts with None). Values are clamped to
+ *       >= -9999.0 (-inf becomes -9999.0). `top_logprobs[j]` has the first `logprobs + 1` entries
+ *       of the position's dict (the given token first), keyed by decoded token text.
+ *       `text_offset` accumulates `len(token)` (Python code points). `finish_reason` is "length";
+ *       `usage.completion_tokens` counts the one token the engine generated internally per prompt.
+ *     - `choices[i].prompt_logprobs` is `final_res.prompt_logprobs`, set whenever prompt logprobs
+ *       were computed (so also in echo mode). JSON object keys are token ids as strings.
+ * POST /tokenize (server root, not under /v1) — `vllm/entrypoints/serve/tokenize/{api_router,
+ *   protocol,serving}.py`: request {model, prompt: str, add_special_tokens (default true),
+ *   return_token_strs} → {count, max_model_len, tokens: int[], token_strs}. One prompt per call.
+ *   Not behind the API-key middleware (`GUARDED_PREFIX = ("/v1", ...)` in
+ *   `vllm/entrypoints/serve/middleware/authenticate.py`), but sending the key is harmless.
+ * GET /v1/models — `vllm/entrypoints/openai/models/serving.py` (show_available_models) and
+ *   `vllm/entrypoints/serve/engine/protocol.py` (ModelList, ModelCard): {object: "list", data:
+ *   [{id, object: "model", created, owned_by: "vllm", root, parent, max_model_len, permission}]};
+ *   base models carry `max_model_len`, LoRA adapters have it null and `parent` = base model.
+ * Errors — `vllm/entrypoints/serve/engine/protocol.py` (ErrorResponse, ErrorInfo) and
+ *   `vllm/entrypoints/serve/exception_handling/`: {error: {message, type, param, code}} with the
+ *   HTTP status = code (400 BadRequestError, 404 NotFoundError for an unknown model, 500...).
+ *   Older releases: {object: "error", message, type, param, code}. The auth middleware answers
+ *   401 {error: "Unauthorized"}.
+ */
+import { MalformedResponseError } from '../http/errors';
+
+// ---------------------------------------------------------------------------------------------
+// Types: the subset we send and read.
+// ---------------------------------------------------------------------------------------------
+
+export interface CompletionRequest {
+  model: string;
+  prompt: string | string[] | number[] | number[][];
+  echo?: boolean;
+  max_tokens?: number;
+  logprobs?: number | null;
+  prompt_logprobs?: number | null;
+  temperature?: number;
+  n?: number;
+  stream?: boolean;
+  add_special_tokens?: boolean;
+  return_token_ids?: boolean;
+}
+
+export interface CompletionLogProbs {
+  text_offset: number[];
+  token_logprobs: (number | null)[];
+  tokens: string[];
+  top_logprobs: (Record<string, number> | null)[];
+}
+
+/** vLLM's `Logprob` dataclass as serialised. */
+export interface LogprobEntry {
+  logprob: number;
+  rank: number | null;
+  decoded_token: string | null;
+}
+
+/** Per prompt position: token id (as a string key) → log-prob; `null` at position 0. */
+export type PromptLogprobs = (Record<string, LogprobEntry> | null)[];
+
+export interface CompletionChoice {
+  index: number;
+  text: string;
+  logprobs: CompletionLogProbs | null;
+  finish_reason: string | null;
+  stop_reason: number | string | null;
+  token_ids: number[] | null;
+  prompt_logprobs: PromptLogprobs | null;
+  prompt_token_ids: number[] | null;
+}
+
+export interface UsageInfo {
+  prompt_tokens: number;
+  total_tokens: number;
+  completion_tokens: number | null;
+  prompt_tokens_details: { cached_tokens: number | null } | null;
+}
+
+export interface CompletionResponse {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: CompletionChoice[];
+  service_tier: string | null;
+  system_fingerprint: string | null;
+  usage: UsageInfo;
+  kv_transfer_params: Record<string, unknown> | null;
+}
+
+export interface ModelCard {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+  root: string | null;
+  parent: string | null;
+  max_model_len: number | null;
+  permission: unknown[];
+}
+
+export interface ModelList {
+  object: 'list';
+  data: ModelCard[];
+}
+
+export interface TokenizeRequest {
+  model?: string;
+  prompt: string;
+  add_special_tokens?: boolean;
+  return_token_strs?: boolean;
+}
+
+export interface TokenizeResponse {
+  count: number;
+  max_model_len: number;
+  tokens: number[];
+  token_strs: string[] | null;
+}
+
+export interface ErrorInfo {
+  message: string;
+  type: string;
+  param: string | null;
+  code: number;
+}
+
+export interface ErrorResponse {
+  error: ErrorInfo;
+}
+
+export type VllmMode = 'echo' | 'prompt_logprobs';
+
+// ---------------------------------------------------------------------------------------------
+// Requests we send.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One batched scoring request.
+ * - `echo`: `{echo: true, max_tokens: 0, logprobs: 0}` — read `choices[i].logprobs.token_logprobs`.
+ * - `prompt_logprobs`: `{max_tokens: 1, prompt_logprobs: 0}` — read `choices[i].prompt_logprobs`
+ *   (one token is generated and ignored, so a prompt may be at most max_model_len - 1 tokens).
+ */
+export function buildScoringRequest(model: string, sequences: number[][], mode: VllmMode): CompletionRequest {
+  if (mode === 'echo') {
+    return { model, prompt: sequences, echo: true, max_tokens: 0, logprobs: 0 };
+  }
+  return { model, prompt: sequences, max_tokens: 1, prompt_logprobs: 0 };
+}
+
+export function buildTokenizeRequest(model: string, text: string, addSpecialTokens: boolean): TokenizeRequest {
+  return { model, prompt: text, add_special_tokens: addSpecialTokens };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation of responses. Everything that is not as promised throws MalformedResponseError
+// (retryable).
+// ---------------------------------------------------------------------------------------------
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function asObject(v: unknown, what: string): Record<string, unknown> {
+  if (!isObject(v)) throw new MalformedResponseError(`${what} is not a JSON object`);
+  return v;
+}
+
+function isTokenId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}
+
+/** A log-probability read from a response: a number, not NaN, not +Infinity. -Infinity is kept. */
+function readLogprob(v: unknown, where: string): number {
+  if (typeof v !== 'number' || Number.isNaN(v) || v === Infinity) {
+    throw new MalformedResponseError(`${where}: log-prob is ${v === undefined ? 'missing' : JSON.stringify(v) ?? String(v)}`);
+  }
+  return v;
+}
+
+/** A 200 whose body is an error object (some proxies do this). */
+function rejectErrorBody(o: Record<string, unknown>): void {
+  if (o['object'] === 'error' || (o['error'] !== undefined && o['choices'] === undefined)) {
+    const err = o['error'];
+    const msg = isObject(err) && typeof err['message'] === 'string' ? err['message'] : typeof o['message'] === 'string' ? o['message'] : 'error';
+    throw new MalformedResponseError(`response carries an error instead of a result: ${msg}`);
+  }
+}
+
+/** Choices of a completion response ordered by `index`, checked to be exactly 0..n-1. */
+export function orderedChoices(body: unknown, n: number): Record<string, unknown>[] {
+  const o = asObject(body, 'completion response');
+  rejectErrorBody(o);
+  const choices = o['choices'];
+  if (!Array.isArray(choices)) throw new MalformedResponseError('completion response has no choices array');
+  if (choices.length !== n) {
+    throw new MalformedResponseError(`expected ${n} choices (one per prompt), got ${choices.length}`);
+  }
+  const out: (Record<string, unknown> | undefined)[] = new Array(n).fill(undefined);
+  for (const c of choices) {
+    const choice = asObject(c, 'choice');
+    const index = choice['index'];
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n) {
+      throw new MalformedResponseError(`choice index ${JSON.stringify(index)} is not in 0..${n - 1}`);
+    }
+    if (out[index] !== undefined) throw new MalformedResponseError(`choice index ${index} appears twice`);
+    out[index] = choice;
+  }
+  return out as Record<string, unknown>[];
+}
+
+/**
+ * Per-sequence log-probs from an echo response (`choices[i].logprobs.token_logprobs`), checking
+ * that each choice covers its whole prompt. Result `i` has length `sequences[i].length - 1`.
+ */
+export function parseEchoLogprobs(body: unknown, sequences: readonly (readonly number[])[]): Float64Array[] {
+  const choices = orderedChoices(body, sequences.length);
+  return choices.map((choice, i) => {
+    const ids = sequences[i] as readonly number[];
+    const lp = choice['logprobs'];
+    if (!isObject(lp)) throw new MalformedResponseError(`choice ${i}: logprobs missing`);
+    const tl = lp['token_logprobs'];
+    if (!Array.isArray(tl)) throw new MalformedResponseError(`choice ${i}: logprobs.token_logprobs missing`);
+    if (tl.length !== ids.length) {
+      throw new MalformedResponseError(
+        `choice ${i}: ${tl.length} token log-probs for a ${ids.length}-token prompt (the echo must cover the whole prompt and nothing else)`,
+      );
+    }
+    const tokens = lp['tokens'];
+    if (Array.isArray(tokens) && tokens.length !== ids.length) {
+      throw new MalformedResponseError(`choice ${i}: ${tokens.length} tokens for a ${ids.length}-token prompt`);
+    }
+    const out = new Float64Array(ids.length - 1);
+    for (let j = 1; j < ids.length; j++) out[j - 1] = readLogprob(tl[j], `choice ${i}, position ${j}`);
+    return out;
+  });
+}
+
+/**
+ * Per-sequence log-probs from `choices[i].prompt_logprobs`: position j must have an entry keyed by
+ * the id we sent (`String(ids[j])`), which also proves the server scored our tokens.
+ */
+export function parsePromptLogprobs(body: unknown, sequences: readonly (readonly number[])[]): Float64Array[] {
+  const choices = orderedChoices(body, sequences.length);
+  return choices.map((choice, i) => {
+    const ids = sequences[i] as readonly number[];
+    const pl = choice['prompt_logprobs'];
+    if (!Array.isArray(pl)) throw new MalformedResponseError(`choice ${i}: prompt_logprobs missing`);
+    if (pl.length !== ids.length) {
+      throw new MalformedResponseError(`choice ${i}: ${pl.length} prompt log-probs for a ${ids.length}-token prompt`);
+    }
+    const out = new Float64Array(ids.length - 1);
+    for (let j = 1; j < ids.length; j++) {
+      const pos = pl[j];
+      if (!isObject(pos)) throw new MalformedResponseError(`choice ${i}, position ${j}: no prompt log-probs`);
+      const entry = pos[String(ids[j])];
+      if (!isObject(entry)) {
+        throw new MalformedResponseError(`choice ${i}, position ${j}: no log-prob for the prompt token ${ids[j]}`);
+      }
+      out[j - 1] = readLogprob(entry['logprob'], `choice ${i}, position ${j}`);
+    }
+    return out;
+  });
+}
+
+export function parseModelList(body: unknown): ModelList {
+  const o = asObject(body, 'model list');
+  rejectErrorBody(o);
+  const data = o['data'];
+  if (!Array.isArray(data)) throw new MalformedResponseError('model list has no data array');
+  const cards = data.map((d, i) => {
+    const c = asObject(d, `model ${i}`);
+    if (typeof c['id'] !== 'string' || c['id'] === '') throw new MalformedResponseError(`model ${i} has no id`);
+    const mml = c['max_model_len'];
+    if (mml !== undefined && mml !== null && !(typeof mml === 'number' && Number.isInteger(mml) && mml > 0)) {
+      throw new MalformedResponseError(`model ${i} has an invalid max_model_len`);
+    }
+    return c as unknown as ModelCard;
+  });
+  return { object: 'list', data: cards };
+}
+
+export function parseTokenizeResponse(body: unknown): TokenizeResponse {
+  const o = asObject(body, 'tokenize response');
+  rejectErrorBody(o);
+  const tokens = o['tokens'];
+  if (!Array.isArray(tokens) || !tokens.every(isTokenId)) {
+    throw new MalformedResponseError('tokenize response has no valid tokens array');
+  }
+  const count = o['count'];
+  if (count !== undefined && count !== tokens.length) {
+    throw new MalformedResponseError(`tokenize response count ${JSON.stringify(count)} != ${tokens.length} tokens`);
+  }
+  const mml = o['max_model_len'];
+  return {
+    count: tokens.length,
+    max_model_len: typeof mml === 'number' && Number.isInteger(mml) && mml > 0 ? mml : 0,
+    tokens: tokens as number[],
+    token_strs: null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response builders mirroring vLLM (for `sift serve` and the test fakes).
+// ---------------------------------------------------------------------------------------------
+
+/** What a server knows about one scored prompt. */
+export interface ScoredPrompt {
+  tokenIds: readonly number[];
+  /** Text of each token as vLLM shows it (`tokenizer.decode([id])`); same length as tokenIds. */
+  tokenTexts: readonly string[];
+  /** `lp[j-1] = log p(tokenIds[j] | tokenIds[<j])`, length tokenIds.length - 1 (TokenScorer's layout). */
+  logprobs: ArrayLike<number>;
+  /** Vocabulary rank of each scored token (1 = argmax), same layout as logprobs; default 1. */
+  ranks?: ArrayLike<number>;
+  /** Detokenized prompt (echoed as `text`); default: tokenTexts joined. */
+  promptText?: string;
+  /** The single token the engine generates (vLLM always runs one decode step); default id 0, ''. */
+  generated?: { tokenId: number; text: string; logprob: number };
+}
+
+export interface CompletionBuildOptions {
+  model: string;
+  echo: boolean;
+  maxTokens: number;
+  logprobs: number | null;
+  promptLogprobs: number | null;
+  id?: string;
+  created?: number;
+}
+
+const LOGPROB_FLOOR = -9999.0;
+
+function clampLogprob(x: number): number {
+  return Math.max(x, LOGPROB_FLOOR);
+}
+
+/** Python `len(str)`: code points, not UTF-16 units. */
+function pyLen(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+type StepLogprobs = Map<number, LogprobEntry> | null;
+
+/** vLLM's `_create_completion_logprobs` (serving.py). */
+function createCompletionLogprobs(
+  tokenIds: readonly number[],
+  steps: readonly StepLogprobs[],
+  numTop: number,
+  decode: (id: number) => string,
+): CompletionLogProbs {
+  const out: CompletionLogProbs = { text_offset: [], token_logprobs: [], tokens: [], top_logprobs: [] };
+  let lastLen = 0;
+  tokenIds.forEach((id, i) => {
+    const step = steps[i] ?? null;
+    let token: string;
+    if (step === null) {
+      token = decode(id);
+      out.tokens.push(token);
+      out.token_logprobs.push(null);
+      out.top_logprobs.push(null);
+    } else {
+      const entry = step.get(id);
+      if (entry === undefined) throw new Error(`no log-prob for token ${id} at position ${i}`);
+      token = entry.decoded_token ?? decode(id);
+      out.tokens.push(token);
+      out.token_logprobs.push(clampLogprob(entry.logprob));
+      const top: Record<string, number> = {};
+      let k = 0;
+      for (const [tid, e] of step) {
+        if (numTop >= k) top[e.decoded_token ?? decode(tid)] = clampLogprob(e.logprob);
+        k++;
+      }
+      out.top_logprobs.push(top);
+    }
+    out.text_offset.push(out.text_offset.length === 0 ? 0 : (out.text_offset[out.text_offset.length - 1] as number) + lastLen);
+    lastLen = pyLen(token);
+  });
+  return out;
+}
+
+/**
+ * A `/v1/completions` response exactly as vLLM's `request_output_to_completion_response` builds it
+ * for these prompts (non-streaming, n = 1). Supports echo with `max_tokens` 0 (logprobs of the
+ * prompt only) and generation of one token (`max_tokens` >= 1; exactly one token is produced).
+ * Per position, the log-prob dicts hold only the given token (top-k alternatives are not modelled).
+ */
+export function buildCompletionResponse(opts: CompletionBuildOptions, prompts: readonly ScoredPrompt[]): CompletionResponse {
+  const effectivePromptLogprobs = opts.promptLogprobs ?? (opts.echo ? opts.logprobs : null);
+  const choices: CompletionChoice[] = [];
+  let promptTokens = 0;
+  let completionTokens = 0;
+  for (const p of prompts) {
+    const n = p.tokenIds.length;
+    if (p.tokenTexts.length !== n) throw new Error('tokenTexts must have one entry per token');
+    if (n > 0 && p.logprobs.length !== n - 1) throw new Error('logprobs must have tokenIds.length - 1 entries');
+    const decode = (id: number): string => {
+      const k = p.tokenIds.indexOf(id);
+      return k >= 0 ? (p.tokenTexts[k] as string) : '';
+    };
+    // Prompt log-probs as the engine returns them (first position None).
+    let promptSteps: StepLogprobs[] | null = null;
+    if (effectivePromptLogprobs !== null) {
+      promptSteps = [null];
+      for (let j = 1; j < n; j++) {
+        const id = p.tokenIds[j] as number;
+        promptSteps.push(
+          new Map([[id, { logprob: p.logprobs[j - 1] as number, rank: p.ranks ? (p.ranks[j - 1] as number) : 1, decoded_token: p.tokenTexts[j] as string }]]),
+        );
+      }
+    }
+    const gen = p.generated ?? { tokenId: 0, text: '', logprob: 0 };
+    const genStep: StepLogprobs = new Map([[gen.tokenId, { logprob: gen.logprob, rank: 1, decoded_token: gen.text }]]);
+    const promptText = p.promptText ?? p.tokenTexts.join('');
+
+    let tokenIds: number[];
+    let steps: StepLogprobs[] | null;
+    let text: string;
+    if (opts.echo) {
+      if (opts.maxTokens === 0) {
+        tokenIds = [...p.tokenIds];
+        steps = promptSteps;
+        text = promptText;
+      } else {
+        tokenIds = [...p.tokenIds, gen.tokenId];
+        steps = opts.logprobs === null ? null : [...(promptSteps ?? []), genStep];
+        text = promptText + gen.text;
+      }
+    } else {
+      tokenIds = [gen.tokenId];
+      steps = [genStep];
+      text = gen.text;
+    }
+    let logprobs: CompletionLogProbs | null = null;
+    if (opts.logprobs !== null) {
+      if (steps === null) throw new Error('Did not output logprobs');
+      const allTexts = new Map<number, string>();
+      p.tokenIds.forEach((id, k) => allTexts.set(id, p.tokenTexts[k] as string));
+      allTexts.set(gen.tokenId, gen.text);
+      logprobs = createCompletionLogprobs(tokenIds, steps, opts.logprobs, (id) => allTexts.get(id) ?? decode(id));
+    }
+    const promptLogprobsOut: PromptLogprobs | null =
+      promptSteps === null
+        ? null
+        : promptSteps.map((s) => {
+            if (s === null) return null;
+            const o: Record<string, LogprobEntry> = {};
+            for (const [id, e] of s) o[String(id)] = { ...e, logprob: clampLogprob(e.logprob) };
+            return o;
+          });
+    choices.push({
+      index: choices.length,
+      text,
+      logprobs,
+      finish_reason: 'length',
+      stop_reason: null,
+      token_ids: null,
+      prompt_logprobs: promptLogprobsOut,
+      prompt_token_ids: null,
+    });
+    completionTokens += 1;
+    promptTokens += n;
+  }
+  return {
+    id: opts.id ?? `cmpl-${randomHex(16)}`,
+    object: 'text_completion',
+    created: opts.created ?? Math.floor(Date.now() / 1000),
+    model: opts.model,
+    choices,
+    service_tier: null,
+    system_fingerprint: null,
+    usage: {
+      prompt_tokens: promptTokens,
+      total_tokens: promptTokens + completionTokens,
+      completion_tokens: completionTokens,
+      prompt_tokens_details: null,
+    },
+    kv_transfer_params: null,
+  };
+}
+
+/** `GET /v1/models` for one served base model (plus optional LoRA adapters). */
+export function buildModelList(
+  servedModel: string,
+  maxModelLen: number,
+  opts: { root?: string; created?: number; loras?: readonly string[] } = {},
+): ModelList {
+  const created = opts.created ?? Math.floor(Date.now() / 1000);
+  const card = (id: string, root: string | null, parent: string | null, mml: number | null): ModelCard => ({
+    id,
+    object: 'model',
+    created,
+    owned_by: 'vllm',
+    root,
+    parent,
+    max_model_len: mml,
+    permission: [
+      {
+        id: `modelperm-${randomHex(16)}`,
+        object: 'model_permission',
+        created,
+        allow_create_engine: false,
+        allow_sampling: true,
+        allow_logprobs: true,
+        allow_search_indices: false,
+        allow_view: true,
+        allow_fine_tuning: false,
+        organization: '*',
+        group: null,
+        is_blocking: false,
+      },
+    ],
+  });
+  return {
+    object: 'list',
+    data: [
+      card(servedModel, opts.root ?? servedModel, null, maxModelLen),
+      ...(opts.loras ?? []).map((l) => card(l, l, servedModel, null)),
+    ],
+  };
+}
+
+/** `POST /tokenize` response. */
+export function buildTokenizeResponse(tokens: readonly number[], maxModelLen: number): TokenizeResponse {
+  return { count: tokens.length, max_model_len: maxModelLen, tokens: [...tokens], token_strs: null };
+}
+
+/** vLLM's current error body; the HTTP status must equal `code`. */
+export function buildErrorResponse(message: string, code: number, type?: string, param: string | null = null): ErrorResponse {
+  const defaultType = code === 404 ? 'NotFoundError' : code >= 500 ? 'InternalServerError' : 'BadRequestError';
+  return { error: { message, type: type ?? defaultType, param, code } };
+}
+
+function randomHex(n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += Math.floor(Math.random() * 16).toString(16);
+  return s;
+}

@@ -1,0 +1,2 @@
+export { ScoreStore, storeKey, type StoreKeyParts, type StoredLosses } from './scoreStore';
+export { defaultStorePath } from './location';

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** What the store keeps for one (record, metric): the span losses as [mean, n] pairs, and when. */
+export interface StoredLosses {
+  /** Flat [mean0, n0, mean1, n1, ...] in the metric's fixed order (see scoring/recordScore.ts). */
+  losses: number[];
+  /** True when a sequence had to be cut to fit the model context. */
+  truncated: boolean;
+  /** Epoch milliseconds when it was computed. */
+  at: number;
+}
+
+export interface StoreKeyParts {
+  /** Every text the metric's sequences depend on, in a fixed order. */
+  texts: string[];
+  template: string;
+  metric: string;
+  modelId: string;
+  methodVersion: string;
+  boundary: string;
+}
+
+/**
+ * The content address of one metric of one record. A record whose scored text is unchanged keeps its
+ * score wherever it moves (another line, another file); any change to the text, the template, the
+ * model or the method gives a new key. Parts are length-prefixed so no two part lists collide.
+ */
+export function storeKey(parts: StoreKeyParts): string {
+  const hash = createHash('sha256');
+  for (const part of [parts.methodVersion, parts.modelId, parts.metric, parts.template, parts.boundary, ...parts.texts]) {
+    hash.update(`${part.length}:`);
+    hash.update(part);
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * An append-only JSONL file of scores, one entry per line: {"k": key, "v": [...], "t": 0|1, "at": ms}.
+ * Crash-safe: a write is a whole line appended; on load a torn or unreadable line is skipped (a
+ * crash mid-append leaves at most one), and the next append starts on a fresh line. Later entries win.
+ */
+export class ScoreStore {
+  private readonly entries = new Map<string, StoredLosses>();
+  private pending: string[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private needsLeadingNewline = false;
+  /** Lines that could not be read at load time (torn writes, hand edits). */
+  skippedLines = 0;
+
+  private constructor(readonly path: string | undefined) {}
+
+  /** A store that keeps nothing on disk (`--no-cache`). */
+  static memory(): ScoreStore {
+    return new ScoreStore(undefined);
+  }
+
+  static async open(path: string): Promise<ScoreStore> {
+    const store = new ScoreStore(path);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return store;
+      throw error;
+    }
+    store.needsLeadingNewline = text.length > 0 && !text.endsWith('\n');
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      if (end > start) store.loadLine(text.slice(start, end));
+      start = end + 1;
+    }
+    return store;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): StoredLosses | undefined {
+    return this.entries.get(key);
+  }
+
+  put(key: string, value: StoredLosses): void {
+    this.entries.set(key, value);
+    if (this.path === undefined) return;
+    this.pending.push(JSON.stringify({ k: key, v: value.losses.map(finiteOrNull), t: value.truncated ? 1 : 0, at: value.at }));
+    if (this.pending.length >= 256) void this.flush();
+  }
+
+  /** Forget every entry in memory and start the file anew (the `clear scores` command). */
+  async clear(): Promise<void> {
+    await this.flush();
+    this.entries.clear();
+    if (this.path === undefined) return;
+    const handle = await open(this.path, 'w');
+    await handle.close();
+    this.needsLeadingNewline = false;
+  }
+
+  /** Append everything put so far; resolves when it is on disk. Writes are serialized. */
+  flush(): Promise<void> {
+    if (this.path === undefined || this.pending.length === 0) return this.flushing;
+    const path = this.path;
+    const lines = this.pending;
+    this.pending = [];
+    this.flushing = this.flushing.then(async () => {
+      const prefix = this.needsLeadingNewline ? '\n' : '';
+      this.needsLeadingNewline = false;
+      await mkdir(dirname(path), { recursive: true });
+      await appendFile(path, prefix + lines.join('\n') + '\n', 'utf8');
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+
+  private loadLine(line: string): void {
+    try {
+      const entry = JSON.parse(line) as { k?: unknown; v?: unknown; t?: unknown; at?: unknown };
+      if (typeof entry.k !== 'string' || !Array.isArray(entry.v)) throw new Error('not an entry');
+      const losses = entry.v.map((x) => (typeof x === 'number' ? x : Number.NaN));
+      this.entries.set(entry.k, { losses, truncated: entry.t === 1, at: typeof entry.at === 'number' ? entry.at : 0 });
+    } catch {
+      this.skippedLines++;
+    }
+  }
+}
+
+/** JSON has no NaN: an empty span's NaN mean is written as null and read back as NaN. */
+function finiteOrNull(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
