@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { filterCommand } from './commands/filter';
 import { scoreCommand } from './commands/score';
+import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
 import { BACKENDS, FORMATS, TEMPLATES } from './settings';
 import { EXIT_RUN_FAILED, EXIT_USAGE, UsageError } from './usage';
@@ -58,6 +59,17 @@ export function buildProgram(): Command {
       process.exitCode = await statsCommand(file, flags);
     });
 
+  program
+    .command('serve')
+    .description('serve a GGUF model over the subset of the vLLM API that scoring uses')
+    .option('--model <path>', 'GGUF model (default: the bundled TinyStories 260K)')
+    .option('--port <n>', 'port (0 = any free port)', '8000')
+    .option('--host <address>', 'address to bind', '127.0.0.1')
+    .option('--served-model <name>', 'name the model is served under (default: the file name without .gguf)')
+    .option('--threads <n>', 'CPU threads (default: all cores)')
+    .action(async (flags) => {
+      process.exitCode = await serveCommand(flags);
+    });
   return program;
 }
 

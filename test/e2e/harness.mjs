@@ -203,6 +203,9 @@ export const DEFAULT_USER_SETTINGS = {
   'git.autoRepositoryDetection': false,
   'chat.disableAIFeatures': true,
   'files.hotExit': 'off',
+  // the web workbench defaults to afterDelay; desktop VS Code (and these tests) save explicitly
+  'files.autoSave': 'off',
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'editor.hover.delay': 300,
   'editor.minimap.enabled': false,
   'editor.inlayHints.enabled': 'on',

@@ -1,9 +1,6 @@
 import { copySelectedLines } from '../../core/io/copyLines';
 import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
-import { selfConsistency } from '../../core/metrics/consistency';
-import { dsKeep, keepBelow, topFraction, type Selection } from '../../core/metrics/select';
-import type { MetricName, MetricResult } from '../../core/metrics/types';
-import { firstProblem } from '../../core/scoring/recordScore';
+import { applyFilterRules, hasAnyRule, metricsForRules, type FilterCandidate, type FilterDecision, type FilterRules } from '../../core/metrics/filterRules';
 import { runScoring } from '../runScoring';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
 import { EXIT_OK, UsageError, parseNumber, parsePercent } from '../usage';
@@ -20,92 +17,44 @@ export interface FilterFlags extends ScoreFlags {
   quiet?: boolean;
 }
 
-interface Candidate {
-  line: number;
-  metrics: Partial<Record<MetricName, MetricResult>>;
-  question: string;
-  response: string;
-  problem?: string;
-}
-
-interface Decision {
-  line: number;
-  kept: boolean;
-  reason: string;
-}
-
-/**
- * Rules apply in a fixed order, each to the survivors of the one before, as the papers chain them:
- * self-consistency (IWSI D_c), then thresholds (Cherry/Superfiltering's IFD < 1 first), then the
- * lowest-DS k% (IWSI), then the top k% by IFD (Cherry: k% of the post-threshold count).
- */
 export async function filterCommand(file: string, flags: FilterFlags): Promise<number> {
   const datasetPath = requireFile(file, 'dataset');
-  const ifdMax = flags.ifdMax === undefined ? undefined : parseNumber(flags.ifdMax, '--ifd-max');
-  const rifdMax = flags.rifdMax === undefined ? undefined : parseNumber(flags.rifdMax, '--rifd-max');
-  const top = flags.top === undefined ? undefined : parsePercent(flags.top, '--top');
-  const dsFraction = flags.dsKeep === undefined ? undefined : parsePercent(flags.dsKeep, '--ds-keep');
-  if ([ifdMax, rifdMax, top, dsFraction].every((x) => x === undefined) && !flags.selfConsistent) {
-    throw new UsageError('no filter rule given: use --ifd-max, --rifd-max, --top, --ds-keep and/or --self-consistent');
-  }
-  const metrics: MetricName[] = [];
-  if (ifdMax !== undefined || top !== undefined) metrics.push('ifd');
-  if (rifdMax !== undefined) metrics.push('rifd');
-  if (dsFraction !== undefined) metrics.push('ds');
+  const rules: FilterRules = {
+    ifdMax: flags.ifdMax === undefined ? undefined : parseNumber(flags.ifdMax, '--ifd-max'),
+    rifdMax: flags.rifdMax === undefined ? undefined : parseNumber(flags.rifdMax, '--rifd-max'),
+    topFraction: flags.top === undefined ? undefined : parsePercent(flags.top, '--top'),
+    dsKeepFraction: flags.dsKeep === undefined ? undefined : parsePercent(flags.dsKeep, '--ds-keep'),
+    selfConsistent: flags.selfConsistent,
+    dsRule: flags.dsRule === 'repo' ? 'repo' : 'paper',
+    ties: flags.ties,
+  };
+  if (!hasAnyRule(rules)) throw new UsageError('no filter rule given: use --ifd-max, --rifd-max, --top, --ds-keep and/or --self-consistent');
+  const metrics = metricsForRules(rules);
   const settings = resolveScoreSettings({ ...flags, metrics: metrics.length > 0 ? metrics.join(',') : 'ifd' });
-  if (metrics.length === 0) settings.config.metrics = [];
+  settings.config.metrics = metrics;
 
-  const candidates: Candidate[] = [];
-  const decisions: Decision[] = [];
+  const candidates: FilterCandidate[] = [];
+  const invalid: FilterDecision[] = [];
   await runScoring(datasetPath, settings, {
     quiet: flags.quiet,
-    onInvalid: (info, problems) => decisions.push({ line: info.line, kept: false, reason: `invalid: ${problems[0]?.message ?? 'unreadable'}` }),
+    onInvalid: (info, problems) => invalid.push({ line: info.line, kept: false, reason: `invalid: ${problems[0]?.message ?? 'unreadable'}` }),
     onScore: (info, score, record) => {
-      candidates.push({
-        line: info.line,
-        metrics: score.metrics,
-        question: record.pair!.instruction,
-        response: record.pair!.response,
-        problem: firstProblem(score),
-      });
+      candidates.push({ line: info.line, metrics: score.metrics, question: record.pair!.instruction, response: record.pair!.response });
     },
   });
   candidates.sort((a, b) => a.line - b.line);
+  const outcome = applyFilterRules(candidates, rules);
+  const decisions = [...outcome.decisions, ...invalid].sort((a, b) => a.line - b.line);
+  if (invalid.length > 0) outcome.dropped.invalid = invalid.length;
 
-  let survivors = candidates;
-  const dropped = (selection: Selection, rule: string): void => {
-    const next: Candidate[] = [];
-    selection.decisions.forEach((decision, i) => {
-      if (decision.kept) next.push(survivors[i]);
-      else decisions.push({ line: survivors[i].line, kept: false, reason: `${rule}: ${decision.reason}` });
-    });
-    survivors = next;
-  };
-  if (flags.selfConsistent) {
-    const results = selfConsistency(survivors.map((c) => ({ question: c.question, response: c.response })));
-    const next: Candidate[] = [];
-    results.forEach((result, i) => {
-      if (result.agrees) next.push(survivors[i]);
-      else {
-        const why = result.answer === null ? 'no parsable final answer' : `answer ${result.answer} disagrees with the majority ${result.majority ?? '(none)'} (${result.votes} of ${result.candidates})`;
-        decisions.push({ line: survivors[i].line, kept: false, reason: `self-consistency: ${why}` });
-      }
-    });
-    survivors = next;
-  }
-  if (ifdMax !== undefined) dropped(keepBelow(survivors.map((c) => c.metrics.ifd), ifdMax, { inclusive: false, label: 'IFD' }), 'ifd-max');
-  if (rifdMax !== undefined) dropped(keepBelow(survivors.map((c) => c.metrics.rifd), rifdMax, { inclusive: false, label: 'r-IFD' }), 'rifd-max');
-  if (dsFraction !== undefined) dropped(dsKeep(survivors.map((c) => c.metrics.ds), dsFraction, settings.dsRule), 'ds-keep');
-  if (top !== undefined) dropped(topFraction(survivors.map((c) => c.metrics.ifd), top, { order: 'desc', ties: flags.ties, label: 'IFD' }), 'top');
-  for (const c of survivors) decisions.push({ line: c.line, kept: true, reason: 'passed every rule' });
-  decisions.sort((a, b) => a.line - b.line);
-
-  const keep = new Set(survivors.map((c) => c.line));
-  await writeKeptLines(datasetPath, flags.out, keep);
+  await writeKeptLines(datasetPath, flags.out, outcome.keptLines);
   if (flags.report) {
-    await writeFileAtomic(flags.report, JSON.stringify({ input: file, output: flags.out, kept: keep.size, total: decisions.length, decisions }, null, 1) + '\n');
+    const report = { input: file, output: flags.out, kept: outcome.keptLines.size, total: decisions.length, dropped: outcome.dropped, decisions };
+    await writeFileAtomic(flags.report, JSON.stringify(report, null, 1) + '\n');
   }
-  printReport(decisions, keep.size, flags.out);
+  const lines = [`kept ${outcome.keptLines.size} of ${decisions.length} records -> ${flags.out}`];
+  for (const [rule, count] of Object.entries(outcome.dropped)) lines.push(`  dropped ${count} by ${rule}`);
+  process.stdout.write(lines.join('\n') + '\n');
   return EXIT_OK;
 }
 
@@ -119,16 +68,4 @@ async function writeKeptLines(inputPath: string, outPath: string, keep: Set<numb
     await writer.abort();
     throw error;
   }
-}
-
-function printReport(decisions: Decision[], kept: number, out: string): void {
-  const reasons = new Map<string, number>();
-  for (const d of decisions) {
-    if (d.kept) continue;
-    const rule = d.reason.split(':')[0];
-    reasons.set(rule, (reasons.get(rule) ?? 0) + 1);
-  }
-  const lines = [`kept ${kept} of ${decisions.length} records -> ${out}`];
-  for (const [rule, count] of reasons) lines.push(`  dropped ${count} by ${rule}`);
-  process.stdout.write(lines.join('\n') + '\n');
 }

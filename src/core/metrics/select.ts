@@ -135,7 +135,7 @@ export function topCount(values: readonly Score[], k: number, options: RankOptio
  * Nearest-rank k-th percentile of ascending `sorted`: sorted[ceil(k*n) - 1], the smallest value v
  * such that at least k*n values are <= v (numpy `method='inverted_cdf'`). Undefined when
  * ceil(k*n) = 0 (k = 0 or no values): nothing is at or below "the 0th percentile" in this sense.
- * k*n is nudged down by a relative 1e-12 so float noise (0.1 * 30 = 3.0000000000000004) cannot push
+ * k*n is nudged down by a relative 1e-12 so float noise (0.07 * 100 = 7.000000000000001) cannot push
  * the rank up by one.
  */
 export function nearestRankPercentile(sorted: readonly number[], k: number): number | undefined {

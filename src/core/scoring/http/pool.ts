@@ -19,6 +19,7 @@
  *
  * Node 20.3+ (global fetch, AbortSignal.any / AbortSignal.timeout); no dependencies.
  */
+import { setMaxListeners } from 'node:events';
 import { PermanentScorerError, RetriesExhaustedError } from '../types';
 import { describeNetworkError, displayUrl, MalformedResponseError, parseJsonBody, redact, serverErrorMessage } from './errors';
 import { abortReason, backoffDelayMs, parseRetryAfterMs, sleep, throwIfAborted } from './retry';
@@ -180,6 +181,8 @@ export class HttpEndpointPool {
     this.inFlight = this.bases.map(() => 0);
     this.downUntil = this.bases.map(() => 0);
     this.consecutiveDown = this.bases.map(() => 0);
+    // Every queued or running call listens on this signal; there can be thousands.
+    setMaxListeners(0, this.closer.signal);
   }
 
   /** Display form of replica `i` (no credentials). */
@@ -226,7 +229,7 @@ export class HttpEndpointPool {
     }
     this.counters.calls++;
     const maxAttempts = this.retries + 1;
-    const sleepSignal = call.signal ? AbortSignal.any([call.signal, this.closer.signal]) : this.closer.signal;
+    let sleepSignal: AbortSignal | undefined;
     let avoid: number | undefined;
     for (let attempt = 1; ; attempt++) {
       const idx = await this.acquire(call.signal, avoid, call.urlIndex);
@@ -292,6 +295,7 @@ export class HttpEndpointPool {
         message,
         delayMs: delay,
       });
+      sleepSignal ??= call.signal ? AbortSignal.any([call.signal, this.closer.signal]) : this.closer.signal;
       await sleep(delay, sleepSignal);
     }
   }
@@ -492,6 +496,7 @@ export async function runAll<T>(
 ): Promise<T[]> {
   throwIfAborted(signal);
   const ctl = new AbortController();
+  setMaxListeners(0, ctl.signal); // one listener per queued or running task
   const onAbort = (): void => ctl.abort(abortReason(signal));
   signal?.addEventListener('abort', onAbort, { once: true });
   let firstError: { e: unknown } | undefined;

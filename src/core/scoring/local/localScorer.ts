@@ -87,9 +87,13 @@ export class LocalScorer implements TokenScorer {
     return texts.map((text) => Array.from(this.model.tokenize(text, false), Number));
   }
 
-  /** Text of each token id, for `echo` responses of `sift serve`. */
+  /**
+   * Text of each token id as it reads in place (a SentencePiece word-start token keeps its space),
+   * for `echo` responses of `sift serve`: detokenized with the preceding tokens as context.
+   */
   tokenText(ids: number[]): string[] {
-    return ids.map((id) => this.model.detokenize([id as Token], true));
+    const tokens = ids as Token[];
+    return tokens.map((id, i) => this.model.detokenize([id], true, tokens.slice(Math.max(0, i - 4), i)));
   }
 
   async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {

@@ -1,0 +1,41 @@
+import { basename } from 'node:path';
+import { bundledModelPath } from '../../core/scoring/createScorer';
+import { LocalScorer } from '../../core/scoring/local/localScorer';
+import { startScoringServer } from '../../core/serve/scoringServer';
+import { packageRoot } from '../packageRoot';
+import { requireFile } from '../settings';
+import { UsageError } from '../usage';
+
+export interface ServeFlags {
+  model?: string;
+  port: string;
+  host: string;
+  servedModel?: string;
+  threads?: string;
+}
+
+export async function serveCommand(flags: ServeFlags): Promise<number> {
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number (got "${flags.port}")`);
+  const threads = flags.threads === undefined ? undefined : Number(flags.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new UsageError('--threads expects a positive integer');
+  const modelPath = flags.model ? requireFile(flags.model, 'model') : bundledModelPath(packageRoot());
+  const scorer = await LocalScorer.load({ modelPath, threads });
+  const servedModel = flags.servedModel ?? basename(modelPath).replace(/\.gguf$/i, '');
+  const server = await startScoringServer({
+    scorer,
+    servedModel,
+    host: flags.host,
+    port,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(`sift serve: ${servedModel} (${scorer.modelId}) listening on ${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  await scorer.close();
+  return 0;
+}

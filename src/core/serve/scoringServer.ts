@@ -1,0 +1,169 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, type ScoredPrompt } from '../scoring/vllm/protocol';
+import type { TokenScorer } from '../scoring/types';
+
+/** What `sift serve` needs from an engine: scoring plus the text of each token for echo responses. */
+export interface ServableScorer extends TokenScorer {
+  tokenText(ids: number[]): string[];
+}
+
+export interface ScoringServerOptions {
+  scorer: ServableScorer;
+  servedModel: string;
+  host: string;
+  port: number;
+  /** Largest request body accepted, bytes (default 64 MiB). */
+  maxBodyBytes?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly type?: string) {
+    super(message);
+  }
+}
+
+/**
+ * The local engine behind the subset of vLLM's OpenAI-compatible API that scoring uses:
+ * GET /v1/models, POST /tokenize, POST /v1/completions with echo + logprobs + max_tokens 0 (or
+ * prompt_logprobs), text or token-id prompts, lists of prompts, and `usage`. Responses are built by
+ * the same functions that mirror vLLM's shapes (scoring/vllm/protocol.ts), so a client that speaks
+ * to vLLM speaks to this, and the numbers are the local backend's numbers.
+ */
+export async function startScoringServer(options: ScoringServerOptions): Promise<RunningServer> {
+  const { scorer, servedModel } = options;
+  const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const routes: Record<string, (body: unknown) => Promise<unknown>> = {
+    'GET /v1/models': async () => buildModelList(servedModel, scorer.maxContext, { root: servedModel }),
+    'GET /health': async () => ({}),
+    'POST /tokenize': async (body) => tokenize(scorer, servedModel, body),
+    'POST /v1/completions': async (body) => complete(scorer, servedModel, body),
+  };
+  const server: Server = createServer((request, response) => {
+    const route = routes[`${request.method} ${new URL(request.url ?? '/', 'http://x').pathname}`];
+    if (!route) {
+      send(response, 404, buildErrorResponse(`no route ${request.method} ${request.url}`, 404));
+      return;
+    }
+    readJson(request, maxBody)
+      .then((body) => route(body))
+      .then((result) => send(response, 200, result))
+      .catch((error: unknown) => {
+        const status = error instanceof HttpError ? error.status : 500;
+        const message = error instanceof Error ? error.message : String(error);
+        if (status >= 500) options.log?.(`error: ${message}`);
+        send(response, status, buildErrorResponse(message, status, error instanceof HttpError ? error.type : undefined));
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+async function readJson(request: IncomingMessage, maxBody: number): Promise<unknown> {
+  if (request.method === 'GET') return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBody) throw new HttpError(413, `request body over ${maxBody} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'request body is not valid JSON');
+  }
+}
+
+function object(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function checkModel(request: Record<string, unknown>, servedModel: string): void {
+  if (request.model !== undefined && request.model !== null && request.model !== servedModel) {
+    throw new HttpError(404, `The model \`${String(request.model)}\` does not exist.`, 'NotFoundError');
+  }
+}
+
+async function encode(scorer: TokenScorer, text: string, addSpecialTokens: boolean): Promise<number[]> {
+  const [ids] = await scorer.tokenize([text]);
+  return addSpecialTokens && scorer.bosId !== undefined ? [scorer.bosId, ...ids] : ids;
+}
+
+async function tokenize(scorer: TokenScorer, servedModel: string, body: unknown): Promise<unknown> {
+  const request = object(body);
+  checkModel(request, servedModel);
+  if (typeof request.prompt !== 'string') throw new HttpError(400, 'prompt must be a string');
+  const ids = await encode(scorer, request.prompt, request.add_special_tokens !== false);
+  return buildTokenizeResponse(ids, scorer.maxContext);
+}
+
+function isIdList(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((x) => Number.isInteger(x) && (x as number) >= 0);
+}
+
+/** vLLM accepts str | list[str] | list[int] | list[list[int]]; a text prompt gets BOS unless add_special_tokens is false. */
+async function promptIds(scorer: TokenScorer, prompt: unknown, addSpecialTokens: boolean): Promise<number[][]> {
+  if (typeof prompt === 'string') return [await encode(scorer, prompt, addSpecialTokens)];
+  if (isIdList(prompt) && prompt.length > 0) return [prompt];
+  if (Array.isArray(prompt) && prompt.length > 0) {
+    if (prompt.every((p) => typeof p === 'string')) return Promise.all(prompt.map((p) => encode(scorer, p as string, addSpecialTokens)));
+    if (prompt.every((p) => isIdList(p) && p.length > 0)) return prompt as number[][];
+  }
+  throw new HttpError(400, 'prompt must be a string, a list of strings, a list of token ids or a list of token-id lists (none empty)');
+}
+
+function optionalCount(value: unknown, name: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isInteger(value) || (value as number) < -1) throw new HttpError(400, `${name} must be an integer >= -1`);
+  return value as number;
+}
+
+async function complete(scorer: ServableScorer, servedModel: string, body: unknown): Promise<unknown> {
+  const request = object(body);
+  checkModel(request, servedModel);
+  if (request.stream === true) throw new HttpError(400, 'streaming is not supported by sift serve');
+  if (request.n !== undefined && request.n !== 1) throw new HttpError(400, 'sift serve supports n = 1 only');
+  const echo = request.echo === true;
+  const maxTokens = request.max_tokens === undefined ? 16 : request.max_tokens;
+  if (!Number.isInteger(maxTokens) || (maxTokens as number) < 0) throw new HttpError(400, 'max_tokens must be a non-negative integer');
+  // sift serve scores prompts; it does not generate. vLLM itself rejects max_tokens 0 without echo.
+  if (maxTokens !== 0 || !echo) {
+    throw new HttpError(400, 'sift serve scores prompts only: send echo: true with max_tokens: 0 (and logprobs and/or prompt_logprobs)');
+  }
+  const logprobs = optionalCount(request.logprobs, 'logprobs');
+  const promptLogprobs = optionalCount(request.prompt_logprobs, 'prompt_logprobs');
+  const prompts = await promptIds(scorer, request.prompt, request.add_special_tokens !== false);
+  for (const ids of prompts) {
+    if (ids.length > scorer.maxContext) {
+      throw new HttpError(400, `This model's maximum context length is ${scorer.maxContext} tokens. However, your request has ${ids.length} input tokens.`);
+    }
+  }
+  const lps = await scorer.logprobs(prompts);
+  const scored: ScoredPrompt[] = prompts.map((ids, i) => ({ tokenIds: ids, tokenTexts: scorer.tokenText(ids), logprobs: lps[i] }));
+  return buildCompletionResponse({ model: servedModel, echo, maxTokens: 0, logprobs, promptLogprobs }, scored);
+}

@@ -1,0 +1,149 @@
+/**
+ * The custom part of the protocol between Sift's language server and its VS Code client. Everything
+ * an LSP editor needs (diagnostics, hovers, inlay hints, code actions, commands, $/progress) is
+ * standard LSP; these extra messages only feed the VS Code client's colours and status item.
+ * Both sides import this file; it imports nothing from either.
+ */
+
+import type { DsRule, MetricName, RatioVariant, TemplateName } from '../core/metrics/types';
+import type { FormatName } from '../core/dataset/types';
+import type { Boundary } from '../core/scoring/plan';
+
+/** Settings the client reads (per resource where scoped) and sends to the server. */
+export interface SiftSettings {
+  backend: 'local' | 'vllm';
+  /** Scoring endpoint base URLs (HTTP backends). Empty in an untrusted workspace. */
+  endpointUrls: string[];
+  servedModel: string;
+  /** GGUF path for the local backend; '' = the bundled model. Empty in an untrusted workspace. */
+  modelPath: string;
+  template: TemplateName;
+  /** '' = detect. */
+  format: FormatName | '';
+  boundary: Boundary;
+  ifdVariant: RatioVariant;
+  /** Metrics computed and shown, in order. */
+  metrics: MetricName[];
+  /** DS valid-set path ('' = none; DS then shows no value). Ignored in an untrusted workspace. */
+  dsValidSet: string;
+  dsRule: DsRule;
+  /** Colour buckets: `percentile` ranks within the file, `thresholds` uses the fixed cut points. */
+  colorBy: 'percentile' | 'thresholds';
+  /** IFD at or above this is flagged ("the instruction does not help the student"). */
+  ifdWarnAt: number;
+  autoScoreOnOpen: boolean;
+  /** Requests in flight per endpoint. */
+  concurrency: number;
+  threads: number;
+}
+
+export const DEFAULT_SETTINGS: SiftSettings = {
+  backend: 'local',
+  endpointUrls: [],
+  servedModel: '',
+  modelPath: '',
+  template: 'plain',
+  format: '',
+  boundary: 'clean',
+  ifdVariant: 'ppl',
+  metrics: ['ifd', 'rifd'],
+  dsValidSet: '',
+  dsRule: 'paper',
+  colorBy: 'percentile',
+  ifdWarnAt: 1,
+  autoScoreOnOpen: true,
+  concurrency: 4,
+  threads: 0,
+};
+
+/** initializationOptions of the server. The API key comes from SecretStorage, never from settings. */
+export interface InitializationOptions {
+  settings: SiftSettings;
+  scorerApiKey?: string;
+  /** Folder holding Sift's package.json and models/ (the extension's install folder). */
+  packageRoot: string;
+}
+
+/** client -> server notification: settings (or the key) changed. */
+export const SettingsChangedNotification = 'sift/settingsChanged';
+export interface SettingsChangedParams {
+  settings: SiftSettings;
+  scorerApiKey?: string;
+}
+
+/** Colour bucket of a record: 0 = best for the student ... 4 = worst; -1 = pending; -2 = no score. */
+export type ScoreBucket = -2 | -1 | 0 | 1 | 2 | 3 | 4;
+
+export interface LineScore {
+  /** 0-based line. */
+  line: number;
+  /** Short text shown at the line end, e.g. `IFD 0.82 · r-IFD 0.41`. */
+  label: string;
+  bucket: ScoreBucket;
+}
+
+/** client -> server request: scores of the lines in a range (the visible range plus a margin). */
+export const LineScoresRequest = 'sift/lineScores';
+export interface LineScoresParams {
+  uri: string;
+  /** The document version the client sees; a reply for another version is dropped by the client. */
+  version: number;
+  startLine: number;
+  endLine: number;
+}
+export interface LineScoresResult {
+  version: number;
+  scores: LineScore[];
+}
+
+/** server -> client notification: new scores landed for a document; re-request the visible range. */
+export const ScoresChangedNotification = 'sift/scoresChanged';
+export interface ScoresChangedParams {
+  uri: string;
+}
+
+/** server -> client notification: job and endpoint state for the language status item. */
+export const StatusNotification = 'sift/status';
+export interface StatusParams {
+  uri?: string;
+  scored: number;
+  total: number;
+  running: boolean;
+  endpoint: string;
+  /** Model id used in the store key (no secrets). */
+  model: string;
+  reachable: boolean | undefined;
+  message?: string;
+}
+
+/** Commands the server executes (workspace/executeCommand). Arguments are listed per command. */
+export const Commands = {
+  /** [uri] */
+  scoreFile: 'sift.scoreFile',
+  /** [uri, startLine, endLine] (0-based, inclusive) */
+  scoreLines: 'sift.scoreLines',
+  /** [uri?] */
+  cancel: 'sift.cancel',
+  /** [uri, FilterOptions] -> FilterResult */
+  filterFile: 'sift.filterFile',
+  /** [uri?] */
+  clearScores: 'sift.clearScores',
+} as const;
+
+export interface FilterOptions {
+  outPath: string;
+  ifdMax?: number;
+  rifdMax?: number;
+  /** Fractions in [0, 1]. */
+  topFraction?: number;
+  dsKeepFraction?: number;
+  selfConsistent?: boolean;
+}
+
+export interface FilterResult {
+  outPath: string;
+  kept: number;
+  total: number;
+  /** Dropped counts per rule. */
+  dropped: Record<string, number>;
+}
