@@ -1,12 +1,12 @@
 import { relative } from 'node:path';
 import type { ParsedRecord, Problem } from '../core/dataset/types';
 import { countLines } from '../core/io/countLines';
-import { METHOD_VERSION, validMean } from '../core/metrics';
+import { METHOD_VERSION } from '../core/metrics';
 import type { MetricSettings } from '../core/metrics/recordMetrics';
 import { createScorer } from '../core/scoring/createScorer';
 import type { RecordScore } from '../core/scoring/recordScore';
 import { scoreFile, type FileRecordInfo, type ScoreFileStats } from '../core/scoring/scoreFile';
-import type { TokenScorer } from '../core/scoring/types';
+import { validSetMeanLoss } from '../core/scoring/validSet';
 import { defaultStorePath, ScoreStore } from '../core/store';
 import { Progress } from './progress';
 import type { ResolvedScoreSettings } from './settings';
@@ -40,7 +40,16 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
   );
   try {
     const metricSettings: MetricSettings = { ifdVariant: settings.config.ifdVariant, dsRule: settings.dsRule };
-    if (settings.validPath) metricSettings.validMeanLoss = await validSetMeanLoss(settings, scorer, store, callbacks.signal);
+    if (settings.validPath) {
+      metricSettings.validMeanLoss = await validSetMeanLoss(settings.validPath, {
+        scorer,
+        store,
+        config: settings.config,
+        dsRule: settings.dsRule,
+        methodVersion: METHOD_VERSION,
+        signal: callbacks.signal,
+      });
+    }
     const total = await countLines(datasetPath);
     const progress = new Progress(total, `scoring ${relative(process.cwd(), datasetPath) || datasetPath}`, callbacks.quiet);
     let done = 0;
@@ -75,27 +84,4 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
     await store.close();
     await scorer.close();
   }
-}
-
-/** DS weight's anchor: the mean of the valid set's per-record mean losses (METHODS §5.2). */
-async function validSetMeanLoss(settings: ResolvedScoreSettings, scorer: TokenScorer, store: ScoreStore, signal?: AbortSignal): Promise<number> {
-  const losses: number[] = [];
-  const problems: string[] = [];
-  await scoreFile(settings.validPath!, {
-    scorer,
-    store,
-    config: { ...settings.config, metrics: ['ds'] },
-    metricSettings: { ifdVariant: settings.config.ifdVariant, dsRule: settings.dsRule },
-    methodVersion: METHOD_VERSION,
-    signal,
-    onInvalid: (info, found) => problems.push(`line ${info.line}: ${found[0]?.message ?? 'invalid'}`),
-    onScore: (_info, score) => {
-      if (score.losses.xy) losses.push(score.losses.xy.mean);
-    },
-  });
-  const mean = validMean(losses);
-  if (mean.value === null) {
-    throw new Error(`the valid set ${settings.validPath} has no scorable record${problems.length ? ` (${problems.slice(0, 3).join('; ')})` : ''}`);
-  }
-  return mean.value;
 }

@@ -62,6 +62,11 @@ export interface InitializationOptions {
   scorerApiKey?: string;
   /** Folder holding Sift's package.json and models/ (the extension's install folder). */
   packageRoot: string;
+  /**
+   * Serve textDocument/inlayHint (default true). A client that draws the same labels itself from
+   * LineScoresRequest (the VS Code extension's decorations) can set false so they are not shown twice.
+   */
+  inlayHints?: boolean;
 }
 
 /** client -> server notification: settings (or the key) changed. */
@@ -128,6 +133,12 @@ export const Commands = {
   filterFile: 'sift.filterFile',
   /** [uri?] */
   clearScores: 'sift.clearScores',
+  /**
+   * [uri, line, version?] (0-based line): deletes that record line through workspace/applyEdit (an
+   * ordinary, undoable edit). Used by the hover's "Drop record" link; the code action carries the
+   * same edit directly. With a version, a document that has changed since is left alone.
+   */
+  dropRecord: 'sift.dropRecord',
 } as const;
 
 export interface FilterOptions {

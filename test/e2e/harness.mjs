@@ -256,7 +256,8 @@ export async function startCodeServer({
   const child = spawn(paths.node, args, {
     detached: true, // own process group: stop() ends the extension host, pty host and watchers too
     stdio: ['ignore', out, out],
-    env: { ...cleanEnv, HOME: home, TMPDIR: tmp, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.local', 'share'), ...env },
+    // EXTENSIONS_GALLERY={} turns the extension gallery off: no look-ups of a marketplace host.
+    env: { ...cleanEnv, EXTENSIONS_GALLERY: '{}', HOME: home, TMPDIR: tmp, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.local', 'share'), ...env },
   });
   fs.closeSync(out);
   const pid = child.pid;
@@ -391,11 +392,13 @@ export async function openFile(page, relPath, { timeoutMs = 30_000 } = {}) {
 }
 
 async function focusWorkbench(page) {
-  // Keyboard shortcuts need focus inside the workbench; clicking the editor (if any) or the
-  // status bar gives it without side effects.
+  // Keyboard shortcuts need focus inside the workbench. Leave it where it is if it is there; else
+  // click the editor text (or the empty editor area), which has no side effect but a cursor move.
+  const focused = await page.evaluate(() => !!document.activeElement && document.activeElement !== document.body).catch(() => false);
+  if (focused) return;
   const editor = page.locator(SEL.viewLines).first();
   if (await editor.isVisible().catch(() => false)) await editor.click({ position: { x: 5, y: 5 } }).catch(() => {});
-  else await page.locator('.part.statusbar').click({ position: { x: 1, y: 1 } }).catch(() => {});
+  else await page.locator('.part.editor').click({ position: { x: 40, y: 200 } }).catch(() => {});
 }
 
 /** Runs a command by its palette title (F1, type, pick the row whose label is `title`). */
@@ -434,38 +437,57 @@ function withRenderedLines(page, fn, arg = null) {
 }
 
 /**
- * End-of-line decoration texts (`after.contentText`, rendered as CSS ::after content) of the rendered
- * lines of the active editor: [{ line (1-based), text, color }].
+ * Texts that the extension shows inside or after the lines of the active editor, as
+ * [{ line (1-based), text, color, kind }] for the rendered lines:
+ *   kind 'decoration': `renderOptions.after/before.contentText` of a decoration, which Monaco
+ *                      renders as CSS ::after/::before content of an empty span;
+ *   kind 'inlay':      an inlay hint, which Monaco renders as injected text in a span whose class
+ *                      is a generated `dyn-rule-*` rule.
+ * `color` is the computed CSS colour; `textColor` the colour of the line's plain text, to tell a
+ * coloured annotation from an uncoloured one.
  */
-export async function readLineEndDecorations(page) {
+export async function readLineAnnotations(page) {
   return withRenderedLines(page, lines => {
+    const unquote = content => {
+      try {
+        return JSON.parse(content);
+      } catch {
+        return content; // not a quoted string (e.g. counter()); keep it raw
+      }
+    };
     const result = [];
     for (const { line, el } of lines) {
+      const plain = el.querySelector('span[class^="mtk"]');
+      const textColor = plain ? window.getComputedStyle(plain).color : null;
       for (const span of el.querySelectorAll('span')) {
-        const style = window.getComputedStyle(span, '::after');
-        const content = style.content;
-        if (!content || content === 'none' || content === 'normal' || content === '""') continue;
-        let text = content;
-        try {
-          text = JSON.parse(content);
-        } catch {
-          // not a quoted string (e.g. counter()); keep it raw
+        for (const pseudo of ['::before', '::after']) {
+          const style = window.getComputedStyle(span, pseudo);
+          const content = style.content;
+          if (!content || content === 'none' || content === 'normal' || content === '""') continue;
+          result.push({ line, kind: 'decoration', text: unquote(content), color: style.color, textColor });
         }
-        result.push({ line, text, color: style.color });
+        if (/\bdyn-rule-/.test(span.className) && span.textContent.trim()) {
+          result.push({ line, kind: 'inlay', text: span.textContent.replace(/\u00a0/g, ' ').trim(), color: window.getComputedStyle(span).color, textColor });
+        }
       }
     }
     return result;
   });
 }
 
-/** Waits until `predicate(decorations)` is true; returns the decorations. */
-export async function waitForLineEndDecorations(page, predicate, { timeoutMs = 60_000, intervalMs = 500 } = {}) {
+/** Only the end-of-line decorations (kind 'decoration') of readLineAnnotations(). */
+export async function readLineEndDecorations(page) {
+  return (await readLineAnnotations(page)).filter(a => a.kind === 'decoration');
+}
+
+/** Waits until `predicate(annotations)` is true (see readLineAnnotations); returns the annotations. */
+export async function waitForLineAnnotations(page, predicate, { timeoutMs = 60_000, intervalMs = 500 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last = [];
   for (;;) {
-    last = await readLineEndDecorations(page);
+    last = await readLineAnnotations(page);
     if (predicate(last)) return last;
-    if (Date.now() > deadline) throw new Error(`decorations not as expected after ${timeoutMs / 1000} s; last: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline) throw new Error(`line annotations not as expected after ${timeoutMs / 1000} s; last: ${JSON.stringify(last)}`);
     await sleep(intervalMs);
   }
 }
@@ -581,6 +603,66 @@ export async function readRenderedLines(page) {
   return withRenderedLines(page, lines => lines.map(({ line, el }) => ({ line, text: el.textContent.replace(/\u00a0/g, ' ') })));
 }
 
+/** Waits until `file` holds exactly `expected` (a Buffer); explains the first difference if not. */
+export async function waitForFileBytes(file, expected, { timeoutMs = 20_000 } = {}) {
+  let actual;
+  try {
+    await waitFor(() => (actual = fs.readFileSync(file)).equals(expected), { timeoutMs, what: `${path.basename(file)} content` });
+  } catch {
+    let at = 0;
+    while (at < Math.min(actual.length, expected.length) && actual[at] === expected[at]) at++;
+    throw new Error(
+      `${path.basename(file)} differs from what was expected at byte ${at} (${actual.length} bytes, expected ${expected.length}): ` +
+        `got ${JSON.stringify(actual.subarray(at, at + 60).toString())}, expected ${JSON.stringify(expected.subarray(at, at + 60).toString())}`,
+    );
+  }
+}
+
+/**
+ * Opens "Developer: Show Running Extensions" (a modal editor in VS Code 1.139) and returns the
+ * texts of its rows, scrolling its virtualized list until a row contains `hasText` (e.g. an
+ * extension's displayName) or `timeoutMs` passes; closes it again.
+ */
+export async function runningExtensions(page, { hasText, timeoutMs = 60_000 } = {}) {
+  await runCommand(page, 'Developer: Show Running Extensions');
+  const list = page.locator('.runtime-extensions-editor .monaco-list').first();
+  const rows = page.locator('.runtime-extensions-editor .monaco-list-row');
+  const seen = new Set();
+  try {
+    await rows.first().waitFor({ state: 'visible', timeout: 30_000 });
+    const box = await list.boundingBox();
+    const deadline = Date.now() + timeoutMs;
+    let scrolled = 0;
+    for (;;) {
+      for (const text of await rows.allInnerTexts()) seen.add(text.replace(/\s+/g, ' ').trim());
+      if (!hasText || [...seen].some(t => t.includes(hasText))) return [...seen];
+      if (Date.now() > deadline) return [...seen];
+      if (box && scrolled < 40) {
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        await page.mouse.wheel(0, box.height / 2);
+        scrolled++;
+      } else {
+        scrolled = 0; // at the end: start over from the top (an activation may be pending)
+        await page.mouse.wheel(0, -100_000);
+      }
+      await sleep(300);
+    }
+  } finally {
+    await page.keyboard.press('Escape');
+    await page.locator('.runtime-extensions-editor').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => closeActiveEditor(page));
+  }
+}
+
+/** Closes the active editor (through the palette: Ctrl+W is the browser's in a web workbench). */
+export async function closeActiveEditor(page) {
+  await runCommand(page, 'View: Close Editor');
+}
+
+/** Hides the bottom panel (Problems, Output, ...) if it is open. */
+export async function hidePanel(page) {
+  if (await page.locator('.part.panel').isVisible().catch(() => false)) await runCommand(page, 'View: Hide Panel').catch(() => {});
+}
+
 /** Screenshot into test-artifacts/e2e/<name>.png; never throws. */
 export async function screenshot(page, name) {
   fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
@@ -642,19 +724,20 @@ export async function runExtensionHostSuite({
       resolveExit = resolve;
     });
     await page.exposeFunction('codeAutomationExit', code => resolveExit(code));
+    const consoleLog = fs.createWriteStream(path.join(ARTIFACTS_DIR, 'exthost-console.log'));
     page.on('console', async message => {
-      // extension-host console output is forwarded to the page console, with %c styling
-      let args = await Promise.all(message.args().map(a => a.jsonValue().catch(() => '?')));
-      if (typeof args[0] === 'string' && args[0].includes('%c')) {
-        const styles = (args[0].match(/%c/g) || []).length;
-        args = [args[0].replace(/%c/g, ''), ...args.slice(1 + styles)];
-      }
-      const text = util.format(...args);
-      if (!/^\s*\[Extension Host\]/.test(text) && !text.includes('[sift-suite]')) return;
-      const clean = text.replace(/^\s*\[Extension Host\]\s?/, '').replace(/\s*\(at console\.\w+ .*\)\s*$/, '');
+      // Extension-host console output reaches the page console (as workbench log lines); the
+      // suite marks its own lines with [sift-suite].
+      const args = await Promise.all(message.args().map(a => a.jsonValue().catch(() => '?')));
+      const text = args.map(a => (typeof a === 'string' ? a : util.inspect(a))).join(' ');
+      consoleLog.write(`${text}\n`);
+      const at = text.indexOf('[sift-suite]');
+      if (at < 0) return;
+      const clean = text.slice(at + '[sift-suite]'.length + 1);
       output.push(clean);
       if (echo) console.log(`  | ${clean}`);
     });
+    browser.context.on('close', () => consoleLog.end());
     const payload = [
       ['extensionDevelopmentPath', remoteUri(server, path.resolve(extensionDevelopmentPath))],
       ['extensionTestsPath', remoteUri(server, path.resolve(extensionTestsPath))],

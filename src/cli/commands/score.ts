@@ -24,7 +24,7 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
     const run = await runScoring(datasetPath, settings, {
       quiet: flags.quiet,
       onInvalid: (info, problems) => {
-        for (const problem of problems) failures.push(`${file}:${problem.line}:${problem.startColumn + 1}: ${problem.message}`);
+        for (const problem of problems) failures.push(`${file}:${problem.line}:${problem.startColumn + 1}: ${problem.reason ?? problem.message}`);
         const row = invalidRow(info.line, problems);
         rows.push(row);
         ordered.put(info.index, JSON.stringify(row));

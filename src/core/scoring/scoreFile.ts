@@ -1,4 +1,4 @@
-import { parseFile } from '../dataset/parse';
+import { isScorable, parseFile } from '../dataset/parse';
 import type { FormatSpec, ParsedRecord, Problem } from '../dataset/types';
 import type { MetricSettings } from '../metrics/recordMetrics';
 import type { ScoreStore } from '../store/scoreStore';
@@ -45,9 +45,9 @@ export async function scoreFile(path: string, options: ScoreFileOptions): Promis
     for await (const record of parseFile(path, options.format, { signal: options.signal })) {
       if (record.blank) continue;
       const info = { index: index++, line: record.line };
-      const errors = record.problems.filter((p) => p.severity === 'error');
-      if (errors.length > 0 || !record.pair) {
+      if (!isScorable(record) || !record.pair) {
         invalid++;
+        const errors = record.problems.filter((p) => p.severity === 'error');
         options.onInvalid(info, errors.length > 0 ? errors : record.problems);
         continue;
       }

@@ -1,6 +1,6 @@
 import type { TrainingPair } from '../dataset/types';
 import type { MetricName, SpanLoss } from '../metrics/types';
-import type { ScoreStore } from '../store/scoreStore';
+import type { ScoreStore, StoredLosses } from '../store/scoreStore';
 import { storeKey } from '../store/scoreStore';
 import {
   METRIC_SPANS,
@@ -101,17 +101,10 @@ export async function scoreRecords(
     const entry: PendingRecord = { id: record.id, done: {}, pending: [] };
     for (const metric of config.metrics) {
       const requests = metricRequests(metric, record.pair, config);
-      const key = storeKey({
-        texts: requests.flatMap((r) => [r.context, r.target]),
-        template: config.template,
-        metric: metric === 'ifd' ? `ifd:${config.ifdVariant === 'loss' && config.boundary === 'faithful' ? 'cherry' : 'direct'}` : metric,
-        modelId: scorer.modelId,
-        methodVersion: options.methodVersion,
-        boundary: config.boundary,
-      });
+      const key = metricStoreKey(metric, requests, config, scorer.modelId, options.methodVersion);
       const stored = store.get(key);
       if (stored) {
-        entry.done[metric] = { ok: true, ...fromStored(metric, stored.losses), truncated: stored.truncated, at: stored.at, cached: true };
+        entry.done[metric] = storedOutcome(metric, stored);
       } else {
         entry.pending.push({ metric, key, requests });
         chunkChars += requests.reduce((sum, r) => sum + r.context.length + r.target.length, 0);
@@ -132,12 +125,46 @@ export async function scoreRecords(
   return stats;
 }
 
-function fromStored(metric: MetricName, flat: number[]): { losses: Partial<Record<SpanKind, SpanLoss>> } {
+/** The store key of one metric of one record: what `scoreRecords` looks up and writes. */
+export function metricStoreKey(metric: MetricName, requests: SpanRequest[], config: ScoringConfig, modelId: string, methodVersion: string): string {
+  return storeKey({
+    texts: requests.flatMap((r) => [r.context, r.target]),
+    template: config.template,
+    metric: metric === 'ifd' ? `ifd:${config.ifdVariant === 'loss' && config.boundary === 'faithful' ? 'cherry' : 'direct'}` : metric,
+    modelId,
+    methodVersion,
+    boundary: config.boundary,
+  });
+}
+
+function storedOutcome(metric: MetricName, stored: StoredLosses): MetricOutcome {
   const losses: Partial<Record<SpanKind, SpanLoss>> = {};
   METRIC_SPANS[metric].forEach((kind, i) => {
-    losses[kind] = { mean: flat[2 * i], n: flat[2 * i + 1] };
+    losses[kind] = { mean: stored.losses[2 * i], n: stored.losses[2 * i + 1] };
   });
-  return { losses };
+  return { ok: true, losses, truncated: stored.truncated, at: stored.at, cached: true };
+}
+
+export interface StoredLookup {
+  store: ScoreStore;
+  config: ScoringConfig;
+  modelId: string;
+  methodVersion: string;
+}
+
+/**
+ * Every metric of `config` for one record, answered from the store alone; undefined when any of
+ * them is missing. The same keys and values `scoreRecords` would report for a cached record, without
+ * a scorer call: an editor uses it to show stored scores for the visible lines at once.
+ */
+export function lookupStored(pair: TrainingPair, lookup: StoredLookup): RecordLossResult['metrics'] | undefined {
+  const metrics: RecordLossResult['metrics'] = {};
+  for (const metric of lookup.config.metrics) {
+    const stored = lookup.store.get(metricStoreKey(metric, metricRequests(metric, pair, lookup.config), lookup.config, lookup.modelId, lookup.methodVersion));
+    if (!stored) return undefined;
+    metrics[metric] = storedOutcome(metric, stored);
+  }
+  return metrics;
 }
 
 async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stats: RunStats): Promise<void> {

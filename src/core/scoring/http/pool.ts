@@ -65,6 +65,8 @@ export interface HttpPoolOptions {
   onEvent?: (event: HttpEvent) => void;
   /** Random source for jitter (tests). */
   random?: () => number;
+  /** Statuses to retry besides 408, 425, 429 and 5xx (e.g. TGI's 424 for a failed generation). */
+  extraRetryableStatuses?: readonly number[];
 }
 
 export interface HttpCall<T> {
@@ -73,7 +75,10 @@ export interface HttpCall<T> {
   path: string;
   /** JSON body. */
   body?: unknown;
-  /** Validates a parsed 2xx body; throws {@link MalformedResponseError} to have the call retried. */
+  /**
+   * Validates a parsed 2xx body; throws {@link MalformedResponseError} (or any error) to have the
+   * call retried, or {@link PermanentScorerError} when retrying cannot help.
+   */
   parse: (body: unknown) => T;
   /** Short description for messages and events, e.g. `completions (12 prompts)`. */
   what: string;
@@ -146,6 +151,7 @@ export class HttpEndpointPool {
   private readonly timeoutMs: number;
   private readonly onEvent: ((e: HttpEvent) => void) | undefined;
   private readonly random: () => number;
+  private readonly extraRetryable: ReadonlySet<number>;
 
   private readonly inFlight: number[];
   private readonly downUntil: number[];
@@ -178,6 +184,7 @@ export class HttpEndpointPool {
     this.timeoutMs = positive(opts.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 'requestTimeoutMs');
     this.onEvent = opts.onEvent;
     this.random = opts.random ?? Math.random;
+    this.extraRetryable = new Set(opts.extraRetryableStatuses ?? []);
     this.inFlight = this.bases.map(() => 0);
     this.downUntil = this.bases.map(() => 0);
     this.consecutiveDown = this.bases.map(() => 0);
@@ -337,12 +344,15 @@ export class HttpEndpointPool {
         const value = call.parse(parseJsonBody(text));
         return { ok: true, value };
       } catch (e) {
+        if (e instanceof PermanentScorerError) {
+          return { ok: false, kind: 'malformed', retryable: false, status, message: e.message };
+        }
         const message = e instanceof MalformedResponseError ? e.message : `invalid response: ${String((e as Error)?.message ?? e)}`;
         return { ok: false, kind: 'malformed', retryable: true, message };
       }
     }
     const retryAfterMs = parseRetryAfterMs(retryAfter);
-    const retryable = status === 408 || status === 425 || status === 429 || status >= 500;
+    const retryable = status === 408 || status === 425 || status === 429 || status >= 500 || this.extraRetryable.has(status);
     return {
       ok: false,
       kind: 'status',

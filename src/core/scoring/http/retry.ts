@@ -36,6 +36,7 @@ export function parseRetryAfterMs(value: string | null | undefined, now: number 
   const v = value.trim();
   if (v === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number.parseFloat(v) * 1000);
+  if (!/[A-Za-z]/.test(v)) return undefined; // an HTTP-date names its day and month
   const at = Date.parse(v);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);

@@ -20,7 +20,7 @@ export async function sequenceLogprobs(state: EvaluatingSequence, ids: number[])
   if (ids.length < 2) return lp;
   const shared = commonPrefixLength(state.ids, ids);
   const keep = Math.max(0, Math.min(shared, ids.length) - 1);
-  lp.set(state.lp.subarray(0, Math.max(0, keep - 1)));
+  lp.set(state.lp.subarray(0, keep));
   const { sequence } = state;
   if (sequence.nextTokenIndex > keep) {
     await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);

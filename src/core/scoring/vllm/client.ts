@@ -16,6 +16,7 @@
  */
 import { PermanentScorerError, type TokenScorer } from '../types';
 import { HttpEndpointPool, runAll, type HttpEvent, type HttpPoolOptions, type HttpStats } from '../http/pool';
+import { detectBos, discoverServedModel, planBatches, prepareSequences } from '../http/common';
 import {
   buildScoringRequest,
   buildTokenizeRequest,
@@ -23,7 +24,6 @@ import {
   parseModelList,
   parsePromptLogprobs,
   parseTokenizeResponse,
-  type ModelCard,
   type VllmMode,
 } from './protocol';
 
@@ -119,20 +119,7 @@ export class VllmScorer implements TokenScorer {
   }
 
   async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
-    const results: Float64Array[] = new Array(sequences.length);
-    const toSend: number[] = [];
-    sequences.forEach((ids, i) => {
-      if (!Array.isArray(ids) || !ids.every((t) => Number.isInteger(t) && t >= 0)) {
-        throw new PermanentScorerError(`sequence ${i} is not a list of token ids`);
-      }
-      if (ids.length > this.maxContext) {
-        throw new PermanentScorerError(
-          `sequence ${i} has ${ids.length} tokens; ${this.servedModel} accepts at most ${this.maxContext} (truncate before scoring)`,
-        );
-      }
-      if (ids.length <= 1) results[i] = new Float64Array(0);
-      else toSend.push(i);
-    });
+    const { results, toSend } = prepareSequences(sequences, this.maxContext, this.servedModel);
     const batches = planBatches(
       toSend.map((i) => (sequences[i] as number[]).length),
       this.maxTokensPerRequest,
@@ -172,28 +159,6 @@ export class VllmScorer implements TokenScorer {
   }
 }
 
-/**
- * Split items (given by their token lengths, in order) into consecutive batches whose summed
- * length is <= maxTokens and count <= maxItems. An item longer than maxTokens forms its own batch.
- * Returns indices into `lengths`.
- */
-export function planBatches(lengths: readonly number[], maxTokens: number, maxItems: number): number[][] {
-  const batches: number[][] = [];
-  let cur: number[] = [];
-  let curTokens = 0;
-  lengths.forEach((len, i) => {
-    if (cur.length > 0 && (curTokens + len > maxTokens || cur.length >= maxItems)) {
-      batches.push(cur);
-      cur = [];
-      curTokens = 0;
-    }
-    cur.push(i);
-    curTokens += len;
-  });
-  if (cur.length > 0) batches.push(cur);
-  return batches;
-}
-
 function validateOptions(opts: VllmScorerOptions): void {
   if (opts.mode !== undefined && opts.mode !== 'echo' && opts.mode !== 'prompt_logprobs') {
     throw new PermanentScorerError(`unknown vLLM scoring mode ${JSON.stringify(opts.mode)}`);
@@ -208,35 +173,9 @@ function validateOptions(opts: VllmScorerOptions): void {
 
 async function discover(pool: HttpEndpointPool, opts: VllmScorerOptions, signal?: AbortSignal): Promise<VllmServerInfo> {
   // 1. /v1/models on every replica.
-  const listings = await Promise.allSettled(
-    pool.bases.map((_, i) =>
-      pool.request({ method: 'GET', path: '/v1/models', parse: parseModelList, what: 'list models', signal, urlIndex: i }),
-    ),
-  );
-  if (signal?.aborted) throw signal.reason;
-  const ok = listings.flatMap((l, i) => (l.status === 'fulfilled' ? [{ i, cards: l.value.data }] : []));
-  const firstFailure = listings.find((l): l is PromiseRejectedResult => l.status === 'rejected');
-  if (ok.length === 0) throw firstFailure?.reason;
-  // A permanent failure (wrong key, 404...) on any replica is a configuration error.
-  for (const l of listings) {
-    if (l.status === 'rejected' && l.reason instanceof PermanentScorerError) throw l.reason;
-  }
-  const first = ok[0] as { i: number; cards: ModelCard[] };
-  const servedModel = opts.servedModel ?? first.cards[0]?.id;
-  if (servedModel === undefined) throw new PermanentScorerError(`${pool.displayUrl(first.i)} serves no model`);
-  let maxModelLen = 0;
-  for (const { i, cards } of ok) {
-    const card = cards.find((c) => c.id === servedModel);
-    if (card === undefined) {
-      throw new PermanentScorerError(
-        `${pool.displayUrl(i)} does not serve model ${JSON.stringify(servedModel)} (it serves ${cards.map((c) => JSON.stringify(c.id)).join(', ') || 'nothing'})`,
-      );
-    }
-    // LoRA adapters have no max_model_len of their own; use their base model's.
-    const parent = card.parent ? cards.find((c) => c.id === card.parent) : undefined;
-    const mml = card.max_model_len ?? parent?.max_model_len ?? cards.find((c) => c.max_model_len)?.max_model_len ?? 0;
-    if (mml > 0) maxModelLen = maxModelLen === 0 ? mml : Math.min(maxModelLen, mml);
-  }
+  const found = await discoverServedModel(pool, parseModelList, opts.servedModel, signal);
+  const servedModel = found.servedModel;
+  let maxModelLen = found.maxModelLen;
 
   // 2. BOS: tokenize a probe with and without special tokens; BOS is the extra leading token.
   // (Tokenizing '' would also work for most models, but misreads tokenizers that append an EOS.)
@@ -254,16 +193,10 @@ async function discover(pool: HttpEndpointPool, opts: VllmScorerOptions, signal?
   const bosId = detectBos(withSpecial.tokens, plain.tokens);
   if (maxModelLen === 0) maxModelLen = withSpecial.max_model_len;
   if (maxModelLen <= 1) {
-    throw new PermanentScorerError(`could not read max_model_len of ${JSON.stringify(servedModel)} from ${pool.displayUrl(first.i)}`);
+    throw new PermanentScorerError(`could not read max_model_len of ${JSON.stringify(servedModel)} from ${pool.displayUrl(0)}`);
   }
   return { servedModel, maxModelLen, bosId };
 }
 
-/** The BOS id, if tokenizing with special tokens adds exactly a leading token before `plain`. */
-export function detectBos(withSpecial: readonly number[], plain: readonly number[]): number | undefined {
-  if (withSpecial.length <= plain.length) return undefined;
-  for (let k = 0; k < plain.length; k++) if (withSpecial[k + 1] !== plain[k]) return undefined;
-  return withSpecial[0];
-}
-
+export { planBatches, detectBos };
 export type { HttpEvent, HttpStats };

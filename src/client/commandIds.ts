@@ -1,0 +1,16 @@
+/**
+ * The client's own commands (the palette entries in package.json). They differ from the server's
+ * command ids (`Commands` in the protocol: sift.scoreFile, ...) because the language client
+ * registers those itself, to run them on the server when a hover link or code action uses them.
+ */
+export const CommandIds = {
+  scoreFile: 'sift.editor.scoreFile',
+  scoreSelection: 'sift.editor.scoreSelection',
+  cancel: 'sift.editor.cancel',
+  filterFile: 'sift.editor.filterFile',
+  clearScores: 'sift.editor.clearScores',
+  setApiKey: 'sift.setScorerApiKey',
+  clearApiKey: 'sift.clearScorerApiKey',
+  showLog: 'sift.showLog',
+  restartServer: 'sift.restartServer',
+} as const;

@@ -1,0 +1,112 @@
+import * as vscode from 'vscode';
+import type { SettingsChangedParams } from '../protocol';
+import { registerCommands } from './commands';
+import { LargeFileWatcher } from './largeFileWatcher';
+import { ScoreDecorations } from './scoreDecorations';
+import { ScorerApiKey } from './secrets';
+import { ServerConnection, protocolUri } from './serverConnection';
+import { affectsSift, isDatasetDocument, readSettings, settingsScope } from './settings';
+import { RESTRICTED_KEYS } from './settingsModel';
+import { SiftStatus } from './status';
+
+/** Set while active: deactivate() must wait for the server to shut down. */
+let shutdown: (() => Promise<void>) | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = vscode.window.createOutputChannel('Sift', { log: true });
+  context.subscriptions.push(log);
+  const apiKey = new ScorerApiKey(context.secrets);
+  context.subscriptions.push(apiKey);
+  await apiKey.load();
+
+  const settings = new SettingsPublisher(apiKey);
+  const status = new SiftStatus(protocolUri);
+  // The callbacks below run only once the server exists (declared next).
+  const decorations = new ScoreDecorations(
+    {
+      lineScores: ({ document, ...range }, token) => server.lineScores({ uri: protocolUri(document.uri), ...range }, token),
+      protocolUri,
+    },
+    log,
+  );
+  const server = new ServerConnection({
+    extensionPath: context.extensionPath,
+    log,
+    currentSettings: () => settings.snapshot(),
+    onStatus: (params) => status.update(params),
+    onScoresChanged: (uri) => decorations.scoresChanged(uri),
+    onState: (state) => {
+      status.setServerState(state);
+      if (state === 'running') decorations.refreshAll();
+      if (state === 'stopped') decorations.clearAll();
+    },
+  });
+  shutdown = () => server.dispose();
+  context.subscriptions.push(status, decorations, new LargeFileWatcher(log), ...registerCommands({ server, apiKey, log }));
+
+  const publish = (why: string): void => {
+    void settings.publishIfChanged(server).then((sent) => {
+      if (sent) log.info(`Settings sent to the server (${why}).`);
+    }, (error: unknown) => log.warn(`Sending settings failed: ${String(error)}`));
+  };
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (affectsSift(event)) publish('settings changed');
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      log.info('Workspace trusted: workspace values of endpoint, model and valid-set settings now apply.');
+      publish('workspace trusted');
+    }),
+    // The active dataset decides which folder's settings apply (multi-root workspaces).
+    vscode.window.onDidChangeActiveTextEditor(() => publish('active dataset changed')),
+    apiKey.onDidChange(() => publish('API key changed')),
+  );
+
+  if (!vscode.workspace.isTrusted) {
+    log.info(`Restricted mode: workspace values of ${RESTRICTED_KEYS.map((key) => `sift.${key}`).join(', ')} are ignored.`);
+  }
+  // The server starts with the first dataset opened, not with every workspace that contains one.
+  const startFor = (document: vscode.TextDocument): void => {
+    if (isDatasetDocument(document)) void server.ensureStarted();
+  };
+  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(startFor));
+  vscode.workspace.textDocuments.forEach(startFor);
+}
+
+export async function deactivate(): Promise<void> {
+  const stop = shutdown;
+  shutdown = undefined;
+  await stop?.();
+}
+
+/**
+ * What the server was last given, so settings are re-sent only when the effective values (or the
+ * key) changed. Settings are read fresh each time through readSettings (settings.ts), never cached
+ * as the truth.
+ */
+class SettingsPublisher {
+  private lastSent: string | undefined;
+
+  constructor(private readonly apiKey: ScorerApiKey) {}
+
+  /** The current settings and key; remembered as sent (used for initializationOptions). */
+  snapshot(): SettingsChangedParams {
+    const params: SettingsChangedParams = { settings: readSettings(settingsScope()), scorerApiKey: this.apiKey.current };
+    this.lastSent = fingerprint(params);
+    return params;
+  }
+
+  async publishIfChanged(server: ServerConnection): Promise<boolean> {
+    if (!server.running) return false;
+    const params: SettingsChangedParams = { settings: readSettings(settingsScope()), scorerApiKey: this.apiKey.current };
+    const print = fingerprint(params);
+    if (print === this.lastSent) return false;
+    this.lastSent = print;
+    await server.sendSettings(params);
+    return true;
+  }
+}
+
+function fingerprint(params: SettingsChangedParams): string {
+  return JSON.stringify([params.settings, params.scorerApiKey ?? null]);
+}

@@ -1,0 +1,239 @@
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  ErrorAction,
+  ExecuteCommandRequest,
+  LanguageClient,
+  RevealOutputChannelOn,
+  State,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import {
+  Commands,
+  LineScoresRequest,
+  ScoresChangedNotification,
+  SettingsChangedNotification,
+  StatusNotification,
+  type InitializationOptions,
+  type LineScoresParams,
+  type LineScoresResult,
+  type ScoresChangedParams,
+  type SettingsChangedParams,
+  type StatusParams,
+} from '../protocol';
+import { redact } from './redact';
+import { RestartPolicy } from './restartPolicy';
+import type { ServerState } from './statusModel';
+
+/** The URI string the server sees for a document (the language client's default converter). */
+export function protocolUri(uri: vscode.Uri): string {
+  return uri.toString();
+}
+
+export const DOCUMENT_SELECTOR = [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }];
+
+export interface ServerConnectionOptions {
+  /** The extension's install folder: dist/server.js and the bundled models/ live there. */
+  extensionPath: string;
+  log: vscode.LogOutputChannel;
+  /** Settings and key to start the server with (called on every start and restart). */
+  currentSettings(): SettingsChangedParams;
+  onStatus(params: StatusParams): void;
+  onScoresChanged(uri: string): void;
+  onState(state: ServerState): void;
+}
+
+/**
+ * The language server process and the client talking to it: started on demand, restarted with
+ * back-off when it dies (RestartPolicy), and stopped with a notification offering Restart and Show
+ * Log when it keeps dying.
+ */
+export class ServerConnection implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient | undefined> | undefined;
+  private readonly policy = new RestartPolicy();
+  private restartPending = false;
+  private disposed = false;
+
+  constructor(private readonly options: ServerConnectionOptions) {}
+
+  /** The running client, or undefined while the server is starting, restarting or stopped. */
+  get running(): LanguageClient | undefined {
+    return this.client?.state === State.Running ? this.client : undefined;
+  }
+
+  /** Starts the server unless it runs or is starting; resolves to undefined if it cannot start. */
+  ensureStarted(): Promise<LanguageClient | undefined> {
+    if (this.disposed) return Promise.resolve(undefined);
+    if (this.client && this.client.state !== State.Stopped) return this.starting ?? Promise.resolve(this.client);
+    this.starting ??= this.start().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  /** Restart Server: a fresh client and process, and a fresh crash count. */
+  async restart(): Promise<void> {
+    this.policy.reset();
+    await this.stopClient();
+    await this.ensureStarted();
+  }
+
+  async sendSettings(params: SettingsChangedParams): Promise<void> {
+    const client = this.running;
+    if (!client) return; // a (re)starting server gets the current settings in initializationOptions
+    await client.sendNotification(SettingsChangedNotification, params);
+  }
+
+  async executeCommand<T>(command: string, args: unknown[], token?: vscode.CancellationToken): Promise<T | undefined> {
+    const client = await this.ensureStarted();
+    if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');
+    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }, token)) as T | undefined;
+  }
+
+  async lineScores(params: LineScoresParams, token: vscode.CancellationToken): Promise<LineScoresResult | undefined> {
+    const client = this.running;
+    if (!client) return undefined;
+    try {
+      return await client.sendRequest<LineScoresResult>(LineScoresRequest, params, token);
+    } catch (error) {
+      if (!token.isCancellationRequested) this.options.log.debug(`lineScores failed: ${String(error)}`);
+      return undefined;
+    }
+  }
+
+  protocolUri(uri: vscode.Uri): string {
+    return protocolUri(uri);
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.stopClient();
+  }
+
+  private async stopClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.restartPending = false;
+    if (!client) return;
+    try {
+      await client.dispose();
+    } catch (error) {
+      this.options.log.warn(`Stopping the language server: ${String(error)}`);
+    }
+  }
+
+  private async start(): Promise<LanguageClient | undefined> {
+    await this.stopClient();
+    const client = this.createClient();
+    this.client = client;
+    this.options.onState('starting');
+    try {
+      await client.start();
+      return client;
+    } catch (error) {
+      this.options.log.error(`The Sift language server could not start: ${String(error)}`);
+      if (this.client === client) this.options.onState('stopped');
+      void this.offerRestart('The Sift language server could not start.');
+      return undefined;
+    }
+  }
+
+  private createClient(): LanguageClient {
+    const { log } = this.options;
+    const module = vscode.Uri.joinPath(vscode.Uri.file(this.options.extensionPath), 'dist', 'server.js').fsPath;
+    // stdio, the transport every LSP editor uses, so VS Code runs the server exactly as Neovim or
+    // Helix do; the server must keep stdout for the protocol (it logs to stderr, which lands here).
+    const serverOptions: ServerOptions = {
+      run: { module, transport: TransportKind.stdio },
+      debug: { module, transport: TransportKind.stdio },
+    };
+    const secret = (): (string | undefined)[] => [this.options.currentSettings().scorerApiKey];
+    const channel = redactingChannel(log, secret);
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: DOCUMENT_SELECTOR,
+      diagnosticCollectionName: 'sift',
+      outputChannel: channel,
+      traceOutputChannel: channel,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath }),
+      // Hover command links may run the server's own commands only; dataset text shown in a hover
+      // can never trigger any other command.
+      markdown: { isTrusted: { enabledCommands: Object.values(Commands) }, supportHtml: false },
+      middleware: {
+        // The server's inlay hints carry the same label as the line-end decorations (see
+        // ScoreDecorations), which VS Code shows coloured; other LSP editors keep the hints.
+        provideInlayHints: () => [],
+      },
+      errorHandler: {
+        error: (error, _message, count) => {
+          log.warn(`Connection to the language server: ${error.message}`);
+          return { action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
+        },
+        closed: async () => {
+          if (this.disposed || this.client !== client) return { action: CloseAction.DoNotRestart, handled: true };
+          const decision = this.policy.onCrash(Date.now());
+          if (!decision.restart) {
+            const message = `The Sift language server stopped ${decision.crashes} times in a few minutes and will not be restarted.`;
+            log.error(message);
+            this.restartPending = false;
+            void this.offerRestart(message);
+            return { action: CloseAction.DoNotRestart, handled: true };
+          }
+          log.warn(`The Sift language server stopped unexpectedly; restarting in ${decision.delayMs / 1000} s (restart ${decision.crashes}).`);
+          this.restartPending = true;
+          this.options.onState('restarting');
+          await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
+          if (this.disposed || this.client !== client) return { action: CloseAction.DoNotRestart, handled: true };
+          return { action: CloseAction.Restart, handled: true };
+        },
+      },
+    };
+    const client = new LanguageClient('sift', 'Sift', serverOptions, clientOptions);
+    client.onNotification(StatusNotification, (params: StatusParams) => this.options.onStatus(params));
+    client.onNotification(ScoresChangedNotification, (params: ScoresChangedParams) => this.options.onScoresChanged(params.uri));
+    client.onDidChangeState((event) => {
+      if (this.client !== client) return;
+      if (event.newState === State.Running) {
+        this.restartPending = false;
+        this.options.onState('running');
+      } else if (event.newState === State.Starting) {
+        this.options.onState(this.restartPending ? 'restarting' : 'starting');
+      } else if (!this.restartPending) {
+        this.options.onState('stopped');
+      }
+    });
+    return client;
+  }
+
+  private async offerRestart(message: string): Promise<void> {
+    if (this.disposed) return;
+    const choice = await vscode.window.showErrorMessage(message, 'Restart', 'Show Log');
+    if (choice === 'Restart') await this.restart();
+    else if (choice === 'Show Log') this.options.log.show();
+  }
+}
+
+/**
+ * The language client writes the server's stderr and (with `sift.trace.server`) every message it
+ * exchanges to this channel, initializationOptions and SettingsChanged included: the API key is
+ * redacted from everything written.
+ */
+function redactingChannel(channel: vscode.LogOutputChannel, secrets: () => (string | undefined)[]): vscode.OutputChannel {
+  return {
+    name: channel.name,
+    append: (value: string) => channel.append(redact(value, secrets())),
+    appendLine: (value: string) => channel.appendLine(redact(value, secrets())),
+    replace: (value: string) => channel.replace(redact(value, secrets())),
+    clear: () => channel.clear(),
+    show: (columnOrPreserve?: vscode.ViewColumn | boolean, preserveFocus?: boolean) => {
+      if (typeof columnOrPreserve === 'boolean') channel.show(columnOrPreserve);
+      else channel.show(columnOrPreserve, preserveFocus);
+    },
+    hide: () => channel.hide(),
+    // The channel belongs to the extension and outlives each client.
+    dispose: () => undefined,
+  };
+}

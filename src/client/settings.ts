@@ -1,0 +1,43 @@
+import * as vscode from 'vscode';
+import type { SiftSettings } from '../protocol';
+import { isDatasetPath } from './largeFiles';
+import { SECTION, resolveSettings, type SettingKey } from './settingsModel';
+
+/**
+ * The one place Sift's settings are read. Settings are resolved for a resource (the dataset being
+ * edited, so folder settings of a multi-root workspace apply) with workspace trust applied: in a
+ * restricted workspace the endpoint, model path, DS valid set and backend come from user settings or
+ * defaults only (see RESTRICTED_KEYS).
+ */
+export function readSettings(resource: vscode.Uri | undefined): SiftSettings {
+  const config = vscode.workspace.getConfiguration(SECTION, resource ? { uri: resource, languageId: 'jsonl' } : undefined);
+  return resolveSettings(
+    {
+      get: (key: SettingKey) => config.get(key),
+      inspect: (key: SettingKey) => config.inspect(key),
+    },
+    vscode.workspace.isTrusted,
+  );
+}
+
+export function isDatasetDocument(document: vscode.TextDocument): boolean {
+  return document.languageId === 'jsonl' || isDatasetPath(document.uri.path);
+}
+
+/**
+ * The resource whose settings the server gets: the dataset in the active editor, else one in any
+ * visible editor, else the first workspace folder. The server runs with one set of settings (the
+ * protocol has no per-document settings), so in a multi-root workspace the active dataset's folder
+ * wins.
+ */
+export function settingsScope(): vscode.Uri | undefined {
+  const active = vscode.window.activeTextEditor?.document;
+  if (active && isDatasetDocument(active)) return active.uri;
+  const visible = vscode.window.visibleTextEditors.find((editor) => isDatasetDocument(editor.document));
+  if (visible) return visible.document.uri;
+  return vscode.workspace.workspaceFolders?.[0]?.uri;
+}
+
+export function affectsSift(event: vscode.ConfigurationChangeEvent): boolean {
+  return event.affectsConfiguration(SECTION);
+}

@@ -1,0 +1,68 @@
+import * as vscode from 'vscode';
+import type { StatusParams } from '../protocol';
+import { describeStatus, type ServerState, type StatusAction } from './statusModel';
+import { CommandIds } from './commandIds';
+
+const ACTIONS: Record<StatusAction, { title: string; command: string }> = {
+  cancel: { title: 'Cancel', command: CommandIds.cancel },
+  scoreFile: { title: 'Score File', command: CommandIds.scoreFile },
+  restartServer: { title: 'Restart Server', command: CommandIds.restartServer },
+  showLog: { title: 'Show Log', command: CommandIds.showLog },
+};
+
+/**
+ * The `{}` language status item of JSONL files: endpoint/model reachability and job progress of the
+ * active document (`1,234 / 5,000 scored`), busy while a job runs, with a Cancel action then.
+ */
+export class SiftStatus implements vscode.Disposable {
+  private readonly item = vscode.languages.createLanguageStatusItem('sift.status', [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }]);
+  private readonly byUri = new Map<string, StatusParams>();
+  private global: StatusParams | undefined;
+  private server: ServerState = 'starting';
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly protocolUri: (uri: vscode.Uri) => string) {
+    this.item.name = 'Sift';
+    this.subscription = vscode.window.onDidChangeActiveTextEditor(() => this.render());
+    this.render();
+  }
+
+  update(params: StatusParams): void {
+    if (params.uri) this.byUri.set(params.uri, params);
+    else this.global = params;
+    this.render();
+  }
+
+  setServerState(state: ServerState): void {
+    this.server = state;
+    if (state === 'stopped') this.byUri.clear();
+    this.render();
+  }
+
+  forget(uri: string): void {
+    this.byUri.delete(uri);
+    this.render();
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.item.dispose();
+  }
+
+  private render(): void {
+    const document = vscode.window.activeTextEditor?.document;
+    const status = (document && this.byUri.get(this.protocolUri(document.uri))) ?? this.global;
+    const view = describeStatus(status, this.server);
+    this.item.text = view.text;
+    this.item.detail = view.detail;
+    this.item.busy = view.busy;
+    this.item.severity =
+      view.severity === 'error'
+        ? vscode.LanguageStatusSeverity.Error
+        : view.severity === 'warning'
+          ? vscode.LanguageStatusSeverity.Warning
+          : vscode.LanguageStatusSeverity.Information;
+    const action = view.action ? ACTIONS[view.action] : undefined;
+    this.item.command = action ? { title: action.title, command: action.command } : undefined;
+  }
+}

@@ -1,0 +1,44 @@
+import type { StatusParams } from '../protocol';
+
+export type ServerState = 'starting' | 'running' | 'restarting' | 'stopped';
+
+export type StatusAction = 'cancel' | 'scoreFile' | 'restartServer' | 'showLog';
+
+export interface StatusView {
+  text: string;
+  detail: string;
+  severity: 'information' | 'warning' | 'error';
+  busy: boolean;
+  action?: StatusAction;
+}
+
+const count = (n: number): string => Math.max(0, Math.round(n)).toLocaleString('en-US');
+
+/** `1,234 / 5,000 scored` */
+export function progressText(scored: number, total: number): string {
+  return `${count(scored)} / ${count(total)} scored`;
+}
+
+/** `local · stories260K` or `http://gpu:8000 · Qwen2.5-0.5B`, whichever parts are known. */
+function endpointText(status: StatusParams): string {
+  return [status.endpoint, status.model].filter((part) => part && part.trim()).join(' · ');
+}
+
+/** What the language status item shows for a document's job status and the server's state. */
+export function describeStatus(status: StatusParams | undefined, server: ServerState): StatusView {
+  if (server === 'starting') return { text: 'Sift: starting…', detail: 'Starting the Sift language server', severity: 'information', busy: true };
+  if (server === 'restarting') return { text: 'Sift: restarting…', detail: 'The Sift language server stopped unexpectedly and is restarting', severity: 'warning', busy: true, action: 'showLog' };
+  if (server === 'stopped') return { text: 'Sift: server stopped', detail: 'The Sift language server is not running', severity: 'error', busy: false, action: 'restartServer' };
+  if (!status) return { text: 'Sift', detail: 'No scoring job for this file', severity: 'information', busy: false, action: 'scoreFile' };
+  const where = endpointText(status);
+  if (status.reachable === false) {
+    const why = status.message?.trim() || `Cannot reach the scorer${where ? ` (${where})` : ''}`;
+    return { text: 'Sift: scorer unreachable', detail: why, severity: 'error', busy: false, action: status.running ? 'cancel' : 'showLog' };
+  }
+  const detailParts = [where, status.message?.trim()].filter(Boolean) as string[];
+  if (status.running) {
+    return { text: progressText(status.scored, status.total), detail: detailParts.join(' — '), severity: 'information', busy: true, action: 'cancel' };
+  }
+  const text = status.total > 0 ? progressText(status.scored, status.total) : 'Sift';
+  return { text, detail: detailParts.join(' — ') || 'Idle', severity: 'information', busy: false, action: 'scoreFile' };
+}

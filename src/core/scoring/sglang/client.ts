@@ -1,0 +1,169 @@
+/**
+ * `SglangScorer`: a {@link TokenScorer} backed by one or more SGLang servers (data-parallel
+ * replicas), using SGLang's native `POST /generate` with token ids, `return_logprob`,
+ * `logprob_start_len: 0` and `max_new_tokens: 0` (prefill only). See `protocol.ts` for the shapes.
+ *
+ * - logprobs(): batches of token-id lists (total tokens <= maxTokensPerRequest, at most
+ *   maxPromptsPerRequest prompts), checked position by position against the ids we sent.
+ * - tokenize(): `POST /v1/tokenize` with a list of texts per request, `add_special_tokens: false`.
+ * - A served LoRA adapter (a `/v1/models` card with a parent) is selected with `lora_path`.
+ * - maxContext is context_len - 1: SGLang refuses a prompt that fills the whole context.
+ * - Retries, back-off, timeouts, cancellation, replicas: `../http/pool.ts`.
+ *
+ * `modelId` is `sglang:<served model name>`; as with vLLM, different weights served under the
+ * same name share cached scores unless the cache is cleared.
+ */
+import { PermanentScorerError, type TokenScorer } from '../types';
+import { HttpEndpointPool, runAll, type HttpPoolOptions, type HttpStats } from '../http/pool';
+import { detectBos, discoverServedModel, planBatches, prepareSequences } from '../http/common';
+import { parseModelList } from '../vllm/protocol';
+import { buildGenerateRequest, buildTokenizeRequest, parseGenerateLogprobs, parseTokenizeBatch } from './protocol';
+
+export interface SglangScorerOptions extends HttpPoolOptions {
+  /** Served model or LoRA adapter name (default: the first id of GET /v1/models). */
+  servedModel?: string;
+  /** Upper bound on the summed length of the sequences in one request (default 16384). */
+  maxTokensPerRequest?: number;
+  /** Upper bound on prompts per /generate request (default 256). */
+  maxPromptsPerRequest?: number;
+  /** Upper bound on texts per /v1/tokenize request (default 256). */
+  maxTextsPerTokenizeRequest?: number;
+  /** Text used to discover the BOS id (default "Hello"). */
+  bosProbeText?: string;
+}
+
+export class SglangScorer implements TokenScorer {
+  readonly modelId: string;
+  readonly endpoint: string;
+  readonly bosId: number | undefined;
+  readonly maxContext: number;
+  readonly servedModel: string;
+  /** LoRA adapter sent as `lora_path`, when the served model is an adapter. */
+  readonly loraPath: string | undefined;
+  private readonly pool: HttpEndpointPool;
+  private readonly maxTokensPerRequest: number;
+  private readonly maxPromptsPerRequest: number;
+  private readonly maxTextsPerTokenizeRequest: number;
+
+  private constructor(
+    pool: HttpEndpointPool,
+    opts: SglangScorerOptions,
+    info: { servedModel: string; loraPath: string | undefined; contextLen: number; bosId: number | undefined },
+  ) {
+    this.pool = pool;
+    this.servedModel = info.servedModel;
+    this.loraPath = info.loraPath;
+    this.modelId = `sglang:${info.servedModel}`;
+    this.endpoint = pool.bases.map((_, i) => pool.displayUrl(i)).join(', ');
+    this.bosId = info.bosId;
+    this.maxContext = info.contextLen - 1;
+    this.maxTokensPerRequest = opts.maxTokensPerRequest ?? 16384;
+    this.maxPromptsPerRequest = opts.maxPromptsPerRequest ?? 256;
+    this.maxTextsPerTokenizeRequest = opts.maxTextsPerTokenizeRequest ?? 256;
+  }
+
+  static async connect(opts: SglangScorerOptions, signal?: AbortSignal): Promise<SglangScorer> {
+    for (const [name, v] of [
+      ['maxTokensPerRequest', opts.maxTokensPerRequest],
+      ['maxPromptsPerRequest', opts.maxPromptsPerRequest],
+      ['maxTextsPerTokenizeRequest', opts.maxTextsPerTokenizeRequest],
+    ] as const) {
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new PermanentScorerError(`${name} must be a positive integer`);
+    }
+    const pool = new HttpEndpointPool(opts);
+    try {
+      const found = await discoverServedModel(pool, parseModelList, opts.servedModel, signal);
+      if (found.maxModelLen <= 1) {
+        throw new PermanentScorerError(`could not read the context length of ${JSON.stringify(found.servedModel)} from /v1/models`);
+      }
+      const loraPath = found.card.parent ? found.servedModel : undefined;
+      const probe = opts.bosProbeText ?? 'Hello';
+      const tok = (special: boolean) =>
+        pool.request({
+          method: 'POST',
+          path: '/v1/tokenize',
+          body: buildTokenizeRequest(found.servedModel, [probe], special),
+          parse: (b) => parseTokenizeBatch(b, 1)[0] as number[],
+          what: 'tokenize (BOS probe)',
+          signal,
+        });
+      const [withSpecial, plain] = await Promise.all([tok(true), tok(false)]);
+      return new SglangScorer(pool, opts, {
+        servedModel: found.servedModel,
+        loraPath,
+        contextLen: found.maxModelLen,
+        bosId: detectBos(withSpecial, plain),
+      });
+    } catch (e) {
+      pool.close();
+      throw e;
+    }
+  }
+
+  async tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+    const results: number[][] = texts.map(() => []);
+    const nonEmpty = texts.flatMap((t, i) => (t === '' ? [] : [i]));
+    const batches = planBatches(
+      nonEmpty.map(() => 1),
+      this.maxTextsPerTokenizeRequest,
+      this.maxTextsPerTokenizeRequest,
+    ).map((b) => b.map((k) => nonEmpty[k] as number));
+    await runAll(
+      batches.length,
+      async (b, sig) => {
+        const idx = batches[b] as number[];
+        const out = await this.pool.request({
+          method: 'POST',
+          path: '/v1/tokenize',
+          body: buildTokenizeRequest(this.servedModel, idx.map((i) => texts[i] as string), false),
+          parse: (body) => parseTokenizeBatch(body, idx.length),
+          what: `tokenize (${idx.length} texts)`,
+          signal: sig,
+        });
+        idx.forEach((i, k) => {
+          results[i] = out[k] as number[];
+        });
+      },
+      signal,
+    );
+    return results;
+  }
+
+  async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
+    const { results, toSend } = prepareSequences(sequences, this.maxContext, this.servedModel);
+    const batches = planBatches(
+      toSend.map((i) => (sequences[i] as number[]).length),
+      this.maxTokensPerRequest,
+      this.maxPromptsPerRequest,
+    ).map((b) => b.map((k) => toSend[k] as number));
+    await runAll(
+      batches.length,
+      async (b, sig) => {
+        const idx = batches[b] as number[];
+        const seqs = idx.map((i) => sequences[i] as number[]);
+        const tokens = seqs.reduce((s, q) => s + q.length, 0);
+        const out = await this.pool.request({
+          method: 'POST',
+          path: '/generate',
+          body: buildGenerateRequest(seqs, this.loraPath),
+          parse: (body) => parseGenerateLogprobs(body, seqs),
+          what: `generate (${seqs.length} prompts, ${tokens} tokens)`,
+          signal: sig,
+        });
+        idx.forEach((i, k) => {
+          results[i] = out[k] as Float64Array;
+        });
+      },
+      signal,
+    );
+    return results;
+  }
+
+  stats(): HttpStats {
+    return this.pool.stats();
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+  }
+}

@@ -1,0 +1,3 @@
+export { SglangScorer } from './client';
+export type { SglangScorerOptions } from './client';
+export * from './protocol';

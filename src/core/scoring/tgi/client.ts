@@ -1,0 +1,325 @@
+/**
+ * `TgiScorer`: a {@link TokenScorer} backed by Hugging Face text-generation-inference servers
+ * (replicas), using `POST /generate` with `decoder_input_details: true` (prefill log-probs; the
+ * server must be launched with `--enable-prefill-logprobs`). See `protocol.ts` for the shapes.
+ *
+ * THE BOUNDARY CONSEQUENCE. TGI accepts text, not token ids, and tokenizes it itself (always with
+ * special tokens). Sift's contract hands `logprobs` token-id sequences built by concatenating the
+ * ids of separately tokenized pieces (BOS + context + target, METHODS.md §1.4), so this backend:
+ *  1. remembers, for every text it tokenized, the ids and byte offsets `/tokenize` returned;
+ *  2. turns a sequence back into text by splitting it into remembered pieces (a sequence that
+ *     contains ids this scorer did not produce is refused with PermanentScorerError);
+ *  3. sends the joined text and compares the server's prefill ids with the requested ids.
+ *     Equal (the usual case: tokenizers rarely merge across a piece boundary) → exact log-probs.
+ *     Different (a token merged across the context/target boundary, e.g. "...Respon" + "se") →
+ *     with `onTokenMismatch: 'realign'` (default) each server token's log-prob is given to the
+ *     LAST requested token its byte span overlaps (requested tokens that get none score 0), so the
+ *     sum over any span whose edges both tokenizations share is exact, and a merged token's
+ *     log-prob counts for the target; with `'error'` the call fails. Either way the mismatch is
+ *     counted (`stats().tokenMismatches`) and reported through `onTokenMismatch` callbacks.
+ *  A sequence without BOS is still scored by TGI with BOS in front (the server always adds it).
+ *  Use vLLM or SGLang when exact per-token scores of arbitrary id sequences matter.
+ *
+ * `modelId` is `tgi:<model_id>[@<first 12 of model_sha>][+<adapter>]` from `/info`.
+ */
+import { PermanentScorerError, type TokenScorer } from '../types';
+import { HttpEndpointPool, runAll, type HttpPoolOptions, type HttpStats } from '../http/pool';
+import { MalformedResponseError } from '../http/errors';
+import { prepareSequences } from '../http/common';
+import { buildGenerateRequest, parseInfo, parsePrefill, parseTokenizeResponse, type TgiInfo, type TgiSimpleToken } from './protocol';
+
+export interface TgiMismatch {
+  /** Index of the sequence in the `logprobs` call. */
+  sequence: number;
+  requestedTokens: number;
+  serverTokens: number;
+}
+
+export interface TgiScorerOptions extends HttpPoolOptions {
+  /** LoRA adapter (`parameters.adapter_id`). */
+  adapterId?: string;
+  /** What to do when the server tokenizes a joined text differently (see the header). */
+  onTokenMismatch?: 'realign' | 'error';
+  /** Called for every sequence whose server tokenization differed from the requested ids. */
+  onMismatch?: (m: TgiMismatch) => void;
+  /** Remembered tokenized texts (two generations of this many; default 100000). */
+  maxRememberedTexts?: number;
+}
+
+interface Piece {
+  ids: number[];
+  text: string;
+  /** Byte offsets of each token within `text`. */
+  starts: number[];
+  stops: number[];
+}
+
+/** Two-generation memory of tokenized texts, indexed by their first token id. */
+class PieceMemory {
+  private current = new Map<number, Piece[]>();
+  private previous = new Map<number, Piece[]>();
+  private count = 0;
+  constructor(private readonly limit: number) {}
+
+  add(p: Piece): void {
+    const first = p.ids[0];
+    if (first === undefined) return;
+    const list = this.current.get(first) ?? [];
+    if (list.some((q) => q.text === p.text)) return;
+    list.push(p);
+    list.sort((a, b) => b.ids.length - a.ids.length);
+    this.current.set(first, list);
+    if (++this.count >= this.limit) {
+      this.previous = this.current;
+      this.current = new Map();
+      this.count = 0;
+    }
+  }
+
+  candidates(first: number): Piece[] {
+    return [...(this.current.get(first) ?? []), ...(this.previous.get(first) ?? [])];
+  }
+}
+
+export class TgiScorer implements TokenScorer {
+  readonly modelId: string;
+  readonly endpoint: string;
+  readonly bosId: number | undefined;
+  readonly eosId: number | undefined;
+  readonly maxContext: number;
+  readonly info: TgiInfo;
+  private readonly pool: HttpEndpointPool;
+  private readonly adapterId: string | undefined;
+  private readonly mismatchPolicy: 'realign' | 'error';
+  private readonly onMismatch: ((m: TgiMismatch) => void) | undefined;
+  private readonly memory: PieceMemory;
+  private mismatches = 0;
+
+  private constructor(pool: HttpEndpointPool, opts: TgiScorerOptions, info: TgiInfo, bosId: number | undefined, eosId: number | undefined) {
+    this.pool = pool;
+    this.info = info;
+    this.adapterId = opts.adapterId;
+    this.mismatchPolicy = opts.onTokenMismatch ?? 'realign';
+    this.onMismatch = opts.onMismatch;
+    this.memory = new PieceMemory(opts.maxRememberedTexts ?? 100_000);
+    const sha = info.model_sha ? `@${info.model_sha.slice(0, 12)}` : '';
+    this.modelId = `tgi:${info.model_id}${sha}${opts.adapterId ? `+${opts.adapterId}` : ''}`;
+    this.endpoint = pool.bases.map((_, i) => pool.displayUrl(i)).join(', ');
+    this.bosId = bosId;
+    this.eosId = eosId;
+    this.maxContext = Math.min(info.max_input_tokens, info.max_total_tokens - 1);
+  }
+
+  static async connect(opts: TgiScorerOptions, signal?: AbortSignal): Promise<TgiScorer> {
+    if (opts.onTokenMismatch !== undefined && opts.onTokenMismatch !== 'realign' && opts.onTokenMismatch !== 'error') {
+      throw new PermanentScorerError(`unknown onTokenMismatch ${JSON.stringify(opts.onTokenMismatch)}`);
+    }
+    // 424 is TGI's "generation failed" (e.g. out of memory): worth retrying.
+    const pool = new HttpEndpointPool({ ...opts, extraRetryableStatuses: [424, ...(opts.extraRetryableStatuses ?? [])] });
+    try {
+      const infos = await Promise.allSettled(
+        pool.bases.map((_, i) => pool.request({ method: 'GET', path: '/info', parse: parseInfo, what: 'info', signal, urlIndex: i })),
+      );
+      if (signal?.aborted) throw signal.reason;
+      for (const r of infos) if (r.status === 'rejected' && r.reason instanceof PermanentScorerError) throw r.reason;
+      const ok = infos.flatMap((r, i) => (r.status === 'fulfilled' ? [{ i, info: r.value }] : []));
+      if (ok.length === 0) throw (infos[0] as PromiseRejectedResult).reason;
+      const info = (ok[0] as { info: TgiInfo }).info;
+      for (const { i, info: other } of ok) {
+        if (other.model_id !== info.model_id || (other.model_sha ?? null) !== (info.model_sha ?? null)) {
+          throw new PermanentScorerError(`${pool.displayUrl(i)} serves ${other.model_id}, not ${info.model_id}`);
+        }
+      }
+      // BOS/EOS: zero-width tokens the tokenizer puts at the start/end of any text.
+      const tok = (text: string) =>
+        pool.request({ method: 'POST', path: '/tokenize', body: { inputs: text }, parse: parseTokenizeResponse, what: 'tokenize (probe)', signal });
+      const [a, b] = await Promise.all([tok('Hello'), tok('xyz')]);
+      const edge = (x: TgiSimpleToken | undefined, y: TgiSimpleToken | undefined) =>
+        x !== undefined && y !== undefined && x.id === y.id && x.start === x.stop && y.start === y.stop ? x.id : undefined;
+      const bosId = edge(a[0], b[0]);
+      const eosId = a.length > 1 ? edge(a[a.length - 1], b[b.length - 1]) : undefined;
+      return new TgiScorer(pool, opts, info, bosId, eosId === bosId ? undefined : eosId);
+    } catch (e) {
+      pool.close();
+      throw e;
+    }
+  }
+
+  /** Drop the special tokens the server adds around a text (leading BOS, trailing EOS). */
+  private stripSpecial(tokens: TgiSimpleToken[]): TgiSimpleToken[] {
+    let s = 0;
+    let e = tokens.length;
+    if (this.bosId !== undefined && tokens[0]?.id === this.bosId && tokens[0].start === tokens[0].stop) s = 1;
+    const last = tokens[e - 1];
+    if (this.eosId !== undefined && e > s && last?.id === this.eosId && last.start === last.stop) e--;
+    return tokens.slice(s, e);
+  }
+
+  async tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+    return runAll(
+      texts.length,
+      async (i, sig) => {
+        const text = texts[i] as string;
+        if (text === '') return [];
+        const tokens = await this.pool.request({
+          method: 'POST',
+          path: '/tokenize',
+          body: { inputs: text },
+          parse: parseTokenizeResponse,
+          what: 'tokenize',
+          signal: sig,
+        });
+        const body = this.stripSpecial(tokens);
+        this.memory.add({ ids: body.map((t) => t.id), text, starts: body.map((t) => t.start), stops: body.map((t) => t.stop) });
+        return body.map((t) => t.id);
+      },
+      signal,
+    );
+  }
+
+  /** Split `ids[from..]` into remembered pieces. */
+  private segment(ids: readonly number[], from: number): Piece[] | undefined {
+    const failed = new Set<number>();
+    const go = (p: number): Piece[] | undefined => {
+      if (p === ids.length) return [];
+      if (failed.has(p)) return undefined;
+      for (const piece of this.memory.candidates(ids[p] as number)) {
+        if (p + piece.ids.length > ids.length) continue;
+        let match = true;
+        for (let k = 0; k < piece.ids.length; k++) {
+          if (ids[p + k] !== piece.ids[k]) {
+            match = false;
+            break;
+          }
+        }
+        if (!match) continue;
+        const rest = go(p + piece.ids.length);
+        if (rest) return [piece, ...rest];
+      }
+      failed.add(p);
+      return undefined;
+    };
+    return go(from);
+  }
+
+  async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
+    const { results, toSend } = prepareSequences(sequences, this.maxContext, this.info.model_id);
+    // Turn every sequence back into text before sending anything.
+    const plans = toSend.map((i) => {
+      const ids = sequences[i] as number[];
+      const hasBos = this.bosId !== undefined && ids[0] === this.bosId;
+      const pieces = this.segment(ids, hasBos ? 1 : 0);
+      if (pieces === undefined) {
+        throw new PermanentScorerError(
+          `sequence ${i}: TGI scores text, and this sequence contains token ids that were not produced by this scorer's tokenize()`,
+        );
+      }
+      return { i, ids, hasBos, pieces, text: pieces.map((p) => p.text).join('') };
+    });
+    await runAll(
+      plans.length,
+      async (k, sig) => {
+        const plan = plans[k] as (typeof plans)[number];
+        const prefill = await this.pool.request({
+          method: 'POST',
+          path: '/generate',
+          body: buildGenerateRequest(plan.text, this.adapterId),
+          parse: (b) => {
+            const p = parsePrefill(b);
+            if (p.logprobs.slice(1).some((x) => x === null)) {
+              throw new MalformedResponseError('prefill has a null log-prob after the first token (a cached prefix?)');
+            }
+            return p;
+          },
+          what: `generate (${plan.ids.length} tokens)`,
+          signal: sig,
+        });
+        results[plan.i] = await this.align(plan, prefill, sig);
+      },
+      signal,
+    );
+    return results;
+  }
+
+  private async align(
+    plan: { i: number; ids: number[]; hasBos: boolean; pieces: Piece[]; text: string },
+    prefill: { ids: number[]; logprobs: (number | null)[] },
+    signal: AbortSignal,
+  ): Promise<Float64Array> {
+    const { ids, hasBos } = plan;
+    const out = new Float64Array(ids.length - 1);
+    // Server body: without its leading BOS and trailing EOS.
+    let s = 0;
+    let e = prefill.ids.length;
+    const serverHasBos = this.bosId !== undefined && prefill.ids[0] === this.bosId;
+    if (serverHasBos) s = 1;
+    if (this.eosId !== undefined && e > s && prefill.ids[e - 1] === this.eosId && ids[ids.length - 1] !== this.eosId) e--;
+    const ours = ids.slice(hasBos ? 1 : 0);
+    const same = e - s === ours.length && ours.every((id, k) => prefill.ids[s + k] === id);
+    if (same) {
+      // our position j (>= 1) is server position j + shift
+      const shift = hasBos ? 0 : s;
+      for (let j = 1; j < ids.length; j++) out[j - 1] = prefill.logprobs[j + shift] as number;
+      return out;
+    }
+    this.mismatches++;
+    const m: TgiMismatch = { sequence: plan.i, requestedTokens: ours.length, serverTokens: e - s };
+    try {
+      this.onMismatch?.(m);
+    } catch {
+      // a reporting hook must not break scoring
+    }
+    if (this.mismatchPolicy === 'error') {
+      throw new PermanentScorerError(
+        `sequence ${plan.i}: TGI tokenized the joined text into ${m.serverTokens} tokens where ${m.requestedTokens} were requested (a token merged across a piece boundary)`,
+      );
+    }
+    // Realign by byte spans: server spans from /tokenize of the same text.
+    const serverTokens = await this.pool.request({
+      method: 'POST',
+      path: '/tokenize',
+      body: { inputs: plan.text },
+      parse: (b) => {
+        const t = parseTokenizeResponse(b);
+        if (t.length !== prefill.ids.length || t.some((x, k) => x.id !== prefill.ids[k])) {
+          throw new MalformedResponseError('/tokenize and /generate disagree on the tokenization of the same text');
+        }
+        return t;
+      },
+      what: 'tokenize (realign)',
+      signal,
+    });
+    // Our spans: piece offsets shifted by the byte length of the preceding pieces.
+    const ourStarts: number[] = [];
+    const ourStops: number[] = [];
+    let base = 0;
+    for (const p of plan.pieces) {
+      p.starts.forEach((st, k) => {
+        ourStarts.push(base + st);
+        ourStops.push(base + (p.stops[k] as number));
+      });
+      base += Buffer.byteLength(p.text, 'utf8');
+    }
+    const offset = hasBos ? 1 : 0; // index in `ids` of ours[0]
+    for (let k = 1; k < serverTokens.length; k++) {
+      const t = serverTokens[k] as TgiSimpleToken;
+      if (t.start === t.stop) continue; // special tokens carry no text
+      let target = -1;
+      for (let q = 0; q < ourStarts.length; q++) {
+        if ((ourStarts[q] as number) < t.stop && (ourStops[q] as number) > t.start) target = q;
+      }
+      const lp = prefill.logprobs[k] as number;
+      const j = target + offset; // position in ids
+      if (target >= 0 && j >= 1) out[j - 1] = (out[j - 1] as number) + lp;
+    }
+    return out;
+  }
+
+  stats(): HttpStats & { tokenMismatches: number } {
+    return { ...this.pool.stats(), tokenMismatches: this.mismatches };
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+  }
+}

@@ -1,0 +1,115 @@
+import type { MetricName, SpanLoss } from '../core/metrics/types';
+import type { RecordScore } from '../core/scoring/recordScore';
+import type { SpanKind } from '../core/scoring/plan';
+import { Commands, type SiftSettings } from '../protocol';
+import type { SiftDocument } from './document';
+import { formatCount, METRIC_LABELS, ordinal } from './presentation';
+
+export interface HoverContext {
+  settings: SiftSettings;
+  /** Metrics being scored (DS only with a valid set). */
+  scored: readonly MetricName[];
+  modelId: string | undefined;
+  endpoint: string | undefined;
+  /** Why DS has no value for any record, when that is a file-wide condition. */
+  dsNote: string | undefined;
+}
+
+const SPANS: Record<MetricName, { kind: SpanKind; name: string }[]> = {
+  ifd: [
+    { kind: 'yGivenX', name: 'L(y|x)' },
+    { kind: 'y', name: 'L(y)' },
+  ],
+  rifd: [
+    { kind: 'xGivenY', name: "L(x|y')" },
+    { kind: 'x', name: 'L(x)' },
+  ],
+  ds: [{ kind: 'xy', name: 'L(x,y)' }],
+};
+
+const FORMULA: Record<MetricName, (s: SiftSettings) => string> = {
+  ifd: (s) => (s.ifdVariant === 'ppl' ? 'ppl(y|x) / ppl(y)' : 'L(y|x) / L(y)'),
+  rifd: (s) => (s.ifdVariant === 'ppl' ? "ppl(x|y') / ppl(x)" : "L(x|y') / L(x)"),
+  ds: (s) => `valid-set loss vs. L(x,y), ${s.dsRule} rule`,
+};
+
+/** Markdown for a record line: every metric with the losses it came from, its rank in the file, where it came from, and actions. */
+export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext): string | undefined {
+  const line = doc.records.line(index);
+  if (!line || line.blank) return undefined;
+  const parts: string[] = [];
+  const links: string[] = [];
+  const uriArg = (args: unknown[]): string => encodeURIComponent(JSON.stringify(args));
+  const scoreNow = `[Score now](command:${Commands.scoreLines}?${uriArg([doc.uri, index, index])} "Score this record")`;
+  const drop = `[Drop record](command:${Commands.dropRecord}?${uriArg([doc.uri, index, doc.version])} "Delete this line")`;
+  if (!line.scorable) {
+    // Invalid lines: their diagnostics say what is wrong; only the drop action is useful here.
+    parts.push(line.problems.some((p) => p.severity === 'error') ? '**Sift** · this line is not a valid record (see the problems on it).' : '**Sift** · this record cannot be scored (see the problems on it).');
+    links.push(drop);
+    return [...parts, links.join(' · ')].join('\n\n');
+  }
+  const score = doc.scores.get(line.text);
+  const failure = doc.failures.get(line.text);
+  if (!score) {
+    if (doc.pending.has(line.text)) parts.push('**Sift** · scoring this record… (queued or in progress)');
+    else if (failure !== undefined) parts.push(`**Sift** · this record could not be scored: ${escape(failure)}`);
+    else parts.push('**Sift** · not scored yet.');
+    if (!doc.pending.has(line.text)) links.push(scoreNow);
+    links.push(drop);
+    return [...parts, links.join(' · ')].join('\n\n');
+  }
+  parts.push(`**Sift** · line ${index + 1}`);
+  for (const metric of ctx.settings.metrics) parts.push(metricSection(doc, metric, score, ctx));
+  parts.push(provenance(score, ctx));
+  links.push(drop);
+  parts.push(links.join(' · '));
+  return parts.join('\n\n');
+}
+
+function metricSection(doc: SiftDocument, metric: MetricName, score: RecordScore, ctx: HoverContext): string {
+  const label = METRIC_LABELS[metric];
+  const result = score.metrics[metric];
+  if (metric === 'ds' && !ctx.scored.includes('ds')) {
+    return `**${label}** — no value: set a DS valid set (\`dsValidSet\`) to compute DS weight.`;
+  }
+  if (!result || result.value === null) {
+    const reason = metric === 'ds' && ctx.dsNote ? ctx.dsNote : result?.reason ?? 'not computed';
+    return `**${label}** — no value: ${escape(reason)}`;
+  }
+  const values = doc.values(metric);
+  const p = values.percentile(result.value);
+  const rank = Number.isFinite(p) ? ` · ${ordinal(p)} percentile of ${formatCount(values.size)} scored records in this file` : '';
+  const losses = SPANS[metric]
+    .map(({ kind, name }) => lossText(name, score.losses[kind]))
+    .join('; ');
+  return `**${label} ${result.value.toFixed(4)}** = ${FORMULA[metric](ctx.settings)}${rank}  \n${losses}`;
+}
+
+function lossText(name: string, loss: SpanLoss | undefined): string {
+  if (!loss) return `${name}: not computed`;
+  if (loss.n === 0 || !Number.isFinite(loss.mean)) return `${name}: no tokens scored`;
+  return `${name} = ${loss.mean.toFixed(4)} (ppl ${Math.exp(loss.mean).toFixed(3)}) over ${formatCount(loss.n)} token${loss.n === 1 ? '' : 's'}`;
+}
+
+function provenance(score: RecordScore, ctx: HoverContext): string {
+  const s = ctx.settings;
+  const bits = [
+    `model ${code(ctx.modelId ?? 'unknown')}`,
+    `endpoint ${code(ctx.endpoint ?? 'unknown')}`,
+    `template ${code(s.template)}`,
+    `boundary ${code(s.boundary)}`,
+    `IFD variant ${code(s.ifdVariant)}`,
+  ];
+  const when = score.at > 0 ? `computed ${new Date(score.at).toISOString()}` : 'computed at an unknown time';
+  const extra = [score.cached ? 'from the score store' : '', score.truncated ? 'cut to fit the model context' : ''].filter(Boolean);
+  return `${bits.join(' · ')}  \n${when}${extra.length > 0 ? ` (${extra.join('; ')})` : ''}`;
+}
+
+function code(text: string): string {
+  return `\`${text.replace(/`/g, "'")}\``;
+}
+
+/** Dataset text and error messages are shown as text, not markdown. */
+function escape(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+!<>|~-]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,161 @@
+import { createScorer, type ScorerSettings } from '../core/scoring/createScorer';
+import type { TokenScorer } from '../core/scoring/types';
+import { defaultStorePath, ScoreStore } from '../core/store';
+
+interface ScorerEntry {
+  identity: string;
+  promise: Promise<TokenScorer>;
+  users: number;
+  retired: boolean;
+  scorer?: TokenScorer;
+  error?: string;
+}
+
+/**
+ * One scorer for the current settings. A change of backend, model, endpoint or key makes a new one;
+ * the old one is closed as soon as no batch uses it any more. A scorer that failed to load is kept
+ * as failed (so every batch does not retry a missing model) until `retry` or new settings.
+ */
+export class Scorers {
+  private current: ScorerEntry | undefined;
+  private settings: ScorerSettings | undefined;
+  private identity = '';
+
+  constructor(
+    private readonly packageRoot: string,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  /** Returns true when the identity changed (a new scorer will be made on next use). */
+  configure(settings: ScorerSettings, identity: string): boolean {
+    if (identity === this.identity && this.settings) return false;
+    this.settings = settings;
+    this.identity = identity;
+    const old = this.current;
+    this.current = undefined;
+    if (old) this.retire(old);
+    return true;
+  }
+
+  /** The loaded scorer, if there is one already (for synchronous store look-ups). */
+  get ready(): TokenScorer | undefined {
+    return this.current?.scorer;
+  }
+
+  get lastError(): string | undefined {
+    return this.current?.error;
+  }
+
+  /** Forget a failed scorer so the next use tries again (after the user asks to score). */
+  retry(): void {
+    if (this.current?.error !== undefined) {
+      this.current = undefined;
+    }
+  }
+
+  /** Loads (once) the scorer for the current settings. */
+  load(): Promise<TokenScorer> {
+    return this.entry().promise;
+  }
+
+  /** Runs `use` with the current scorer, keeping it open until `use` settles. */
+  async with<T>(use: (scorer: TokenScorer) => Promise<T>): Promise<T> {
+    const entry = this.entry();
+    entry.users++;
+    try {
+      return await use(await entry.promise);
+    } finally {
+      entry.users--;
+      if (entry.retired && entry.users === 0) void this.close(entry);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const entry = this.current;
+    this.current = undefined;
+    if (entry) {
+      entry.retired = true;
+      if (entry.users === 0) await this.close(entry);
+    }
+  }
+
+  private entry(): ScorerEntry {
+    if (this.current) return this.current;
+    const settings = this.settings ?? { backend: 'local' };
+    const entry: ScorerEntry = { identity: this.identity, users: 0, retired: false, promise: Promise.resolve(undefined as never) };
+    entry.promise = createScorer({ ...settings, onEvent: (message) => this.log(message) }, this.packageRoot).then(
+      (scorer) => {
+        entry.scorer = scorer;
+        // Settings may have changed while it loaded.
+        if (entry.retired && entry.users === 0) void this.close(entry);
+        return scorer;
+      },
+      (error: unknown) => {
+        entry.error = error instanceof Error ? error.message : String(error);
+        throw error;
+      },
+    );
+    // A failure is reported by whoever awaits it; this only keeps Node from calling it unhandled.
+    entry.promise.catch(() => undefined);
+    this.current = entry;
+    return entry;
+  }
+
+  private retire(entry: ScorerEntry): void {
+    entry.retired = true;
+    if (entry.users === 0) void this.close(entry);
+  }
+
+  private async close(entry: ScorerEntry): Promise<void> {
+    const scorer = entry.scorer;
+    if (!scorer) return;
+    entry.scorer = undefined;
+    try {
+      await scorer.close();
+    } catch (error) {
+      this.log(`closing the scorer failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+/**
+ * Score stores by file: `.sift/scores.jsonl` beside each dataset (as the CLI uses), or one
+ * in-memory store for buffers that are not files.
+ */
+export class Stores {
+  private readonly open = new Map<string, Promise<ScoreStore>>();
+  private readonly loadedStores = new Map<string, ScoreStore>();
+  private readonly memory = ScoreStore.memory();
+
+  get(datasetPath: string | undefined): Promise<ScoreStore> {
+    if (datasetPath === undefined) return Promise.resolve(this.memory);
+    const path = defaultStorePath(datasetPath);
+    let store = this.open.get(path);
+    if (!store) {
+      store = ScoreStore.open(path);
+      this.open.set(path, store);
+      store.then(
+        (s) => this.loadedStores.set(path, s),
+        // A store that cannot be read is retried next time rather than kept as broken.
+        () => this.open.delete(path),
+      );
+    }
+    return store;
+  }
+
+  /** The store of a dataset if it is loaded already (no I/O). */
+  loaded(datasetPath: string | undefined): ScoreStore | undefined {
+    return datasetPath === undefined ? this.memory : this.loadedStores.get(defaultStorePath(datasetPath));
+  }
+
+  /** Every store opened so far. */
+  async all(): Promise<ScoreStore[]> {
+    const settled = await Promise.allSettled([...this.open.values()]);
+    const stores = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    return [this.memory, ...stores];
+  }
+
+  async flushAll(): Promise<void> {
+    await Promise.allSettled((await this.all()).map((s) => s.flush()));
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * A fake SGLang server for contract tests: native `/generate`, `/v1/tokenize` (and `/tokenize`),
+ * `/v1/models`, answering in SGLang's shapes (src/core/scoring/sglang/protocol.ts) from the shared
+ * toy model, with fault injection.
+ */
+import { buildGenerateResponse, buildTokenizeBatchResponse } from '../../src/core/scoring/sglang/protocol';
+import { FakeHttpServer, NAN_MARK, toyDecode, toyLogprobs, toyTokenize, type Fault, type Routed } from './fake-server';
+
+export * from './fake-server';
+
+export interface FakeSglangOptions {
+  model?: string;
+  /** model_config.context_len */
+  contextLen?: number;
+  apiKey?: string;
+  latencyMs?: number;
+  loras?: string[];
+}
+
+export class FakeSglang extends FakeHttpServer {
+  private readonly model: string;
+  private readonly contextLen: number;
+
+  private constructor(private readonly opts: FakeSglangOptions) {
+    super({ ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}) });
+    this.model = opts.model ?? 'toy-model';
+    this.contextLen = opts.contextLen ?? 2048;
+  }
+
+  static async start(opts: FakeSglangOptions = {}): Promise<FakeSglang> {
+    const f = new FakeSglang(opts);
+    await f.listen();
+    return f;
+  }
+
+  protected guarded(): boolean {
+    return true;
+  }
+
+  // http_server.py create_error_response for ValueError
+  protected errorBody(_status: number, message: string): unknown {
+    return { error: { message } };
+  }
+
+  protected route(method: string, path: string, body: unknown): Routed {
+    if (method === 'GET' && path === '/v1/models') {
+      const created = Math.floor(Date.now() / 1000);
+      return {
+        status: 200,
+        body: {
+          object: 'list',
+          data: [
+            { id: this.model, object: 'model', created, owned_by: 'sglang', root: this.model, parent: null, max_model_len: this.contextLen },
+            ...(this.opts.loras ?? []).map((l) => ({ id: l, object: 'model', created, owned_by: 'sglang', root: `/adapters/${l}`, parent: this.model, max_model_len: null })),
+          ],
+        },
+      };
+    }
+    if (method === 'POST' && (path === '/v1/tokenize' || path === '/tokenize')) {
+      const b = (body ?? {}) as Record<string, unknown>;
+      const add = b['add_special_tokens'] === undefined ? true : b['add_special_tokens'] === true;
+      const p = b['prompt'];
+      if (typeof p === 'string') {
+        const t = toyTokenize(p, add);
+        return { status: 200, body: { tokens: t, count: t.length, max_model_len: 1e30 } };
+      }
+      if (Array.isArray(p) && p.every((x) => typeof x === 'string')) {
+        return { status: 200, body: buildTokenizeBatchResponse((p as string[]).map((s) => toyTokenize(s, add)), 1e30) };
+      }
+      return { status: 400, body: { object: 'error', message: `Invalid prompt type: ${typeof p}. Expected str or List[str].`, type: 'BadRequestError', param: null, code: 400 } };
+    }
+    if (method === 'POST' && path === '/generate') return this.generate(body);
+    return { status: 404, body: { detail: 'Not Found' } };
+  }
+
+  private generate(body: unknown): Routed {
+    const b = (body ?? {}) as Record<string, unknown>;
+    const bad = (message: string): Routed => ({ status: 400, body: { error: { message } } });
+    const ids = b['input_ids'];
+    if (!Array.isArray(ids) || ids.length === 0) return bad('Either text, input_ids or input_embeds should be provided.');
+    const batch = Array.isArray(ids[0]);
+    const prompts = (batch ? ids : [ids]) as number[][];
+    const sp = (b['sampling_params'] ?? {}) as Record<string, unknown>;
+    const maxNew = typeof sp['max_new_tokens'] === 'number' ? sp['max_new_tokens'] : 128;
+    if (maxNew < 0) return bad(`max_new_tokens must be at least 0, got ${maxNew}.`);
+    const lora = b['lora_path'];
+    if (lora !== undefined && lora !== null && !(this.opts.loras ?? []).includes(lora as string)) return bad(`LoRA adapter ${String(lora)} is not loaded`);
+    for (const p of prompts) {
+      if (p.length >= this.contextLen) {
+        return bad(`The input (${p.length} tokens) is longer than the model's context length (${this.contextLen} tokens).`);
+      }
+    }
+    if (maxNew !== 0 || b['return_logprob'] !== true || b['logprob_start_len'] !== 0) {
+      return bad('this fake only implements prefill-only scoring (max_new_tokens 0, return_logprob, logprob_start_len 0)');
+    }
+    const out = buildGenerateResponse(
+      prompts.map((p) => ({ tokenIds: p, logprobs: toyLogprobs(p), tokenTexts: p.map(toyDecode) })),
+      { batch, returnText: b['return_text_in_logprobs'] === true },
+    );
+    return { status: 200, body: out };
+  }
+
+  protected mutate(fault: Fault, out: unknown): unknown {
+    const items = (Array.isArray(out) ? out : [out]) as { meta_info: Record<string, unknown> }[];
+    const m0 = (items[0] as { meta_info: Record<string, unknown> }).meta_info;
+    const itl = m0['input_token_logprobs'] as unknown[][];
+    switch (fault.kind) {
+      case 'missing-logprobs':
+        delete m0['input_token_logprobs'];
+        break;
+      case 'wrong-choices':
+        if (Array.isArray(out)) out.pop();
+        break;
+      case 'short-logprobs':
+        itl.pop();
+        break;
+      case 'nan':
+        if (itl.length > 1) (itl[1] as unknown[])[0] = NAN_MARK;
+        break;
+      case 'wrong-ids':
+        if (itl.length > 1) (itl[1] as unknown[])[1] = 999_999;
+        break;
+      default:
+        break;
+    }
+    return out;
+  }
+}

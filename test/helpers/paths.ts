@@ -1,0 +1,13 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The repository root (tests run from out/test/..., compiled). */
+export const repoRoot = resolve(__dirname, '..', '..', '..');
+export const bundledModel = join(repoRoot, 'models', 'stories260K.gguf');
+export const cliPath = join(repoRoot, 'bin', 'sift.js');
+export const examplesDir = join(repoRoot, 'examples');
+
+export function tempDir(prefix = 'sift-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { LocalScorer } from '../../src/core/scoring/local';
+import { VllmScorer } from '../../src/core/scoring/vllm';
+import { sift, startServe } from '../helpers/cli';
+import { bundledModel, examplesDir, tempDir } from '../helpers/paths';
+
+let server: Awaited<ReturnType<typeof startServe>>;
+let local: LocalScorer;
+before(async () => {
+  server = await startServe();
+  local = await LocalScorer.load({ modelPath: bundledModel });
+});
+after(async () => {
+  await server.stop();
+  await local.close();
+});
+
+async function post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+test('the vLLM client against sift serve gives the local backend numbers', async () => {
+  const remote = await VllmScorer.connect({ urls: [server.url] });
+  try {
+    assert.equal(remote.bosId, local.bosId);
+    assert.equal(remote.maxContext, local.maxContext);
+    const texts = ['Once upon a time, there was a cat.', ' She had a red ball.', 'Tim and Max went to the beach.'];
+    assert.deepEqual(await remote.tokenize(texts), await local.tokenize(texts));
+    const ids = await local.tokenize(texts);
+    const sequences = [[1, ...ids[0], ...ids[1]], [1, ...ids[1]], [1, ...ids[2]], [1, ...ids[0]]];
+    const [a, b] = [await remote.logprobs(sequences), await local.logprobs(sequences)];
+    for (let i = 0; i < sequences.length; i++) {
+      assert.equal(a[i].length, b[i].length);
+      for (let j = 0; j < a[i].length; j++) assert.ok(Math.abs(a[i][j] - b[i][j]) < 1e-6, `sequence ${i} position ${j}`);
+    }
+  } finally {
+    await remote.close();
+  }
+});
+
+test('sift score through sift serve equals sift score on the local backend (1e-6)', () => {
+  const dir = tempDir();
+  const dataset = join(examplesDir, 'tinystories-instructions.jsonl');
+  const viaLocal = sift(['score', dataset, '--out', join(dir, 'local.jsonl'), '--no-cache', '-q']);
+  const viaServe = sift(['score', dataset, '--url', server.url, '--out', join(dir, 'serve.jsonl'), '--no-cache', '-q']);
+  assert.equal(viaLocal.status, 0, viaLocal.stderr);
+  assert.equal(viaServe.status, 0, viaServe.stderr);
+  const rows = (name: string): Record<string, number>[] => readFileSync(join(dir, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const [l, s] = [rows('local.jsonl'), rows('serve.jsonl')];
+  assert.equal(l.length, 18);
+  assert.equal(s.length, 18);
+  for (let i = 0; i < l.length; i++) {
+    for (const key of ['ifd', 'rifd', 'loss_y_given_x', 'loss_y', 'loss_x_given_y', 'loss_x']) {
+      assert.equal(typeof l[i][key], 'number');
+      assert.ok(Math.abs(l[i][key] - s[i][key]) < 1e-6, `line ${l[i].line} ${key}: ${l[i][key]} vs ${s[i][key]}`);
+    }
+  }
+});
+
+test('completions speak vLLM: text and id prompts, lists, echo logprobs, usage', async () => {
+  type Choices = { index: number; logprobs: { token_logprobs: (number | null)[]; tokens: string[] } }[];
+  const text = await post('/v1/completions', { model: 'stories260K', prompt: ['Once upon a time', 'The cat'], echo: true, max_tokens: 0, logprobs: 0 });
+  assert.equal(text.status, 200);
+  assert.equal(text.json.object, 'text_completion');
+  const ids = await post('/v1/completions', { model: 'stories260K', prompt: [[1, 403, 407]], echo: true, max_tokens: 0, logprobs: 0 });
+  assert.equal(ids.status, 200);
+  const [a, b] = [text.json.choices as Choices, ids.json.choices as Choices];
+  assert.equal(a.length, 2);
+  assert.equal(a[0].logprobs.token_logprobs[0], null);
+  assert.equal(a[0].logprobs.token_logprobs.length, 5);
+  assert.equal(a[0].logprobs.tokens.slice(2).join(''), ' upon a time');
+  assert.equal(b[0].logprobs.token_logprobs.length, 3);
+  // The same first tokens give the same log-probs whether sent as text or ids.
+  assert.ok(Math.abs(a[0].logprobs.token_logprobs[2]! - b[0].logprobs.token_logprobs[2]!) < 1e-6);
+  assert.deepEqual(text.json.usage, { prompt_tokens: 8, total_tokens: 10, completion_tokens: 2, prompt_tokens_details: null });
+  const tokenized = await post('/tokenize', { prompt: 'Once upon a time' });
+  assert.deepEqual(tokenized.json.tokens, [1, 403, 407, 261, 378]);
+  const bare = await post('/tokenize', { prompt: 'Once upon a time', add_special_tokens: false });
+  assert.deepEqual(bare.json.tokens, [403, 407, 261, 378]);
+});
+
+test('errors have vLLM shapes and statuses', async () => {
+  const wrongModel = await post('/v1/completions', { model: 'gpt-9', prompt: 'x', echo: true, max_tokens: 0 });
+  assert.equal(wrongModel.status, 404);
+  assert.equal((wrongModel.json.error as { code: number }).code, 404);
+  const generation = await post('/v1/completions', { model: 'stories260K', prompt: 'x', max_tokens: 5 });
+  assert.equal(generation.status, 400);
+  const tooLong = await post('/v1/completions', { prompt: new Array(600).fill(300), echo: true, max_tokens: 0, logprobs: 0 });
+  assert.equal(tooLong.status, 400);
+  assert.match((tooLong.json.error as { message: string }).message, /maximum context length is 512/);
+  const response = await fetch(server.url + '/v1/completions', { method: 'POST', body: '{not json' });
+  assert.equal(response.status, 400);
+  const models = (await (await fetch(server.url + '/v1/models')).json()) as { data: { id: string; max_model_len: number }[] };
+  assert.equal(models.data[0].id, 'stories260K');
+  assert.equal(models.data[0].max_model_len, 512);
+});
