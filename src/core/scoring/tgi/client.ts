@@ -220,50 +220,86 @@ export class TgiScorer implements TokenScorer {
       plans.length,
       async (k, sig) => {
         const plan = plans[k] as (typeof plans)[number];
-        const prefill = await this.pool.request({
+        const generate = (expectIds?: readonly number[]) =>
+          this.pool.request({
+            method: 'POST',
+            path: '/generate',
+            body: buildGenerateRequest(plan.text, this.adapterId),
+            parse: (b) => {
+              const p = parsePrefill(b);
+              if (p.logprobs.slice(1).some((x) => x === null)) {
+                throw new MalformedResponseError('prefill has a null log-prob after the first token (a cached prefix?)');
+              }
+              if (expectIds && (p.ids.length !== expectIds.length || p.ids.some((id, j) => id !== expectIds[j]))) {
+                throw new MalformedResponseError('prefill token ids differ from /tokenize of the same text');
+              }
+              return p;
+            },
+            what: `generate (${plan.ids.length} tokens)`,
+            signal: sig,
+          });
+        let prefill = await generate();
+        const exact = this.exactLogprobs(plan, prefill);
+        if (exact) {
+          results[plan.i] = exact;
+          return;
+        }
+        // The server's tokens differ from ours: a boundary merge, or a corrupt answer. /tokenize of
+        // the same text tells which (and gives the byte spans to realign with).
+        const serverTokens = await this.pool.request({
           method: 'POST',
-          path: '/generate',
-          body: buildGenerateRequest(plan.text, this.adapterId),
-          parse: (b) => {
-            const p = parsePrefill(b);
-            if (p.logprobs.slice(1).some((x) => x === null)) {
-              throw new MalformedResponseError('prefill has a null log-prob after the first token (a cached prefix?)');
-            }
-            return p;
-          },
-          what: `generate (${plan.ids.length} tokens)`,
+          path: '/tokenize',
+          body: { inputs: plan.text },
+          parse: parseTokenizeResponse,
+          what: 'tokenize (joined text)',
           signal: sig,
         });
-        results[plan.i] = await this.align(plan, prefill, sig);
+        const serverIds = serverTokens.map((t) => t.id);
+        if (serverIds.length !== prefill.ids.length || serverIds.some((id, j) => id !== prefill.ids[j])) {
+          prefill = await generate(serverIds); // the first answer was inconsistent: ask again, validated
+          const again = this.exactLogprobs(plan, prefill);
+          if (again) {
+            results[plan.i] = again;
+            return;
+          }
+        }
+        results[plan.i] = this.realign(plan, prefill, serverTokens);
       },
       signal,
     );
     return results;
   }
 
-  private async align(
-    plan: { i: number; ids: number[]; hasBos: boolean; pieces: Piece[]; text: string },
+  /** Log-probs when the server tokenized the text exactly into the requested ids; else undefined. */
+  private exactLogprobs(
+    plan: { ids: number[]; hasBos: boolean },
     prefill: { ids: number[]; logprobs: (number | null)[] },
-    signal: AbortSignal,
-  ): Promise<Float64Array> {
+  ): Float64Array | undefined {
     const { ids, hasBos } = plan;
-    const out = new Float64Array(ids.length - 1);
-    // Server body: without its leading BOS and trailing EOS.
     let s = 0;
     let e = prefill.ids.length;
-    const serverHasBos = this.bosId !== undefined && prefill.ids[0] === this.bosId;
-    if (serverHasBos) s = 1;
+    if (this.bosId !== undefined && prefill.ids[0] === this.bosId) s = 1;
     if (this.eosId !== undefined && e > s && prefill.ids[e - 1] === this.eosId && ids[ids.length - 1] !== this.eosId) e--;
     const ours = ids.slice(hasBos ? 1 : 0);
-    const same = e - s === ours.length && ours.every((id, k) => prefill.ids[s + k] === id);
-    if (same) {
-      // our position j (>= 1) is server position j + shift
-      const shift = hasBos ? 0 : s;
-      for (let j = 1; j < ids.length; j++) out[j - 1] = prefill.logprobs[j + shift] as number;
-      return out;
-    }
+    if (e - s !== ours.length || !ours.every((id, k) => prefill.ids[s + k] === id)) return undefined;
+    const out = new Float64Array(ids.length - 1);
+    // our position j (>= 1) is server position j + shift
+    const shift = hasBos ? 0 : s;
+    for (let j = 1; j < ids.length; j++) out[j - 1] = prefill.logprobs[j + shift] as number;
+    return out;
+  }
+
+  /** See the header: each server token's log-prob goes to the last requested token it overlaps. */
+  private realign(
+    plan: { i: number; ids: number[]; hasBos: boolean; pieces: Piece[] },
+    prefill: { ids: number[]; logprobs: (number | null)[] },
+    serverTokens: TgiSimpleToken[],
+  ): Float64Array {
+    const { ids, hasBos } = plan;
+    const requested = ids.length - (hasBos ? 1 : 0);
+    const serverBody = serverTokens.filter((t) => t.start !== t.stop).length;
+    const m: TgiMismatch = { sequence: plan.i, requestedTokens: requested, serverTokens: serverBody };
     this.mismatches++;
-    const m: TgiMismatch = { sequence: plan.i, requestedTokens: ours.length, serverTokens: e - s };
     try {
       this.onMismatch?.(m);
     } catch {
@@ -274,21 +310,9 @@ export class TgiScorer implements TokenScorer {
         `sequence ${plan.i}: TGI tokenized the joined text into ${m.serverTokens} tokens where ${m.requestedTokens} were requested (a token merged across a piece boundary)`,
       );
     }
-    // Realign by byte spans: server spans from /tokenize of the same text.
-    const serverTokens = await this.pool.request({
-      method: 'POST',
-      path: '/tokenize',
-      body: { inputs: plan.text },
-      parse: (b) => {
-        const t = parseTokenizeResponse(b);
-        if (t.length !== prefill.ids.length || t.some((x, k) => x.id !== prefill.ids[k])) {
-          throw new MalformedResponseError('/tokenize and /generate disagree on the tokenization of the same text');
-        }
-        return t;
-      },
-      what: 'tokenize (realign)',
-      signal,
-    });
+    if (serverBody === 0) {
+      throw new PermanentScorerError(`sequence ${plan.i}: TGI's /tokenize gave no token offsets, so its tokens cannot be realigned`);
+    }
     // Our spans: piece offsets shifted by the byte length of the preceding pieces.
     const ourStarts: number[] = [];
     const ourStops: number[] = [];
@@ -300,7 +324,8 @@ export class TgiScorer implements TokenScorer {
       });
       base += Buffer.byteLength(p.text, 'utf8');
     }
-    const offset = hasBos ? 1 : 0; // index in `ids` of ours[0]
+    const out = new Float64Array(ids.length - 1);
+    const offset = hasBos ? 1 : 0; // index in `ids` of our first body token
     for (let k = 1; k < serverTokens.length; k++) {
       const t = serverTokens[k] as TgiSimpleToken;
       if (t.start === t.stop) continue; // special tokens carry no text
@@ -308,9 +333,8 @@ export class TgiScorer implements TokenScorer {
       for (let q = 0; q < ourStarts.length; q++) {
         if ((ourStarts[q] as number) < t.stop && (ourStops[q] as number) > t.start) target = q;
       }
-      const lp = prefill.logprobs[k] as number;
       const j = target + offset; // position in ids
-      if (target >= 0 && j >= 1) out[j - 1] = (out[j - 1] as number) + lp;
+      if (target >= 0 && j >= 1) out[j - 1] = (out[j - 1] as number) + (prefill.logprobs[k] as number);
     }
     return out;
   }

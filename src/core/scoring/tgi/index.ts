@@ -1,0 +1,3 @@
+export { TgiScorer } from './client';
+export type { TgiScorerOptions, TgiMismatch } from './client';
+export * from './protocol';
