@@ -33,6 +33,15 @@ export function marksOverviewRuler(kind: DecorationKind): boolean {
   return kind !== 'pending' && kind !== 'none';
 }
 
+/**
+ * The gutter dot of a kind, relative to the extension folder: the line-end label of a long record is
+ * often scrolled out of view, the gutter never is. Gutter icons are files, not theme colours, so they
+ * carry the default light/dark colours of the theme colour (a test keeps them in step).
+ */
+export function gutterIconFile(kind: DecorationKind, theme: 'light' | 'dark'): string | undefined {
+  return marksOverviewRuler(kind) ? `media/gutter/${kind}-${theme}.svg` : undefined;
+}
+
 const MARKER: Record<DecorationKind, string> = {
   best: '●',
   good: '●',

@@ -27,6 +27,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       lineScores: ({ document, ...range }, token) => server.lineScores({ uri: protocolUri(document.uri), ...range }, token),
       protocolUri,
     },
+    context.extensionUri,
     log,
   );
   const server = new ServerConnection({

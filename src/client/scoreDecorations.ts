@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { LineScoresParams, LineScoresResult } from '../protocol';
-import { DECORATION_KINDS, groupByKind, marksOverviewRuler, themeColorId, type DecorationKind } from './buckets';
+import { DECORATION_KINDS, groupByKind, gutterIconFile, marksOverviewRuler, themeColorId, type DecorationKind } from './buckets';
 import { linesToRequest } from './lineRanges';
 import { RefreshScheduler } from './refreshScheduler';
 import { isDatasetDocument } from './settings';
@@ -12,9 +12,15 @@ export interface ScoreSource {
   protocolUri(uri: vscode.Uri): string;
 }
 
-function createDecorationType(kind: DecorationKind): vscode.TextEditorDecorationType {
+function createDecorationType(kind: DecorationKind, extensionUri: vscode.Uri): vscode.TextEditorDecorationType {
   const color = new vscode.ThemeColor(themeColorId(kind));
+  const gutter = (theme: 'light' | 'dark'): vscode.ThemableDecorationRenderOptions => {
+    const file = gutterIconFile(kind, theme);
+    return file ? { gutterIconPath: vscode.Uri.joinPath(extensionUri, file), gutterIconSize: 'contain' } : {};
+  };
   return vscode.window.createTextEditorDecorationType({
+    light: gutter('light'),
+    dark: gutter('dark'),
     after: {
       color,
       margin: '0 0 0 2em',
@@ -29,24 +35,25 @@ function createDecorationType(kind: DecorationKind): vscode.TextEditorDecoration
  * Line-end score decorations. The server already offers the same labels as inlay hints, for editors
  * without this client; in VS Code the client suppresses those hints (see the languageClient
  * middleware) and shows the label here instead, after a marker in the record's bucket colour, with the
- * same colour in the overview ruler, so good and bad records stand out at a glance and the score is
- * never shown twice.
+ * same colour in the overview ruler and as a dot in the gutter (visible even when a long record's line
+ * end is scrolled out of view), so good and bad records stand out at a glance and the score is never
+ * shown twice.
  *
  * Only the visible ranges plus a margin are decorated. Refreshes are debounced per editor; a scroll or
  * an edit cancels the running one; a reply is applied only if the document version it was asked for
  * is still current, in one setDecorations call per decoration type.
  */
 export class ScoreDecorations implements vscode.Disposable {
-  private readonly types = new Map<DecorationKind, vscode.TextEditorDecorationType>(
-    DECORATION_KINDS.map((kind) => [kind, createDecorationType(kind)]),
-  );
+  private readonly types: Map<DecorationKind, vscode.TextEditorDecorationType>;
   private readonly scheduler: RefreshScheduler<vscode.TextEditor, vscode.CancellationToken>;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
     private readonly source: ScoreSource,
+    extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
   ) {
+    this.types = new Map(DECORATION_KINDS.map((kind) => [kind, createDecorationType(kind, extensionUri)]));
     this.scheduler = new RefreshScheduler((editor, token) => this.refresh(editor, token), () => new vscode.CancellationTokenSource(), {
       delayMs: 100,
       maxWaitMs: 400,

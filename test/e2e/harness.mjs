@@ -55,6 +55,8 @@ function registerCleanup(fn) {
   return () => cleanups.delete(fn);
 }
 function runCleanupsSync() {
+  // Process groups are killed first (registered last), then temp dirs go; a short pause between
+  // lets the killed processes finish dying so they do not write into a dir being removed.
   for (const fn of [...cleanups].reverse()) {
     try {
       fn();
@@ -63,6 +65,9 @@ function runCleanupsSync() {
     }
   }
   cleanups.clear();
+}
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 process.on('exit', runCleanupsSync);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -75,9 +80,11 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
+let killedAtExit = false;
 function killGroup(pid, signal = 'SIGKILL') {
   try {
     process.kill(-pid, signal);
+    killedAtExit = true;
   } catch {
     // already gone
   }
@@ -111,7 +118,12 @@ export function readSetupPaths() {
 export function makeWorkDir(prefix = 'sift-e2e-') {
   const base = os.tmpdir().length <= 40 ? os.tmpdir() : '/tmp';
   const dir = fs.mkdtempSync(path.join(base, prefix));
-  if (process.env.SIFT_E2E_KEEP !== '1') registerCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  if (process.env.SIFT_E2E_KEEP !== '1') {
+    registerCleanup(() => {
+      if (killedAtExit) sleepSync(500);
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    });
+  }
   return dir;
 }
 
@@ -129,14 +141,15 @@ export function freePort() {
 
 /**
  * A workspace folder for the UI: a copy of `sources` (files or folders, copied recursively into one
- * folder) under `workDir`. Returns its absolute path.
+ * folder) under `workDir`, leaving out what a fresh clone would not have (score stores under
+ * `.sift/`, node_modules). Returns its absolute path.
  */
 export function makeWorkspace(workDir, sources, name = 'ws') {
   const ws = path.join(workDir, name);
   fs.mkdirSync(ws, { recursive: true });
   for (const src of sources) {
     if (!fs.existsSync(src)) continue;
-    if (fs.statSync(src).isDirectory()) fs.cpSync(src, ws, { recursive: true });
+    if (fs.statSync(src).isDirectory()) fs.cpSync(src, ws, { recursive: true, dereference: true, filter: from => !/(^|[\\/])(\.sift|node_modules)$/.test(from) });
     else fs.copyFileSync(src, path.join(ws, path.basename(src)));
   }
   return ws;
@@ -328,12 +341,15 @@ export const CHROMIUM_ARGS = [
 /** Headless Debian Chromium with a fresh profile. Returns { context, page, close() }. */
 export async function launchBrowser({ paths, workDir, viewport = { width: 1400, height: 900 } }) {
   const profile = fs.mkdtempSync(path.join(workDir, 'chrome-'));
+  const home = path.join(workDir, 'home'); // Chromium keeps crash-report state under $HOME
+  fs.mkdirSync(home, { recursive: true });
   const context = await withTimeout(
     chromium.launchPersistentContext(profile, {
       executablePath: paths.chromium,
       headless: true,
       viewport,
       args: CHROMIUM_ARGS,
+      env: { ...process.env, HOME: home },
       timeout: 60_000,
     }),
     90_000,
@@ -483,9 +499,8 @@ export async function readLineEndDecorations(page) {
 /** Waits until `predicate(annotations)` is true (see readLineAnnotations); returns the annotations. */
 export async function waitForLineAnnotations(page, predicate, { timeoutMs = 60_000, intervalMs = 500 } = {}) {
   const deadline = Date.now() + timeoutMs;
-  let last = [];
   for (;;) {
-    last = await readLineAnnotations(page);
+    const last = await readLineAnnotations(page);
     if (predicate(last)) return last;
     if (Date.now() > deadline) throw new Error(`line annotations not as expected after ${timeoutMs / 1000} s; last: ${JSON.stringify(last)}`);
     await sleep(intervalMs);
@@ -526,6 +541,33 @@ export async function hoverLine(page, line, { xOffset = 20, hasText, timeoutMs =
   const box = await lineBox(page, line);
   await page.mouse.move(box.x + 2, box.y - 40);
   await page.mouse.move(box.x + Math.min(xOffset, Math.max(2, box.textWidth - 2)), box.y + box.height / 2, { steps: 4 });
+  const hover = page.locator(SEL.hover, hasText ? { hasText } : {}).filter({ visible: true }).first();
+  await hover.waitFor({ state: 'visible', timeout: timeoutMs });
+  return (await hover.innerText()).trim();
+}
+
+/**
+ * Hovers the mouse over the squiggle (diagnostic) on (1-based) `line` and returns the hover text:
+ * the diagnostic's message, plus whatever hover providers add. A diagnostic's range may be a single
+ * character (e.g. where the JSON parser stopped), so aim at the squiggle itself, not the line.
+ */
+export async function hoverSquiggle(page, line, { severity = 'error', hasText, timeoutMs = 20_000 } = {}) {
+  await goToLine(page, line);
+  const box = await page.evaluate(
+    ({ line, severity }) => {
+      const editor = document.querySelector('.editor-group-container.active .editor-instance') || document.querySelector('.editor-instance');
+      const numberAt = new Map();
+      for (const n of editor.querySelectorAll('.margin-view-overlays .line-numbers')) numberAt.set(n.parentElement.style.top, Number(n.textContent.trim()));
+      const el = [...editor.querySelectorAll(`.view-overlays .squiggly-${severity}`)].find(e => numberAt.get(e.parentElement?.style.top) === line);
+      if (!el) return null;
+      const r = el.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    },
+    { line, severity },
+  );
+  if (!box) throw new Error(`no ${severity} squiggle rendered on line ${line}`);
+  await page.mouse.move(box.x, box.y - 40);
+  await page.mouse.move(box.x + Math.max(1, box.width / 2), box.y + box.height / 2, { steps: 4 });
   const hover = page.locator(SEL.hover, hasText ? { hasText } : {}).filter({ visible: true }).first();
   await hover.waitFor({ state: 'visible', timeout: timeoutMs });
   return (await hover.innerText()).trim();

@@ -37,7 +37,7 @@ const seconds = since => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
 function report(name, ok, since, detail) {
   results.push({ name, ok });
-  console.log(`${ok ? 'ok' : 'not ok'} ${results.length} - ${name} (${seconds(since)})`);
+  console.log(`${ok ? 'ok' : 'not ok'} ${results.length} - ${name}${since ? ` (${seconds(since)})` : ''}`);
   if (detail) console.log(detail.replace(/^/gm, '  # '));
 }
 
@@ -109,17 +109,18 @@ async function runExtensionHost(paths) {
       extensionDevelopmentPath: extensionDir,
       extensionTestsPath: path.join(h.REPO_ROOT, 'test', 'e2e', 'suite', 'index.js'),
     });
-    // The suite's own count: one result per mocha test.
-    const summary = output.map(l => /extension host: (\d+) passed, (\d+) failed/.exec(l)).find(Boolean);
-    const failedTitles = output.filter(l => /^\s*\d+\) /.test(l));
-    if (summary) {
-      const [passed, failed] = [Number(summary[1]), Number(summary[2])];
-      for (let i = 0; i < passed; i++) results.push({ name: 'extension host test', ok: true });
-      for (let i = 0; i < failed; i++) results.push({ name: failedTitles[i] ?? 'extension host test', ok: false });
+    // One result per mocha test, from the spec reporter's listing (before its "N passing" line).
+    const listing = output.slice(0, Math.max(0, output.findIndex(l => /^\s*\d+ passing/.test(l))));
+    for (const line of listing) {
+      const passed = /^\s*✔ (.*?)(?: \(\d+ms\))?$/.exec(line);
+      const failed = /^\s*\d+\) (.*)$/.exec(line);
+      if (passed || failed) report(`extension host: ${(passed || failed)[1]}`, !!passed, null);
     }
+    const summary = output.map(l => /extension host: (\d+) passed, (\d+) failed/.exec(l)).find(Boolean);
     const ok = exitCode === 0 && !!summary && Number(summary[2]) === 0;
-    console.log(`${ok ? 'ok' : 'not ok'} - extension-host suite: exit code ${exitCode} (${seconds(since)})`);
+    console.log(`# extension-host suite: exit code ${exitCode} (${seconds(since)})`);
     if (!summary) report('extension-host suite reported its results', false, since, output.slice(-20).join('\n'));
+    else if (!ok && Number(summary[2]) === 0) report('extension-host suite exited cleanly', false, since, `exit code ${exitCode}`);
   } catch (error) {
     report('extension-host suite', false, since, error.stack || String(error));
   }

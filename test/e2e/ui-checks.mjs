@@ -75,7 +75,7 @@ export const checks = [
       );
       const errors = squiggles.filter(s => s.severity === 'error');
       assert.deepEqual([...new Set(errors.map(s => s.line))], [o.malformedLine], `error squiggles: ${JSON.stringify(squiggles)}`);
-      const hover = await h.hoverLine(page, o.malformedLine, { hasText: o.malformedMessage });
+      const hover = await h.hoverSquiggle(page, o.malformedLine, { hasText: o.malformedMessage });
       assert.match(hover, o.malformedMessage);
       await shot('malformed-hover');
       await h.dismiss(page);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DECORATION_KINDS, decorationText, groupByKind, kindOfBucket, marksOverviewRuler, themeColorId } from '../../src/client/buckets';
+import { DECORATION_KINDS, decorationText, groupByKind, gutterIconFile, kindOfBucket, marksOverviewRuler, themeColorId } from '../../src/client/buckets';
 
 describe('client buckets', () => {
   it('maps every protocol bucket to its own kind and unknown buckets to none', () => {
@@ -44,5 +46,24 @@ describe('client buckets', () => {
     const groups = groupByKind([{ line: 0, label: 'scoring…', bucket: -1 }, { line: 0, label: 'IFD 0.9', bucket: 2 }], 1);
     assert.deepEqual(groups.get('pending'), []);
     assert.deepEqual(groups.get('middle'), [{ line: 0, text: '● IFD 0.9' }]);
+  });
+});
+
+describe('gutter icons', () => {
+  it('exist for the scored kinds in the default colours of their theme colour', () => {
+    const root = join(__dirname, '..', '..', '..');
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { contributes: { colors: { id: string; defaults: Record<string, string> }[] } };
+    for (const kind of DECORATION_KINDS) {
+      for (const theme of ['light', 'dark'] as const) {
+        const file = gutterIconFile(kind, theme);
+        if (!marksOverviewRuler(kind)) {
+          assert.equal(file, undefined);
+          continue;
+        }
+        assert.ok(file && existsSync(join(root, file)), `${file} exists`);
+        const color = manifest.contributes.colors.find((c) => c.id === themeColorId(kind))!.defaults[theme];
+        assert.match(readFileSync(join(root, file), 'utf8'), new RegExp(`fill="${color}"`, 'i'), `${file} uses ${color}`);
+      }
+    }
   });
 });

@@ -10,8 +10,8 @@ describe('linesToRequest', () => {
 
   it('merges ranges that overlap or touch once widened, keeps distant ones apart', () => {
     assert.deepEqual(
-      linesToRequest([{ start: 300, end: 320 }, { start: 0, end: 20 }, { start: 5000, end: 5010 }], 10_000, 100),
-      [{ start: 0, end: 420 }, { start: 4900, end: 5110 }],
+      linesToRequest([{ start: 200, end: 220 }, { start: 0, end: 20 }, { start: 5000, end: 5010 }], 10_000, 100),
+      [{ start: 0, end: 320 }, { start: 4900, end: 5110 }],
     );
     assert.deepEqual(linesToRequest([{ start: 0, end: 9 }, { start: 30, end: 39 }], 100, 10), [{ start: 0, end: 49 }]);
   });

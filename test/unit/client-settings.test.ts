@@ -86,7 +86,20 @@ describe('resolveSettings', () => {
   });
 });
 
-function findManifest(): Record<string, any> {
+interface Manifest {
+  main: string;
+  activationEvents: string[];
+  capabilities: { untrustedWorkspaces: { supported: string; description: string; restrictedConfigurations: string[] } };
+  contributes: {
+    languages: { id: string; extensions?: string[] }[];
+    commands: { command: string }[];
+    menus: Record<string, { command: string }[]>;
+    colors: { id: string; defaults: Record<string, string> }[];
+    configuration: { properties: Record<string, { scope?: string; markdownDescription?: string; default?: unknown; enum?: unknown[]; items?: { enum?: unknown[] } }> };
+  };
+}
+
+function findManifest(): Manifest {
   let dir = __dirname;
   while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'src', 'client'))) {
     const parent = dirname(dir);
@@ -98,18 +111,18 @@ function findManifest(): Record<string, any> {
 
 describe('package.json contributions match the client', () => {
   const manifest = findManifest();
-  const properties: Record<string, any> = manifest.contributes.configuration.properties;
+  const properties = manifest.contributes.configuration.properties;
 
   it('contributes every setting with a scope, a markdownDescription and the protocol default', () => {
     for (const key of SETTING_KEYS) {
       const property = properties[`sift.${key}`];
       assert.ok(property, `sift.${key} is contributed`);
-      assert.ok(['resource', 'machine-overridable', 'window', 'machine', 'application'].includes(property.scope), `sift.${key} has a scope`);
+      assert.ok(['resource', 'machine-overridable', 'window', 'machine', 'application'].includes(property.scope ?? ''), `sift.${key} has a scope`);
       assert.ok(typeof property.markdownDescription === 'string' && property.markdownDescription.length > 10, `sift.${key} has a markdownDescription`);
       assert.deepEqual(property.default, DEFAULT_SETTINGS[key], `default of sift.${key}`);
       const rule = SETTING_RULES[key];
       if (rule.kind === 'enum') assert.deepEqual(property.enum, rule.values, `enum of sift.${key}`);
-      if (rule.kind === 'enumArray') assert.deepEqual(property.items.enum, rule.values, `enum of sift.${key}`);
+      if (rule.kind === 'enumArray') assert.deepEqual(property.items?.enum, rule.values, `enum of sift.${key}`);
     }
     for (const name of Object.keys(properties)) {
       assert.ok(name === 'sift.trace.server' || SETTING_KEYS.includes(name.slice('sift.'.length) as SettingKey), `${name} is read by the client`);
@@ -125,25 +138,25 @@ describe('package.json contributions match the client', () => {
   });
 
   it('contributes a theme colour with four theme defaults for every decoration kind', () => {
-    const colors = new Map<string, any>(manifest.contributes.colors.map((c: any) => [c.id, c]));
+    const colors = new Map(manifest.contributes.colors.map((c) => [c.id, c]));
     for (const kind of DECORATION_KINDS) {
       const color = colors.get(themeColorId(kind));
       assert.ok(color, `${themeColorId(kind)} is contributed`);
-      for (const theme of ['dark', 'light', 'highContrast', 'highContrastLight']) assert.ok(color.defaults[theme], `${themeColorId(kind)} ${theme}`);
+      for (const theme of ['dark', 'light', 'highContrast', 'highContrastLight']) assert.ok(color?.defaults[theme], `${themeColorId(kind)} ${theme}`);
     }
   });
 
   it('contributes exactly the client commands, none clashing with the server-executed ones', () => {
-    const contributed = manifest.contributes.commands.map((c: any) => c.command).sort();
-    assert.deepEqual(contributed, Object.values(CommandIds).sort());
+    const contributed: string[] = manifest.contributes.commands.map((c) => c.command).sort();
+    assert.deepEqual([...contributed], Object.values(CommandIds).sort());
     for (const id of Object.values(Commands)) assert.ok(!contributed.includes(id), `${id} is left to the language client`);
-    for (const entry of Object.values(manifest.contributes.menus).flat() as any[]) assert.ok(contributed.includes(entry.command), `menu entry ${entry.command}`);
+    for (const entry of Object.values(manifest.contributes.menus).flat()) assert.ok(contributed.includes(entry.command), `menu entry ${entry.command}`);
   });
 
   it('activates on JSONL and contributes the jsonl language for .jsonl and .ndjson', () => {
     assert.ok(manifest.activationEvents.includes('onLanguage:jsonl'));
-    const jsonl = manifest.contributes.languages.find((l: any) => l.id === 'jsonl');
-    assert.deepEqual(jsonl.extensions, ['.jsonl', '.ndjson']);
+    const jsonl = manifest.contributes.languages.find((l) => l.id === 'jsonl');
+    assert.deepEqual(jsonl?.extensions, ['.jsonl', '.ndjson']);
     assert.equal(manifest.main, './dist/extension.js');
   });
 });

@@ -410,6 +410,19 @@ describe('vLLM backend: cancellation', () => {
     await scorer.close();
   });
 
+  it('a huge queued call aborts at once and none of the queued requests is sent', async () => {
+    const { scorer } = await connect(fake, { requestTimeoutMs: 60_000, maxInFlightPerUrl: 4 });
+    fake.inject('/tokenize', { kind: 'hang' }, 4);
+    const n0 = fake.requestsTo('/tokenize').length;
+    const texts = Array.from({ length: 20_000 }, (_, i) => `text ${i}`);
+    const ctl = new AbortController();
+    await expectPromptAbort(scorer.tokenize(texts, ctl.signal), ctl, 150);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(fake.requestsTo('/tokenize').length - n0, 4);
+    fake.clearFaults();
+    await scorer.close();
+  });
+
   it('an already aborted signal rejects without a request; close() stops later calls', async () => {
     const { scorer } = await connect(fake);
     const n0 = fake.requests.length;

@@ -21,7 +21,7 @@ function loadMocha() {
   }
 }
 
-exports.run = function run() {
+module.exports.run = function run() {
   const Mocha = loadMocha();
   // The spec reporter logs format strings with arguments; format them here so the lines stay
   // readable wherever the extension host's console goes.

@@ -17,7 +17,10 @@
  * - The API key is sent as `Authorization: Bearer …` and appears nowhere else: every message in an
  *   error or event is passed through {@link redact}.
  *
- * Node 20.3+ (global fetch, AbortSignal.any / AbortSignal.timeout); no dependencies.
+ * Node 20 (global fetch); no dependencies. Cancellation deliberately avoids one listener per
+ * queued call and AbortSignal.any per attempt: a call of 100k texts registers one listener on the
+ * caller's signal (a registry of its waiters), and only requests actually in flight listen
+ * individually, so aborting or finishing a huge call stays linear.
  */
 import { setMaxListeners } from 'node:events';
 import { PermanentScorerError, RetriesExhaustedError } from '../types';
@@ -106,7 +109,10 @@ type Attempt<T> =
 interface Waiter {
   avoid: number | undefined;
   pinned: number | undefined;
+  /** Granted, aborted or closed: skipped when met in a queue. */
+  done: boolean;
   grant: (index: number) => void;
+  fail: (reason: unknown) => void;
 }
 
 const DEFAULTS = {
@@ -157,7 +163,13 @@ export class HttpEndpointPool {
   private readonly downUntil: number[];
   private readonly consecutiveDown: number[];
   private rr = 0;
-  private readonly waiters: Waiter[] = [];
+  /** Callers waiting for a slot on any replica (FIFO from `head`), and those pinned to one. */
+  private queue: Waiter[] = [];
+  private head = 0;
+  private pinnedQueue: Waiter[] = [];
+  private waiting = 0;
+  /** Waiters per caller signal, so that each signal gets one abort listener, not one per waiter. */
+  private readonly waitersBySignal = new WeakMap<AbortSignal, Set<Waiter>>();
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly closer = new AbortController();
   private readonly counters = {
@@ -188,7 +200,7 @@ export class HttpEndpointPool {
     this.inFlight = this.bases.map(() => 0);
     this.downUntil = this.bases.map(() => 0);
     this.consecutiveDown = this.bases.map(() => 0);
-    // Every queued or running call listens on this signal; there can be thousands.
+    // Requests in flight listen on this signal (a few per replica); allow more than 10 replicas.
     setMaxListeners(0, this.closer.signal);
   }
 
@@ -225,6 +237,11 @@ export class HttpEndpointPool {
     this.closer.abort(new DOMException('The scorer was closed', 'AbortError'));
     if (this.pumpTimer !== undefined) clearTimeout(this.pumpTimer);
     this.pumpTimer = undefined;
+    const reason = abortReason(this.closer.signal);
+    for (const w of [...this.queue.slice(this.head), ...this.pinnedQueue]) w.fail(reason);
+    this.queue = [];
+    this.head = 0;
+    this.pinnedQueue = [];
   }
 
   /** One logical call: attempts, retries, back-off; resolves with `call.parse`'s value. */
@@ -236,7 +253,6 @@ export class HttpEndpointPool {
     }
     this.counters.calls++;
     const maxAttempts = this.retries + 1;
-    let sleepSignal: AbortSignal | undefined;
     let avoid: number | undefined;
     for (let attempt = 1; ; attempt++) {
       const idx = await this.acquire(call.signal, avoid, call.urlIndex);
@@ -259,7 +275,8 @@ export class HttpEndpointPool {
         this.counters.failed++;
         const status = result.status ?? 0;
         this.emit({ type: 'permanent-error', url, what: call.what, status, message });
-        const err = new PermanentScorerError(`${call.what} at ${url}: HTTP ${status}: ${message}`);
+        const statusPart = status >= 200 && status < 300 ? '' : `HTTP ${status}: `;
+        const err = new PermanentScorerError(`${call.what} at ${url}: ${statusPart}${message}`);
         (err as PermanentScorerError & { status?: number }).status = status;
         throw err;
       }
@@ -302,17 +319,23 @@ export class HttpEndpointPool {
         message,
         delayMs: delay,
       });
-      sleepSignal ??= call.signal ? AbortSignal.any([call.signal, this.closer.signal]) : this.closer.signal;
-      await sleep(delay, sleepSignal);
+      await sleepUnlessAborted(delay, call.signal, this.closer.signal);
     }
   }
 
   private async attempt<T>(idx: number, call: HttpCall<T>): Promise<Attempt<T>> {
     const url = `${this.bases[idx]}${call.path}`;
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signals = [timeout, this.closer.signal];
-    if (call.signal) signals.push(call.signal);
-    const signal = AbortSignal.any(signals);
+    // One controller per request on the wire: aborted by its timeout, the caller or close().
+    const ctl = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ctl.abort(new DOMException(`no complete response within ${this.timeoutMs} ms`, 'TimeoutError'));
+    }, this.timeoutMs);
+    const onCaller = (): void => ctl.abort(abortReason(call.signal));
+    const onClose = (): void => ctl.abort(abortReason(this.closer.signal));
+    call.signal?.addEventListener('abort', onCaller, { once: true });
+    this.closer.signal.addEventListener('abort', onClose, { once: true });
     const headers: Record<string, string> = { accept: 'application/json' };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     if (this.apiKey !== undefined) headers['authorization'] = `Bearer ${this.apiKey}`;
@@ -325,7 +348,7 @@ export class HttpEndpointPool {
         method: call.method,
         headers,
         ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
-        signal,
+        signal: ctl.signal,
       });
       status = res.status;
       retryAfter = res.headers.get('retry-after');
@@ -333,10 +356,14 @@ export class HttpEndpointPool {
     } catch (e) {
       if (call.signal?.aborted) throw abortReason(call.signal);
       if (this.closer.signal.aborted) throw abortReason(this.closer.signal);
-      if (timeout.aborted) {
+      if (timedOut) {
         return { ok: false, kind: 'timeout', retryable: true, message: `no complete response within ${this.timeoutMs} ms` };
       }
       return { ok: false, kind: 'connection', retryable: true, message: describeNetworkError(e) };
+    } finally {
+      clearTimeout(timer);
+      call.signal?.removeEventListener('abort', onCaller);
+      this.closer.signal.removeEventListener('abort', onClose);
     }
 
     if (status >= 200 && status < 300) {
@@ -368,7 +395,7 @@ export class HttpEndpointPool {
   private acquire(signal: AbortSignal | undefined, avoid: number | undefined, pinned: number | undefined): Promise<number> {
     throwIfAborted(signal);
     throwIfAborted(this.closer.signal);
-    if (this.waiters.length === 0) {
+    if (this.waiting === 0) {
       const i = this.pick(avoid, pinned);
       if (i >= 0) {
         this.inFlight[i] = (this.inFlight[i] ?? 0) + 1;
@@ -376,36 +403,51 @@ export class HttpEndpointPool {
       }
     }
     return new Promise<number>((resolve, reject) => {
-      const cleanup = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        this.closer.signal.removeEventListener('abort', onClose);
-      };
-      const drop = (): void => {
-        const k = this.waiters.indexOf(waiter);
-        if (k >= 0) this.waiters.splice(k, 1);
-        cleanup();
-      };
-      const onAbort = (): void => {
-        drop();
-        reject(abortReason(signal));
-      };
-      const onClose = (): void => {
-        drop();
-        reject(abortReason(this.closer.signal));
+      let set: Set<Waiter> | undefined;
+      const finish = (): boolean => {
+        if (waiter.done) return false;
+        waiter.done = true;
+        this.waiting--;
+        set?.delete(waiter);
+        return true;
       };
       const waiter: Waiter = {
         avoid,
         pinned,
+        done: false,
         grant: (i) => {
-          cleanup();
-          resolve(i);
+          if (finish()) resolve(i);
+        },
+        fail: (reason) => {
+          if (finish()) reject(reason);
         },
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.closer.signal.addEventListener('abort', onClose, { once: true });
-      this.waiters.push(waiter);
+      if (signal) set = this.trackWaiter(signal, waiter);
+      this.waiting++;
+      if (pinned !== undefined) this.pinnedQueue.push(waiter);
+      else this.queue.push(waiter);
       this.pump();
     });
+  }
+
+  private trackWaiter(signal: AbortSignal, w: Waiter): Set<Waiter> {
+    let set = this.waitersBySignal.get(signal);
+    if (set === undefined) {
+      const created = new Set<Waiter>();
+      set = created;
+      this.waitersBySignal.set(signal, created);
+      signal.addEventListener(
+        'abort',
+        () => {
+          const reason = abortReason(signal);
+          for (const x of [...created]) x.fail(reason);
+          this.waitersBySignal.delete(signal);
+        },
+        { once: true },
+      );
+    }
+    set.add(w);
+    return set;
   }
 
   private release(i: number): void {
@@ -414,23 +456,47 @@ export class HttpEndpointPool {
   }
 
   private pump(): void {
-    for (let k = 0; k < this.waiters.length; ) {
-      const w = this.waiters[k] as Waiter;
-      const i = this.pick(w.avoid, w.pinned);
-      if (i < 0) {
-        k++;
+    if (this.pinnedQueue.length > 0) {
+      const still: Waiter[] = [];
+      for (const w of this.pinnedQueue) {
+        if (w.done) continue;
+        const i = this.pick(undefined, w.pinned);
+        if (i < 0) {
+          still.push(w);
+          continue;
+        }
+        this.inFlight[i] = (this.inFlight[i] ?? 0) + 1;
+        w.grant(i);
+      }
+      this.pinnedQueue = still;
+    }
+    // Every unpinned waiter may use the same replicas, so the first one that cannot be served
+    // means none can: stop there (this keeps a queue of 100k callers cheap).
+    while (this.head < this.queue.length) {
+      const w = this.queue[this.head] as Waiter;
+      if (w.done) {
+        this.head++;
         continue;
       }
-      this.waiters.splice(k, 1);
+      const i = this.pick(w.avoid, undefined);
+      if (i < 0) break;
+      this.head++;
       this.inFlight[i] = (this.inFlight[i] ?? 0) + 1;
       w.grant(i);
+    }
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
     this.scheduleCooldownPump();
   }
 
   /** While callers wait only because replicas are down, wake up when the first one comes back. */
   private scheduleCooldownPump(): void {
-    if (this.waiters.length === 0 || this.pumpTimer !== undefined || this.closed) return;
+    if (this.waiting === 0 || this.pumpTimer !== undefined || this.closed) return;
     const now = Date.now();
     let next = Infinity;
     for (const t of this.downUntil) if (t > now && t < next) next = t;
@@ -506,7 +572,7 @@ export async function runAll<T>(
 ): Promise<T[]> {
   throwIfAborted(signal);
   const ctl = new AbortController();
-  setMaxListeners(0, ctl.signal); // one listener per queued or running task
+  setMaxListeners(0, ctl.signal); // every request in flight listens on it (replicas × in-flight limit)
   const onAbort = (): void => ctl.abort(abortReason(signal));
   signal?.addEventListener('abort', onAbort, { once: true });
   let firstError: { e: unknown } | undefined;
@@ -551,4 +617,20 @@ function positive(v: number | undefined, d: number, name: string): number {
   if (v === undefined) return d;
   if (!Number.isFinite(v) || v <= 0) throw new PermanentScorerError(`${name} must be a positive number`);
   return v;
+}
+
+/** Sleep `ms`, rejecting at once with the reason of whichever signal aborts first. */
+function sleepUnlessAborted(ms: number, a: AbortSignal | undefined, b: AbortSignal): Promise<void> {
+  if (a === undefined) return sleep(ms, b);
+  throwIfAborted(a);
+  throwIfAborted(b);
+  const ctl = new AbortController();
+  const onA = (): void => ctl.abort(abortReason(a));
+  const onB = (): void => ctl.abort(abortReason(b));
+  a.addEventListener('abort', onA, { once: true });
+  b.addEventListener('abort', onB, { once: true });
+  return sleep(ms, ctl.signal).finally(() => {
+    a.removeEventListener('abort', onA);
+    b.removeEventListener('abort', onB);
+  });
 }

@@ -1,0 +1,137 @@
+/**
+ * Background scoring through the real server: an edit while a job runs (a result for text that
+ * changed is dropped, the new text is scored), re-scoring only what an edit changed, and $/progress
+ * with cancellation from the progress indicator and from the cancel command.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { InlayHint, WorkDoneProgressBegin } from 'vscode-languageserver-protocol';
+import { Commands } from '../../src/protocol';
+import { cliPath, examplesDir, tempDir } from '../helpers/paths';
+import { TestClient } from './lspClient';
+
+const run = promisify(execFile);
+const stories = readFileSync(join(examplesDir, 'tinystories-instructions.jsonl'), 'utf8').trim().split('\n');
+
+let client: TestClient;
+const dir = tempDir('sift-server-jobs-');
+
+before(async () => {
+  client = await TestClient.start({ settings: { template: 'plain', metrics: ['ifd', 'rifd'], threads: 1 }, rootDir: dir });
+});
+
+after(async () => {
+  await client.stop();
+});
+
+/** IFD and r-IFD of one record by `sift score`, in a folder of its own (nothing cached). */
+async function cliLabel(record: string): Promise<string> {
+  const own = tempDir('sift-server-cli-');
+  const path = join(own, 'one.jsonl');
+  writeFileSync(path, record + '\n');
+  await run(process.execPath, [cliPath, 'score', path, '--out', join(own, 'out.jsonl'), '--template', 'plain', '--quiet', '--threads', '1']);
+  const row = JSON.parse(readFileSync(join(own, 'out.jsonl'), 'utf8')) as { ifd: number; rifd: number };
+  return `IFD ${row.ifd.toFixed(2)} · r-IFD ${row.rifd.toFixed(2)}`;
+}
+
+function beginOf(token: string | number): WorkDoneProgressBegin | undefined {
+  return client.progress.find((p) => p.token === token && p.value.kind === 'begin')?.value as WorkDoneProgressBegin | undefined;
+}
+
+function ended(token: string | number): boolean {
+  return client.progress.some((p) => p.token === token && p.value.kind === 'end');
+}
+
+test('an edit while its record is being scored: the old result is dropped, the new text is scored', async () => {
+  const sub = join(dir, 'edit');
+  mkdirSync(sub);
+  const path = join(sub, 'stories.jsonl');
+  const text = stories.slice(0, 6).join('\n') + '\n';
+  writeFileSync(path, text);
+  const tokensBefore = client.progressTokens.length;
+  const uri = await client.open(path, text);
+  const token = await client.waitFor('the job to begin', () => client.progressTokens[tokensBefore]);
+  await client.waitFor('progress begin', () => beginOf(token));
+  // Line 0 is in the first batch, which is being scored right now: change its response.
+  const original = JSON.parse(stories[0]) as { instruction: string; input: string; output: string };
+  const changed = JSON.stringify({ ...original, output: 'Tim and Sue went to the park. They played with a red ball all day. Then they went home.' });
+  const independent = cliLabel(changed);
+  await client.replaceLine(uri, 0, changed);
+
+  await client.waitFor('the result for the old text to arrive and be dropped', () =>
+    client.logs.some((l) => l.includes('discarded a result') && l.includes(uri)),
+  );
+  const status = await client.waitScored(uri);
+  assert.equal(status.total, 6);
+  const hints = (await client.inlayHints(uri, 0, 6)) as InlayHint[];
+  assert.equal(hints.length, 6);
+  assert.equal(hints[0].label, await independent, 'line 0 shows the score of its new text');
+  // And the new text was really scored after the edit, not before: it is the only record of its job or a later batch.
+  assert.ok(!String(hints[0].label).includes('⋯'));
+});
+
+test('after an edit only the changed record is scored again', async () => {
+  const sub = join(dir, 'rescore');
+  mkdirSync(sub);
+  const path = join(sub, 'stories.jsonl');
+  const text = stories.slice(0, 3).join('\n') + '\n';
+  writeFileSync(path, text);
+  const uri = await client.open(path, text);
+  await client.waitScored(uri);
+  const record = JSON.parse(stories[1]) as { output: string };
+  const changed = JSON.stringify({ ...record, output: record.output + ' The end.' });
+  const logsBefore = client.logs.length;
+  await client.replaceLine(uri, 1, changed);
+  await client.waitFor('a job for the edit', () => client.logs.slice(logsBefore).find((l) => /job \d+ \(score\) started/.test(l)));
+  const started = client.logs.slice(logsBefore).filter((l) => /job \d+ \(score\) started/.test(l));
+  assert.equal(started.length, 1);
+  assert.match(started[0], /: 1 records to score$/);
+  await client.waitScored(uri);
+  // Undo: the old text is back and its score with it, straight from the store (no new job).
+  const logsAfter = client.logs.length;
+  await client.replaceLine(uri, 1, stories[1]);
+  const hints = (await client.inlayHints(uri, 1, 1)) as InlayHint[];
+  assert.match(String(hints[0].label), /^IFD \d\.\d\d · r-IFD \d\.\d\d$/);
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  assert.ok(!client.logs.slice(logsAfter).some((l) => /job \d+ \(score\) started/.test(l)), 'no job for a text the store knows');
+});
+
+test('$/progress: a cancellable job, cancelled from the progress indicator', async () => {
+  const sub = join(dir, 'cancel');
+  mkdirSync(sub);
+  const path = join(sub, 'stories.jsonl');
+  const text = stories.slice(6, 16).join('\n') + '\n';
+  writeFileSync(path, text);
+  const tokensBefore = client.progressTokens.length;
+  const uri = await client.open(path, text);
+  const token = await client.waitFor('the job to begin', () => client.progressTokens[tokensBefore]);
+  const begin = await client.waitFor('progress begin', () => beginOf(token));
+  assert.equal(begin.cancellable, true);
+  assert.equal(begin.title, 'Sift: scoring stories.jsonl');
+  assert.equal(begin.message, '0 / 10 scored');
+  await client.cancelProgress(token);
+  await client.waitFor('progress end', () => ended(token), 15_000);
+  const status = await client.waitFor('status after cancel', () => {
+    const s = client.lastStatus(uri);
+    return s && !s.running ? s : undefined;
+  });
+  assert.equal(status.total, 10);
+  assert.ok(status.scored < 10, `cancelled before the end (${status.scored} scored)`);
+  const hints = (await client.inlayHints(uri, 0, 10)) as InlayHint[];
+  assert.ok(hints.every((h) => !String(h.label).includes('scoring')), 'no record still shows as being scored');
+
+  // Score file starts a new job for what is missing; the cancel command stops it.
+  const tokensNow = client.progressTokens.length;
+  const queued = await client.execute<{ queued: number }>(Commands.scoreFile, [uri]);
+  assert.equal(queued.queued, 10 - status.scored);
+  const second = await client.waitFor('the second job', () => client.progressTokens[tokensNow]);
+  const reports = (await client.waitFor('its begin', () => beginOf(second))).message;
+  assert.equal(reports, `0 / ${queued.queued} scored`);
+  assert.deepEqual(await client.execute(Commands.cancel, [uri]), { cancelled: 1 });
+  await client.waitFor('the second job to end', () => ended(second), 15_000);
+  await client.close(uri);
+});

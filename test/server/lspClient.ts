@@ -1,0 +1,321 @@
+/**
+ * A real LSP client for the server tests: spawns the bundled server (dist/server.js) over stdio and
+ * talks to it with vscode-languageserver-protocol, keeping its own copy of every open document so
+ * that edits (including the server's workspace/applyEdit) can be checked character for character.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  ApplyWorkspaceEditRequest,
+  CodeActionRequest,
+  DidChangeTextDocumentNotification,
+  DidCloseTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  ExecuteCommandRequest,
+  ExitNotification,
+  HoverRequest,
+  InitializedNotification,
+  InitializeRequest,
+  InlayHintRefreshRequest,
+  InlayHintRequest,
+  LogMessageNotification,
+  PublishDiagnosticsNotification,
+  ShowMessageNotification,
+  ShutdownRequest,
+  StreamMessageReader,
+  StreamMessageWriter,
+  WorkDoneProgress,
+  WorkDoneProgressCancelNotification,
+  WorkDoneProgressCreateRequest,
+  createProtocolConnection,
+  type ClientCapabilities,
+  type CodeAction,
+  type Command,
+  type Diagnostic,
+  type Hover,
+  type InlayHint,
+  type ProtocolConnection,
+  type Range,
+  type TextDocumentContentChangeEvent,
+  type WorkDoneProgressBegin,
+  type WorkDoneProgressEnd,
+  type WorkDoneProgressReport,
+  type WorkspaceEdit,
+} from 'vscode-languageserver-protocol/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import {
+  LineScoresRequest,
+  ScoresChangedNotification,
+  StatusNotification,
+  type LineScoresResult,
+  type SiftSettings,
+  type StatusParams,
+} from '../../src/protocol';
+import { repoRoot } from '../helpers/paths';
+
+export const serverPath = join(repoRoot, 'dist', 'server.js');
+
+export type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
+
+export interface StartOptions {
+  settings?: Partial<SiftSettings>;
+  /** Client capabilities to leave out (default: everything a modern editor has). */
+  withoutProgress?: boolean;
+  withoutRefresh?: boolean;
+  rootDir?: string;
+}
+
+export class TestClient {
+  readonly connection: ProtocolConnection;
+  private readonly child: ChildProcess;
+  readonly docs = new Map<string, TextDocument>();
+  readonly diagnostics = new Map<string, { version?: number; diagnostics: Diagnostic[] }>();
+  readonly statuses: StatusParams[] = [];
+  readonly progress: { token: string | number; value: ProgressValue; at: number }[] = [];
+  readonly progressTokens: (string | number)[] = [];
+  readonly logs: string[] = [];
+  readonly messages: string[] = [];
+  refreshes = 0;
+  scoresChanged = 0;
+  stderr = '';
+  private waiters: (() => void)[] = [];
+
+  private constructor(child: ChildProcess) {
+    this.child = child;
+    child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const c = this.connection;
+    c.onNotification(PublishDiagnosticsNotification.type, (p) => {
+      this.diagnostics.set(p.uri, { version: p.version, diagnostics: p.diagnostics });
+      this.wake();
+    });
+    c.onNotification(StatusNotification, (p: StatusParams) => {
+      this.statuses.push(p);
+      this.wake();
+    });
+    c.onNotification(ScoresChangedNotification, () => {
+      this.scoresChanged++;
+      this.wake();
+    });
+    c.onNotification(LogMessageNotification.type, (p) => {
+      this.logs.push(p.message);
+      this.wake();
+    });
+    c.onNotification(ShowMessageNotification.type, (p) => {
+      this.messages.push(p.message);
+      this.wake();
+    });
+    c.onRequest(WorkDoneProgressCreateRequest.type, (p) => {
+      this.progressTokens.push(p.token);
+      c.onProgress(WorkDoneProgress.type, p.token, (value) => {
+        this.progress.push({ token: p.token, value, at: Date.now() });
+        this.wake();
+      });
+      return null;
+    });
+
+    c.onRequest(InlayHintRefreshRequest.type, () => {
+      this.refreshes++;
+      this.wake();
+      return null;
+    });
+    c.onRequest(ApplyWorkspaceEditRequest.type, (p) => {
+      this.applyEdit(p.edit);
+      return { applied: true };
+    });
+    c.listen();
+  }
+
+  static async start(options: StartOptions = {}): Promise<TestClient> {
+    if (!existsSync(serverPath)) throw new Error(`${serverPath} is missing: run \`node esbuild.mjs\` first`);
+    const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const client = new TestClient(child);
+    const capabilities: ClientCapabilities = {
+      window: { workDoneProgress: !options.withoutProgress },
+      workspace: {
+        inlayHint: { refreshSupport: !options.withoutRefresh },
+        workspaceEdit: { documentChanges: true },
+        applyEdit: true,
+      },
+      textDocument: {
+        publishDiagnostics: { versionSupport: true },
+        hover: { contentFormat: ['markdown', 'plaintext'] },
+        inlayHint: {},
+        codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix', 'refactor', 'refactor.rewrite'] } } },
+      },
+    };
+    const settings = { ...options.settings } as SiftSettings;
+    await client.connection.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: options.rootDir ? pathToFileURL(options.rootDir).href : null,
+      capabilities,
+      initializationOptions: { settings, packageRoot: repoRoot },
+    });
+    await client.connection.sendNotification(InitializedNotification.type, {});
+    return client;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    try {
+      await withTimeout(this.connection.sendRequest(ShutdownRequest.type), 10_000, 'shutdown');
+      await this.connection.sendNotification(ExitNotification.type);
+    } catch {
+      this.child.kill();
+    }
+    await withTimeout(gone, 5_000, 'exit').catch(() => this.child.kill());
+    this.connection.dispose();
+  }
+
+  async open(path: string, text: string, languageId = 'jsonl'): Promise<string> {
+    const uri = pathToFileURL(path).href;
+    const doc = TextDocument.create(uri, languageId, 1, text);
+    this.docs.set(uri, doc);
+    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
+    return uri;
+  }
+
+  async close(uri: string): Promise<void> {
+    this.docs.delete(uri);
+    await this.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
+  }
+
+  text(uri: string): string {
+    return this.doc(uri).getText();
+  }
+
+  version(uri: string): number {
+    return this.doc(uri).version;
+  }
+
+  /** Applies incremental changes to our copy and sends them, as an editor does. */
+  async edit(uri: string, changes: TextDocumentContentChangeEvent[]): Promise<void> {
+    const doc = this.doc(uri);
+    const next = TextDocument.update(doc, changes, doc.version + 1);
+    this.docs.set(uri, next);
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version: next.version },
+      contentChanges: changes,
+    });
+  }
+
+  /** Replaces line `line` (0-based) with `text`, keeping its terminator. */
+  async replaceLine(uri: string, line: number, text: string): Promise<void> {
+    const doc = this.doc(uri);
+    const end = doc.positionAt(doc.offsetAt({ line: line + 1, character: 0 }));
+    const lineText = doc.getText({ start: { line, character: 0 }, end });
+    const body = lineText.replace(/\r?\n$|\r$/, '');
+    await this.edit(uri, [{ range: { start: { line, character: 0 }, end: { line, character: body.length } }, text }]);
+  }
+
+  applyEdit(edit: WorkspaceEdit): void {
+    const all: [string, { range: Range; newText: string }[]][] = [];
+    for (const change of edit.documentChanges ?? []) {
+      if ('textDocument' in change) all.push([change.textDocument.uri, change.edits as { range: Range; newText: string }[]]);
+    }
+    for (const [uri, edits] of Object.entries(edit.changes ?? {})) all.push([uri, edits]);
+    for (const [uri, edits] of all) {
+      const doc = this.doc(uri);
+      const text = TextDocument.applyEdits(doc, edits);
+      void this.edit(uri, [{ text }]);
+    }
+  }
+
+  inlayHints(uri: string, startLine: number, endLine: number): Promise<InlayHint[] | null> {
+    return this.connection.sendRequest(InlayHintRequest.type, {
+      textDocument: { uri },
+      range: { start: { line: startLine, character: 0 }, end: { line: endLine, character: 0 } },
+    });
+  }
+
+  lineScores(uri: string, startLine: number, endLine: number): Promise<LineScoresResult> {
+    return this.connection.sendRequest(LineScoresRequest, { uri, version: this.version(uri), startLine, endLine });
+  }
+
+  hover(uri: string, line: number, character = 1): Promise<Hover | null> {
+    return this.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line, character } });
+  }
+
+  codeActions(uri: string, range: Range): Promise<(Command | CodeAction)[] | null> {
+    const diagnostics = (this.diagnostics.get(uri)?.diagnostics ?? []).filter((d) => d.range.start.line <= range.end.line && d.range.end.line >= range.start.line);
+    return this.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range, context: { diagnostics } });
+  }
+
+  execute<T = unknown>(command: string, args: unknown[]): Promise<T> {
+    return this.connection.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }) as Promise<T>;
+  }
+
+  cancelProgress(token: string | number): Promise<void> {
+    return this.connection.sendNotification(WorkDoneProgressCancelNotification.type, { token });
+  }
+
+  /** Resolves once `check` returns a value other than undefined/false, re-checking on every message. */
+  async waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = check();
+      if (value !== undefined && value !== false) return value;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.exited) {
+        throw new Error(`timed out waiting for ${what}${this.exited ? ' (the server exited)' : ''}\nlast logs:\n${this.logs.slice(-15).join('\n')}\nstderr:\n${this.stderr.slice(-2000)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The latest status of a document once every record is scored and no job runs. */
+  waitScored(uri: string, timeoutMs = 60_000): Promise<StatusParams> {
+    return this.waitFor(`all records of ${uri} scored`, () => {
+      const last = this.lastStatus(uri);
+      return last && !last.running && last.total > 0 && last.scored === last.total ? last : undefined;
+    }, timeoutMs);
+  }
+
+  lastStatus(uri: string): StatusParams | undefined {
+    for (let i = this.statuses.length - 1; i >= 0; i--) if (this.statuses[i].uri === uri) return this.statuses[i];
+    return undefined;
+  }
+
+  private doc(uri: string): TextDocument {
+    const doc = this.docs.get(uri);
+    if (!doc) throw new Error(`not open: ${uri}`);
+    return doc;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
