@@ -36,6 +36,7 @@ export function buildProgram(): Command {
 
   addScoringOptions(program.command('score <file>').description('score every record; a summary table at the end'))
     .option('--out <file>', 'write one JSON object per record (dataset order) with scores, losses, token counts, errors')
+    .option('--stats <file>', 'write run statistics as JSON (records, cached, evaluated tokens, seconds) for pipelines')
     .action(async (file: string, flags) => {
       process.exitCode = await scoreCommand(file, flags);
     });

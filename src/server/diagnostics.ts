@@ -32,7 +32,15 @@ export interface DiagnosticContext {
  */
 export function documentDiagnostics(doc: SiftDocument, ctx: DiagnosticContext): Diagnostic[] {
   if (doc.tooLarge !== undefined) return [tooLargeDiagnostic(doc.tooLarge)];
+  // Only the first MAX_DIAGNOSTICS + 1 of each severity can be shown or head the summary; the rest
+  // are counted (a 100k-line file can have tens of thousands of problems).
   const bySeverity: Diagnostic[][] = [[], [], [], []];
+  const counts = [0, 0, 0, 0];
+  /** Counts a problem of this severity; true when it should also be built and kept. */
+  const keep = (severity: DiagnosticSeverity): boolean => {
+    counts[severity - 1]++;
+    return bySeverity[severity - 1].length <= MAX_DIAGNOSTICS;
+  };
   const add = (d: Diagnostic): void => {
     bySeverity[(d.severity ?? DiagnosticSeverity.Error) - 1].push(d);
   };
@@ -43,6 +51,7 @@ export function documentDiagnostics(doc: SiftDocument, ctx: DiagnosticContext): 
     const line = records.line(i)!;
     if (line.blank) continue;
     for (const p of line.problems) {
+      if (!keep(SEVERITY[p.severity])) continue;
       add({
         range: { start: { line: i, character: doc.column(i, p.startColumn) }, end: { line: i, character: doc.column(i, p.endColumn) } },
         severity: SEVERITY[p.severity],
@@ -53,26 +62,28 @@ export function documentDiagnostics(doc: SiftDocument, ctx: DiagnosticContext): 
     }
     const score = doc.scoreOf(line);
     if (!score) continue;
-    const whole = { start: { line: i, character: doc.column(i, 0) }, end: { line: i, character: doc.lineEnd(i) } };
+    const whole = (): Diagnostic['range'] => ({ start: { line: i, character: doc.column(i, 0) }, end: { line: i, character: doc.lineEnd(i) } });
     const ifd = score.metrics.ifd?.value;
-    if (showsIfd && typeof ifd === 'number' && ifd >= warnAt) {
+    if (showsIfd && typeof ifd === 'number' && ifd >= warnAt && keep(DiagnosticSeverity.Warning)) {
       add({
-        range: whole,
+        range: whole(),
         severity: DiagnosticSeverity.Warning,
         code: 'ifd-not-helpful',
         source: SOURCE,
         message: `IFD ${formatNumber(ifd, warnAt)} ≥ ${formatNumber(warnAt)}: the instruction does not help the student predict the response`,
       });
     }
-    const reasons = new Map<string, MetricName[]>();
+    let reasons: Map<string, MetricName[]> | undefined;
     for (const metric of ctx.scored) {
       const result = score.metrics[metric];
       if (!result || result.value !== null || ctx.globalReasons.has(result.reason)) continue;
+      reasons ??= new Map();
       reasons.set(result.reason, [...(reasons.get(result.reason) ?? []), metric]);
     }
-    for (const [reason, metrics] of reasons) {
+    for (const [reason, metrics] of reasons ?? []) {
+      if (!keep(DiagnosticSeverity.Information)) continue;
       add({
-        range: whole,
+        range: whole(),
         severity: DiagnosticSeverity.Information,
         code: 'unscorable',
         source: SOURCE,
@@ -81,28 +92,34 @@ export function documentDiagnostics(doc: SiftDocument, ctx: DiagnosticContext): 
     }
   }
   const all = bySeverity.flat();
-  if (all.length <= MAX_DIAGNOSTICS) return all;
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total <= MAX_DIAGNOSTICS) return all;
+  // Hidden per severity: what comes after the first MAX_DIAGNOSTICS in severity order.
+  const hidden = [0, 0, 0, 0];
+  let room = MAX_DIAGNOSTICS;
+  for (let k = 0; k < 4; k++) {
+    const shownHere = Math.min(room, counts[k]);
+    hidden[k] = counts[k] - shownHere;
+    room -= shownHere;
+  }
   const shown = all.slice(0, MAX_DIAGNOSTICS);
-  const hidden = all.slice(MAX_DIAGNOSTICS);
-  shown.push(summaryDiagnostic(hidden, doc.path));
+  shown.push(summaryDiagnostic(all[MAX_DIAGNOSTICS], hidden, doc.path));
   return shown;
 }
 
-function summaryDiagnostic(hidden: Diagnostic[], path: string | undefined): Diagnostic {
-  const counts = [0, 0, 0, 0];
-  for (const d of hidden) counts[(d.severity ?? 1) - 1]++;
+function summaryDiagnostic(firstHidden: Diagnostic, hidden: number[], path: string | undefined): Diagnostic {
   const parts = (['error', 'warning', 'note', 'hint'] as const)
-    .map((word, i) => (counts[i] > 0 ? `${formatCount(counts[i])} ${word}${counts[i] === 1 ? '' : 's'}` : ''))
+    .map((word, i) => (hidden[i] > 0 ? `${formatCount(hidden[i])} ${word}${hidden[i] === 1 ? '' : 's'}` : ''))
     .filter(Boolean);
-  const first = hidden[0].range.start.line + 1;
+  const count = hidden.reduce((a, b) => a + b, 0);
   const file = path ? `"${path}"` : 'FILE';
   return {
     range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
-    severity: hidden[0].severity,
+    severity: firstHidden.severity,
     code: 'more-problems',
     source: SOURCE,
     message:
-      `${formatCount(hidden.length)} more problems are not shown (${parts.join(', ')}; the first on line ${first}): ` +
+      `${formatCount(count)} more problem${count === 1 ? ' is' : 's are'} not shown (${parts.join(', ')}; the first on line ${firstHidden.range.start.line + 1}): ` +
       `the editor shows at most ${MAX_DIAGNOSTICS} per file. \`sift score ${file}\` lists them all.`,
   };
 }

@@ -133,7 +133,7 @@ export class SiftDocument {
   }
 }
 
-function fileUriToPath(uri: string): string | undefined {
+export function fileUriToPath(uri: string): string | undefined {
   if (!uri.startsWith('file:')) return undefined;
   try {
     return fileURLToPath(uri);

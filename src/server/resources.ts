@@ -1,10 +1,13 @@
-import { createScorer, type ScorerSettings } from '../core/scoring/createScorer';
+import { bundledModelPath, createScorer, type ScorerSettings } from '../core/scoring/createScorer';
+import { ggufIdentity } from '../core/scoring/local/modelIdentity';
 import type { TokenScorer } from '../core/scoring/types';
 import { defaultStorePath, ScoreStore } from '../core/store';
 
 interface ScorerEntry {
   identity: string;
   promise: Promise<TokenScorer>;
+  modelId?: Promise<string>;
+  knownModelId?: string;
   users: number;
   retired: boolean;
   scorer?: TokenScorer;
@@ -37,9 +40,36 @@ export class Scorers {
     return true;
   }
 
-  /** The loaded scorer, if there is one already (for synchronous store look-ups). */
+  /** The loaded scorer, if there is one already. */
   get ready(): TokenScorer | undefined {
     return this.current?.scorer;
+  }
+
+  /** Where scores come from, for hovers and status (the scorer's own once loaded; never a key). */
+  get endpoint(): string {
+    const loaded = this.current?.scorer?.endpoint;
+    if (loaded) return loaded;
+    const settings = this.settings ?? { backend: 'local' };
+    return settings.backend === 'local' ? `local:${settings.modelPath ?? bundledModelPath(this.packageRoot)}` : (settings.urls ?? []).join(', ');
+  }
+
+  /** The model id of the current settings, once known (for synchronous store look-ups). */
+  get knownModelId(): string | undefined {
+    return this.current?.knownModelId ?? this.current?.scorer?.modelId;
+  }
+
+  /**
+   * The model id that store keys use. For a local GGUF it is the file's identity, read without
+   * loading the model, so stored scores show while llama.cpp is still starting; an HTTP endpoint
+   * names its model only once connected.
+   */
+  modelId(): Promise<string> {
+    const entry = this.entry();
+    const settings = this.settings ?? { backend: 'local' };
+    entry.modelId ??= (settings.backend === 'local' ? ggufIdentity(settings.modelPath ?? bundledModelPath(this.packageRoot)) : entry.promise.then((scorer) => scorer.modelId)).then(
+      (id) => (entry.knownModelId = id),
+    );
+    return entry.modelId;
   }
 
   get lastError(): string | undefined {

@@ -22,8 +22,7 @@ import { METHOD_VERSION } from '../core/metrics';
 import { computeRecordMetrics, type MetricSettings } from '../core/metrics/recordMetrics';
 import type { MetricName } from '../core/metrics/types';
 import { toRecordScore } from '../core/scoring/recordScore';
-import { lookupStored, scoreRecords, type RecordLossResult } from '../core/scoring/scoreRecords';
-import type { TokenScorer } from '../core/scoring/types';
+import { lookupStored, scoreRecords, type RecordLossResult, type StoredLookup } from '../core/scoring/scoreRecords';
 import { validSetMeanLoss } from '../core/scoring/validSet';
 import type { ScoreStore } from '../core/store';
 import {
@@ -45,7 +44,7 @@ import {
 } from '../protocol';
 import { codeActions, dropEdit } from './codeActions';
 import { documentDiagnostics, tooLargeMessage } from './diagnostics';
-import { SiftDocument } from './document';
+import { fileUriToPath, SiftDocument } from './document';
 import { FilterError, filterDocument } from './filter';
 import { recordHover } from './hover';
 import { bucketOf, FAILED_LABEL, formatCount, PENDING_LABEL, primaryMetric, scoreLabel } from './presentation';
@@ -59,6 +58,10 @@ const REFRESH_MS = 300;
 const EDIT_DEBOUNCE_MS = 500;
 /** Stored scores are looked up this many lines at a time between other messages. */
 const SWEEP_SLICE = 2000;
+/** Lines whose stored scores one request looks up at once. */
+const RANGE_LOOKUP_LINES = 5000;
+/** A client that does not answer window/workDoneProgress/create in time gets no progress bar. */
+const PROGRESS_CREATE_TIMEOUT_MS = 5000;
 /** No DS valid set: DS has no value for any record, which is not worth a diagnostic per line. */
 const NO_VALID_SET = 'no DS valid set configured';
 
@@ -68,6 +71,8 @@ interface ClientCaps {
   documentChanges: boolean;
   inlayHints: boolean;
 }
+
+type CachedLookup = StoredLookup & { metricSettings: MetricSettings };
 
 interface ValidState {
   identity: string;
@@ -116,7 +121,13 @@ export class SiftServer {
   listen(): void {
     const c = this.connection;
     c.onInitialize((params) => this.initialize(params));
-    c.onInitialized(() => this.info(`Sift language server ready (package ${this.root})`));
+    c.onInitialized(() => {
+      this.info(`Sift language server ready (package ${this.root})`);
+      // The model id is part of every store key: load the scorer now so the first file's stored
+      // scores show without waiting for the model. A failure is reported when a file needs it.
+      this.scorers.modelId().catch(() => undefined);
+      this.scorers.load().catch(() => undefined);
+    });
     c.onShutdown(() => this.shutdown());
     c.onNotification(SettingsChangedNotification, (params: SettingsChangedParams) =>
       this.guard('settings', () => this.applySettings(params?.settings, params?.scorerApiKey)),
@@ -221,6 +232,8 @@ export class SiftServer {
 
   private open(document: TextDocument): void {
     if (!isDataset(document)) return;
+    // Read the store while the text is parsed; `sweep` picks it up (a failure is reported there).
+    this.stores.get(fileUriToPath(document.uri)).catch(() => undefined);
     const doc = new SiftDocument(document.uri, document.version, document.getText(), formatOf(this.settings));
     doc.autoScore = this.settings.autoScoreOnOpen;
     this.docs.set(doc.uri, doc);
@@ -281,28 +294,33 @@ export class SiftServer {
     return { ifdVariant: this.settings.ifdVariant, dsRule: this.settings.dsRule, validMeanLoss: this.valid?.value };
   }
 
-  /** What a synchronous store look-up needs, when the scorer and the store are loaded. */
-  private lookup(doc: SiftDocument): { store: ScoreStore; scorer: TokenScorer } | undefined {
-    const scorer = this.scorers.ready;
-    const store = this.stores.loaded(doc.path);
-    return scorer && store ? { scorer, store } : undefined;
+  /** What a synchronous store look-up needs, when the model id and the store are known. */
+  private lookup(doc: SiftDocument, loaded?: { modelId: string; store: ScoreStore }): CachedLookup | undefined {
+    const modelId = loaded?.modelId ?? this.scorers.knownModelId;
+    const store = loaded?.store ?? this.stores.loaded(doc.path);
+    if (modelId === undefined || !store) return undefined;
+    return { store, config: scoringConfig(this.settings), modelId, methodVersion: METHOD_VERSION, metricSettings: this.metricSettings() };
   }
 
-  private resolveCached(doc: SiftDocument, line: LineRecord, lookup: { store: ScoreStore; scorer: TokenScorer }): boolean {
+  private resolveCached(doc: SiftDocument, line: LineRecord, lookup: CachedLookup): boolean {
     if (!line.scorable || doc.scores.has(line.text)) return false;
-    const config = scoringConfig(this.settings);
-    const metrics = lookupStored(line.pair!, { store: lookup.store, config, modelId: lookup.scorer.modelId, methodVersion: METHOD_VERSION });
+    const metrics = lookupStored(line.pair!, lookup);
     if (!metrics) return false;
-    doc.scores.set(line.text, toRecordScore({ id: 0, metrics }, config.metrics, this.metricSettings()));
+    doc.scores.set(line.text, toRecordScore({ id: 0, metrics }, lookup.config.metrics, lookup.metricSettings));
     doc.invalidateStats();
     return true;
   }
 
-  /** Stored scores for lines [from, to]; queued ones among them move to the front of the queue. */
+  /**
+   * Stored scores for lines [from, to] (the visible ones, asked for by the editor); queued ones
+   * among them move to the front of the queue. A client asking for a whole huge file at once (some
+   * do) gets the first RANGE_LOOKUP_LINES looked up now and the rest from the sweep.
+   */
   private resolveRange(doc: SiftDocument, from: number, to: number): void {
     const lookup = this.lookup(doc);
     const wanted = new Set<string>();
-    for (let i = Math.max(0, from); i <= to && i < doc.records.lineCount; i++) {
+    const last = Math.min(to, doc.records.lineCount - 1, from + RANGE_LOOKUP_LINES);
+    for (let i = Math.max(0, from); i <= last; i++) {
       const line = doc.records.line(i)!;
       if (lookup) this.resolveCached(doc, line, lookup);
       if (doc.pending.has(line.text)) wanted.add(line.text);
@@ -330,9 +348,9 @@ export class SiftServer {
     if (doc.tooLarge !== undefined) return;
     const epoch = doc.epoch;
     const current = (): boolean => this.docs.get(doc.uri) === doc && doc.epoch === epoch && !this.shuttingDown;
-    let scorer: TokenScorer;
+    let modelId: string;
     try {
-      scorer = await this.scorers.load();
+      modelId = await this.scorers.modelId();
     } catch (error) {
       this.reportScorerError(doc, error);
       return;
@@ -345,9 +363,9 @@ export class SiftServer {
       return;
     }
     if (!current()) return;
-    const lookup = { scorer, store };
     for (let start = 0; start < doc.records.lineCount; start += SWEEP_SLICE) {
       const end = Math.min(doc.records.lineCount, start + SWEEP_SLICE);
+      const lookup = this.lookup(doc, { modelId, store })!;
       let found = 0;
       for (let i = start; i < end; i++) if (this.resolveCached(doc, doc.records.line(i)!, lookup)) found++;
       if (found > 0) this.markDirty(doc);
@@ -455,7 +473,7 @@ export class SiftServer {
   private async onJobStart(job: Job): Promise<void> {
     const doc = job.doc;
     this.jobErrors.delete(doc.uri);
-    const reporter = this.caps.workDoneProgress ? await this.connection.window.createWorkDoneProgress() : undefined;
+    const reporter = this.caps.workDoneProgress ? await this.createProgress() : undefined;
     if (reporter) {
       this.reporters.set(job.id, reporter);
       reporter.token.onCancellationRequested(() => {
@@ -468,6 +486,19 @@ export class SiftServer {
     this.info(`job ${job.id} (${job.kind}) started for ${doc.uri}: ${formatCount(job.total)} records to score`);
     this.markDirty(doc);
     if (job.metrics.includes('ds')) await this.ensureValidMean(job);
+  }
+
+  private async createProgress(): Promise<WorkDoneProgressServerReporter | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PROGRESS_CREATE_TIMEOUT_MS)));
+    try {
+      return await Promise.race([this.connection.window.createWorkDoneProgress(), late]);
+    } catch (error) {
+      this.log(`no progress indicator: ${message(error)}`);
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private onJobProgress(job: Job): void {
@@ -535,13 +566,13 @@ export class SiftServer {
 
   /** Scores for the Filter command: stored ones at once, the rest through the queue. */
   private async scoreForFilter(doc: SiftDocument, items: JobItem[], metrics: MetricName[]): Promise<Map<string, RecordLossResult['metrics']>> {
-    const scorer = await this.scorers.load();
+    const modelId = await this.scorers.modelId();
     const store = await this.stores.get(doc.path);
     const config = { ...scoringConfig(this.settings), metrics };
     const results = new Map<string, RecordLossResult['metrics']>();
     const missing: JobItem[] = [];
     for (const item of items) {
-      const stored = lookupStored(item.pair, { store, config, modelId: scorer.modelId, methodVersion: METHOD_VERSION });
+      const stored = lookupStored(item.pair, { store, config, modelId, methodVersion: METHOD_VERSION });
       if (stored) results.set(item.text, stored);
       else missing.push(item);
     }
@@ -607,12 +638,11 @@ export class SiftServer {
     const doc = this.docs.get(uri);
     if (!doc || doc.tooLarge !== undefined) return null;
     this.resolveRange(doc, line, line);
-    const scorer = this.scorers.ready;
     const value = recordHover(doc, line, {
       settings: this.settings,
       scored: scoringConfig(this.settings).metrics,
-      modelId: scorer?.modelId,
-      endpoint: scorer?.endpoint,
+      modelId: this.scorers.knownModelId,
+      endpoint: this.scorers.endpoint,
       dsNote: this.valid?.error ?? (this.settings.dsValidSet && this.valid?.value === undefined ? 'the DS valid set is not scored yet' : undefined),
     });
     if (!value) return null;
@@ -750,6 +780,7 @@ export class SiftServer {
   private status(doc: SiftDocument): StatusParams {
     const scorer = this.scorers.ready;
     const error = this.scorers.lastError;
+    const model = this.scorers.knownModelId ?? '';
     const { scored, total } = doc.tooLarge === undefined ? doc.counts() : { scored: 0, total: 0 };
     const notes = [
       doc.tooLarge !== undefined ? tooLargeMessage(doc.tooLarge) : '',
@@ -757,14 +788,13 @@ export class SiftServer {
       this.jobErrors.get(doc.uri) ?? '',
       this.valid?.error ? `DS weight unavailable: ${this.valid.error}` : '',
     ].filter(Boolean);
-    const urls = this.settings.endpointUrls;
     return {
       uri: doc.uri,
       scored,
       total,
       running: this.scheduler.isRunning(doc),
-      endpoint: scorer?.endpoint ?? (this.settings.backend === 'local' ? 'local' : urls.join(', ')),
-      model: scorer?.modelId ?? '',
+      endpoint: this.scorers.endpoint,
+      model,
       reachable: scorer ? true : error ? false : undefined,
       message: notes.length > 0 ? notes.join('; ') : undefined,
     };

@@ -403,7 +403,7 @@ export async function openFile(page, relPath, { timeoutMs = 30_000 } = {}) {
   const base = path.basename(relPath);
   await page.locator(SEL.quickInputRow, { hasText: base }).first().waitFor({ timeout: timeoutMs });
   await page.keyboard.press('Enter');
-  await page.locator('.tabs-container .tab.active', { hasText: base }).waitFor({ timeout: timeoutMs });
+  await page.locator(`.tabs-container .tab.active[data-resource-name=${JSON.stringify(base)}]`).waitFor({ timeout: timeoutMs });
   await page.locator(SEL.viewLine).first().waitFor({ timeout: timeoutMs });
 }
 
@@ -634,12 +634,6 @@ export async function save(page, { timeoutMs = 20_000 } = {}) {
   await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'detached', timeout: timeoutMs });
 }
 
-/** Number of lines in the active editor as the line-number gutter shows it at the end (Ctrl+End). */
-export async function lastLineNumber(page) {
-  await page.keyboard.press('Control+End');
-  return page.evaluate(() => Math.max(...[...document.querySelectorAll('.editor-instance .margin-view-overlays .line-numbers')].map(e => Number(e.textContent.trim()) || 0)));
-}
-
 /** Text of the rendered lines of the active editor, as [{ line, text }] (Monaco shows spaces as U+00A0). */
 export async function readRenderedLines(page) {
   return withRenderedLines(page, lines => lines.map(({ line, el }) => ({ line, text: el.textContent.replace(/\u00a0/g, ' ') })));
@@ -744,7 +738,7 @@ export async function runExtensionHostSuite({
   workspace,
   extensionDevelopmentPath = REPO_ROOT,
   extensionTestsPath,
-  timeoutMs = 240_000,
+  timeoutMs = 180_000,
   env = {},
   echo = true,
 }) {
@@ -772,7 +766,7 @@ export async function runExtensionHostSuite({
       // suite marks its own lines with [sift-suite].
       const args = await Promise.all(message.args().map(a => a.jsonValue().catch(() => '?')));
       const text = args.map(a => (typeof a === 'string' ? a : util.inspect(a))).join(' ');
-      consoleLog.write(`${text}\n`);
+      if (consoleLog.writable) consoleLog.write(`${text}\n`);
       const at = text.indexOf('[sift-suite]');
       if (at < 0) return;
       const clean = text.slice(at + '[sift-suite]'.length + 1);

@@ -25,7 +25,7 @@ export const options = {
   /** What a score looks like at a line end, e.g. `IFD 0.82 · r-IFD 0.41`. */
   scorePattern: regexFromEnv('SIFT_E2E_SCORE_PATTERN', /\bIFD\s+-?\d+(?:\.\d+)?/),
   /** Scores stream in from a background job (local GGUF model by default): allow for it. */
-  scoreTimeoutMs: Number(process.env.SIFT_E2E_SCORE_TIMEOUT_MS || 180_000),
+  scoreTimeoutMs: Number(process.env.SIFT_E2E_SCORE_TIMEOUT_MS || 120_000),
   /** The hover of a record shows the full breakdown: every pattern must match. */
   hoverPatterns: [/\bIFD\b/, /\br-IFD\b/],
   /** A precise message for the malformed line. */
@@ -50,11 +50,11 @@ function splitLinesKeepEnds(buffer) {
 export const checks = [
   {
     name: 'the extension is installed and activates when a .jsonl file is opened',
-    timeoutMs: 120_000,
+    timeoutMs: 60_000,
     async run({ page, manifest, options: o }) {
       await h.openFile(page, o.malformedFile);
       const label = manifest.displayName || manifest.name;
-      const rows = await h.runningExtensions(page, { hasText: label, timeoutMs: 60_000 });
+      const rows = await h.runningExtensions(page, { hasText: label, timeoutMs: 40_000 });
       assert.ok(
         rows.some(r => r.includes(label)),
         `${label} not among the running extensions: ${JSON.stringify(rows)}`,
@@ -63,7 +63,7 @@ export const checks = [
   },
   {
     name: 'a malformed line is underlined, with a precise message in its hover and in Problems',
-    timeoutMs: 90_000,
+    timeoutMs: 60_000,
     async run({ page, options: o, shot }) {
       await h.openFile(page, o.malformedFile);
       const squiggles = await h.waitFor(
@@ -71,7 +71,7 @@ export const checks = [
           const found = await h.readSquiggles(page);
           return found.some(s => s.line === o.malformedLine) ? found : null;
         },
-        { timeoutMs: 60_000, what: `a squiggle on line ${o.malformedLine}` },
+        { timeoutMs: 30_000, what: `a squiggle on line ${o.malformedLine}` },
       );
       const errors = squiggles.filter(s => s.severity === 'error');
       assert.deepEqual([...new Set(errors.map(s => s.line))], [o.malformedLine], `error squiggles: ${JSON.stringify(squiggles)}`);
@@ -90,7 +90,7 @@ export const checks = [
   },
   {
     name: 'scores appear at the end of every record line, coloured',
-    timeoutMs: options.scoreTimeoutMs + 30_000,
+    timeoutMs: options.scoreTimeoutMs + 20_000,
     async run({ page, workspace, options: o, shot, log }) {
       await h.openFile(page, o.scoredFile);
       const records = fs.readFileSync(path.join(workspace, o.scoredFile), 'utf8').split('\n').filter(l => l.trim()).length;
@@ -111,7 +111,7 @@ export const checks = [
   },
   {
     name: 'hovering a record shows the full score breakdown',
-    timeoutMs: 60_000,
+    timeoutMs: 45_000,
     async run({ page, options: o, shot }) {
       await h.openFile(page, o.scoredFile);
       const hover = await h.hoverLine(page, 2, { hasText: o.hoverPatterns[0] });
@@ -122,7 +122,7 @@ export const checks = [
   },
   {
     name: 'Drop record removes exactly that line, and undo restores the file byte for byte',
-    timeoutMs: 90_000,
+    timeoutMs: 60_000,
     async run({ page, workspace, options: o, shot }) {
       const file = path.join(workspace, o.scoredFile);
       const original = fs.readFileSync(file);

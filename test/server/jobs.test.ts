@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { InlayHint, WorkDoneProgressBegin } from 'vscode-languageserver-protocol';
-import { Commands } from '../../src/protocol';
+import type { InlayHint, MarkupContent, WorkDoneProgressBegin } from 'vscode-languageserver-protocol';
+import { Commands, DEFAULT_SETTINGS, SettingsChangedNotification } from '../../src/protocol';
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
 import { TestClient } from './lspClient';
 
@@ -70,17 +70,17 @@ test('an edit while its record is being scored: the old result is dropped, the n
   const hints = (await client.inlayHints(uri, 0, 6)) as InlayHint[];
   assert.equal(hints.length, 6);
   assert.equal(hints[0].label, await independent, 'line 0 shows the score of its new text');
-  // And the new text was really scored after the edit, not before: it is the only record of its job or a later batch.
-  assert.ok(!String(hints[0].label).includes('⋯'));
+  await client.close(uri);
 });
 
+const rescorePath = join(dir, 'rescore', 'stories.jsonl');
+let rescoreUri: string;
+
 test('after an edit only the changed record is scored again', async () => {
-  const sub = join(dir, 'rescore');
-  mkdirSync(sub);
-  const path = join(sub, 'stories.jsonl');
+  mkdirSync(join(dir, 'rescore'));
   const text = stories.slice(0, 3).join('\n') + '\n';
-  writeFileSync(path, text);
-  const uri = await client.open(path, text);
+  writeFileSync(rescorePath, text);
+  const uri = (rescoreUri = await client.open(rescorePath, text));
   await client.waitScored(uri);
   const record = JSON.parse(stories[1]) as { output: string };
   const changed = JSON.stringify({ ...record, output: record.output + ' The end.' });
@@ -134,4 +134,37 @@ test('$/progress: a cancellable job, cancelled from the progress indicator', asy
   assert.deepEqual(await client.execute(Commands.cancel, [uri]), { cancelled: 1 });
   await client.waitFor('the second job to end', () => ended(second), 15_000);
   await client.close(uri);
+});
+
+test('DS weight from a valid set set in the settings: the same values as `sift score --valid`', async () => {
+  const valid = join(examplesDir, 'tinystories-valid.jsonl');
+  const own = tempDir('sift-server-cli-');
+  writeFileSync(join(own, 'stories.jsonl'), client.text(rescoreUri));
+  const cliRun = run(process.execPath, [cliPath, 'score', join(own, 'stories.jsonl'), '--out', join(own, 'out.jsonl'), '--metrics', 'ifd,rifd,ds', '--valid', valid, '--template', 'plain', '--quiet', '--threads', '1']);
+  const statusesBefore = client.statuses.length;
+  await client.connection.sendNotification(SettingsChangedNotification, {
+    settings: { ...DEFAULT_SETTINGS, template: 'plain', threads: 1, metrics: ['ifd', 'rifd', 'ds'], dsValidSet: valid },
+  });
+  await client.waitFor('re-scoring for DS', () => client.statuses.slice(statusesBefore).some((s) => s.uri === rescoreUri && s.running));
+  await client.waitScored(rescoreUri);
+  await cliRun;
+  const rows = readFileSync(join(own, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ifd: number; rifd: number; ds: number });
+  const hints = (await client.inlayHints(rescoreUri, 0, 3)) as InlayHint[];
+  assert.deepEqual(
+    hints.map((h) => h.label),
+    rows.map((r) => `IFD ${r.ifd.toFixed(2)} · r-IFD ${r.rifd.toFixed(2)} · DS ${r.ds.toFixed(2)}`),
+  );
+  const hover = (await client.hover(rescoreUri, 0))!.contents as MarkupContent;
+  assert.match(hover.value, new RegExp(`\\*\\*DS ${rows[0].ds.toFixed(4)}\\*\\*`));
+  assert.match(hover.value, /L\(x,y\) = \d\.\d{4} \(ppl \d+\.\d{3}\) over \d+ tokens/);
+});
+
+test('clear scores empties the store beside the file; an auto-scored file is scored again', async () => {
+  const store = join(dir, 'rescore', '.sift', 'scores.jsonl');
+  assert.ok(statSync(store).size > 0);
+  assert.deepEqual(await client.execute(Commands.clearScores, [rescoreUri]), { cleared: 1 });
+  assert.equal(readFileSync(store, 'utf8').includes('"k"'), false, 'the store was emptied');
+  await client.waitFor('re-scoring after the clear', () => client.lastStatus(rescoreUri)?.running);
+  await client.waitScored(rescoreUri);
+  assert.ok(statSync(store).size > 0);
 });

@@ -1,4 +1,4 @@
-import { AtomicFileWriter } from '../../core/io/atomicWrite';
+import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
 import type { MetricName } from '../../core/metrics/types';
 import { OrderedWriter } from '../orderedWriter';
 import { runScoring } from '../runScoring';
@@ -9,6 +9,7 @@ import { EXIT_OK, EXIT_RECORDS_FAILED } from '../usage';
 
 export interface ScoreCommandFlags extends ScoreFlags {
   out?: string;
+  stats?: string;
   quiet?: boolean;
 }
 
@@ -40,6 +41,11 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
     if (writer) await writer.commit();
     for (const failure of failures.sort(byLine)) process.stderr.write(`${failure}\n`);
     printSummary(rows, metrics, run);
+    if (flags.stats) {
+      const failed = rows.filter((r) => r.error !== null).length;
+      const stats = { records: rows.length, failed, invalid: run.stats.invalid, cached: run.stats.cached, evaluatedTokens: run.stats.evaluatedTokens, seconds: run.seconds, model: run.modelId };
+      await writeFileAtomic(flags.stats, JSON.stringify(stats) + '\n');
+    }
     return failures.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;
   } catch (error) {
     if (writer) await writer.abort();

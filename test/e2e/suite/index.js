@@ -11,14 +11,17 @@ const util = require('util');
 const MARK = '[sift-suite]';
 
 function loadMocha() {
+  let mocha;
   try {
-    return require('mocha');
+    mocha = require('mocha');
   } catch (error) {
     // Until mocha is a devDependency of the repo, test/e2e/harness.mjs points at the copy that
     // scripts/e2e-setup.sh installs in its cache.
-    if (process.env.SIFT_E2E_MOCHA) return require(process.env.SIFT_E2E_MOCHA);
-    throw error;
+    if (!process.env.SIFT_E2E_MOCHA) throw error;
+    mocha = require(process.env.SIFT_E2E_MOCHA);
   }
+  // mocha 11 is CommonJS (the class itself); an ESM mocha required from Node >= 20.19 is a namespace
+  return typeof mocha === 'function' ? mocha : mocha.default || mocha.Mocha;
 }
 
 module.exports.run = function run() {
