@@ -15,9 +15,8 @@ export async function plannedSequences(datasetPath, modelPath, config) {
       for (const metric of config.metrics) {
         const requests = metricRequests(metric, record.pair, config);
         const texts = [...new Set(requests.flatMap((r) => [r.context, r.target]))];
-        const ids = new Map(texts.map((t, i) => [t, null]));
         const tokenized = await scorer.tokenize(texts);
-        texts.forEach((t, i) => ids.set(t, tokenized[i]));
+        const ids = new Map(texts.map((t, i) => [t, tokenized[i]]));
         const spans = new Map();
         for (const request of requests) {
           const partner = request.pairedWith ? spans.get(request.pairedWith) : undefined;

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import packageJson from '../../package.json';
 import { filterCommand } from './commands/filter';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
   program
     .name('sift')
     .description('Score, filter and inspect instruction-tuning JSONL datasets with IFD, r-IFD and DS weight.')
-    .version(require('../../package.json').version as string)
+    .version(packageJson.version)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 

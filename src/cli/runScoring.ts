@@ -62,6 +62,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
       metricSettings,
       methodVersion: METHOD_VERSION,
       signal: callbacks.signal,
+      ...pipelineShape(settings),
       onInvalid: (info, problems) => {
         progress.update(++done, tokens);
         callbacks.onInvalid(info, problems);

@@ -9,7 +9,7 @@ import { UsageError, oneOf } from './usage';
 export const METRICS: readonly MetricName[] = ['ifd', 'rifd', 'ds'];
 export const TEMPLATES: readonly TemplateName[] = ['alpaca', 'vicuna', 'wizardlm', 'plain'];
 export const FORMATS: readonly FormatName[] = ['alpaca', 'sharegpt', 'messages', 'prompt-completion', 'qa'];
-export const BACKENDS: readonly BackendName[] = ['local', 'vllm'];
+export const BACKENDS: readonly BackendName[] = ['local', 'vllm', 'sglang', 'tgi'];
 
 /** Options shared by every command that scores. */
 export interface ScoreFlags {

@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { LocalScorer } from './local/localScorer';
 import type { TokenScorer } from './types';
 import { PermanentScorerError } from './types';
+import { SglangScorer } from './sglang/client';
+import { TgiScorer } from './tgi/client';
 import { VllmScorer } from './vllm/client';
 
-export type BackendName = 'local' | 'vllm';
+export type BackendName = 'local' | 'vllm' | 'sglang' | 'tgi';
 
 export interface ScorerSettings {
   backend: BackendName;
@@ -17,6 +19,8 @@ export interface ScorerSettings {
   /** From the environment or the editor's secret storage; never from settings files. */
   apiKey?: string;
   threads?: number;
+  /** Requests in flight per endpoint (HTTP backends). */
+  concurrency?: number;
   onEvent?: (message: string) => void;
 }
 
@@ -34,12 +38,20 @@ export async function createScorer(settings: ScorerSettings, packageRoot: string
   if (!settings.urls || settings.urls.length === 0) {
     throw new PermanentScorerError(`the ${settings.backend} backend needs at least one endpoint URL`);
   }
-  return VllmScorer.connect({
+  const common = {
     urls: settings.urls,
-    servedModel: settings.servedModel,
     apiKey: settings.apiKey,
-    onEvent: settings.onEvent ? (event) => settings.onEvent?.(describeEvent(event)) : undefined,
-  });
+    maxInFlightPerUrl: settings.concurrency,
+    onEvent: settings.onEvent ? (event: unknown) => settings.onEvent?.(describeEvent(event)) : undefined,
+  };
+  switch (settings.backend) {
+    case 'vllm':
+      return VllmScorer.connect({ ...common, servedModel: settings.servedModel });
+    case 'sglang':
+      return SglangScorer.connect({ ...common, servedModel: settings.servedModel });
+    case 'tgi':
+      return TgiScorer.connect(common);
+  }
 }
 
 function describeEvent(event: unknown): string {
