@@ -86,3 +86,13 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
     await scorer.close();
   }
 }
+
+/**
+ * How much work to keep in flight. The local engine is one process: two chunks keep its lanes fed.
+ * HTTP replicas are kept busy with several large chunks each (the client also bounds requests per
+ * replica), so throughput is the servers' prefill throughput.
+ */
+function pipelineShape(settings: ResolvedScoreSettings): { chunkTokens: number; concurrency: number } {
+  if (settings.scorer.backend === 'local') return { chunkTokens: 4096, concurrency: 2 };
+  return { chunkTokens: 16384, concurrency: 4 * Math.max(1, settings.scorer.urls?.length ?? 1) };
+}

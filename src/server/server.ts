@@ -123,8 +123,9 @@ export class SiftServer {
     c.onInitialize((params) => this.initialize(params));
     c.onInitialized(() => {
       this.info(`Sift language server ready (package ${this.root})`);
-      // The model id is part of every store key: load the scorer now so the first file's stored
-      // scores show without waiting for the model. A failure is reported when a file needs it.
+      // The model's identity is part of every store key: read it now, and start loading the model,
+      // so the first file shows its stored scores at once and starts scoring sooner. A failure is
+      // reported when a file needs the scorer.
       this.scorers.modelId().catch(() => undefined);
       this.scorers.load().catch(() => undefined);
     });
