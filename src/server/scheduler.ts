@@ -152,19 +152,19 @@ export class Scheduler {
     return this.jobs.some((job) => job.doc === doc && !job.signal.aborted);
   }
 
-  /** Cancels the matching jobs; the running one stops within its current scorer call. */
-  cancel(match: (job: Job) => boolean): number {
-    let n = 0;
+  /** Cancels the matching jobs (returned); the running one stops within its current scorer call. */
+  cancel(match: (job: Job) => boolean): Job[] {
+    const cancelled: Job[] = [];
     for (const job of [...this.jobs]) {
       if (!match(job) || job.signal.aborted) continue;
       job.controller.abort();
-      n++;
+      cancelled.push(job);
       if (job !== this.running) {
         this.jobs.splice(this.jobs.indexOf(job), 1);
         this.end(job, 'cancelled');
       }
     }
-    return n;
+    return cancelled;
   }
 
   /** Resolves when no job is left (tests, shutdown). */

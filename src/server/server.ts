@@ -330,9 +330,9 @@ export class SiftServer {
   }
 
   /**
-   * After open or a change of settings: loads the scorer (its model id is part of every store key)
-   * and the store, looks up every line's stored score a slice at a time (requests are answered
-   * in between), then queues what is missing when the document is scored automatically.
+   * After open or a change of settings: gets the model id (part of every store key) and the store,
+   * looks up every line's stored score a slice at a time (requests are answered in between), then
+   * queues what is missing when the document is scored automatically.
    */
   private sweep(doc: SiftDocument): Promise<void> {
     const running = this.sweeps.get(doc);
@@ -550,7 +550,8 @@ export class SiftServer {
       this.valid = { identity, value };
       this.info(`DS valid set ${path}: mean loss ${value}`);
     } catch (error) {
-      if (job.signal.aborted) throw error;
+      // A cancelled job, or a scorer that cannot start (the job fails with that): nothing is known about the valid set.
+      if (job.signal.aborted || this.scorers.lastError !== undefined) throw error;
       this.valid = { identity, error: message(error) };
       this.error(`DS valid set: ${message(error)}`);
       this.warnOnce(`valid:${message(error)}`, `Sift: DS weight is unavailable: ${message(error)}`);
@@ -658,13 +659,20 @@ export class SiftServer {
   private async execute(command: string, args: unknown[]): Promise<unknown> {
     try {
       switch (command) {
-        case Commands.scoreFile:
+        case Commands.scoreFile: {
+          // Without a URI (Helix's :lsp-workspace-command sends none): every open dataset.
+          if (args[0] === undefined) {
+            const docs = [...this.docs.values()].filter((d) => d.tooLarge === undefined);
+            const queued = await Promise.all(docs.map((d) => this.commandScore(d, undefined)));
+            return { queued: queued.reduce((sum, q) => sum + q.queued, 0) };
+          }
           return this.commandScore(this.requireDoc(args[0]), undefined);
+        }
         case Commands.scoreLines:
           return this.commandScore(this.requireDoc(args[0]), [toLine(args[1]), toLine(args[2] ?? args[1])]);
         case Commands.cancel: {
           const uri = typeof args[0] === 'string' ? args[0] : undefined;
-          const n = this.scheduler.cancel((job) => uri === undefined || job.doc.uri === uri);
+          const n = this.scheduler.cancel((job) => uri === undefined || job.doc.uri === uri).length;
           this.info(`cancel: ${n} job(s) stopped`);
           return { cancelled: n };
         }
@@ -728,8 +736,7 @@ export class SiftServer {
 
   private async commandClear(uri: string | undefined): Promise<{ cleared: number }> {
     const targets = [...this.docs.values()].filter((d) => uri === undefined || d.uri === uri);
-    this.scheduler.cancel((job) => targets.includes(job.doc));
-    await this.scheduler.idle().catch(() => undefined);
+    await Promise.all(this.scheduler.cancel((job) => targets.includes(job.doc)).map((job) => job.finished));
     const stores = new Set<ScoreStore>();
     for (const doc of targets) stores.add(await this.stores.get(doc.path));
     for (const store of stores) await store.clear();
