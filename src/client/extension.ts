@@ -34,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     extensionPath: context.extensionPath,
     log,
     currentSettings: () => settings.snapshot(),
+    secrets: () => [apiKey.current],
     onStatus: (params) => status.update(params),
     onScoresChanged: (uri) => decorations.scoresChanged(uri),
     onState: (state) => {
@@ -61,6 +62,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     // The active dataset decides which folder's settings apply (multi-root workspaces).
     vscode.window.onDidChangeActiveTextEditor(() => publish('active dataset changed')),
     apiKey.onDidChange(() => publish('API key changed')),
+    vscode.workspace.onDidCloseTextDocument((document) => status.forget(protocolUri(document.uri))),
   );
 
   if (!vscode.workspace.isTrusted) {

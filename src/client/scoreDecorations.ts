@@ -33,11 +33,11 @@ function createDecorationType(kind: DecorationKind, extensionUri: vscode.Uri): v
 
 /**
  * Line-end score decorations. The server already offers the same labels as inlay hints, for editors
- * without this client; in VS Code the client suppresses those hints (see the languageClient
- * middleware) and shows the label here instead, after a marker in the record's bucket colour, with the
- * same colour in the overview ruler and as a dot in the gutter (visible even when a long record's line
- * end is scrolled out of view), so good and bad records stand out at a glance and the score is never
- * shown twice.
+ * without this client; in VS Code the client suppresses those hints (the middleware in
+ * serverConnection.ts) and shows the label here instead, after a marker in the record's bucket
+ * colour, with the same colour in the overview ruler and as a dot in the gutter (visible even when a
+ * long record's line end is scrolled out of view), so good and bad records stand out at a glance and
+ * the score is never shown twice.
  *
  * Only the visible ranges plus a margin are decorated. Refreshes are debounced per editor; a scroll or
  * an edit cancels the running one; a reply is applied only if the document version it was asked for

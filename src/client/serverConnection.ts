@@ -40,6 +40,8 @@ export interface ServerConnectionOptions {
   log: vscode.LogOutputChannel;
   /** Settings and key to start the server with (called on every start and restart). */
   currentSettings(): SettingsChangedParams;
+  /** Secrets to keep out of the log (the API key). */
+  secrets(): (string | undefined)[];
   onStatus(params: StatusParams): void;
   onScoresChanged(uri: string): void;
   onState(state: ServerState): void;
@@ -150,8 +152,7 @@ export class ServerConnection implements vscode.Disposable {
       run: { module, transport: TransportKind.stdio },
       debug: { module, transport: TransportKind.stdio },
     };
-    const secret = (): (string | undefined)[] => [this.options.currentSettings().scorerApiKey];
-    const channel = redactingChannel(log, secret);
+    const channel = redactingChannel(log, () => this.options.secrets());
     const clientOptions: LanguageClientOptions = {
       documentSelector: DOCUMENT_SELECTOR,
       diagnosticCollectionName: 'sift',

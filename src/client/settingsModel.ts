@@ -13,6 +13,14 @@ export type SettingKey = keyof SiftSettings;
  */
 export const RESTRICTED_KEYS: readonly SettingKey[] = ['backend', 'endpointUrls', 'modelPath', 'dsValidSet'];
 
+/**
+ * Every value of a string union, checked at compile time in both directions: a value the protocol
+ * drops, or one it adds (a new backend), is a type error here rather than a setting silently reset.
+ */
+function allOf<T extends string>() {
+  return <const A extends readonly T[]>(values: A & ([T] extends [A[number]] ? unknown : never)): A => values;
+}
+
 type Rule =
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'string' }
@@ -23,18 +31,18 @@ type Rule =
 
 /** What a valid value of each setting is; an invalid value falls back to the default. */
 export const SETTING_RULES: Record<SettingKey, Rule> = {
-  backend: { kind: 'enum', values: ['local', 'vllm'] },
+  backend: { kind: 'enum', values: allOf<SiftSettings['backend']>()(['local', 'vllm', 'sglang', 'tgi']) },
   endpointUrls: { kind: 'stringArray' },
   servedModel: { kind: 'string' },
   modelPath: { kind: 'string' },
-  template: { kind: 'enum', values: ['alpaca', 'vicuna', 'wizardlm', 'plain'] },
-  format: { kind: 'enum', values: ['', 'alpaca', 'sharegpt', 'messages', 'prompt-completion', 'qa'] },
-  boundary: { kind: 'enum', values: ['clean', 'faithful'] },
-  ifdVariant: { kind: 'enum', values: ['ppl', 'loss'] },
-  metrics: { kind: 'enumArray', values: ['ifd', 'rifd', 'ds'] },
+  template: { kind: 'enum', values: allOf<SiftSettings['template']>()(['alpaca', 'vicuna', 'wizardlm', 'plain']) },
+  format: { kind: 'enum', values: allOf<SiftSettings['format']>()(['', 'alpaca', 'sharegpt', 'messages', 'prompt-completion', 'qa']) },
+  boundary: { kind: 'enum', values: allOf<SiftSettings['boundary']>()(['clean', 'faithful']) },
+  ifdVariant: { kind: 'enum', values: allOf<SiftSettings['ifdVariant']>()(['ppl', 'loss']) },
+  metrics: { kind: 'enumArray', values: allOf<SiftSettings['metrics'][number]>()(['ifd', 'rifd', 'ds']) },
   dsValidSet: { kind: 'string' },
-  dsRule: { kind: 'enum', values: ['paper', 'repo'] },
-  colorBy: { kind: 'enum', values: ['percentile', 'thresholds'] },
+  dsRule: { kind: 'enum', values: allOf<SiftSettings['dsRule']>()(['paper', 'repo']) },
+  colorBy: { kind: 'enum', values: allOf<SiftSettings['colorBy']>()(['percentile', 'thresholds']) },
   ifdWarnAt: { kind: 'number', min: 0 },
   autoScoreOnOpen: { kind: 'boolean' },
   concurrency: { kind: 'number', min: 1, max: 1024, integer: true },

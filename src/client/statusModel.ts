@@ -19,9 +19,13 @@ export function progressText(scored: number, total: number): string {
   return `${count(scored)} / ${count(total)} scored`;
 }
 
-/** `local · stories260K` or `http://gpu:8000 · Qwen2.5-0.5B`, whichever parts are known. */
+/**
+ * `local · gguf:stories260K.gguf:…` or `http://gpu:8000 · Qwen2.5-0.5B`, whichever parts are known.
+ * A local endpoint (`local:/path/to/model.gguf`) is just `local`: the model id names the file.
+ */
 function endpointText(status: StatusParams): string {
-  return [status.endpoint, status.model].filter((part) => part && part.trim()).join(' · ');
+  const endpoint = status.endpoint?.startsWith('local:') ? 'local' : status.endpoint;
+  return [endpoint, status.model].filter((part) => part && part.trim()).join(' · ');
 }
 
 /** What the language status item shows for a document's job status and the server's state. */

@@ -11,7 +11,8 @@ import type { Boundary } from '../core/scoring/plan';
 
 /** Settings the client reads (per resource where scoped) and sends to the server. */
 export interface SiftSettings {
-  backend: 'local' | 'vllm';
+  /** `local` (GGUF in-process) or an HTTP endpoint: `vllm` (also `sift serve`), `sglang`, `tgi`. */
+  backend: 'local' | 'vllm' | 'sglang' | 'tgi';
   /** Scoring endpoint base URLs (HTTP backends). Empty in an untrusted workspace. */
   endpointUrls: string[];
   servedModel: string;

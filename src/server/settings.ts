@@ -29,7 +29,7 @@ export function normalizeSettings(raw: unknown, base: SiftSettings = DEFAULT_SET
     ? r.endpointUrls.filter(isString).map((u) => u.trim()).filter(Boolean)
     : typeof r.endpointUrls === 'string' && r.endpointUrls.trim() ? [r.endpointUrls.trim()] : base.endpointUrls;
   return {
-    backend: pick('backend', oneOf(['local', 'vllm'] as const)),
+    backend: pick('backend', oneOf(['local', 'vllm', 'sglang', 'tgi'] as const)),
     endpointUrls: urls,
     servedModel: pick('servedModel', isString),
     modelPath: pick('modelPath', isString),

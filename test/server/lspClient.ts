@@ -65,6 +65,8 @@ export interface StartOptions {
   withoutProgress?: boolean;
   withoutRefresh?: boolean;
   rootDir?: string;
+  /** Sent as initializationOptions.scorerApiKey, as the VS Code client does from SecretStorage. */
+  apiKey?: string;
 }
 
 export class TestClient {
@@ -151,7 +153,7 @@ export class TestClient {
       processId: process.pid,
       rootUri: options.rootDir ? pathToFileURL(options.rootDir).href : null,
       capabilities,
-      initializationOptions: { settings, packageRoot: repoRoot },
+      initializationOptions: { settings, packageRoot: repoRoot, ...(options.apiKey ? { scorerApiKey: options.apiKey } : {}) },
     });
     await client.connection.sendNotification(InitializedNotification.type, {});
     return client;

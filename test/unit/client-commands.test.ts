@@ -142,6 +142,11 @@ describe('status model', () => {
     assert.match(view.detail, /local · stories260K/);
   });
 
+  it('names a local endpoint by its backend only (the model id names the file)', () => {
+    const view = describeStatus(status({ endpoint: 'local:/home/me/models/stories260K.gguf', model: 'gguf:stories260K.gguf:ce09' }), 'running');
+    assert.equal(view.detail, 'local · gguf:stories260K.gguf:ce09');
+  });
+
   it('flags an unreachable endpoint as an error', () => {
     const view = describeStatus(status({ reachable: false, endpoint: 'http://gpu:8000', message: 'connect ECONNREFUSED' }), 'running');
     assert.equal(view.severity, 'error');

@@ -58,7 +58,7 @@ describe('resolveSettings', () => {
   it('replaces invalid values by the default and cleans lists', () => {
     const settings = resolveSettings(
       source({
-        backend: { globalValue: 'tgi' },
+        backend: { globalValue: 'triton' },
         metrics: { globalValue: ['ds', 'bogus', 'ds', 'ifd'] },
         endpointUrls: { globalValue: [' http://a:1 ', '', 42, 'http://a:1'] },
         concurrency: { globalValue: 0 },

@@ -61,6 +61,10 @@ export async function startScoringServer(options: ScoringServerOptions): Promise
         send(response, status, buildErrorResponse(message, status, error instanceof HttpError ? error.type : undefined));
       });
   });
+  // Clients pool connections (fetch does); a server that drops idle sockets after Node's default 5 s
+  // races with a request sent on one, which fails a non-idempotent POST. Keep idle sockets longer.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

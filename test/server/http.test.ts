@@ -1,0 +1,82 @@
+/**
+ * The server scoring through an HTTP endpoint (a fake vLLM in vLLM's exact shapes): the API key from
+ * initializationOptions reaches the endpoint and nothing else (no log line, no message), and an
+ * endpoint that is down is reported in the status instead of breaking anything.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { InlayHint } from 'vscode-languageserver-protocol';
+import { Commands, DEFAULT_SETTINGS, SettingsChangedNotification } from '../../src/protocol';
+import { FakeVllm } from '../helpers/fake-vllm';
+import { tempDir } from '../helpers/paths';
+import { TestClient } from './lspClient';
+
+const KEY = 'sk-sift-test-7f3a9c2e51d04b8a';
+const dir = tempDir('sift-server-http-');
+let vllm: FakeVllm;
+let client: TestClient;
+
+before(async () => {
+  vllm = await FakeVllm.start({ apiKey: KEY, model: 'toy-model' });
+  client = await TestClient.start({ settings: { backend: 'vllm', endpointUrls: [vllm.url], template: 'plain' }, apiKey: KEY, rootDir: dir });
+});
+
+after(async () => {
+  await client.stop();
+  await vllm.close();
+});
+
+const records = ['Tim saw a dog.', 'Sue had a red ball.', 'The sun was hot.'].map((output, i) =>
+  JSON.stringify({ instruction: `Write story ${i}.`, input: '', output }),
+);
+
+test('scores through the endpoint with the key; the key appears in no log or message', async () => {
+  const path = join(dir, 'remote.jsonl');
+  const text = records.join('\n') + '\n';
+  writeFileSync(path, text);
+  const uri = await client.open(path, text);
+  const status = await client.waitScored(uri);
+  assert.equal(status.model, 'vllm:toy-model');
+  assert.equal(status.endpoint, vllm.url);
+  assert.equal(status.reachable, true);
+  const hints = (await client.inlayHints(uri, 0, 3)) as InlayHint[];
+  assert.equal(hints.length, 3);
+  for (const h of hints) assert.match(String(h.label), /^IFD \d+\.\d\d · r-IFD \d+\.\d\d$/);
+  const scoring = vllm.requestsTo('/v1/completions');
+  assert.ok(scoring.length > 0);
+  for (const r of scoring) assert.equal(r.headers.authorization, `Bearer ${KEY}`);
+  const everything = [...client.logs, ...client.messages, client.stderr, JSON.stringify(client.statuses)].join('\n');
+  assert.ok(!everything.includes(KEY), 'the API key leaked into the output');
+  assert.match(client.logs.join('\n'), /an API key is set/);
+});
+
+test('an endpoint that is down: reachable false with the reason; nothing shows as scoring forever', async () => {
+  const closed = await FakeVllm.start();
+  const deadUrl = closed.url;
+  await closed.close();
+  await client.connection.sendNotification(SettingsChangedNotification, {
+    settings: { ...DEFAULT_SETTINGS, backend: 'vllm', endpointUrls: [deadUrl], template: 'plain' },
+    scorerApiKey: KEY,
+  });
+  const path = join(dir, 'other.jsonl');
+  const text = records.map((r) => r.replace('story', 'tale')).join('\n') + '\n';
+  writeFileSync(path, text);
+  const uri = await client.open(path, text);
+  const status = await client.waitFor('an unreachable status', () => {
+    const s = client.lastStatus(uri);
+    return s && s.reachable === false ? s : undefined;
+  }, 60_000);
+  assert.match(status.message ?? '', /scorer is unavailable/);
+  const hints = (await client.inlayHints(uri, 0, 3)) as InlayHint[];
+  assert.ok(hints.every((h) => !String(h.label).includes('scoring')));
+  // Back to the working endpoint: Score file tries again and succeeds.
+  await client.connection.sendNotification(SettingsChangedNotification, {
+    settings: { ...DEFAULT_SETTINGS, backend: 'vllm', endpointUrls: [vllm.url], template: 'plain' },
+    scorerApiKey: KEY,
+  });
+  await client.execute(Commands.scoreFile, [uri]);
+  await client.waitScored(uri);
+  assert.ok(!client.exited);
+});
