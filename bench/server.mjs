@@ -77,7 +77,6 @@ export async function benchServer({ lines = 100_000, distinct = 400 } = {}) {
       if (s.uri === uri && s.total === lines && s.scored === s.total && !s.running) sweepDone();
     });
     connection.onRequest('workspace/inlayHint/refresh', () => null);
-    connection.onNotification('window/logMessage', (m) => process.env.SIFT_BENCH_DEBUG && console.error(Math.round(performance.now()), m.message.slice(0, 100)));
     connection.onRequest('window/workDoneProgress/create', () => null);
     connection.listen();
     await connection.sendRequest('initialize', {

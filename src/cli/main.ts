@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../../package.json';
 import { filterCommand } from './commands/filter';
+import { registerReflect } from './commands/reflect';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
@@ -61,9 +62,11 @@ export function buildProgram(): Command {
       process.exitCode = await statsCommand(file, flags);
     });
 
+  registerReflect(addScoringOptions(program.command('reflect <file>')));
+
   program
     .command('serve')
-    .description('serve a GGUF model over the subset of the vLLM API that scoring uses')
+    .description('serve a GGUF model over the subset of the vLLM API that scoring uses, and OpenAI chat completions (a local teacher)')
     .option('--model <path>', 'GGUF model (default: the bundled TinyStories 260K)')
     .option('--port <n>', 'port (0 = any free port)', '8000')
     .option('--host <address>', 'address to bind', '127.0.0.1')

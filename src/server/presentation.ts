@@ -6,7 +6,7 @@ export const METRIC_LABELS: Record<MetricName, string> = { ifd: 'IFD', rifd: 'r-
 
 /** Shown instead of scores while a record is queued or being scored. */
 export const PENDING_LABEL = '⋯ scoring';
-/** Shown when the run could not score a record (endpoint down, cancelled mid-way never shows this). */
+/** Shown when the scorer failed on a record (an endpoint error); a cancelled record just shows nothing. */
 export const FAILED_LABEL = '⚠ not scored';
 
 /** `IFD 0.82 · r-IFD 0.41 · DS 1.07`, metrics in the order of the settings; `—` for a metric without a value. */

@@ -54,10 +54,12 @@ import { formatOf, normalizeSettings, resolveSettingPath, scorerIdentity, scorer
 
 /** Scores, hints and diagnostics are pushed at most this often while a job streams results. */
 const REFRESH_MS = 300;
+/** Pushes wait at least this long after the change that caused them. */
+const FLUSH_MIN_WAIT_MS = 50;
 /** Edits are re-scored once typing pauses this long. */
 const EDIT_DEBOUNCE_MS = 500;
 /** Stored scores are looked up this many lines at a time between other messages. */
-const SWEEP_SLICE = 2000;
+const SWEEP_SLICE = 500;
 /** Lines whose stored scores one request looks up at once. */
 const RANGE_LOOKUP_LINES = 5000;
 /** A client that does not answer window/workDoneProgress/create in time gets no progress bar. */
@@ -757,7 +759,9 @@ export class SiftServer {
   private markDirty(doc: SiftDocument): void {
     this.dirty.add(doc.uri);
     if (this.flushTimer) return;
-    const wait = Math.max(0, this.lastFlush + REFRESH_MS - Date.now());
+    // A short minimum wait lets the requests that usually follow an edit (hints for the screen) be
+    // answered before diagnostics of the whole file are rebuilt, and coalesces fast typing.
+    const wait = Math.max(FLUSH_MIN_WAIT_MS, this.lastFlush + REFRESH_MS - Date.now());
     this.flushTimer = setTimeout(() => this.guard('refresh', () => this.flush()), wait);
   }
 

@@ -84,6 +84,11 @@ test('CRLF and a BOM: ranges in editor columns; drop keeps every other line endi
   });
   client.applyEdit(drop.edit!);
   assert.equal(client.text(uri), ['\uFEFF{"instruction": "a", "output": 5}', lines[1]].join('\r\n'));
+
+  // The hover's "Drop record" link runs sift.dropRecord, which asks the editor to apply the same edit.
+  assert.deepEqual(await client.execute(Commands.dropRecord, [uri, 0, client.version(uri) - 1]), { applied: false, reason: 'the document changed' });
+  assert.deepEqual(await client.execute(Commands.dropRecord, [uri, 0, client.version(uri)]), { applied: true });
+  assert.equal(client.text(uri), lines[1]);
 });
 
 test('a file over 50M characters: one message pointing to `sift score`, nothing else', async () => {

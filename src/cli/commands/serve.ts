@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { bundledModelPath } from '../../core/scoring/createScorer';
 import { LocalScorer } from '../../core/scoring/local/localScorer';
+import { lazyChatEngine, LocalChatEngine } from '../../core/serve/localChat';
 import { startScoringServer } from '../../core/serve/scoringServer';
 import { packageRoot } from '../packageRoot';
 import { requireFile } from '../settings';
@@ -22,8 +23,11 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   const modelPath = flags.model ? requireFile(flags.model, 'model') : bundledModelPath(packageRoot());
   const scorer = await LocalScorer.load({ modelPath, threads });
   const servedModel = flags.servedModel ?? basename(modelPath).replace(/\.gguf$/i, '');
+  // Chat completions (a local teacher) load a generation context on the first request only.
+  const chat = lazyChatEngine(() => LocalChatEngine.load({ modelPath, threads }));
   const server = await startScoringServer({
     scorer,
+    chat,
     servedModel,
     host: flags.host,
     port,
@@ -36,6 +40,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     process.once('SIGTERM', stop);
   });
   await server.close();
+  await chat.close();
   await scorer.close();
   return 0;
 }

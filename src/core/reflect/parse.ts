@@ -7,7 +7,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import { END_MARKER, OUTPUT_SECTIONS, type OutputSection } from './prompts';
 import type { JsonSchemaFormat } from './teacher';
-import type { ReflectionKind } from './types';
+import type { ReflectedField, ReflectionKind } from './types';
 
 export type OutputField = OutputSection['field'];
 
@@ -45,7 +45,7 @@ export interface ParsedOutput {
 }
 
 /** Fields the pair needs (the critique is shown but never forces a retry or a fallback). */
-export function pairFields(kind: ReflectionKind): OutputField[] {
+export function pairFields(kind: ReflectionKind): ReflectedField[] {
   return kind === 'instruction' ? ['instruction', 'response'] : ['response'];
 }
 

@@ -255,7 +255,11 @@ export function promptsFromOverride(override: unknown, source = 'prompt override
   if (unknown.length > 0) {
     throw new PromptOverrideError(`${source}: unknown key(s) ${unknown.map((k) => `"${k}"`).join(', ')} (expected ${PROMPT_NAMES.join(', ')})`);
   }
-  const merged = { ...DEFAULT_PROMPTS } as Record<PromptName, PromptTemplate>;
+  const merged: Record<PromptName, PromptTemplate> = {
+    instruction: DEFAULT_PROMPTS.instruction,
+    response: DEFAULT_PROMPTS.response,
+    responseWithInput: DEFAULT_PROMPTS.responseWithInput,
+  };
   for (const name of PROMPT_NAMES) {
     const value = given[name];
     if (value === undefined) continue;

@@ -99,6 +99,10 @@ export class ReflectionSession {
     const outputs: { parsed: ParsedOutput; structured: boolean }[] = [];
     let calls = 0;
     let attempts = 0;
+    // Set while the first delimited call after a 400 to a structured one is in flight: if that
+    // call is refused too, the 400 was about something else (a prompt too long for the context)
+    // and the endpoint's support for structured output is still unknown.
+    let probing = false;
     while (outputs.length < 2) {
       const structured = this.structured;
       let reply: ChatReply;
@@ -115,8 +119,13 @@ export class ReflectionSession {
       } catch (error) {
         if (structured && this.structuredOption === 'auto' && this.structuredSupport !== 'yes' && isFormatRejection(error)) {
           this.structuredSupport = 'no';
-          notes.push(`the endpoint rejected structured output (${(error as TeacherError).message}); asked for delimited sections instead`);
+          probing = true;
+          notes.push(`the endpoint refused the request with structured output (${(error as TeacherError).message}); asked for delimited sections instead`);
           continue;
+        }
+        if (probing && isFormatRejection(error)) {
+          this.structuredSupport = 'unknown';
+          throw error;
         }
         // A failed second call still leaves the first output to work with.
         if (outputs.length > 0 && error instanceof TeacherError && !error.fatal) {
@@ -126,6 +135,7 @@ export class ReflectionSession {
         throw error;
       }
       if (structured && this.structuredOption === 'auto') this.structuredSupport = 'yes';
+      probing = false;
       calls++;
       attempts += reply.attempts;
       usage.promptTokens += reply.usage.promptTokens;

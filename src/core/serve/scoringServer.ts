@@ -2,6 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, type ScoredPrompt } from '../scoring/vllm/protocol';
 import type { TokenScorer } from '../scoring/types';
+import { chatCompletion } from './chatCompletions';
+import { HttpError } from './httpError';
+import type { ChatEngine } from './localChat';
 
 /** What `sift serve` needs from an engine: scoring plus the text of each token for echo responses. */
 export interface ServableScorer extends TokenScorer {
@@ -13,6 +16,8 @@ export interface ScoringServerOptions {
   servedModel: string;
   host: string;
   port: number;
+  /** Generation for `POST /v1/chat/completions` (a local teacher); without one that route answers 404. */
+  chat?: ChatEngine;
   /** Largest request body accepted, bytes (default 64 MiB). */
   maxBodyBytes?: number;
   log?: (line: string) => void;
@@ -23,27 +28,29 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly type?: string) {
-    super(message);
-  }
-}
-
 /**
  * The local engine behind the subset of vLLM's OpenAI-compatible API that scoring uses:
  * GET /v1/models, POST /tokenize, POST /v1/completions with echo + logprobs + max_tokens 0 (or
  * prompt_logprobs), text or token-id prompts, lists of prompts, and `usage`. Responses are built by
  * the same functions that mirror vLLM's shapes (scoring/vllm/protocol.ts), so a client that speaks
  * to vLLM speaks to this, and the numbers are the local backend's numbers.
+ *
+ * With a `chat` engine it also answers POST /v1/chat/completions in OpenAI's shape (see
+ * chatCompletions.ts), so the model can act as a local teacher. A request whose client disconnects
+ * is aborted, so an abandoned generation does not hold the engine.
  */
 export async function startScoringServer(options: ScoringServerOptions): Promise<RunningServer> {
   const { scorer, servedModel } = options;
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
-  const routes: Record<string, (body: unknown) => Promise<unknown>> = {
+  const routes: Record<string, (body: unknown, signal: AbortSignal) => Promise<unknown>> = {
     'GET /v1/models': async () => buildModelList(servedModel, scorer.maxContext, { root: servedModel }),
     'GET /health': async () => ({}),
     'POST /tokenize': async (body) => tokenize(scorer, servedModel, body),
     'POST /v1/completions': async (body) => complete(scorer, servedModel, body),
+    'POST /v1/chat/completions': async (body, signal) => {
+      if (!options.chat) throw new HttpError(404, 'chat completions are not enabled on this server');
+      return chatCompletion(options.chat, servedModel, body, signal);
+    },
   };
   const server: Server = createServer((request, response) => {
     const route = routes[`${request.method} ${new URL(request.url ?? '/', 'http://x').pathname}`];
@@ -51,14 +58,19 @@ export async function startScoringServer(options: ScoringServerOptions): Promise
       send(response, 404, buildErrorResponse(`no route ${request.method} ${request.url}`, 404));
       return;
     }
+    const aborted = new AbortController();
+    response.on('close', () => {
+      if (!response.writableFinished) aborted.abort();
+    });
     readJson(request, maxBody)
-      .then((body) => route(body))
+      .then((body) => route(body, aborted.signal))
       .then((result) => send(response, 200, result))
       .catch((error: unknown) => {
         const status = error instanceof HttpError ? error.status : 500;
         const message = error instanceof Error ? error.message : String(error);
         if (status >= 500) options.log?.(`error: ${message}`);
-        send(response, status, buildErrorResponse(message, status, error instanceof HttpError ? error.type : undefined));
+        if (aborted.signal.aborted) return;
+        send(response, status, buildErrorResponse(message, status, error instanceof HttpError ? error.type : undefined, error instanceof HttpError ? error.param ?? null : null));
       });
   });
   // Clients pool connections (fetch does); a server that drops idle sockets after Node's default 5 s

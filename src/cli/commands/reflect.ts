@@ -1,0 +1,354 @@
+import { relative } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { Option, type Command } from 'commander';
+import { isScorable, parseFile } from '../../core/dataset/parse';
+import type { FormatSpec, TrainingPair } from '../../core/dataset/types';
+import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
+import { METHOD_VERSION } from '../../core/metrics';
+import {
+  ApplyPairError,
+  DEFAULT_PROMPTS,
+  PromptOverrideError,
+  REFLECTION_MODES,
+  ReflectionCache,
+  ReflectionSession,
+  Reflector,
+  TeacherClient,
+  defaultReflectionCachePath,
+  estimateReflection,
+  loadPromptOverride,
+  recordLine,
+  rewriteLines,
+  teacherBaseUrl,
+  type LineEdit,
+  type PromptSet,
+  type RecordReflection,
+  type ReflectionEstimate,
+  type ReflectionMode,
+  type TeacherEvent,
+} from '../../core/reflect';
+import { createScorer } from '../../core/scoring/createScorer';
+import { displayUrl } from '../../core/scoring/http/errors';
+import { defaultStorePath, ScoreStore } from '../../core/store';
+import { packageRoot } from '../packageRoot';
+import { Progress } from '../progress';
+import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
+import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError, oneOf, parseNumber } from '../usage';
+
+export interface ReflectFlags extends ScoreFlags {
+  out: string;
+  lines?: string;
+  mode: string;
+  teacherUrl?: string;
+  teacherModel?: string;
+  teacherConcurrency: string;
+  teacherTimeout: string;
+  teacherRetries: string;
+  maxTokens: string;
+  temperature: string;
+  structured: boolean;
+  prompts?: string;
+  gate?: boolean;
+  reflectionCache: boolean;
+  reflectionCacheFile?: string;
+  report?: string;
+  yes?: boolean;
+  quiet?: boolean;
+}
+
+const DEFAULT_TEACHER_URL = 'https://api.openai.com/v1';
+/** Exit code after Ctrl-C (128 + SIGINT), as shells report it. */
+const EXIT_INTERRUPTED = 130;
+
+/** Adds `sift reflect` to a command that already has the scoring options (they pick the student). */
+export function registerReflect(command: Command): Command {
+  return command
+    .description('rewrite records with a teacher LLM and keep a rewrite only when the student model prefers it (Selective Reflection-Tuning)')
+    .requiredOption('--out <file>', 'where to write the dataset: every line copied, the reflected lines replaced by the kept version')
+    .option('--lines <ranges>', 'lines to reflect, e.g. 1-100 or 3,7,20-30 (default: every record)')
+    .addOption(new Option('--mode <mode>', 'instruction: stage 1 only; response: stage 2 only; selective: both').choices([...REFLECTION_MODES]).default('selective'))
+    .option('--teacher-url <url>', `OpenAI-compatible base URL (default: $SIFT_TEACHER_URL or ${DEFAULT_TEACHER_URL}); the key comes from $SIFT_TEACHER_API_KEY or $OPENAI_API_KEY`)
+    .option('--teacher-model <name>', 'teacher model name (default: $SIFT_TEACHER_MODEL)')
+    .option('--teacher-concurrency <n>', 'teacher calls in flight at once', '4')
+    .option('--teacher-timeout <seconds>', 'per-request timeout', '120')
+    .option('--teacher-retries <n>', 'retries of a call after 429, 5xx, timeouts and connection errors', '5')
+    .option('--max-tokens <n>', 'largest teacher completion per call', '2048')
+    .option('--temperature <t>', 'teacher sampling temperature', '0')
+    .option('--no-structured', 'ask for delimited sections instead of JSON-schema output (default: JSON, falling back when the endpoint rejects it)')
+    .option('--prompts <file>', 'override the teacher prompts: a .json (or .js) file with instruction / response / responseWithInput {system, user} templates')
+    .option('--gate', 'the released selection rule: keep only rewritten pairs with IFD < 1 and r-IFD < 1, drop the other records')
+    .option('--no-reflection-cache', 'ignore and do not write the reflection cache')
+    .option('--reflection-cache-file <file>', 'reflection cache (default: .sift/reflections.jsonl beside the dataset)')
+    .option('--report <file>', 'write a JSON report of every decision: candidates, scores, reasons, fallbacks, token usage')
+    .option('-y, --yes', 'do not ask for confirmation before calling the teacher')
+    .action(async (file: string, flags: ReflectFlags) => {
+      process.exitCode = await reflectCommand(file, flags);
+    });
+}
+
+interface SelectedRecord {
+  line: number;
+  offset: number;
+  text: string;
+  value: unknown;
+  pair: TrainingPair;
+}
+
+export async function reflectCommand(file: string, flags: ReflectFlags): Promise<number> {
+  const datasetPath = requireFile(file, 'dataset');
+  const settings = resolveScoreSettings({ ...flags, metrics: 'ifd,rifd', valid: undefined });
+  const mode = oneOf<ReflectionMode>(flags.mode, REFLECTION_MODES, '--mode');
+  const lines = flags.lines === undefined ? undefined : parseLineRanges(flags.lines);
+  const teacherUrl = flags.teacherUrl ?? process.env.SIFT_TEACHER_URL ?? DEFAULT_TEACHER_URL;
+  try {
+    teacherBaseUrl(teacherUrl);
+  } catch {
+    throw new UsageError(`--teacher-url must be an http(s) URL (got "${displayUrl(teacherUrl)}")`);
+  }
+  const teacherModel = flags.teacherModel ?? process.env.SIFT_TEACHER_MODEL;
+  if (!teacherModel) throw new UsageError('--teacher-model NAME is required (or set SIFT_TEACHER_MODEL)');
+  const concurrency = positiveInteger(flags.teacherConcurrency, '--teacher-concurrency');
+  const timeoutSeconds = parseNumber(flags.teacherTimeout, '--teacher-timeout');
+  if (!(timeoutSeconds > 0)) throw new UsageError('--teacher-timeout must be a positive number of seconds');
+  const retries = Number(flags.teacherRetries);
+  if (!Number.isInteger(retries) || retries < 0) throw new UsageError('--teacher-retries expects a non-negative integer');
+  const maxTokens = positiveInteger(flags.maxTokens, '--max-tokens');
+  const temperature = parseNumber(flags.temperature, '--temperature');
+  if (temperature < 0 || temperature > 2) throw new UsageError('--temperature must be from 0 to 2');
+  let prompts: PromptSet = DEFAULT_PROMPTS;
+  if (flags.prompts) {
+    try {
+      prompts = await loadPromptOverride(requireFile(flags.prompts, 'prompt file'));
+    } catch (error) {
+      if (error instanceof PromptOverrideError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
+  const apiKey = process.env.SIFT_TEACHER_API_KEY || process.env.OPENAI_API_KEY || undefined;
+  const say = (text: string): void => {
+    if (!flags.quiet) process.stderr.write(`${text}\n`);
+  };
+
+  // Pass 1: the selected records (the output pass copies everything else byte for byte).
+  let format: FormatSpec | undefined = settings.format;
+  const selected: SelectedRecord[] = [];
+  const invalid: { line: number; error: string }[] = [];
+  for await (const record of parseFile(datasetPath, settings.format, { onFormat: (f) => (format = f) })) {
+    if (record.blank || (lines && !lines(record.line))) continue;
+    if (!isScorable(record) || !record.pair || record.offset === undefined) {
+      const problem = record.problems.find((p) => p.severity === 'error') ?? record.problems[0];
+      invalid.push({ line: record.line, error: problem?.reason ?? problem?.message ?? 'not a scorable record' });
+      continue;
+    }
+    selected.push({ line: record.line, offset: record.offset, text: record.text, value: record.value, pair: record.pair });
+  }
+
+  const cache = flags.reflectionCache ? await ReflectionCache.open(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
+  if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the reflection cache were ignored (a torn write is expected after a crash)`);
+  const teacher = new TeacherClient({
+    url: teacherUrl,
+    model: teacherModel,
+    apiKey,
+    concurrency,
+    timeoutMs: timeoutSeconds * 1000,
+    retries,
+    onEvent: flags.quiet ? undefined : (event) => process.stderr.write(`${describeTeacherEvent(event)}\n`),
+  });
+  const session = new ReflectionSession({ teacher, prompts, cache, structured: flags.structured ? 'auto' : false, maxTokens, temperature });
+  const estimate = estimateReflection(session, selected.map((r) => r.pair), mode);
+  process.stderr.write(`${describeEstimate(estimate, mode, teacher.model, teacher.endpoint)}\n`);
+  if (estimate.calls > 0 && !flags.yes && process.stdin.isTTY && process.stderr.isTTY && !(await confirm('Proceed? [y/N] '))) {
+    process.stderr.write('cancelled: nothing was called or written\n');
+    return EXIT_OK;
+  }
+
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  const results = new Map<number, RecordReflection>();
+  const store = settings.useCache ? await ScoreStore.open(settings.storePath ?? defaultStorePath(datasetPath)) : ScoreStore.memory();
+  const started = Date.now();
+  let interrupted = false;
+  const student = { model: '', endpoint: '' };
+  try {
+    const scorer = await createScorer({ ...settings.scorer, onEvent: flags.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) }, packageRoot());
+    student.model = scorer.modelId;
+    student.endpoint = scorer.endpoint;
+    try {
+      const reflector = new Reflector({ session, student: { scorer, store, config: settings.config, methodVersion: METHOD_VERSION }, releasedGate: flags.gate });
+      const progress = new Progress(selected.length, `reflecting ${relative(process.cwd(), datasetPath) || datasetPath}`, flags.quiet);
+      let tokens = 0;
+      await reflector.reflectBatch(
+        selected.map((r) => ({ id: r.line, pair: r.pair })),
+        mode,
+        {
+          signal: abort.signal,
+          concurrency,
+          onRecord: (line, result) => {
+            results.set(line, result);
+            tokens += result.usage.promptTokens + result.usage.completionTokens;
+          },
+          onProgress: (done) => progress.update(done, tokens),
+        },
+      );
+      progress.stop();
+    } finally {
+      await scorer.close();
+    }
+  } catch (error) {
+    if (!abort.signal.aborted) throw error;
+    interrupted = true;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    await store.close();
+    await cache.close();
+  }
+  if (interrupted) {
+    const where = cache.path ? ` in ${relative(process.cwd(), cache.path) || cache.path}` : '';
+    process.stderr.write(`interrupted: nothing was written; ${results.size} record(s) had finished and their reflections are cached${where}: run the same command again to resume\n`);
+    return EXIT_INTERRUPTED;
+  }
+
+  // Pass 2: the output, every unchanged line byte for byte.
+  const edits: LineEdit[] = [];
+  const failures: { line: number; error: string }[] = [...invalid];
+  for (const record of selected) {
+    const result = results.get(record.line);
+    if (!result) continue;
+    if (result.error) failures.push({ line: record.line, error: result.error });
+    if (result.kept === null) {
+      edits.push({ offset: record.offset, original: record.text, replacement: undefined });
+    } else if (result.changed && result.keptPair) {
+      try {
+        edits.push({ offset: record.offset, original: record.text, replacement: recordLine(record.value, format!, result.keptPair) });
+      } catch (error) {
+        if (!(error instanceof ApplyPairError)) throw error;
+        result.error = `cannot write the kept pair back into the record: ${error.message}`;
+        failures.push({ line: record.line, error: result.error });
+      }
+    }
+  }
+  const writer = new AtomicFileWriter(flags.out);
+  try {
+    await rewriteLines(datasetPath, edits, (bytes) => writer.write(bytes));
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+
+  const totals = summarize(selected.map((r) => results.get(r.line)).filter((r): r is RecordReflection => r !== undefined));
+  if (flags.report) {
+    const report = {
+      input: file,
+      output: flags.out,
+      mode,
+      releasedGate: flags.gate === true,
+      teacher: { endpoint: teacher.endpoint, model: teacher.model, promptVersion: prompts.version, structured: session.structuredSupport, maxTokens, temperature },
+      student: { ...student, template: settings.config.template, boundary: settings.config.boundary, ifdVariant: settings.config.ifdVariant },
+      estimate,
+      totals: { ...totals, invalid: invalid.length, failed: failures.length, seconds: (Date.now() - started) / 1000 },
+      usage: { ...teacher.usage, cachedReflections: totals.cachedReflections },
+      records: [
+        ...selected.map((r) => reportEntry(r.line, results.get(r.line))),
+        ...invalid.map((r) => ({ line: r.line, error: `not reflected: ${r.error}` })),
+      ].sort((a, b) => a.line - b.line),
+    };
+    await writeFileAtomic(flags.report, JSON.stringify(report, null, 1) + '\n');
+  }
+  for (const failure of failures.sort((a, b) => a.line - b.line)) process.stderr.write(`${file}:${failure.line}: ${failure.error}\n`);
+  const out = [
+    `reflected ${selected.length} record(s) (${mode}) -> ${flags.out}`,
+    `  rewritten: ${totals.changed} (instruction stage kept ${totals.instructionKept}, response stage kept ${totals.responseKept})`,
+    `  kept original: ${totals.unchanged}`,
+  ];
+  if (flags.gate) out.push(`  dropped by the released rule: ${totals.dropped}`);
+  if (totals.fallbacks > 0) out.push(`  teacher output fell back to the original text: ${totals.fallbacks} field(s) (see the report)`);
+  if (failures.length > 0) out.push(`  failed: ${failures.length}`);
+  out.push(
+    `  teacher: ${teacher.usage.calls} call(s), ${teacher.usage.promptTokens.toLocaleString('en-US')} prompt + ${teacher.usage.completionTokens.toLocaleString('en-US')} completion tokens, ${totals.cachedReflections} reflection(s) from the cache`,
+  );
+  process.stdout.write(out.join('\n') + '\n');
+  return failures.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;
+}
+
+/** `1-100`, `3,7,20-30`: 1-based inclusive line ranges, as a membership test. */
+export function parseLineRanges(text: string): (line: number) => boolean {
+  const ranges: [number, number][] = [];
+  for (const part of text.split(',').map((p) => p.trim())) {
+    const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part);
+    if (!m) throw new UsageError(`--lines expects ranges like 1-100 or 3,7,20-30 (got "${text}")`);
+    const start = Number(m[1]);
+    const end = m[2] === undefined ? start : Number(m[2]);
+    if (start < 1 || end < start) throw new UsageError(`--lines: "${part}" is not a range of line numbers from 1`);
+    ranges.push([start, end]);
+  }
+  return (line) => ranges.some(([a, b]) => line >= a && line <= b);
+}
+
+function positiveInteger(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} expects a positive integer (got "${value}")`);
+  return n;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function describeEstimate(estimate: ReflectionEstimate, mode: ReflectionMode, model: string, endpoint: string): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const cached = estimate.cachedCalls > 0 ? `, ${n(estimate.cachedCalls)} more answered by the reflection cache` : '';
+  return (
+    `sift reflect: ${n(estimate.records)} record(s), mode ${mode}: at most ${n(estimate.calls)} teacher call(s) to ${model} at ${endpoint}${cached}\n` +
+    `  estimated tokens: ~${n(estimate.promptTokens)} prompt + ~${n(estimate.completionTokens)} completion = ~${n(estimate.totalTokens)} ` +
+    `(prompt characters / 4 plus an expected answer; retries not included)`
+  );
+}
+
+function describeTeacherEvent(event: TeacherEvent): string {
+  if (event.type === 'retry') {
+    return `teacher: ${event.message}; retrying in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt} of ${event.maxAttempts})`;
+  }
+  return `teacher: ${event.message}; giving up after ${event.attempts} attempts`;
+}
+
+interface Totals {
+  changed: number;
+  unchanged: number;
+  dropped: number;
+  instructionKept: number;
+  responseKept: number;
+  fallbacks: number;
+  cachedReflections: number;
+}
+
+function summarize(results: RecordReflection[]): Totals {
+  const totals: Totals = { changed: 0, unchanged: 0, dropped: 0, instructionKept: 0, responseKept: 0, fallbacks: 0, cachedReflections: 0 };
+  for (const r of results) {
+    if (r.kept === null) totals.dropped++;
+    else if (r.changed) totals.changed++;
+    else totals.unchanged++;
+    for (const d of r.decisions) {
+      if (d.chosen === d.between[1] && r.kept !== null) {
+        if (d.stage === 'instruction') totals.instructionKept++;
+        else totals.responseKept++;
+      }
+    }
+    for (const c of r.candidates) totals.fallbacks += c.fallbacks.length;
+    totals.cachedReflections += r.usage.cachedReflections;
+  }
+  return totals;
+}
+
+/** One record of the report: the result without the kept pair's history (the record has it). */
+function reportEntry(line: number, result: RecordReflection | undefined): { line: number } & Record<string, unknown> {
+  if (!result) return { line, error: 'not reflected' };
+  const { keptPair: _keptPair, ...rest } = result;
+  return { line, ...rest };
+}

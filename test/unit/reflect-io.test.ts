@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseFile } from '../../src/core/dataset/parse';
+import { ReflectionCache, defaultReflectionCachePath, reflectionKey, type CachedReflection } from '../../src/core/reflect/cache';
+import { FileChangedError, rewriteLines, type LineEdit } from '../../src/core/reflect/rewriteLines';
+import { tempDir } from '../helpers/paths';
+
+async function rewrite(path: string, edits: LineEdit[]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  await rewriteLines(path, edits, async (bytes) => {
+    parts.push(Buffer.from(bytes));
+  });
+  return Buffer.concat(parts);
+}
+
+/** Edits located the way the CLI locates them: from parseFile's offsets and texts. */
+async function editsFor(path: string, changes: Map<number, string | undefined>): Promise<LineEdit[]> {
+  const edits: LineEdit[] = [];
+  for await (const record of parseFile(path, { name: 'alpaca' })) {
+    if (changes.has(record.line)) edits.push({ offset: record.offset!, original: record.text, replacement: changes.get(record.line) });
+  }
+  return edits;
+}
+
+test('rewriteLines: replaced and dropped lines; everything else byte for byte (BOM, CRLF, lone CR, bad UTF-8, no final newline)', async () => {
+  const dir = tempDir();
+  const path = join(dir, 'data.jsonl');
+  const a = '{"instruction":"a","output":"1"}';
+  const b = '{"instruction":"bé","output":"2"}';
+  const c = '{"instruction":"c","output":"3"}';
+  const d = '{"instruction":"d","output":"4"}';
+  const bad = Buffer.from([0x7b, 0xff, 0x7d]);
+  const source = Buffer.concat([
+    Buffer.from([0xef, 0xbb, 0xbf]),
+    Buffer.from(`${a}\r\n${b}\r\n`),
+    bad,
+    Buffer.from(`\n${c}\r${d}`),
+  ]);
+  writeFileSync(path, source);
+  const edits = await editsFor(path, new Map([[1, '{"instruction":"A","output":"1"}'], [2, undefined], [5, '{"x":"é"}']]));
+  assert.equal(edits.length, 3);
+  const out = await rewrite(path, edits);
+  const expected = Buffer.concat([
+    Buffer.from([0xef, 0xbb, 0xbf]),
+    Buffer.from('{"instruction":"A","output":"1"}\r\n'),
+    bad,
+    Buffer.from(`\n${c}\r{"x":"é"}`),
+  ]);
+  assert.deepEqual(out, expected);
+  assert.deepEqual(await rewrite(path, []), source);
+});
+
+test('rewriteLines: dropping a line ending in a lone CR or the last line', async () => {
+  const dir = tempDir();
+  const path = join(dir, 'data.jsonl');
+  writeFileSync(path, '{"instruction":"a","output":"1"}\r{"instruction":"b","output":"2"}\n');
+  assert.equal((await rewrite(path, await editsFor(path, new Map([[1, undefined]])))).toString(), '{"instruction":"b","output":"2"}\n');
+  assert.equal((await rewrite(path, await editsFor(path, new Map([[2, undefined]])))).toString(), '{"instruction":"a","output":"1"}\r');
+});
+
+test('rewriteLines: a file that changed since it was read is refused before the edited line is written', async () => {
+  const dir = tempDir();
+  const path = join(dir, 'data.jsonl');
+  writeFileSync(path, '{"instruction":"a","output":"1"}\n{"instruction":"b","output":"2"}\n');
+  const edits = await editsFor(path, new Map([[2, '{"instruction":"B","output":"2"}']]));
+  writeFileSync(path, '{"instruction":"a","output":"1"}\n{"instruction":"x","output":"2"}\n');
+  await assert.rejects(rewrite(path, edits), FileChangedError);
+});
+
+const entry = (response: string): CachedReflection => ({ critique: 'c', instruction: 'i', response, usage: { promptTokens: 10, completionTokens: 5 }, structured: true, at: 1 });
+
+test('reflection cache: persists across opens, later entries win, a torn line is skipped and the next append starts a fresh line', async () => {
+  const dir = tempDir();
+  const path = defaultReflectionCachePath(join(dir, 'data.jsonl'));
+  assert.equal(path, join(dir, '.sift', 'reflections.jsonl'));
+  const first = await ReflectionCache.open(path);
+  await first.put('k1', entry('one'));
+  await first.put('k2', entry('two'));
+  await first.put('k1', entry('uno'));
+  await first.close();
+  appendFileSync(path, '{"k":"k3","v":{"critique":"c","resp');
+  const second = await ReflectionCache.open(path);
+  assert.equal(second.skippedLines, 1);
+  assert.equal(second.get('k1')?.response, 'uno');
+  assert.deepEqual(second.get('k2'), entry('two'));
+  assert.equal(second.has('k3'), false);
+  await second.put('k4', entry('four'));
+  await second.close();
+  const third = await ReflectionCache.open(path);
+  assert.equal(third.get('k4')?.response, 'four');
+  assert.equal(third.skippedLines, 1);
+  const lines = readFileSync(path, 'utf8').split('\n');
+  assert.ok(lines.some((l) => l.startsWith('{"k":"k4"')));
+});
+
+test('reflection keys: every part matters, none leaks across parts', () => {
+  const base = { promptVersion: 'v1', teacherModel: 'm', kind: 'instruction' as const, temperature: 0, instruction: 'ab', input: '', response: 'c' };
+  const key = reflectionKey(base);
+  assert.match(key, /^[0-9a-f]{32}$/);
+  for (const change of [{ promptVersion: 'v2' }, { teacherModel: 'n' }, { kind: 'response' as const }, { temperature: 0.7 }, { instruction: 'a', input: 'b' }, { response: 'c ' }]) {
+    assert.notEqual(reflectionKey({ ...base, ...change }), key, JSON.stringify(change));
+  }
+  assert.equal(reflectionKey({ ...base }), key);
+});
