@@ -7,6 +7,7 @@ import {
   RevealOutputChannelOn,
   State,
   TransportKind,
+  WorkDoneProgress,
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
@@ -45,6 +46,17 @@ export interface ServerConnectionOptions {
   onStatus(params: StatusParams): void;
   onScoresChanged(uri: string): void;
   onState(state: ServerState): void;
+  /**
+   * Runs `sift.reflect` when a code action or hover link asks for it: the client shows the result
+   * in its diff view instead of dropping the server's reply.
+   */
+  onReflect?(args: unknown[]): Promise<unknown>;
+}
+
+/** A progress update from the server for a command run with `executeWithProgress`. */
+export interface CommandProgress {
+  message?: string;
+  percentage?: number;
 }
 
 /**
@@ -93,6 +105,25 @@ export class ServerConnection implements vscode.Disposable {
     const client = await this.ensureStarted();
     if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');
     return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }, token)) as T | undefined;
+  }
+
+  /**
+   * Runs a server command with a progress token of the client's own: the server reports `$/progress`
+   * on it (`onProgress`), and cancelling `token` cancels the request, which stops the work.
+   */
+  async executeWithProgress<T>(command: string, args: unknown[], token: vscode.CancellationToken, onProgress: (progress: CommandProgress) => void): Promise<T | undefined> {
+    const client = await this.ensureStarted();
+    if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');
+    const workDoneToken = `sift-${command}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const subscription = client.onProgress(WorkDoneProgress.type, workDoneToken, (value) => {
+      if (value.kind === 'end') return;
+      onProgress({ message: value.message, percentage: value.percentage });
+    });
+    try {
+      return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args, workDoneToken }, token)) as T | undefined;
+    } finally {
+      subscription.dispose();
+    }
   }
 
   async lineScores(params: LineScoresParams, token: vscode.CancellationToken): Promise<LineScoresResult | undefined> {
@@ -159,7 +190,7 @@ export class ServerConnection implements vscode.Disposable {
       outputChannel: channel,
       traceOutputChannel: channel,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath }),
+      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath, reflectionView: this.options.onReflect !== undefined }),
       // Hover command links may run the server's own commands only; dataset text shown in a hover
       // can never trigger any other command.
       markdown: { isTrusted: { enabledCommands: Object.values(Commands) }, supportHtml: false },
@@ -167,6 +198,8 @@ export class ServerConnection implements vscode.Disposable {
         // The server's inlay hints carry the same label as the line-end decorations (see
         // ScoreDecorations), which VS Code shows coloured; other LSP editors keep the hints.
         provideInlayHints: () => [],
+        // Reflection results open in the diff view; every other server command runs as usual.
+        executeCommand: (command, args, next) => (command === Commands.reflect && this.options.onReflect ? this.options.onReflect(args) : next(command, args)),
       },
       errorHandler: {
         error: (error, _message, count) => {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import type { SiftSettings } from '../protocol';
+import type { ReflectionSettings, SiftSettings } from '../protocol';
 import { isDatasetPath } from './largeFiles';
+import { resolveReflectionSettings, type ReflectionSettingKey } from './reflectionSettingsModel';
 import { SECTION, resolveSettings, type SettingKey } from './settingsModel';
 
 /**
@@ -18,6 +19,25 @@ export function readSettings(resource: vscode.Uri | undefined): SiftSettings {
     },
     vscode.workspace.isTrusted,
   );
+}
+
+/** The teacher and reflection settings (`sift.teacher.*`, `sift.reflection.*`), with workspace trust applied. */
+export function readReflectionSettings(resource: vscode.Uri | undefined): ReflectionSettings {
+  const config = vscode.workspace.getConfiguration(SECTION, resource ? { uri: resource, languageId: 'jsonl' } : undefined);
+  return resolveReflectionSettings(
+    {
+      get: (key: ReflectionSettingKey) => config.get(key),
+      inspect: (key: ReflectionSettingKey) => config.inspect(key),
+    },
+    vscode.workspace.isTrusted,
+  );
+}
+
+/** A workspace value of the teacher URL exists but is ignored because the workspace is not trusted. */
+export function teacherUrlIgnored(resource: vscode.Uri | undefined): boolean {
+  if (vscode.workspace.isTrusted) return false;
+  const inspected = vscode.workspace.getConfiguration(SECTION, resource ? { uri: resource, languageId: 'jsonl' } : undefined).inspect('teacher.baseUrl');
+  return [inspected?.workspaceValue, inspected?.workspaceFolderValue, inspected?.workspaceLanguageValue, inspected?.workspaceFolderLanguageValue].some((v) => typeof v === 'string' && v !== '');
 }
 
 export function isDatasetDocument(document: vscode.TextDocument): boolean {

@@ -8,6 +8,7 @@
 import type { DsRule, MetricName, RatioVariant, TemplateName } from '../core/metrics/types';
 import type { FormatName } from '../core/dataset/types';
 import type { Boundary } from '../core/scoring/plan';
+import type { ReflectionMode, ReflectionView } from './reflectionView';
 
 /** Settings the client reads (per resource where scoped) and sends to the server. */
 export interface SiftSettings {
@@ -68,6 +69,14 @@ export interface InitializationOptions {
    * LineScoresRequest (the VS Code extension's decorations) can set false so they are not shown twice.
    */
   inlayHints?: boolean;
+  /** Teacher reflection settings (default: no teacher). The teacher's key comes in `teacherApiKey`. */
+  reflection?: ReflectionSettings;
+  teacherApiKey?: string;
+  /**
+   * The client shows reflection results itself (the VS Code diff view). Other clients get code
+   * actions that apply the record the student kept straight away, as an ordinary edit.
+   */
+  reflectionView?: boolean;
 }
 
 /** client -> server notification: settings (or the key) changed. */
@@ -75,7 +84,37 @@ export const SettingsChangedNotification = 'sift/settingsChanged';
 export interface SettingsChangedParams {
   settings: SiftSettings;
   scorerApiKey?: string;
+  reflection?: ReflectionSettings;
+  /** Absent: unchanged; '' clears it. */
+  teacherApiKey?: string;
 }
+
+/**
+ * The teacher and the selection rule of reflection (`sift.teacher.*`, `sift.reflection.*`). No
+ * teacher is configured until `baseUrl` and `model` are set.
+ */
+export interface ReflectionSettings {
+  /** OpenAI-compatible base URL, e.g. `https://api.openai.com/v1`. '' = no teacher. Ignored from an untrusted workspace. */
+  baseUrl: string;
+  model: string;
+  /** `auto`: JSON-schema output until the endpoint refuses it; `on`: always; `off`: delimited sections. */
+  structuredOutput: 'auto' | 'on' | 'off';
+  /** Teacher calls in flight at once. */
+  maxConcurrency: number;
+  /** A JSON file overriding the prompts ('' = built in); relative to the workspace. Ignored from an untrusted workspace. */
+  promptsFile: string;
+  /** The released code's extra rule: keep a record only when its rewrite has IFD < 1 and r-IFD < 1. */
+  gateBothBelowOne: boolean;
+}
+
+export const DEFAULT_REFLECTION_SETTINGS: ReflectionSettings = {
+  baseUrl: '',
+  model: '',
+  structuredOutput: 'auto',
+  maxConcurrency: 4,
+  promptsFile: '',
+  gateBothBelowOne: false,
+};
 
 /** Colour bucket of a record: 0 = best for the student ... 4 = worst; -1 = pending; -2 = no score. */
 export type ScoreBucket = -2 | -1 | 0 | 1 | 2 | 3 | 4;
@@ -140,7 +179,62 @@ export const Commands = {
    * same edit directly. With a version, a document that has changed since is left alone.
    */
   dropRecord: 'sift.dropRecord',
+  /**
+   * [uri, line, mode, version?, { apply? }] -> ReflectionView: the selective reflection pipeline for
+   * one record (0-based line; mode `instruction` | `response` | `selective`). With a version, a
+   * document that has changed since is refused. With `apply`, a record the student changed is
+   * written back through workspace/applyEdit (for editors without Sift's diff view).
+   */
+  reflect: 'sift.reflect',
+  /** [uri, ReflectionSelection & { mode }] -> ReflectionEstimate: what a batch would cost, before it runs. */
+  estimateReflection: 'sift.estimateReflection',
+  /** [uri, ReflectionSelection & { mode }] -> ReflectionBatchResult, with $/progress and cancel; resumable. */
+  reflectBatch: 'sift.reflectBatch',
 } as const;
+
+/** Which records a reflection batch covers: one of these (checked in this order). */
+export interface ReflectionSelection {
+  /** 0-based lines. */
+  lines?: number[];
+  /** The N records with the lowest IFD (records without a score yet are scored first). */
+  lowest?: number;
+  all?: boolean;
+}
+
+export interface ReflectionBatchParams extends ReflectionSelection {
+  mode: ReflectionMode;
+}
+
+export interface ReflectionEstimate {
+  /** The records the batch covers (0-based lines), in file order: pass them back as `lines` to run exactly these. */
+  lines: number[];
+  version: number;
+  /** Selected lines that are not records that can be reflected (invalid, blank, unscorable). */
+  skipped: number;
+  mode: ReflectionMode;
+  /** Teacher calls at most, and those the reflection cache answers. */
+  calls: number;
+  cachedCalls: number;
+  promptTokens: number;
+  completionTokens: number;
+  estimatedTokens: number;
+  structured: boolean;
+  teacher: { model: string; endpoint: string };
+}
+
+export interface ReflectionBatchResult {
+  results: ReflectionView[];
+  /** Records that could not be reflected at all (the document changed under them, ...). */
+  failed: { line: number; error: string }[];
+  /** Stopped by the user: `results` holds what had finished; running the batch again resumes from the cache. */
+  cancelled: boolean;
+  /** A fatal teacher error (bad key, unknown model) that stopped the batch. */
+  error?: string;
+  summary: { records: number; changed: number; dropped: number; failed: number; calls: number; promptTokens: number; completionTokens: number; cachedReflections: number };
+}
+
+/** `ResponseError.data.reason` when reflection is asked for but no teacher is configured. */
+export const NO_TEACHER = 'no-teacher';
 
 export interface FilterOptions {
   outPath: string;

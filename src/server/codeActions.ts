@@ -1,5 +1,6 @@
 import { CodeActionKind, type CodeAction, type Diagnostic, type Range, type WorkspaceEdit } from 'vscode-languageserver';
 import { Commands } from '../protocol';
+import type { ReflectionMode } from '../protocol/reflectionView';
 import type { SiftDocument } from './document';
 
 /**
@@ -14,6 +15,12 @@ export function dropRange(doc: SiftDocument, index: number): Range {
   return { start: { line: index - 1, character: doc.lineEnd(index - 1) }, end: { line: index, character: doc.lineEnd(index) } };
 }
 
+const REFLECT_ACTIONS: [string, ReflectionMode][] = [
+  ['Reflect instruction', 'instruction'],
+  ['Reflect response', 'response'],
+  ['Selective reflection', 'selective'],
+];
+
 export function dropEdit(doc: SiftDocument, index: number, versioned: boolean): WorkspaceEdit {
   const edit = { range: dropRange(doc, index), newText: '' };
   return versioned
@@ -25,9 +32,15 @@ export function dropEdit(doc: SiftDocument, index: number, versioned: boolean): 
  * Actions for the lines under the cursor or selection. On one record line: "Score this record"
  * (when it has no score yet) and "Drop record" (also on invalid lines). Drop is a quick fix when the
  * line has problems (it fixes them by removing the record) and a refactoring otherwise. A selection
- * over several lines offers scoring them. Reflection actions come with the teacher (a later issue).
+ * over several lines offers scoring them.
+ *
+ * A record also gets "Reflect instruction", "Reflect response" and "Selective reflection". They are
+ * lazy (they only name a command: the teacher is never called to show a lightbulb) and offered
+ * whether or not a teacher is configured: without one the command answers with what to set, which
+ * is how a user finds out that reflection exists. With `reflect.apply` (editors without Sift's diff
+ * view) the command writes the record the student kept back into the file.
  */
-export function codeActions(doc: SiftDocument, range: Range, diagnostics: Diagnostic[], versioned: boolean): CodeAction[] {
+export function codeActions(doc: SiftDocument, range: Range, diagnostics: Diagnostic[], versioned: boolean, reflect: { apply: boolean } = { apply: false }): CodeAction[] {
   if (doc.tooLarge !== undefined) return [];
   const first = Math.max(0, range.start.line);
   const end = range.end.character === 0 && range.end.line > range.start.line ? range.end.line - 1 : range.end.line;
@@ -58,6 +71,13 @@ export function codeActions(doc: SiftDocument, range: Range, diagnostics: Diagno
       kind: CodeActionKind.QuickFix,
       command: { title: 'Score this record', command: Commands.scoreLines, arguments: [doc.uri, first, first] },
     });
+  }
+  if (line.scorable && line.pair) {
+    for (const [title, mode] of REFLECT_ACTIONS) {
+      const args: unknown[] = [doc.uri, first, mode, doc.version];
+      if (reflect.apply) args.push({ apply: true });
+      actions.push({ title, kind: CodeActionKind.RefactorRewrite, command: { title, command: Commands.reflect, arguments: args } });
+    }
   }
   const drop: CodeAction = {
     title: 'Drop record',

@@ -42,6 +42,7 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
   const uriArg = (args: unknown[]): string => encodeURIComponent(JSON.stringify(args));
   const scoreNow = `[Score now](command:${Commands.scoreLines}?${uriArg([doc.uri, index, index])} "Score this record")`;
   const drop = `[Drop record](command:${Commands.dropRecord}?${uriArg([doc.uri, index, doc.version])} "Delete this line")`;
+  const reflect = `[Reflect](command:${Commands.reflect}?${uriArg([doc.uri, index, 'selective', doc.version])} "Selective reflection: the teacher rewrites, the student decides")`;
   if (!line.scorable) {
     // Invalid lines: their diagnostics say what is wrong; only the drop action is useful here.
     parts.push(line.problems.some((p) => p.severity === 'error') ? '**Sift** · this line is not a valid record (see the problems on it).' : '**Sift** · this record cannot be scored (see the problems on it).');
@@ -55,13 +56,13 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
     else if (failure !== undefined) parts.push(`**Sift** · this record could not be scored: ${escape(failure)}`);
     else parts.push('**Sift** · not scored yet.');
     if (!doc.pending.has(line.text)) links.push(scoreNow);
-    links.push(drop);
+    links.push(reflect, drop);
     return [...parts, links.join(' · ')].join('\n\n');
   }
   parts.push(`**Sift** · line ${index + 1}`);
   for (const metric of ctx.settings.metrics) parts.push(metricSection(doc, metric, score, ctx));
   parts.push(provenance(score, ctx));
-  links.push(drop);
+  links.push(reflect, drop);
   parts.push(links.join(' · '));
   return parts.join('\n\n');
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind,
   ErrorCodes,
+  LSPErrorCodes,
   ResponseError,
   TextDocumentSyncKind,
   TextDocuments,
@@ -13,6 +14,9 @@ import {
   type InitializeParams,
   type InitializeResult,
   type InlayHint,
+  type CancellationToken,
+  type ProgressToken,
+  type WorkDoneProgressReporter,
   type WorkDoneProgressServerReporter,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -21,14 +25,17 @@ import { packageRoot as defaultPackageRoot } from '../core/io/packageRoot';
 import { METHOD_VERSION } from '../core/metrics';
 import { computeRecordMetrics, type MetricSettings } from '../core/metrics/recordMetrics';
 import type { MetricName } from '../core/metrics/types';
+import { TeacherError } from '../core/reflect';
 import { toRecordScore } from '../core/scoring/recordScore';
 import { lookupStored, scoreRecords, type RecordLossResult, type StoredLookup } from '../core/scoring/scoreRecords';
 import { validSetMeanLoss } from '../core/scoring/validSet';
 import type { ScoreStore } from '../core/store';
 import {
   Commands,
+  DEFAULT_REFLECTION_SETTINGS,
   DEFAULT_SETTINGS,
   LineScoresRequest,
+  NO_TEACHER,
   ScoresChangedNotification,
   SettingsChangedNotification,
   StatusNotification,
@@ -37,6 +44,8 @@ import {
   type LineScore,
   type LineScoresParams,
   type LineScoresResult,
+  type ReflectionBatchParams,
+  type ReflectionSettings,
   type ScoresChangedParams,
   type SettingsChangedParams,
   type SiftSettings,
@@ -47,6 +56,8 @@ import { documentDiagnostics, tooLargeMessage } from './diagnostics';
 import { fileUriToPath, SiftDocument } from './document';
 import { FilterError, filterDocument } from './filter';
 import { recordHover } from './hover';
+import type { ReflectionMode, ReflectionView } from '../protocol/reflectionView';
+import { NoTeacherError, ReflectionRequestError, Reflections, normalizeReflectionSettings, reflectionSettingsFromSection, type ReportProgress } from './reflection';
 import { bucketOf, FAILED_LABEL, formatCount, PENDING_LABEL, primaryMetric, scoreLabel } from './presentation';
 import { Stores, Scorers } from './resources';
 import { Job, Scheduler, type JobItem } from './scheduler';
@@ -72,9 +83,17 @@ interface ClientCaps {
   inlayHintRefresh: boolean;
   documentChanges: boolean;
   inlayHints: boolean;
+  /** The client shows reflection results itself (VS Code's diff view). */
+  reflectionView: boolean;
 }
 
 type CachedLookup = StoredLookup & { metricSettings: MetricSettings };
+
+/** What a command handler gets besides its arguments: the request's cancellation and the client's progress token. */
+interface CommandContext {
+  token?: CancellationToken;
+  workDoneToken?: ProgressToken;
+}
 
 interface ValidState {
   identity: string;
@@ -89,10 +108,12 @@ interface ValidState {
  */
 export class SiftServer {
   private settings: SiftSettings = DEFAULT_SETTINGS;
+  private reflectionSettings: ReflectionSettings = DEFAULT_REFLECTION_SETTINGS;
   private apiKey: string | undefined;
   private root: string = defaultPackageRoot();
   private workspaceRoot: string | undefined;
-  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true };
+  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false };
+  private reflections!: Reflections;
   private readonly documents = new TextDocuments(TextDocument);
   private readonly docs = new Map<string, SiftDocument>();
   private scorers!: Scorers;
@@ -133,13 +154,16 @@ export class SiftServer {
     });
     c.onShutdown(() => this.shutdown());
     c.onNotification(SettingsChangedNotification, (params: SettingsChangedParams) =>
-      this.guard('settings', () => this.applySettings(params?.settings, params?.scorerApiKey)),
+      this.guard('settings', () => this.applySettings(params?.settings, params?.scorerApiKey, params?.reflection, params?.teacherApiKey)),
     );
     c.onDidChangeConfiguration((params) =>
       this.guard('configuration', () => {
         // Generic clients (Neovim's `settings`, Helix's `config`) send `{ sift: {...} }`; VS Code's client uses sift/settingsChanged.
         const section = (params?.settings as Record<string, unknown> | null | undefined)?.sift;
-        if (section && typeof section === 'object') this.applySettings({ ...this.settings, ...section });
+        if (section && typeof section === 'object') {
+          const reflection = reflectionSettingsFromSection(section as Record<string, unknown>, this.reflectionSettings);
+          this.applySettings({ ...this.settings, ...section }, undefined, reflection);
+        }
       }),
     );
     this.documents.onDidOpen((e) => this.guard('open', () => this.open(e.document)));
@@ -149,14 +173,14 @@ export class SiftServer {
     c.onCodeAction((params) =>
       this.guard('code actions', () => {
         const doc = this.docs.get(params.textDocument.uri);
-        return doc ? codeActions(doc, params.range, params.context.diagnostics, this.caps.documentChanges) : [];
+        return doc ? codeActions(doc, params.range, params.context.diagnostics, this.caps.documentChanges, { apply: !this.caps.reflectionView }) : [];
       }, [] as CodeAction[]),
     );
     c.languages.inlayHint.on((params) =>
       this.guard('inlay hints', () => this.inlayHints(params.textDocument.uri, params.range.start.line, params.range.end.line), [] as InlayHint[]),
     );
     c.onRequest(LineScoresRequest, (params: LineScoresParams) => this.guard('line scores', () => this.lineScores(params), { version: params?.version ?? 0, scores: [] }));
-    c.onExecuteCommand((params) => this.execute(params.command, params.arguments ?? []));
+    c.onExecuteCommand((params, token) => this.execute(params.command, params.arguments ?? [], { token, workDoneToken: params.workDoneToken }));
     this.documents.listen(c);
     c.listen();
   }
@@ -172,6 +196,7 @@ export class SiftServer {
       inlayHintRefresh: caps.workspace?.inlayHint?.refreshSupport === true,
       documentChanges: caps.workspace?.workspaceEdit?.documentChanges === true,
       inlayHints: options.inlayHints !== false,
+      reflectionView: options.reflectionView === true,
     };
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     if (folder?.startsWith('file:')) {
@@ -182,10 +207,20 @@ export class SiftServer {
       }
     }
     this.scorers = new Scorers(this.root, (message) => this.info(message));
+    this.reflections = new Reflections({
+      scorers: this.scorers,
+      stores: this.stores,
+      settings: () => this.settings,
+      workspaceRoot: () => this.workspaceRoot,
+      ifdScores: (doc, items, signal) => this.ifdScores(doc, items, signal),
+      info: (text) => this.info(text),
+    });
+    this.reflectionSettings = normalizeReflectionSettings(options.reflection);
+    this.reflections.configure(this.reflectionSettings, typeof options.teacherApiKey === 'string' ? options.teacherApiKey : undefined);
     this.settings = normalizeSettings(options.settings);
     this.apiKey = typeof options.scorerApiKey === 'string' && options.scorerApiKey ? options.scorerApiKey : undefined;
     this.scorers.configure(scorerSettings(this.settings, this.apiKey), scorerIdentity(this.settings, this.apiKey));
-    this.info(`settings: ${JSON.stringify(this.settings)}${this.apiKey ? ' (an API key is set)' : ''}`);
+    this.info(`settings: ${JSON.stringify(this.settings)}${this.apiKey ? ' (an API key is set)' : ''}; ${this.reflections.describe()}`);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -198,7 +233,11 @@ export class SiftServer {
     };
   }
 
-  private applySettings(raw: unknown, apiKey?: string): void {
+  private applySettings(raw: unknown, apiKey?: string, reflection?: unknown, teacherApiKey?: string): void {
+    if (reflection !== undefined || teacherApiKey !== undefined) {
+      if (reflection !== undefined) this.reflectionSettings = normalizeReflectionSettings(reflection);
+      if (this.reflections.configure(this.reflectionSettings, teacherApiKey)) this.info(`reflection settings changed: ${this.reflections.describe()}`);
+    }
     const next = normalizeSettings(raw, DEFAULT_SETTINGS);
     const prev = this.settings;
     this.settings = next;
@@ -228,6 +267,7 @@ export class SiftServer {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     await this.scheduler.idle();
     await this.stores.flushAll();
+    await this.reflections.flush();
     await this.scorers.dispose();
   }
 
@@ -658,9 +698,35 @@ export class SiftServer {
 
   // ---- commands --------------------------------------------------------------------------------
 
-  private async execute(command: string, args: unknown[]): Promise<unknown> {
+  private async execute(command: string, args: unknown[], ctx: CommandContext = {}): Promise<unknown> {
     try {
       switch (command) {
+        case Commands.reflect:
+          return await this.commandReflect(args, ctx);
+        case Commands.estimateReflection: {
+          const doc = this.requireDoc(args[0]);
+          const progress = await this.commandProgress(`Sift: estimating reflection of ${displayName(doc)}`, ctx);
+          try {
+            return await this.reflections.estimate(doc, (args[1] ?? {}) as ReflectionBatchParams, progress.signal);
+          } finally {
+            progress.done();
+          }
+        }
+        case Commands.reflectBatch: {
+          const doc = this.requireDoc(args[0]);
+          const params = (args[1] ?? {}) as ReflectionBatchParams;
+          const progress = await this.commandProgress(`Sift: reflecting records of ${displayName(doc)}`, ctx);
+          try {
+            const result = await this.reflections.reflectBatch(doc, params, progress.signal, progress.report);
+            const s = result.summary;
+            this.info(
+              `reflect batch ${doc.uri} (${params.mode}): ${s.records} record(s), ${s.changed} changed, ${s.failed} failed, ${s.calls} teacher call(s), ${s.cachedReflections} from the cache${result.cancelled ? ' (cancelled)' : ''}${result.error ? `; stopped: ${result.error}` : ''}`,
+            );
+            return result;
+          } finally {
+            progress.done();
+          }
+        }
         case Commands.scoreFile: {
           // Without a URI (Helix's :lsp-workspace-command sends none): every open dataset.
           if (args[0] === undefined) {
@@ -705,9 +771,117 @@ export class SiftServer {
     } catch (error) {
       if (error instanceof ResponseError) throw error;
       if (error instanceof FilterError) throw new ResponseError(ErrorCodes.InvalidParams, error.message);
+      if (error instanceof NoTeacherError) throw new ResponseError(ErrorCodes.InvalidRequest, error.message, { reason: NO_TEACHER });
+      if (error instanceof ReflectionRequestError) throw new ResponseError(ErrorCodes.InvalidParams, error.message);
+      if (ctx.token?.isCancellationRequested || (error instanceof Error && error.name === 'AbortError')) {
+        throw new ResponseError(LSPErrorCodes.RequestCancelled, `${command} was cancelled`);
+      }
+      if (error instanceof TeacherError) {
+        this.error(`${command}: ${error.message}`);
+        throw new ResponseError(LSPErrorCodes.RequestFailed, `the teacher call failed: ${error.message}`);
+      }
       this.error(`${command} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       throw new ResponseError(ErrorCodes.InternalError, `${command} failed: ${message(error)}`);
     }
+  }
+
+  /**
+   * [uri, line, mode, version?, { apply? }]: one record through the pipeline. A version that is no
+   * longer the document's is refused (the line may hold another record now).
+   */
+  private async commandReflect(args: unknown[], ctx: CommandContext): Promise<ReflectionView> {
+    const doc = this.requireDoc(args[0]);
+    const line = toLine(args[1]);
+    const mode = (args[2] ?? 'selective') as ReflectionMode;
+    if (typeof args[3] === 'number' && args[3] !== doc.version) {
+      throw new ReflectionRequestError('the document changed since this action was offered: ask for it again on the record');
+    }
+    const apply = (args[4] as { apply?: unknown } | undefined)?.apply === true;
+    const progress = await this.commandProgress(`Sift: reflecting line ${line + 1} (${mode})`, ctx);
+    let view: ReflectionView;
+    try {
+      view = await this.reflections.reflectOne(doc, line, mode, progress.signal, progress.report);
+    } finally {
+      progress.done();
+    }
+    this.info(`reflect ${doc.uri}:${line + 1} (${mode}): ${view.reason}${view.error ? `; ${view.error}` : ''}`);
+    if (apply) await this.applyReflection(doc, view);
+    return view;
+  }
+
+  /** For editors without Sift's diff view: writes the kept record back (an ordinary, undoable edit) and says what happened. */
+  private async applyReflection(doc: SiftDocument, view: ReflectionView): Promise<void> {
+    const where = `Sift: line ${view.line + 1}`;
+    const kept = view.candidates.find((c) => c.id === view.kept);
+    if (!view.changed || !kept || kept.id === 'original') {
+      void this.connection.window.showInformationMessage(`${where}: ${view.reason}${view.error ? ` (${view.error})` : ''}`);
+      return;
+    }
+    if (kept.line === undefined) {
+      void this.connection.window.showWarningMessage(`${where}: ${kept.lineError ?? 'the kept pair cannot be written back'}`);
+      return;
+    }
+    if (this.docs.get(doc.uri) !== doc || doc.records.line(view.line)?.text !== view.originalText) {
+      void this.connection.window.showWarningMessage(`${where}: the record changed while it was being reflected; nothing was written`);
+      return;
+    }
+    const range = { start: { line: view.line, character: doc.column(view.line, 0) }, end: { line: view.line, character: doc.lineEnd(view.line) } };
+    const edit = this.caps.documentChanges
+      ? { documentChanges: [{ textDocument: { uri: doc.uri, version: doc.version }, edits: [{ range, newText: kept.line }] }] }
+      : { changes: { [doc.uri]: [{ range, newText: kept.line }] } };
+    const result = await this.connection.workspace.applyEdit({ label: 'Sift: reflection', edit });
+    void this.connection.window.showInformationMessage(`${where}: ${result.applied ? '' : 'not applied: '}${view.reason}`);
+  }
+
+  /**
+   * Progress for a long command: on the client's own token when it sent one (it cancels the
+   * request), else a server-created, cancellable indicator when the client supports one.
+   */
+  private async commandProgress(title: string, ctx: CommandContext): Promise<{ signal: AbortSignal; report: ReportProgress; done: () => void }> {
+    const controller = new AbortController();
+    const subscription = ctx.token?.onCancellationRequested(() => controller.abort());
+    let reporter: WorkDoneProgressReporter | undefined;
+    if (ctx.workDoneToken !== undefined) {
+      reporter = this.connection.window.attachWorkDoneProgress(ctx.workDoneToken);
+    } else if (this.caps.workDoneProgress) {
+      const created = await this.createProgress();
+      created?.token.onCancellationRequested(() => controller.abort());
+      reporter = created;
+    }
+    reporter?.begin(title, 0, undefined, true);
+    return {
+      signal: controller.signal,
+      report: (message, percentage) => (percentage === undefined ? reporter?.report(message) : reporter?.report(percentage, message)),
+      done: () => {
+        subscription?.dispose();
+        reporter?.done();
+      },
+    };
+  }
+
+  /** IFD by text for the "N lowest" selection: stored scores at once, the rest scored on the queue. */
+  private async ifdScores(doc: SiftDocument, items: JobItem[], signal: AbortSignal): Promise<Map<string, number | null>> {
+    const known = new Map<string, number | null>();
+    const missing: JobItem[] = [];
+    for (const item of items) {
+      const score = doc.scores.get(item.text);
+      const ifd = score?.metrics.ifd;
+      if (ifd) known.set(item.text, ifd.value);
+      else missing.push(item);
+    }
+    if (missing.length === 0) return known;
+    const onAbort = (): void => void this.scheduler.cancel((job) => job.kind === 'filter' && job.doc === doc);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const scored = await this.scoreForFilter(doc, missing, ['ifd']);
+      for (const [text, metrics] of scored) known.set(text, toRecordScore({ id: 0, metrics }, ['ifd'], this.metricSettings()).metrics.ifd?.value ?? null);
+    } catch (error) {
+      if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
+      throw new ReflectionRequestError(`scoring the records to find the lowest IFD failed: ${message(error)}`);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    return known;
   }
 
   private requireDoc(uri: unknown): SiftDocument {

@@ -190,7 +190,7 @@ test('code actions: drop record deletes exactly that line with its terminator; i
   assert.deepEqual(change.edits, [{ range: { start: { line: 2, character: 0 }, end: { line: 3, character: 0 } }, newText: '' }]);
 
   const onRecord = (await client.codeActions(uri, { start: { line: 6, character: 0 }, end: { line: 6, character: 10 } })) as CodeAction[];
-  assert.deepEqual(onRecord.map((a) => a.title), ['Drop record'], 'a scored record offers no "Score this record"');
+  assert.deepEqual(onRecord.map((a) => a.title), ['Reflect instruction', 'Reflect response', 'Selective reflection', 'Drop record'], 'a scored record offers no "Score this record"');
 
   // Apply it as an editor would: exactly line 2 is gone, every other byte stays.
   client.applyEdit(drop.edit!);

@@ -32,7 +32,7 @@ import { displayUrl } from '../../core/scoring/http/errors';
 import { defaultStorePath, ScoreStore } from '../../core/store';
 import { packageRoot } from '../packageRoot';
 import { Progress } from '../progress';
-import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
+import { requireFile, resolveScoreSettings, type ResolvedScoreSettings, type ScoreFlags } from '../settings';
 import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError, oneOf, parseNumber } from '../usage';
 
 export interface ReflectFlags extends ScoreFlags {
@@ -94,67 +94,41 @@ interface SelectedRecord {
   pair: TrainingPair;
 }
 
+interface LineFailure {
+  line: number;
+  error: string;
+}
+
+interface TeacherOptions {
+  url: string;
+  model: string;
+  concurrency: number;
+  timeoutMs: number;
+  retries: number;
+  maxTokens: number;
+  temperature: number;
+  prompts: PromptSet;
+}
+
 export async function reflectCommand(file: string, flags: ReflectFlags): Promise<number> {
   const datasetPath = requireFile(file, 'dataset');
   const settings = resolveScoreSettings({ ...flags, metrics: 'ifd,rifd', valid: undefined });
   const mode = oneOf<ReflectionMode>(flags.mode, REFLECTION_MODES, '--mode');
   const lines = flags.lines === undefined ? undefined : parseLineRanges(flags.lines);
-  const teacherUrl = flags.teacherUrl ?? process.env.SIFT_TEACHER_URL ?? DEFAULT_TEACHER_URL;
-  try {
-    teacherBaseUrl(teacherUrl);
-  } catch {
-    throw new UsageError(`--teacher-url must be an http(s) URL (got "${displayUrl(teacherUrl)}")`);
-  }
-  const teacherModel = flags.teacherModel ?? process.env.SIFT_TEACHER_MODEL;
-  if (!teacherModel) throw new UsageError('--teacher-model NAME is required (or set SIFT_TEACHER_MODEL)');
-  const concurrency = positiveInteger(flags.teacherConcurrency, '--teacher-concurrency');
-  const timeoutSeconds = parseNumber(flags.teacherTimeout, '--teacher-timeout');
-  if (!(timeoutSeconds > 0)) throw new UsageError('--teacher-timeout must be a positive number of seconds');
-  const retries = Number(flags.teacherRetries);
-  if (!Number.isInteger(retries) || retries < 0) throw new UsageError('--teacher-retries expects a non-negative integer');
-  const maxTokens = positiveInteger(flags.maxTokens, '--max-tokens');
-  const temperature = parseNumber(flags.temperature, '--temperature');
-  if (temperature < 0 || temperature > 2) throw new UsageError('--temperature must be from 0 to 2');
-  let prompts: PromptSet = DEFAULT_PROMPTS;
-  if (flags.prompts) {
-    try {
-      prompts = await loadPromptOverride(requireFile(flags.prompts, 'prompt file'));
-    } catch (error) {
-      if (error instanceof PromptOverrideError) throw new UsageError(error.message);
-      throw error;
-    }
-  }
-  const apiKey = process.env.SIFT_TEACHER_API_KEY || process.env.OPENAI_API_KEY || undefined;
+  const options = await teacherOptions(flags);
   const say = (text: string): void => {
     if (!flags.quiet) process.stderr.write(`${text}\n`);
   };
 
-  // Pass 1: the selected records (the output pass copies everything else byte for byte).
-  let format: FormatSpec | undefined = settings.format;
-  const selected: SelectedRecord[] = [];
-  const invalid: { line: number; error: string }[] = [];
-  for await (const record of parseFile(datasetPath, settings.format, { onFormat: (f) => (format = f) })) {
-    if (record.blank || (lines && !lines(record.line))) continue;
-    if (!isScorable(record) || !record.pair || record.offset === undefined) {
-      const problem = record.problems.find((p) => p.severity === 'error') ?? record.problems[0];
-      invalid.push({ line: record.line, error: problem?.reason ?? problem?.message ?? 'not a scorable record' });
-      continue;
-    }
-    selected.push({ line: record.line, offset: record.offset, text: record.text, value: record.value, pair: record.pair });
-  }
-
+  const { selected, invalid, format } = await readSelection(datasetPath, settings.format, lines);
   const cache = flags.reflectionCache ? await ReflectionCache.open(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
   if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the reflection cache were ignored (a torn write is expected after a crash)`);
   const teacher = new TeacherClient({
-    url: teacherUrl,
-    model: teacherModel,
-    apiKey,
-    concurrency,
-    timeoutMs: timeoutSeconds * 1000,
-    retries,
+    ...options,
+    apiKey: process.env.SIFT_TEACHER_API_KEY || process.env.OPENAI_API_KEY || undefined,
     onEvent: flags.quiet ? undefined : (event) => process.stderr.write(`${describeTeacherEvent(event)}\n`),
   });
-  const session = new ReflectionSession({ teacher, prompts, cache, structured: flags.structured ? 'auto' : false, maxTokens, temperature });
+  const session = new ReflectionSession({ ...options, teacher, cache, structured: flags.structured ? 'auto' : false });
   const estimate = estimateReflection(session, selected.map((r) => r.pair), mode);
   process.stderr.write(`${describeEstimate(estimate, mode, teacher.model, teacher.endpoint)}\n`);
   if (estimate.calls > 0 && !flags.yes && process.stdin.isTTY && process.stderr.isTTY && !(await confirm('Proceed? [y/N] '))) {
@@ -162,81 +136,27 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
     return EXIT_OK;
   }
 
+  const started = Date.now();
+  const results = new Map<number, RecordReflection>();
+  const student = { model: '', endpoint: '' };
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
-  process.once('SIGINT', onSignal);
-  const results = new Map<number, RecordReflection>();
-  const store = settings.useCache ? await ScoreStore.open(settings.storePath ?? defaultStorePath(datasetPath)) : ScoreStore.memory();
-  const started = Date.now();
-  let interrupted = false;
-  const student = { model: '', endpoint: '' };
+  // `on`, not `once`: a library's signal-exit handler re-raises the signal when it sees no other listener.
+  process.on('SIGINT', onSignal);
   try {
-    const scorer = await createScorer({ ...settings.scorer, onEvent: flags.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) }, packageRoot());
-    student.model = scorer.modelId;
-    student.endpoint = scorer.endpoint;
-    try {
-      const reflector = new Reflector({ session, student: { scorer, store, config: settings.config, methodVersion: METHOD_VERSION }, releasedGate: flags.gate });
-      const progress = new Progress(selected.length, `reflecting ${relative(process.cwd(), datasetPath) || datasetPath}`, flags.quiet);
-      let tokens = 0;
-      await reflector.reflectBatch(
-        selected.map((r) => ({ id: r.line, pair: r.pair })),
-        mode,
-        {
-          signal: abort.signal,
-          concurrency,
-          onRecord: (line, result) => {
-            results.set(line, result);
-            tokens += result.usage.promptTokens + result.usage.completionTokens;
-          },
-          onProgress: (done) => progress.update(done, tokens),
-        },
-      );
-      progress.stop();
-    } finally {
-      await scorer.close();
-    }
+    if (selected.length === 0) say('no records selected: the output is a copy of the input');
+    else Object.assign(student, await runBatch(datasetPath, selected, mode, session, settings, flags, abort.signal, results));
   } catch (error) {
     if (!abort.signal.aborted) throw error;
-    interrupted = true;
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    await store.close();
-    await cache.close();
-  }
-  if (interrupted) {
     const where = cache.path ? ` in ${relative(process.cwd(), cache.path) || cache.path}` : '';
     process.stderr.write(`interrupted: nothing was written; ${results.size} record(s) had finished and their reflections are cached${where}: run the same command again to resume\n`);
     return EXIT_INTERRUPTED;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    await cache.close();
   }
 
-  // Pass 2: the output, every unchanged line byte for byte.
-  const edits: LineEdit[] = [];
-  const failures: { line: number; error: string }[] = [...invalid];
-  for (const record of selected) {
-    const result = results.get(record.line);
-    if (!result) continue;
-    if (result.error) failures.push({ line: record.line, error: result.error });
-    if (result.kept === null) {
-      edits.push({ offset: record.offset, original: record.text, replacement: undefined });
-    } else if (result.changed && result.keptPair) {
-      try {
-        edits.push({ offset: record.offset, original: record.text, replacement: recordLine(record.value, format!, result.keptPair) });
-      } catch (error) {
-        if (!(error instanceof ApplyPairError)) throw error;
-        result.error = `cannot write the kept pair back into the record: ${error.message}`;
-        failures.push({ line: record.line, error: result.error });
-      }
-    }
-  }
-  const writer = new AtomicFileWriter(flags.out);
-  try {
-    await rewriteLines(datasetPath, edits, (bytes) => writer.write(bytes));
-    await writer.commit();
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  }
-
+  const failures = await writeOutput(datasetPath, flags.out, selected, results, format, invalid);
   const totals = summarize(selected.map((r) => results.get(r.line)).filter((r): r is RecordReflection => r !== undefined));
   if (flags.report) {
     const report = {
@@ -244,7 +164,7 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
       output: flags.out,
       mode,
       releasedGate: flags.gate === true,
-      teacher: { endpoint: teacher.endpoint, model: teacher.model, promptVersion: prompts.version, structured: session.structuredSupport, maxTokens, temperature },
+      teacher: { endpoint: teacher.endpoint, model: teacher.model, promptVersion: options.prompts.version, structured: session.structuredSupport, maxTokens: options.maxTokens, temperature: options.temperature },
       student: { ...student, template: settings.config.template, boundary: settings.config.boundary, ifdVariant: settings.config.ifdVariant },
       estimate,
       totals: { ...totals, invalid: invalid.length, failed: failures.length, seconds: (Date.now() - started) / 1000 },
@@ -256,7 +176,8 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
     };
     await writeFileAtomic(flags.report, JSON.stringify(report, null, 1) + '\n');
   }
-  for (const failure of failures.sort((a, b) => a.line - b.line)) process.stderr.write(`${file}:${failure.line}: ${failure.error}\n`);
+  for (const failure of failures) process.stderr.write(`${file}:${failure.line}: ${failure.error}\n`);
+  const n = (x: number): string => x.toLocaleString('en-US');
   const out = [
     `reflected ${selected.length} record(s) (${mode}) -> ${flags.out}`,
     `  rewritten: ${totals.changed} (instruction stage kept ${totals.instructionKept}, response stage kept ${totals.responseKept})`,
@@ -266,10 +187,149 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   if (totals.fallbacks > 0) out.push(`  teacher output fell back to the original text: ${totals.fallbacks} field(s) (see the report)`);
   if (failures.length > 0) out.push(`  failed: ${failures.length}`);
   out.push(
-    `  teacher: ${teacher.usage.calls} call(s), ${teacher.usage.promptTokens.toLocaleString('en-US')} prompt + ${teacher.usage.completionTokens.toLocaleString('en-US')} completion tokens, ${totals.cachedReflections} reflection(s) from the cache`,
+    `  teacher: ${teacher.usage.calls} call(s), ${n(teacher.usage.promptTokens)} prompt + ${n(teacher.usage.completionTokens)} completion tokens, ${totals.cachedReflections} reflection(s) from the cache`,
   );
   process.stdout.write(out.join('\n') + '\n');
   return failures.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;
+}
+
+async function teacherOptions(flags: ReflectFlags): Promise<TeacherOptions> {
+  const url = flags.teacherUrl ?? process.env.SIFT_TEACHER_URL ?? DEFAULT_TEACHER_URL;
+  try {
+    teacherBaseUrl(url);
+  } catch {
+    throw new UsageError(`--teacher-url must be an http(s) URL (got "${displayUrl(url)}")`);
+  }
+  const model = flags.teacherModel ?? process.env.SIFT_TEACHER_MODEL;
+  if (!model) throw new UsageError('--teacher-model NAME is required (or set SIFT_TEACHER_MODEL)');
+  const timeoutSeconds = parseNumber(flags.teacherTimeout, '--teacher-timeout');
+  if (!(timeoutSeconds > 0)) throw new UsageError('--teacher-timeout must be a positive number of seconds');
+  const retries = Number(flags.teacherRetries);
+  if (!Number.isInteger(retries) || retries < 0) throw new UsageError('--teacher-retries expects a non-negative integer');
+  const temperature = parseNumber(flags.temperature, '--temperature');
+  if (temperature < 0 || temperature > 2) throw new UsageError('--temperature must be from 0 to 2');
+  let prompts: PromptSet = DEFAULT_PROMPTS;
+  if (flags.prompts) {
+    try {
+      prompts = await loadPromptOverride(requireFile(flags.prompts, 'prompt file'));
+    } catch (error) {
+      if (error instanceof PromptOverrideError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
+  return {
+    url,
+    model,
+    concurrency: positiveInteger(flags.teacherConcurrency, '--teacher-concurrency'),
+    timeoutMs: timeoutSeconds * 1000,
+    retries,
+    maxTokens: positiveInteger(flags.maxTokens, '--max-tokens'),
+    temperature,
+    prompts,
+  };
+}
+
+/** Pass 1: the selected records (the output pass copies everything else byte for byte). */
+async function readSelection(
+  path: string,
+  given: FormatSpec | undefined,
+  lines: ((line: number) => boolean) | undefined,
+): Promise<{ selected: SelectedRecord[]; invalid: LineFailure[]; format: FormatSpec }> {
+  let format: FormatSpec | undefined = given;
+  const selected: SelectedRecord[] = [];
+  const invalid: LineFailure[] = [];
+  for await (const record of parseFile(path, given, { onFormat: (f) => (format = f) })) {
+    if (record.blank || (lines && !lines(record.line))) continue;
+    if (!isScorable(record) || !record.pair || record.offset === undefined) {
+      const problem = record.problems.find((p) => p.severity === 'error') ?? record.problems[0];
+      invalid.push({ line: record.line, error: problem?.reason ?? problem?.message ?? 'not a scorable record' });
+      continue;
+    }
+    selected.push({ line: record.line, offset: record.offset, text: record.text, value: record.value, pair: record.pair });
+  }
+  return { selected, invalid, format: format ?? { name: 'alpaca' } };
+}
+
+/** The student judges every candidate; returns the student's identity for the report. */
+async function runBatch(
+  datasetPath: string,
+  selected: SelectedRecord[],
+  mode: ReflectionMode,
+  session: ReflectionSession,
+  settings: ResolvedScoreSettings,
+  flags: ReflectFlags,
+  signal: AbortSignal,
+  results: Map<number, RecordReflection>,
+): Promise<{ model: string; endpoint: string }> {
+  const scorer = await createScorer({ ...settings.scorer, onEvent: flags.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) }, packageRoot());
+  const store = settings.useCache ? await ScoreStore.open(settings.storePath ?? defaultStorePath(datasetPath)) : ScoreStore.memory();
+  if (store.skippedLines > 0 && !flags.quiet) {
+    process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
+  }
+  try {
+    const reflector = new Reflector({ session, student: { scorer, store, config: settings.config, methodVersion: METHOD_VERSION }, releasedGate: flags.gate });
+    const progress = new Progress(selected.length, `reflecting ${relative(process.cwd(), datasetPath) || datasetPath}`, flags.quiet);
+    let tokens = 0;
+    await reflector.reflectBatch(
+      selected.map((r) => ({ id: r.line, pair: r.pair })),
+      mode,
+      {
+        signal,
+        concurrency: Number(flags.teacherConcurrency),
+        onRecord: (line, result) => {
+          results.set(line, result);
+          tokens += result.usage.promptTokens + result.usage.completionTokens;
+        },
+        onProgress: (done) => progress.update(done, tokens),
+      },
+    );
+    progress.stop();
+    return { model: scorer.modelId, endpoint: scorer.endpoint };
+  } finally {
+    await store.close();
+    await scorer.close();
+  }
+}
+
+/**
+ * Pass 2: the output, atomically: kept rewrites replace their line, records the released gate
+ * dropped are left out, every other line is copied byte for byte. Returns every failure by line.
+ */
+async function writeOutput(
+  datasetPath: string,
+  outPath: string,
+  selected: SelectedRecord[],
+  results: Map<number, RecordReflection>,
+  format: FormatSpec,
+  invalid: LineFailure[],
+): Promise<LineFailure[]> {
+  const edits: LineEdit[] = [];
+  const failures: LineFailure[] = [...invalid];
+  for (const record of selected) {
+    const result = results.get(record.line);
+    if (!result) continue;
+    if (result.error) failures.push({ line: record.line, error: result.error });
+    if (result.kept === null) {
+      edits.push({ offset: record.offset, original: record.text, replacement: undefined });
+    } else if (result.changed && result.keptPair) {
+      try {
+        edits.push({ offset: record.offset, original: record.text, replacement: recordLine(record.value, format, result.keptPair) });
+      } catch (error) {
+        if (!(error instanceof ApplyPairError)) throw error;
+        result.error = `cannot write the kept pair back into the record: ${error.message}`;
+        failures.push({ line: record.line, error: result.error });
+      }
+    }
+  }
+  const writer = new AtomicFileWriter(outPath);
+  try {
+    await rewriteLines(datasetPath, edits, (bytes) => writer.write(bytes));
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return failures.sort((a, b) => a.line - b.line);
 }
 
 /** `1-100`, `3,7,20-30`: 1-based inclusive line ranges, as a membership test. */

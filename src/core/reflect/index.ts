@@ -1,3 +1,23 @@
+/**
+ * Teacher reflection and student selection (Selective Reflection-Tuning, METHODS §4), editor-agnostic.
+ *
+ * One configuration (teacher endpoint + model + key, prompts, cache) is one `ReflectionSession`;
+ * with the student's scorer and score store it makes a `Reflector`:
+ *
+ *   const teacher = new TeacherClient({ url, model, apiKey });          // key from env / SecretStorage
+ *   const cache = await ReflectionCache.open(defaultReflectionCachePath(datasetPath));
+ *   const session = new ReflectionSession({ teacher, cache, prompts }); // prompts: DEFAULT_PROMPTS or loadPromptOverride(path)
+ *   const reflector = new Reflector({ session, student: { scorer, store, config: { template, boundary, ifdVariant } } });
+ *
+ *   reflector.estimate(pairs, mode);                          // calls and tokens, before anything runs
+ *   await reflector.reflectRecord(pair, mode, { signal });    // one record (a code action)
+ *   await reflector.reflectBatch(items, mode, { signal, onRecord, onProgress });  // many; cancel with the signal
+ *   recordLine(record.value, format, result.keptPair);        // the record's new JSONL text, in its own format
+ *
+ * `mode` is `instruction`, `response` or `selective`. Every result (`RecordReflection`) lists each
+ * candidate with its scores, critique and fallbacks, each stage's decision and its reason, and the
+ * teacher's token usage. Finished reflections are cached, so a cancelled batch resumes where it stopped.
+ */
 export type {
   Candidate,
   CandidateId,
