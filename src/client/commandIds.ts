@@ -13,4 +13,8 @@ export const CommandIds = {
   clearApiKey: 'sift.clearScorerApiKey',
   showLog: 'sift.showLog',
   restartServer: 'sift.restartServer',
+  reflectRecord: 'sift.editor.reflectRecord',
+  reflectRecords: 'sift.editor.reflectRecords',
+  setTeacherApiKey: 'sift.setTeacherApiKey',
+  clearTeacherApiKey: 'sift.clearTeacherApiKey',
 } as const;

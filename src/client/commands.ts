@@ -3,6 +3,7 @@ import { Commands } from '../protocol';
 import { CommandIds } from './commandIds';
 import { filterFile } from './filterCommand';
 import { mergeLineRanges, selectionLines } from './lineRanges';
+import type { ReflectionCommands } from './reflectCommands';
 import type { ScorerApiKey } from './secrets';
 import type { ServerConnection } from './serverConnection';
 import { isDatasetDocument } from './settings';
@@ -11,6 +12,7 @@ export interface CommandContext {
   server: ServerConnection;
   apiKey: ScorerApiKey;
   log: vscode.LogOutputChannel;
+  reflection: ReflectionCommands;
 }
 
 /** The dataset a command acts on: an explorer/editor-title URI argument, else the active editor's. */
@@ -40,7 +42,7 @@ function guarded(log: vscode.LogOutputChannel, name: string, handler: (...args: 
   };
 }
 
-export function registerCommands({ server, apiKey, log }: CommandContext): vscode.Disposable[] {
+export function registerCommands({ server, apiKey, log, reflection }: CommandContext): vscode.Disposable[] {
   const register = (id: string, name: string, handler: (...args: unknown[]) => Promise<unknown>): vscode.Disposable =>
     vscode.commands.registerCommand(id, guarded(log, name, handler));
   const uriOf = (document: vscode.TextDocument): string => server.protocolUri(document.uri);
@@ -91,6 +93,10 @@ export function registerCommands({ server, apiKey, log }: CommandContext): vscod
       log.info('Scoring API key removed from secret storage.');
       void vscode.window.showInformationMessage('Sift: scoring API key removed.');
     }),
+    register(CommandIds.reflectRecord, 'Reflect Record', () => reflection.reflectAtCursor()),
+    register(CommandIds.reflectRecords, 'Reflect Records', (arg) => reflection.reflectBatch(arg)),
+    register(CommandIds.setTeacherApiKey, 'Set Teacher API Key', () => reflection.setKey()),
+    register(CommandIds.clearTeacherApiKey, 'Clear Teacher API Key', () => reflection.clearKey()),
     register(CommandIds.showLog, 'Show Log', async () => log.show()),
     register(CommandIds.restartServer, 'Restart Server', async () => {
       log.info('Restarting the language server (user request).');

@@ -2,10 +2,13 @@ import * as vscode from 'vscode';
 import type { SettingsChangedParams } from '../protocol';
 import { registerCommands } from './commands';
 import { LargeFileWatcher } from './largeFileWatcher';
+import { ReflectionCommands } from './reflectCommands';
+import { ReflectionDocuments } from './reflectionDocuments';
+import { ReflectionPanels } from './reflectionPanel';
 import { ScoreDecorations } from './scoreDecorations';
-import { ScorerApiKey } from './secrets';
+import { ScorerApiKey, TeacherApiKey } from './secrets';
 import { ServerConnection, protocolUri } from './serverConnection';
-import { affectsSift, isDatasetDocument, readSettings, settingsScope } from './settings';
+import { affectsSift, isDatasetDocument, readReflectionSettings, readSettings, settingsScope } from './settings';
 import { RESTRICTED_KEYS } from './settingsModel';
 import { SiftStatus } from './status';
 
@@ -16,10 +19,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const log = vscode.window.createOutputChannel('Sift', { log: true });
   context.subscriptions.push(log);
   const apiKey = new ScorerApiKey(context.secrets);
-  context.subscriptions.push(apiKey);
-  await apiKey.load();
+  const teacherKey = new TeacherApiKey(context.secrets);
+  context.subscriptions.push(apiKey, teacherKey);
+  await Promise.all([apiKey.load(), teacherKey.load()]);
 
-  const settings = new SettingsPublisher(apiKey);
+  const settings = new SettingsPublisher(apiKey, teacherKey);
   const status = new SiftStatus(protocolUri);
   // The callbacks below run only once the server exists (declared next).
   const decorations = new ScoreDecorations(
@@ -30,11 +34,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     context.extensionUri,
     log,
   );
-  const server = new ServerConnection({
+  const server: ServerConnection = new ServerConnection({
     extensionPath: context.extensionPath,
     log,
     currentSettings: () => settings.snapshot(),
-    secrets: () => [apiKey.current],
+    secrets: () => [apiKey.current, teacherKey.current],
     onStatus: (params) => status.update(params),
     onScoresChanged: (uri) => decorations.scoresChanged(uri),
     onState: (state) => {
@@ -42,9 +46,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (state === 'running') decorations.refreshAll();
       if (state === 'stopped') decorations.clearAll();
     },
+    onReflect: (args): Promise<unknown> => reflection.fromServerCommand(args),
   });
   shutdown = () => server.dispose();
-  context.subscriptions.push(status, decorations, new LargeFileWatcher(log), ...registerCommands({ server, apiKey, log }));
+  const reflectionDocuments = new ReflectionDocuments();
+  const panels = new ReflectionPanels(context.extensionUri, log, reflectionDocuments);
+  const reflection: ReflectionCommands = new ReflectionCommands({ server, panels, teacherKey, log });
+  context.subscriptions.push(status, decorations, new LargeFileWatcher(log), reflectionDocuments, panels, ...registerCommands({ server, apiKey, log, reflection }));
 
   const publish = (why: string): void => {
     void settings.publishIfChanged(server).then((sent) => {
@@ -62,6 +70,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     // The active dataset decides which folder's settings apply (multi-root workspaces).
     vscode.window.onDidChangeActiveTextEditor(() => publish('active dataset changed')),
     apiKey.onDidChange(() => publish('API key changed')),
+    teacherKey.onDidChange(() => publish('teacher API key changed')),
     vscode.workspace.onDidCloseTextDocument((document) => status.forget(protocolUri(document.uri))),
   );
 
@@ -90,18 +99,27 @@ export async function deactivate(): Promise<void> {
 class SettingsPublisher {
   private lastSent: string | undefined;
 
-  constructor(private readonly apiKey: ScorerApiKey) {}
+  constructor(
+    private readonly apiKey: ScorerApiKey,
+    private readonly teacherKey: TeacherApiKey,
+  ) {}
+
+  /** The current settings and keys ('' = no teacher key, so clearing it reaches the server). */
+  private current(): SettingsChangedParams {
+    const scope = settingsScope();
+    return { settings: readSettings(scope), scorerApiKey: this.apiKey.current, reflection: readReflectionSettings(scope), teacherApiKey: this.teacherKey.current ?? '' };
+  }
 
   /** The current settings and key; remembered as sent (used for initializationOptions). */
   snapshot(): SettingsChangedParams {
-    const params: SettingsChangedParams = { settings: readSettings(settingsScope()), scorerApiKey: this.apiKey.current };
+    const params = this.current();
     this.lastSent = fingerprint(params);
     return params;
   }
 
   async publishIfChanged(server: ServerConnection): Promise<boolean> {
     if (!server.running) return false;
-    const params: SettingsChangedParams = { settings: readSettings(settingsScope()), scorerApiKey: this.apiKey.current };
+    const params = this.current();
     const print = fingerprint(params);
     if (print === this.lastSent) return false;
     this.lastSent = print;
@@ -111,5 +129,5 @@ class SettingsPublisher {
 }
 
 function fingerprint(params: SettingsChangedParams): string {
-  return JSON.stringify([params.settings, params.scorerApiKey ?? null]);
+  return JSON.stringify([params.settings, params.scorerApiKey ?? null, params.reflection ?? null, params.teacherApiKey ?? null]);
 }

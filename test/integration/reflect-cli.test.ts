@@ -3,7 +3,7 @@
  * process, the scripted teacher over HTTP in this process, the bundled student model.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -267,7 +267,7 @@ test('sift reflect: Ctrl-C stops the run (exit 130), writes no output, keeps fin
 });
 
 // `script` (util-linux) gives the CLI a terminal, so the confirmation prompt can be answered.
-const hasScript = existsSync('/usr/bin/script');
+const hasScript = spawnSync('script', ['--version']).status === 0;
 test('sift reflect on a terminal asks before calling the teacher; "n" calls and writes nothing, "y" runs', { skip: !hasScript && 'needs util-linux script for a pseudo-terminal' }, async () => {
   const dir = tempDir();
   const dataset = join(dir, 'data.jsonl');
@@ -276,7 +276,7 @@ test('sift reflect on a terminal asks before calling the teacher; "n" calls and 
     const out = join(dir, `out-${answer}.jsonl`);
     const before = fake.requests.length;
     const command = [process.execPath, cliPath, 'reflect', dataset, '--out', out, '--lines', '1', '--no-reflection-cache', '-q', ...teacherArgs()].map((a) => `'${a}'`).join(' ');
-    const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { env: { ...process.env, SIFT_TEACHER_API_KEY: KEY }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, SIFT_TEACHER_API_KEY: KEY }, stdio: ['pipe', 'pipe', 'pipe'] });
     let screen = '';
     let answered = false;
     child.stdout.on('data', (d: Buffer) => {

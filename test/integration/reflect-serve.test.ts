@@ -96,6 +96,23 @@ test('Sift\'s own teacher client gets a schema-valid reflection from the local m
   assert.equal(teacher.usage.calls, 2);
 });
 
+test('a client that disconnects mid-generation aborts it; the engine goes on serving', async () => {
+  const controller = new AbortController();
+  const abandoned = fetch(`${server.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'Once upon a time' }], temperature: 0 }),
+    signal: controller.signal,
+  });
+  setTimeout(() => controller.abort(), 30);
+  await assert.rejects(abandoned, (e: Error) => e.name === 'AbortError');
+  const started = Date.now();
+  const { status, json } = await chat({ messages: [{ role: 'user', content: 'Tim has a dog.' }], temperature: 0, max_tokens: 5 });
+  assert.equal(status, 200, JSON.stringify(json));
+  assert.equal((json as unknown as Completion).usage.completion_tokens, 5);
+  assert.ok(Date.now() - started < 5000);
+});
+
 test('json_object gives JSON; bad requests are refused with OpenAI-style errors', async () => {
   const object = await chat({ messages: [{ role: 'user', content: 'A cat.' }], response_format: { type: 'json_object' }, temperature: 0, max_tokens: 60 });
   assert.equal(object.status, 200);

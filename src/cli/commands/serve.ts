@@ -36,8 +36,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   process.stdout.write(`sift serve: ${servedModel} (${scorer.modelId}) listening on ${server.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
   await server.close();
   await chat.close();
