@@ -1,4 +1,4 @@
-// Bundles the CLI, the language server and the extension client into dist/.
+// Bundles the CLI, the language server and the extension client into dist/, and the webview into dist/webview/.
 // node-llama-cpp stays external: it is ESM with a native addon and is loaded with import() at run time.
 import * as esbuild from 'esbuild';
 
@@ -16,6 +16,8 @@ const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
   { entryPoints: ['src/client/extension.ts'], outfile: 'dist/extension.js' },
+  // The reflection diff webview: a browser bundle (its CSS import becomes dist/webview/reflection.css).
+  { entryPoints: ['webview/reflection.ts'], outdir: 'dist/webview', platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: true },
 ];
 const existing = (await import('node:fs')).existsSync;
 for (const entry of entries) {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_SETTINGS, Commands } from '../../src/protocol';
 import { DECORATION_KINDS, themeColorId } from '../../src/client/buckets';
 import { CommandIds } from '../../src/client/commandIds';
+import { REFLECTION_SETTING_KEYS, RESTRICTED_REFLECTION_KEYS } from '../../src/client/reflectionSettingsModel';
 import { RESTRICTED_KEYS, SETTING_KEYS, SETTING_RULES, resolveSettings, settingsEqual, type InspectedValue, type SettingKey } from '../../src/client/settingsModel';
 
 /** A configuration with values per level, resolved with VS Code's precedence for `get`. */
@@ -125,7 +126,8 @@ describe('package.json contributions match the client', () => {
       if (rule.kind === 'enumArray') assert.deepEqual(property.items?.enum, rule.values, `enum of sift.${key}`);
     }
     for (const name of Object.keys(properties)) {
-      assert.ok(name === 'sift.trace.server' || SETTING_KEYS.includes(name.slice('sift.'.length) as SettingKey), `${name} is read by the client`);
+      const key = name.slice('sift.'.length);
+      assert.ok(name === 'sift.trace.server' || SETTING_KEYS.includes(key as SettingKey) || key in REFLECTION_SETTING_KEYS, `${name} is read by the client`);
       assert.ok(properties[name].scope && properties[name].markdownDescription, `${name} has scope and markdownDescription`);
     }
   });
@@ -134,7 +136,7 @@ describe('package.json contributions match the client', () => {
     const untrusted = manifest.capabilities.untrustedWorkspaces;
     assert.equal(untrusted.supported, 'limited');
     assert.ok(untrusted.description);
-    assert.deepEqual([...untrusted.restrictedConfigurations].sort(), RESTRICTED_KEYS.map((k) => `sift.${k}`).sort());
+    assert.deepEqual([...untrusted.restrictedConfigurations].sort(), [...RESTRICTED_KEYS, ...RESTRICTED_REFLECTION_KEYS].map((k) => `sift.${k}`).sort());
   });
 
   it('contributes a theme colour with four theme defaults for every decoration kind', () => {

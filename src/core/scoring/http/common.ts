@@ -3,7 +3,7 @@
  * discovery of the served model on every replica through an OpenAI-style `GET /v1/models`.
  */
 import { PermanentScorerError } from '../types';
-import type { HttpEndpointPool } from './pool';
+import { runAll, type HttpEndpointPool } from './pool';
 
 /**
  * Split items (given by their token lengths, in order) into consecutive batches whose summed
@@ -114,4 +114,53 @@ export async function discoverServedModel(
     if (mml > 0) maxModelLen = maxModelLen === 0 ? mml : Math.min(maxModelLen, mml);
   }
   return { servedModel: name, card: found as ModelCardLike, maxModelLen };
+}
+
+/** How one batch of token-id sequences becomes a request, and its response per-sequence log-probs. */
+export interface BatchRequest {
+  path: string;
+  body: (sequences: number[][]) => unknown;
+  parse: (body: unknown, sequences: number[][]) => Float64Array[];
+  what: string;
+}
+
+/**
+ * `TokenScorer.logprobs` for a batching HTTP backend: checks the sequences, packs them into requests
+ * under the token and prompt budgets, sends them concurrently through the pool (which bounds the
+ * requests in flight per replica and retries), and puts every result back in input order.
+ */
+export async function batchedLogprobs(
+  pool: HttpEndpointPool,
+  sequences: number[][],
+  limits: { maxContext: number; modelName: string; maxTokensPerRequest: number; maxPromptsPerRequest: number },
+  request: BatchRequest,
+  signal?: AbortSignal,
+): Promise<Float64Array[]> {
+  const { results, toSend } = prepareSequences(sequences, limits.maxContext, limits.modelName);
+  const batches = planBatches(
+    toSend.map((i) => (sequences[i] as number[]).length),
+    limits.maxTokensPerRequest,
+    limits.maxPromptsPerRequest,
+  ).map((b) => b.map((k) => toSend[k] as number));
+  await runAll(
+    batches.length,
+    async (b, sig) => {
+      const idx = batches[b] as number[];
+      const seqs = idx.map((i) => sequences[i] as number[]);
+      const tokens = seqs.reduce((s, q) => s + q.length, 0);
+      const out = await pool.request({
+        method: 'POST',
+        path: request.path,
+        body: request.body(seqs),
+        parse: (body) => request.parse(body, seqs),
+        what: `${request.what} (${seqs.length} prompts, ${tokens} tokens)`,
+        signal: sig,
+      });
+      idx.forEach((i, k) => {
+        results[i] = out[k] as Float64Array;
+      });
+    },
+    signal,
+  );
+  return results;
 }

@@ -15,7 +15,7 @@
  */
 import { PermanentScorerError, type TokenScorer } from '../types';
 import { HttpEndpointPool, runAll, type HttpPoolOptions, type HttpStats } from '../http/pool';
-import { detectBos, discoverServedModel, planBatches, prepareSequences } from '../http/common';
+import { batchedLogprobs, detectBos, discoverServedModel, planBatches } from '../http/common';
 import { parseModelList } from '../vllm/protocol';
 import { buildGenerateRequest, buildTokenizeRequest, parseGenerateLogprobs, parseTokenizeBatch } from './protocol';
 
@@ -130,33 +130,13 @@ export class SglangScorer implements TokenScorer {
   }
 
   async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
-    const { results, toSend } = prepareSequences(sequences, this.maxContext, this.servedModel);
-    const batches = planBatches(
-      toSend.map((i) => (sequences[i] as number[]).length),
-      this.maxTokensPerRequest,
-      this.maxPromptsPerRequest,
-    ).map((b) => b.map((k) => toSend[k] as number));
-    await runAll(
-      batches.length,
-      async (b, sig) => {
-        const idx = batches[b] as number[];
-        const seqs = idx.map((i) => sequences[i] as number[]);
-        const tokens = seqs.reduce((s, q) => s + q.length, 0);
-        const out = await this.pool.request({
-          method: 'POST',
-          path: '/generate',
-          body: buildGenerateRequest(seqs, this.loraPath),
-          parse: (body) => parseGenerateLogprobs(body, seqs),
-          what: `generate (${seqs.length} prompts, ${tokens} tokens)`,
-          signal: sig,
-        });
-        idx.forEach((i, k) => {
-          results[i] = out[k] as Float64Array;
-        });
-      },
-      signal,
-    );
-    return results;
+    const limits = {
+      maxContext: this.maxContext,
+      modelName: this.servedModel,
+      maxTokensPerRequest: this.maxTokensPerRequest,
+      maxPromptsPerRequest: this.maxPromptsPerRequest,
+    };
+    return batchedLogprobs(this.pool, sequences, limits, { path: '/generate', body: (seqs) => buildGenerateRequest(seqs, this.loraPath), parse: parseGenerateLogprobs, what: 'generate' }, signal);
   }
 
   stats(): HttpStats {

@@ -16,7 +16,7 @@
  */
 import { PermanentScorerError, type TokenScorer } from '../types';
 import { HttpEndpointPool, runAll, type HttpEvent, type HttpPoolOptions, type HttpStats } from '../http/pool';
-import { detectBos, discoverServedModel, planBatches, prepareSequences } from '../http/common';
+import { batchedLogprobs, detectBos, discoverServedModel, planBatches } from '../http/common';
 import {
   buildScoringRequest,
   buildTokenizeRequest,
@@ -119,34 +119,13 @@ export class VllmScorer implements TokenScorer {
   }
 
   async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
-    const { results, toSend } = prepareSequences(sequences, this.maxContext, this.servedModel);
-    const batches = planBatches(
-      toSend.map((i) => (sequences[i] as number[]).length),
-      this.maxTokensPerRequest,
-      this.maxPromptsPerRequest,
-    ).map((b) => b.map((k) => toSend[k] as number));
-    const parse = this.mode === 'echo' ? parseEchoLogprobs : parsePromptLogprobs;
-    await runAll(
-      batches.length,
-      async (b, sig) => {
-        const idx = batches[b] as number[];
-        const seqs = idx.map((i) => sequences[i] as number[]);
-        const tokens = seqs.reduce((s, q) => s + q.length, 0);
-        const out = await this.pool.request({
-          method: 'POST',
-          path: '/v1/completions',
-          body: buildScoringRequest(this.servedModel, seqs, this.mode),
-          parse: (body) => parse(body, seqs),
-          what: `completions (${seqs.length} prompts, ${tokens} tokens)`,
-          signal: sig,
-        });
-        idx.forEach((i, k) => {
-          results[i] = out[k] as Float64Array;
-        });
-      },
-      signal,
-    );
-    return results;
+    const limits = {
+      maxContext: this.maxContext,
+      modelName: this.servedModel,
+      maxTokensPerRequest: this.maxTokensPerRequest,
+      maxPromptsPerRequest: this.maxPromptsPerRequest,
+    };
+    return batchedLogprobs(this.pool, sequences, limits, { path: '/v1/completions', body: (seqs) => buildScoringRequest(this.servedModel, seqs, this.mode), parse: this.mode === 'echo' ? parseEchoLogprobs : parsePromptLogprobs, what: 'completions' }, signal);
   }
 
   /** Request counters (calls, retries, failures by kind) and replica state, for status displays. */
