@@ -21,7 +21,7 @@ const THINGS = ['ball', 'cat', 'dog', 'tree', 'cake', 'boat', 'hat', 'bird', 'su
 const FEELINGS = ['happy', 'sad', 'big', 'red', 'small'];
 
 /** `distinct` short stories (~15 tokens each), repeated in order to `lines` lines. Duplicates share one stored score. */
-function writeDataset(path, lines, distinct) {
+export function writeDataset(path, lines, distinct) {
   const records = [];
   for (let i = 0; records.length < distinct; i++) {
     const name = NAMES[i % NAMES.length];
@@ -35,7 +35,7 @@ function writeDataset(path, lines, distinct) {
 }
 
 /** Scores the distinct records into the store beside the dataset, as the server would have. */
-async function fillStore(datasetPath, records) {
+export async function fillStore(datasetPath, records) {
   const store = await ScoreStore.open(defaultStorePath(datasetPath));
   const scorer = await LocalScorer.load({ modelPath: join(root, 'models', 'stories260K.gguf'), threads: 1 });
   try {

@@ -10,7 +10,7 @@ import {
   type ReflectionView,
 } from '../protocol/reflectionView';
 import type { ReflectionDocuments } from './reflectionDocuments';
-import { VIEW_TYPE, makeNonce, planAccept, prettyRecord, webviewHtml } from './reflectionPanelModel';
+import { VIEW_TYPE, acceptRange, makeNonce, planAccept, prettyRecord, webviewHtml } from './reflectionPanelModel';
 
 const CANDIDATE_LABELS: Record<CandidateId, string> = {
   original: 'original',
@@ -178,16 +178,17 @@ class ReflectionPanel {
   private async accept(index: number, view: ReflectionView, candidate: CandidateId, fields: AcceptFields): Promise<void> {
     const uri = vscode.Uri.parse(view.uri);
     const document = await vscode.workspace.openTextDocument(uri);
-    const plan = planAccept({ version: document.version, lineCount: document.lineCount, lineText: (i) => document.lineAt(i).text }, view, candidate, fields);
+    const lines = { version: document.version, lineCount: document.lineCount, lineText: (i: number) => document.lineAt(i).text };
+    const plan = planAccept(lines, view, candidate, fields);
     if (!plan.ok) {
       this.post({ type: 'notice', level: 'error', text: plan.reason });
       void vscode.window.showWarningMessage(`Sift: ${plan.reason}`);
       return;
     }
-    // Exactly the line's content: its terminator (LF or CRLF) is not part of the range, so the
-    // file keeps its line endings; one WorkspaceEdit is one undo step in the dataset's editor.
+    // One WorkspaceEdit is one undo step in the dataset's editor.
+    const range = acceptRange(lines, plan.line);
     const edit = new vscode.WorkspaceEdit();
-    edit.replace(uri, new vscode.Range(plan.line, 0, plan.line, document.lineAt(plan.line).text.length), plan.newText);
+    edit.replace(uri, new vscode.Range(range.line, range.start, range.line, range.end), plan.newText);
     if (!(await vscode.workspace.applyEdit(edit))) {
       this.post({ type: 'notice', level: 'error', text: 'The editor did not apply the edit (is the file read-only?).' });
       return;

@@ -123,6 +123,14 @@ export function planAccept(doc: DocumentLines, view: ReflectionView, candidateId
   return { ok: false, reason: `Not accepted: ${why}. Reflect the record again to get a rewrite of its current text.` };
 }
 
+/**
+ * The range Accept replaces: the line's content from its first character to its last, never its
+ * terminator, so LF and CRLF files keep their line endings byte for byte.
+ */
+export function acceptRange(doc: DocumentLines, line: number): { line: number; start: number; end: number } {
+  return { line, start: 0, end: doc.lineText(line).length };
+}
+
 /** A record line as indented JSON, for VS Code's diff editor (the line itself when it is not JSON). */
 export function prettyRecord(line: string): string {
   try {

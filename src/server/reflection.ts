@@ -215,7 +215,7 @@ export class Reflections {
     };
     const total = records.length;
     report(`0 / ${total} records`, 0);
-    let model = '';
+    let model: string;
     try {
       ({ model } = await this.run(session, doc, (reflector) =>
         reflector.reflectBatch(

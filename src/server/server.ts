@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind,
   ErrorCodes,
+  ExecuteCommandRequest,
   LSPErrorCodes,
+  MessageType,
+  ShowMessageNotification,
   ResponseError,
   TextDocumentSyncKind,
   TextDocuments,
@@ -180,7 +183,9 @@ export class SiftServer {
       this.guard('inlay hints', () => this.inlayHints(params.textDocument.uri, params.range.start.line, params.range.end.line), [] as InlayHint[]),
     );
     c.onRequest(LineScoresRequest, (params: LineScoresParams) => this.guard('line scores', () => this.lineScores(params), { version: params?.version ?? 0, scores: [] }));
-    c.onExecuteCommand((params, token) => this.execute(params.command, params.arguments ?? [], { token, workDoneToken: params.workDoneToken }));
+    // Registered as a plain request rather than with onExecuteCommand, which strips the client's
+    // workDoneToken from the params before a handler sees it.
+    c.onRequest(ExecuteCommandRequest.type, (params, token) => this.execute(params.command, params.arguments ?? [], { token, workDoneToken: params.workDoneToken }));
     this.documents.listen(c);
     c.listen();
   }
@@ -814,15 +819,15 @@ export class SiftServer {
     const where = `Sift: line ${view.line + 1}`;
     const kept = view.candidates.find((c) => c.id === view.kept);
     if (!view.changed || !kept || kept.id === 'original') {
-      void this.connection.window.showInformationMessage(`${where}: ${view.reason}${view.error ? ` (${view.error})` : ''}`);
+      this.notify(MessageType.Info, `${where}: ${view.reason}${view.error ? ` (${view.error})` : ''}`);
       return;
     }
     if (kept.line === undefined) {
-      void this.connection.window.showWarningMessage(`${where}: ${kept.lineError ?? 'the kept pair cannot be written back'}`);
+      this.notify(MessageType.Warning, `${where}: ${kept.lineError ?? 'the kept pair cannot be written back'}`);
       return;
     }
     if (this.docs.get(doc.uri) !== doc || doc.records.line(view.line)?.text !== view.originalText) {
-      void this.connection.window.showWarningMessage(`${where}: the record changed while it was being reflected; nothing was written`);
+      this.notify(MessageType.Warning, `${where}: the record changed while it was being reflected; nothing was written`);
       return;
     }
     const range = { start: { line: view.line, character: doc.column(view.line, 0) }, end: { line: view.line, character: doc.lineEnd(view.line) } };
@@ -830,7 +835,12 @@ export class SiftServer {
       ? { documentChanges: [{ textDocument: { uri: doc.uri, version: doc.version }, edits: [{ range, newText: kept.line }] }] }
       : { changes: { [doc.uri]: [{ range, newText: kept.line }] } };
     const result = await this.connection.workspace.applyEdit({ label: 'Sift: reflection', edit });
-    void this.connection.window.showInformationMessage(`${where}: ${result.applied ? '' : 'not applied: '}${view.reason}`);
+    this.notify(MessageType.Info, `${where}: ${result.applied ? '' : 'not applied: '}${view.reason}`);
+  }
+
+  /** A message with no actions: the window/showMessage notification (nothing to answer). */
+  private notify(type: MessageType, text: string): void {
+    void this.connection.sendNotification(ShowMessageNotification.type, { type, message: text });
   }
 
   /**

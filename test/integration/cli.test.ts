@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sift } from '../helpers/cli';
-import { examplesDir, tempDir } from '../helpers/paths';
+import { cliPath, examplesDir, tempDir } from '../helpers/paths';
 
 const stories = join(examplesDir, 'tinystories-instructions.jsonl');
 const rows = (path: string): Record<string, unknown>[] => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -169,4 +170,29 @@ test('DS weight with a valid set', () => {
     const w = mean / (row.loss_xy as number);
     assert.ok(Math.abs((row.ds as number) - Math.max(w, 1 / w)) < 1e-3);
   }
+});
+
+test('Ctrl-C stops a run cleanly: exit 130, scores so far kept, the re-run resumes', async () => {
+  const dir = tempDir();
+  const dataset = join(dir, 'many.jsonl');
+  const story = readFileSync(stories, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { instruction: string; output: string });
+  const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ instruction: `${story[i % 18].instruction} (${i})`, input: '', output: story[i % 18].output }));
+  writeFileSync(dataset, lines.join('\n') + '\n');
+  const out = join(dir, 'scores.jsonl');
+  const child = spawn(process.execPath, [cliPath, 'score', dataset, '--out', out, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    // Interrupt once scoring is under way.
+    if (/records/.test(stderr) && child.exitCode === null && !child.killed) setTimeout(() => child.kill('SIGINT'), 1500);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /interrupted: scores computed so far are kept/);
+  assert.equal(existsSync(out), false, 'no half-written output');
+  const kept = readFileSync(join(dir, '.sift', 'scores.jsonl'), 'utf8').trim().split('\n').length;
+  assert.ok(kept > 0 && kept < 600, `${kept} store entries`);
+  const again = sift(['score', dataset, '-q', '--threads', '1']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /from the score store/);
 });

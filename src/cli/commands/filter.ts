@@ -1,6 +1,7 @@
 import { copySelectedLines } from '../../core/io/copyLines';
 import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
 import { applyFilterRules, hasAnyRule, metricsForRules, type FilterCandidate, type FilterDecision, type FilterRules } from '../../core/metrics/filterRules';
+import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
 import { runScoring } from '../runScoring';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
 import { EXIT_OK, UsageError, parseNumber, parsePercent } from '../usage';
@@ -35,13 +36,17 @@ export async function filterCommand(file: string, flags: FilterFlags): Promise<n
 
   const candidates: FilterCandidate[] = [];
   const invalid: FilterDecision[] = [];
-  await runScoring(datasetPath, settings, {
-    quiet: flags.quiet,
-    onInvalid: (info, problems) => invalid.push({ line: info.line, kept: false, reason: `invalid: ${problems[0]?.message ?? 'unreadable'}` }),
-    onScore: (info, score, record) => {
-      candidates.push({ line: info.line, metrics: score.metrics, question: record.pair!.instruction, response: record.pair!.response });
-    },
-  });
+  const run = await interruptible((signal) =>
+    runScoring(datasetPath, settings, {
+      signal,
+      quiet: flags.quiet,
+      onInvalid: (info, problems) => invalid.push({ line: info.line, kept: false, reason: `invalid: ${problems[0]?.message ?? 'unreadable'}` }),
+      onScore: (info, score, record) => {
+        candidates.push({ line: info.line, metrics: score.metrics, question: record.pair!.instruction, response: record.pair!.response });
+      },
+    }),
+  );
+  if (!run) return EXIT_INTERRUPTED;
   candidates.sort((a, b) => a.line - b.line);
   const outcome = applyFilterRules(candidates, rules);
   const decisions = [...outcome.decisions, ...invalid].sort((a, b) => a.line - b.line);

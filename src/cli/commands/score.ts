@@ -1,6 +1,7 @@
 import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
 import type { MetricName } from '../../core/metrics/types';
 import { OrderedWriter } from '../orderedWriter';
+import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
 import { runScoring } from '../runScoring';
 import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
@@ -22,21 +23,28 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
   const rows: ScoreRow[] = [];
   const failures: string[] = [];
   try {
-    const run = await runScoring(datasetPath, settings, {
-      quiet: flags.quiet,
-      onInvalid: (info, problems) => {
-        for (const problem of problems) failures.push(`${file}:${problem.line}:${problem.startColumn + 1}: ${problem.reason ?? problem.message}`);
-        const row = invalidRow(info.line, problems);
-        rows.push(row);
-        ordered.put(info.index, JSON.stringify(row));
-      },
-      onScore: (info, score) => {
-        const row = scoreRow(info.line, score, metrics);
-        if (row.error) failures.push(`${file}:${info.line}: ${row.error}`);
-        rows.push(row);
-        ordered.put(info.index, JSON.stringify(row));
-      },
-    });
+    const run = await interruptible((signal) =>
+      runScoring(datasetPath, settings, {
+        signal,
+        quiet: flags.quiet,
+        onInvalid: (info, problems) => {
+          for (const problem of problems) failures.push(`${file}:${problem.line}:${problem.startColumn + 1}: ${problem.reason ?? problem.message}`);
+          const row = invalidRow(info.line, problems);
+          rows.push(row);
+          ordered.put(info.index, JSON.stringify(row));
+        },
+        onScore: (info, score) => {
+          const row = scoreRow(info.line, score, metrics);
+          if (row.error) failures.push(`${file}:${info.line}: ${row.error}`);
+          rows.push(row);
+          ordered.put(info.index, JSON.stringify(row));
+        },
+      }),
+    );
+    if (!run) {
+      if (writer) await writer.abort();
+      return EXIT_INTERRUPTED;
+    }
     await ordered.finish();
     if (writer) await writer.commit();
     for (const failure of failures.sort(byLine)) process.stderr.write(`${failure}\n`);

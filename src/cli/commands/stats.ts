@@ -1,6 +1,7 @@
 import { histogram } from '../../core/metrics/summary';
 import type { MetricName } from '../../core/metrics/types';
 import { renderHistogram } from '../histogramText';
+import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
 import { runScoring } from '../runScoring';
 import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
@@ -19,11 +20,15 @@ export async function statsCommand(file: string, flags: StatsFlags): Promise<num
   if (!Number.isInteger(bins) || bins < 1 || bins > 200) throw new UsageError('--bins expects an integer from 1 to 200');
   const metrics: MetricName[] = settings.config.metrics;
   const rows: ScoreRow[] = [];
-  const run = await runScoring(datasetPath, settings, {
-    quiet: flags.quiet,
-    onInvalid: (info, problems) => rows.push(invalidRow(info.line, problems)),
-    onScore: (info, score) => rows.push(scoreRow(info.line, score, metrics)),
-  });
+  const run = await interruptible((signal) =>
+    runScoring(datasetPath, settings, {
+      signal,
+      quiet: flags.quiet,
+      onInvalid: (info, problems) => rows.push(invalidRow(info.line, problems)),
+      onScore: (info, score) => rows.push(scoreRow(info.line, score, metrics)),
+    }),
+  );
+  if (!run) return EXIT_INTERRUPTED;
   const out: string[] = [];
   for (const metric of metrics) {
     const values = rows.map((r) => r[metric]);
