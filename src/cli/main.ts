@@ -18,6 +18,7 @@ function addScoringOptions(command: Command): Command {
     .option('--served-model <name>', 'model name on the endpoint (default: the first one it lists)')
     .addOption(new Option('--template <name>', 'prompt template').choices([...TEMPLATES]).default('plain'))
     .addOption(new Option('--format <name>', 'dataset format (default: detected)').choices([...FORMATS]))
+    .option('--field-map <map>', 'other layouts: instruction=PATH,response=PATH[,input=PATH] with dotted paths, e.g. instruction=data.q,response=data.a')
     .addOption(new Option('--boundary <mode>', 'context/response token boundary').choices(['clean', 'faithful']).default('clean'))
     .addOption(new Option('--ifd-variant <v>', 'ppl: exp(L(y|x)-L(y)); loss: L(y|x)/L(y) (Cherry v1)').choices(['ppl', 'loss']).default('ppl'))
     .addOption(new Option('--ds-rule <rule>', 'DS weight rule: paper (IWSI Eqs. 3-5) or repo (released code)').choices(['paper', 'repo']).default('paper'))

@@ -21,6 +21,7 @@ export interface ScoreFlags {
   servedModel?: string;
   template: string;
   format?: string;
+  fieldMap?: string;
   boundary: string;
   ifdVariant: string;
   dsRule: string;
@@ -80,10 +81,28 @@ export function resolveScoreSettings(flags: ScoreFlags): ResolvedScoreSettings {
       boundary: oneOf<Boundary>(flags.boundary, ['clean', 'faithful'], '--boundary'),
       ifdVariant: oneOf<RatioVariant>(flags.ifdVariant, ['ppl', 'loss'], '--ifd-variant'),
     },
-    format: flags.format ? { name: oneOf(flags.format, FORMATS, '--format') } : undefined,
+    format: formatSpec(flags),
     validPath,
     dsRule: oneOf<DsRule>(flags.dsRule, ['paper', 'repo'], '--ds-rule'),
     useCache: flags.cache,
     storePath: flags.store,
   };
+}
+
+/** `--format NAME`, or `--field-map instruction=PATH,response=PATH[,input=PATH]` (dotted paths). */
+function formatSpec(flags: ScoreFlags): FormatSpec | undefined {
+  if (flags.fieldMap !== undefined) {
+    if (flags.format) throw new UsageError('use either --format or --field-map, not both');
+    const mapping: Record<string, string> = {};
+    for (const part of flags.fieldMap.split(',')) {
+      const [key, path] = part.split('=').map((x) => x.trim());
+      if (!['instruction', 'input', 'response'].includes(key) || !path) {
+        throw new UsageError(`--field-map expects instruction=PATH,response=PATH[,input=PATH] (got "${part}")`);
+      }
+      mapping[key] = path;
+    }
+    if (!mapping.instruction || !mapping.response) throw new UsageError('--field-map needs both instruction=PATH and response=PATH');
+    return { name: 'custom', mapping: { instruction: mapping.instruction, input: mapping.input, response: mapping.response } };
+  }
+  return flags.format ? { name: oneOf(flags.format, FORMATS, '--format') } : undefined;
 }

@@ -196,3 +196,15 @@ test('Ctrl-C stops a run cleanly: exit 130, scores so far kept, the re-run resum
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /from the score store/);
 });
+
+test('--field-map scores any layout and names a wrong type by its path', () => {
+  const dir = tempDir();
+  const dataset = join(dir, 'custom.jsonl');
+  writeFileSync(dataset, '{"data": {"q": "Lily finds a ball.", "a": "Lily found a red ball in the park."}}\n{"data": {"q": "A cat.", "a": 5}}\n');
+  const result = sift(['score', dataset, '--field-map', 'instruction=data.q,response=data.a', '--no-cache', '-q']);
+  assert.equal(result.status, 1);
+  assert.match(result.stdout, /1 of 2 records scored/);
+  assert.match(result.stderr, /custom\.jsonl:2:\d+: \/data\/a: expected a string, got number/);
+  const bad = sift(['score', dataset, '--field-map', 'question=data.q']);
+  assert.equal(bad.status, 2);
+});
