@@ -94,5 +94,26 @@ if (existsSync(join(root, 'bench', 'server.mjs')) && existsSync(join(root, 'dist
   log(`language server: ${JSON.stringify(results.server)}`);
 }
 
+// 6. The extension host while that document is scrolled in a real VS Code (code-server + headless
+// Chromium from the e2e harness): longest blocking task (target < 50 ms). Needs scripts/e2e-setup.sh.
+try {
+  const { benchExtensionHost, skipReason } = await import('./extensionHost.mjs');
+  const why = skipReason();
+  if (why) {
+    log(`extension host while scrolling: skipped, ${why}`);
+    results.extensionHost = { skipped: why };
+  } else {
+    const r = (results.extensionHost = await benchExtensionHost());
+    log(
+      `extension host while scrolling ${r.lines} lines (${r.scrollSteps} moves): longest block ${r.longestBlockMs} ms (target < 50 ms), p99 ${r.p99Ms} ms; ` +
+        `most CPU the extension host itself used in one block ${r.scroll.longestBlockCpuMs} ms (the rest: waiting for a CPU, see results.extensionHost.scroll); ` +
+        `coloured scores ${r.decorationsAppearedMs} ms after opening`,
+    );
+  }
+} catch (error) {
+  log(`extension host while scrolling: failed, ${error.message}`);
+  results.extensionHost = { failed: String(error.message) };
+}
+
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify({ date: new Date().toISOString(), records, results }, null, 1) + '\n');

@@ -190,11 +190,11 @@ export interface ScoreRow {
   better?: boolean;
 }
 
-function metricRow(label: string, hint: string, a: MetricView | undefined, b: MetricView | undefined, rule: 'higher' | 'lower'): ScoreRow {
+function metricRow(label: string, hint: string, a: MetricView | undefined, b: MetricView | undefined, rule: 'higher' | 'lower', decides: boolean): ScoreRow {
   const row: ScoreRow = { label, hint, before: formatValue(a?.value), after: formatValue(b?.value) };
   const reason = [a?.value === null ? a.reason : undefined, b?.value === null ? b.reason : undefined].filter(Boolean).join('; ');
   if (reason) row.reason = reason;
-  if (typeof a?.value === 'number' && typeof b?.value === 'number' && a.value !== b.value) row.better = rule === 'higher' ? b.value > a.value : b.value < a.value;
+  if (decides && typeof a?.value === 'number' && typeof b?.value === 'number' && a.value !== b.value) row.better = rule === 'higher' ? b.value > a.value : b.value < a.value;
   return row;
 }
 
@@ -203,11 +203,14 @@ function lossRow(label: string, hint: string, a: LossView | undefined, b: LossVi
   return { label, hint, before: text(a), after: text(b) };
 }
 
-/** IFD, r-IFD and the four losses they come from, for the original and the candidate shown. */
-export function scoreRows(original: CandidateView, shown: CandidateView): ScoreRow[] {
+/**
+ * IFD, r-IFD and the four losses they come from, for the original and the candidate shown. Better /
+ * worse is marked only on the metrics a stage of this reflection decided by (`decidedBy`).
+ */
+export function scoreRows(original: CandidateView, shown: CandidateView, decidedBy: readonly ('ifd' | 'rifd')[] = ['ifd', 'rifd']): ScoreRow[] {
   return [
-    metricRow('IFD', 'Instruction-following difficulty: the instruction stage keeps the higher IFD.', original.scores?.ifd, shown.scores?.ifd, 'higher'),
-    metricRow('r-IFD', 'Reversed IFD: the response stage keeps the lower r-IFD.', original.scores?.rifd, shown.scores?.rifd, 'lower'),
+    metricRow('IFD', 'Instruction-following difficulty: the instruction stage keeps the higher IFD.', original.scores?.ifd, shown.scores?.ifd, 'higher', decidedBy.includes('ifd')),
+    metricRow('r-IFD', 'Reversed IFD: the response stage keeps the lower r-IFD.', original.scores?.rifd, shown.scores?.rifd, 'lower', decidedBy.includes('rifd')),
     lossRow('L(y|x)', 'Mean loss of the response after the instruction.', original.losses.yGivenX, shown.losses.yGivenX),
     lossRow('L(y)', 'Mean loss of the response alone.', original.losses.y, shown.losses.y),
     lossRow("L(x|y')", 'Mean loss of the instruction after the response.', original.losses.xGivenY, shown.losses.xGivenY),

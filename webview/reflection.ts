@@ -218,7 +218,8 @@ function render(): void {
     'section',
     { class: `decision tone-${headline.tone}`, attrs: { 'aria-label': 'Decision' } },
     h('p', { class: 'headline' }, h('strong', {}, headline.text), ` · mode ${view.mode}`),
-    h('p', { class: 'reason' }, view.reason),
+    // The stage lines below give each comparison; the overall reason says more only without them.
+    view.decisions.length === 0 || view.kept === null ? h('p', { class: 'reason' }, view.reason) : null,
     view.gate ? h('p', { class: 'gate' }, `Released rule: ${view.gate.passed ? 'passed' : 'not passed'} (${view.gate.reason})`) : null,
     ...view.decisions.map((d) =>
       h('p', { class: 'stage' }, h('vscode-badge', {}, d.stage === 'instruction' ? 'instruction stage' : 'response stage'), ' ', d.reason),
@@ -249,7 +250,7 @@ function render(): void {
     view.kept === 'original' ? h('span', { class: 'kept-original' }, h('vscode-badge', {}, 'kept'), ' original') : null,
   );
 
-  const rows = scoreRows(original, shown);
+  const rows = scoreRows(original, shown, view.decisions.map((d) => d.metric));
   const scores = h(
     'table',
     { class: 'scores' },
@@ -279,12 +280,14 @@ function render(): void {
         'section',
         { class: `field ${d.changed ? 'changed' : 'unchanged'}` },
         h('h2', {}, d.label, h('span', { class: 'summary' }, d.changed ? ` · ${d.added} word(s) added, ${d.removed} removed` : ' · unchanged')),
-        h(
-          'div',
-          { class: 'sides' },
-          h('div', { class: 'side before' }, h('h3', {}, 'Original'), h('div', { class: 'text' }, ...segments(d.before, '(empty)'))),
-          h('div', { class: 'side after' }, h('h3', {}, CANDIDATE_TITLES[shown.id]), h('div', { class: 'text' }, ...segments(d.after, '(empty)'))),
-        ),
+        d.changed
+          ? h(
+              'div',
+              { class: 'sides' },
+              h('div', { class: 'side before' }, h('h3', {}, 'Original'), h('div', { class: 'text' }, ...segments(d.before, '(empty)'))),
+              h('div', { class: 'side after' }, h('h3', {}, CANDIDATE_TITLES[shown.id]), h('div', { class: 'text' }, ...segments(d.after, '(empty)'))),
+            )
+          : h('div', { class: 'sides' }, h('div', { class: 'side same' }, h('h3', {}, 'Original and rewrite'), h('div', { class: 'text' }, ...segments(d.before, '(empty)')))),
       ),
     ),
   );

@@ -43,7 +43,17 @@ export class ReflectionCommands {
     const [uri, line, mode, version] = args;
     if (typeof uri !== 'string' || typeof line !== 'number' || !Number.isInteger(line) || line < 0) throw new Error('sift.reflect expects [uri, line, mode, version]');
     const m = (REFLECTION_MODES as readonly unknown[]).includes(mode) ? (mode as ReflectionMode) : 'selective';
-    return this.reflectRecord(uri, line, m, typeof version === 'number' ? version : undefined);
+    try {
+      return await this.reflectRecord(uri, line, m, typeof version === 'number' ? version : undefined);
+    } catch (error) {
+      // Not a palette command (no `guarded` wrapper): say what went wrong here, in Sift's words.
+      const message = error instanceof Error ? error.message : String(error);
+      this.deps.log.error(`Reflection of ${fileName(uri)} line ${line + 1}: ${message}`);
+      void vscode.window.showErrorMessage(`Sift: reflection failed: ${message}`, 'Show Log').then((choice) => {
+        if (choice === 'Show Log') this.deps.log.show();
+      });
+      return undefined;
+    }
   }
 
   /** Sift: Reflect Record… on the line of the cursor. */

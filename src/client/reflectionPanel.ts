@@ -181,8 +181,9 @@ class ReflectionPanel {
     const lines = { version: document.version, lineCount: document.lineCount, lineText: (i: number) => document.lineAt(i).text };
     const plan = planAccept(lines, view, candidate, fields);
     if (!plan.ok) {
+      // The panel says why, in its status line (announced to screen readers); no toast on top.
       this.post({ type: 'notice', level: 'error', text: plan.reason });
-      void vscode.window.showWarningMessage(`Sift: ${plan.reason}`);
+      this.log.info(`Reflection not accepted: ${view.uri} line ${view.line + 1}: ${plan.reason}`);
       return;
     }
     // One WorkspaceEdit is one undo step in the dataset's editor.

@@ -730,6 +730,8 @@ export async function waitFor(fn, { timeoutMs = 30_000, intervalMs = 250, what =
  * Runs `testsPath` (a module exporting run(): Promise<void>) in the extension host with
  * `extensionDevelopmentPath`, on a server started with --vscode-option enable-smoke-test-driver
  * (without it a built workbench ignores the payload). Returns { exitCode, output }.
+ * `onPage(page, server)`, if given, is called (not awaited) once the workbench is loading, e.g. for a
+ * benchmark that watches the rendered editor while the suite runs; its errors are only logged.
  * The workbench reports the end through window.codeAutomationExit(code).
  */
 export async function runExtensionHostSuite({
@@ -741,6 +743,7 @@ export async function runExtensionHostSuite({
   timeoutMs = 180_000,
   env = {},
   echo = true,
+  onPage,
 }) {
   const server = await startCodeServer({
     paths,
@@ -779,6 +782,7 @@ export async function runExtensionHostSuite({
       ['extensionTestsPath', remoteUri(server, path.resolve(extensionTestsPath))],
     ];
     await page.goto(workbenchUrl(server, workspace, payload), { timeout: 120_000 });
+    if (onPage) Promise.resolve().then(() => onPage(page, server)).catch(error => log(`onPage: ${error.stack || error}`));
     const exitCode = await withTimeout(exited, timeoutMs, 'extension-host suite');
     return { exitCode, output };
   } catch (e) {

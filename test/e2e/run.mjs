@@ -4,8 +4,9 @@
 //   3. in-host: the mocha suite of test/e2e/suite inside code-server's extension host
 // Prints one line per check and a closing `e2e: N passed, N failed`; exits 1 on any failure.
 //
-//   node test/e2e/run.mjs [--only TEXT] [--skip-ui] [--skip-exthost] [--extension DIR] [--workspace DIR]...
-//     --only TEXT      run only the UI checks whose name contains TEXT
+//   node test/e2e/run.mjs [--only TEXT] [--skip-ui] [--skip-exthost] [--skip-vsix] [--extension DIR] [--workspace DIR]...
+//     --only TEXT      run only the UI checks whose name contains TEXT (the .vsix checks: TEXT contains "vsix")
+//     --skip-vsix      no .vsix build-install-run checks (vsix.mjs; --skip-ui skips them too)
 //     --extension DIR  test another unpacked extension folder instead of this repo (must be built)
 //     --workspace DIR  folder(s) copied into the workspace (default: examples/); the fixtures of
 //                      test/e2e/fixtures are always added
@@ -16,12 +17,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as h from './harness.mjs';
 import { checks, options as checkOptions } from './ui-checks.mjs';
+import { runVsixChecks } from './vsix.mjs';
 
 const { values: args } = parseArgs({
   options: {
     only: { type: 'string' },
     'skip-ui': { type: 'boolean', default: false },
     'skip-exthost': { type: 'boolean', default: false },
+    'skip-vsix': { type: 'boolean', default: false },
     extension: { type: 'string', default: h.REPO_ROOT },
     workspace: { type: 'string', multiple: true },
   },
@@ -146,6 +149,7 @@ async function main() {
   console.log(`# testing ${manifest.id} ${manifest.version} from ${path.relative(process.cwd(), extensionDir) || '.'}`);
   if (!args['skip-ui']) await runUiChecks(paths, manifest);
   if (!args['skip-exthost']) await runExtensionHost(paths);
+  if (!args['skip-ui'] && !args['skip-vsix'] && (!args.only || /vsix/i.test(args.only))) await runVsixChecks({ paths, extensionDir, manifest, options: checkOptions, report });
 }
 
 try {

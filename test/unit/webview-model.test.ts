@@ -130,6 +130,8 @@ describe('which candidate is shown and what can be done with it', () => {
       ['IFD', '0.5000', '0.6000', true],
       ['r-IFD', '0.8000', '0.9000', false],
     ]);
+    assert.equal(scoreRows(a, b, ['rifd'])[0].better, undefined, 'IFD decided nothing in a response-only reflection');
+    assert.equal(scoreRows(a, b, ['rifd'])[1].better, false);
     assert.equal(rows[2].before, '2.0000 (10 tok)');
     assert.equal(rows[2].after, '—');
     const none = scoreRows(a, candidate('response-reflected', { scores: { ifd: { value: null, reason: 'empty response' }, rifd: { value: 0.1 } } }));
