@@ -107,7 +107,7 @@ class SettingsPublisher {
   /** The current settings and keys ('' = no teacher key, so clearing it reaches the server). */
   private current(): SettingsChangedParams {
     const scope = settingsScope();
-    return { settings: readSettings(scope), scorerApiKey: this.apiKey.current, reflection: readReflectionSettings(scope), teacherApiKey: this.teacherKey.current ?? '' };
+    return { settings: readSettings(scope), scorerApiKey: this.apiKey.current ?? '', reflection: readReflectionSettings(scope), teacherApiKey: this.teacherKey.current ?? '' };
   }
 
   /** The current settings and key; remembered as sent (used for initializationOptions). */

@@ -88,3 +88,9 @@ export function codeActions(doc: SiftDocument, range: Range, diagnostics: Diagno
   actions.push(drop);
   return actions;
 }
+
+/** The client may ask for some kinds only (e.g. quick fixes on save); a kind matches its sub-kinds. */
+export function onlyKinds<T extends { kind?: string }>(actions: T[], only: string[] | undefined): T[] {
+  if (!only || only.length === 0) return actions;
+  return actions.filter((action) => action.kind !== undefined && only.some((kind) => action.kind === kind || action.kind!.startsWith(`${kind}.`)));
+}

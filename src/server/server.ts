@@ -54,7 +54,7 @@ import {
   type SiftSettings,
   type StatusParams,
 } from '../protocol';
-import { codeActions, dropEdit } from './codeActions';
+import { codeActions, dropEdit, onlyKinds } from './codeActions';
 import { documentDiagnostics, tooLargeMessage } from './diagnostics';
 import { fileUriToPath, SiftDocument } from './document';
 import { FilterError, filterDocument } from './filter';
@@ -176,7 +176,9 @@ export class SiftServer {
     c.onCodeAction((params) =>
       this.guard('code actions', () => {
         const doc = this.docs.get(params.textDocument.uri);
-        return doc ? codeActions(doc, params.range, params.context.diagnostics, this.caps.documentChanges, { apply: !this.caps.reflectionView }) : [];
+        if (!doc) return [];
+        const actions = codeActions(doc, params.range, params.context.diagnostics, this.caps.documentChanges, { apply: !this.caps.reflectionView });
+        return onlyKinds(actions, params.context.only);
       }, [] as CodeAction[]),
     );
     c.languages.inlayHint.on((params) =>
@@ -1061,3 +1063,4 @@ function packageVersion(root: string): string {
     return '0.0.0';
   }
 }
+
