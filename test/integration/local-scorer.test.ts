@@ -68,3 +68,24 @@ test('log-probs agree with the full softmax distribution llama.cpp reports', asy
 test('a sequence longer than the context is refused, not silently shifted', async () => {
   await assert.rejects(scorer.logprobs([new Array(600).fill(300)]), /exceeds the model context/);
 });
+
+test('needFrom skips log-probs before it (NaN) and leaves the rest exactly as a full extraction', async () => {
+  const [a, b] = await scorer.tokenize(['The dog ran to the park.', 'Lily had a red ball.']);
+  // Something unrelated first, so nothing of this sequence is in the cache.
+  await scorer.logprobs([[1, ...b, ...b]]);
+  const full = [1, ...a, ...b];
+  const from = 1 + a.length;
+  const [partial] = await scorer.logprobs([full], undefined, [from]);
+  // A different sequence in between, so the next call cannot reuse NaN positions it needs.
+  await scorer.logprobs([[1, ...b]]);
+  const [complete] = await scorer.logprobs([full]);
+  for (let j = 1; j < full.length; j++) {
+    if (j < from - 1) assert.ok(Number.isNaN(partial[j - 1]), `position ${j} should be skipped`);
+    else if (j < from) continue;
+    else assert.equal(partial[j - 1], complete[j - 1], `position ${j}`);
+  }
+  // Reusing the partial sequence's prefix for a request that needs everything must not copy NaNs.
+  await scorer.logprobs([full], undefined, [from]);
+  const [again] = await scorer.logprobs([full]);
+  assert.deepEqual(Array.from(again), Array.from(complete));
+});

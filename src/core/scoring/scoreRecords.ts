@@ -194,6 +194,8 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
   // Plan every span; identical id sequences are evaluated once.
   const unique = new Map<string, number>();
   const sequences: number[][] = [];
+  // The first token each sequence needs a log-prob for (a prompt's own tokens usually need none).
+  const needFrom: number[] = [];
   const planned: { record: PendingRecord; pending: PendingMetric; spans: Map<SpanKind, PlannedSequence | string> }[] = [];
   for (const record of chunk) {
     for (const pending of record.pending) {
@@ -205,9 +207,13 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
         spans.set(request.kind, plan);
         if (typeof plan !== 'string') {
           const key = plan.ids.join(',');
-          if (!unique.has(key)) {
+          const at = unique.get(key);
+          if (at === undefined) {
             unique.set(key, sequences.length);
             sequences.push(plan.ids);
+            needFrom.push(plan.start);
+          } else {
+            needFrom[at] = Math.min(needFrom[at], plan.start);
           }
         }
       }
@@ -216,7 +222,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
   }
   let logprobs: Float64Array[];
   try {
-    logprobs = await scorer.logprobs(sequences, signal);
+    logprobs = await scorer.logprobs(sequences, signal, needFrom);
   } catch (error) {
     failChunk(chunk, error, options);
     return;

@@ -16,8 +16,10 @@ export interface TokenScorer {
   /**
    * For each sequence `ids`, `lp[j-1] = log p(ids[j] | ids[<j])` for j = 1..ids.length-1
    * (so the result has length ids.length - 1; position 0 has no prediction).
+   * `needFrom[i]`, when given, is the first token index j whose log-prob the caller needs for
+   * sequence i: a backend may skip earlier ones (leaving NaN there) when that saves work.
    */
-  logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]>;
+  logprobs(sequences: number[][], signal?: AbortSignal, needFrom?: number[]): Promise<Float64Array[]>;
   close(): Promise<void>;
 }
 

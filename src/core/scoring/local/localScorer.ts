@@ -99,7 +99,7 @@ export class LocalScorer implements TokenScorer {
     return tokens.map((id, i) => this.model.detokenize([id], true, tokens.slice(Math.max(0, i - 4), i)));
   }
 
-  async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
+  async logprobs(sequences: number[][], signal?: AbortSignal, needFrom?: number[]): Promise<Float64Array[]> {
     for (const ids of sequences) {
       if (ids.length > this.maxContext) {
         throw new PermanentScorerError(`sequence of ${ids.length} tokens exceeds the model context of ${this.maxContext}`);
@@ -116,7 +116,7 @@ export class LocalScorer implements TokenScorer {
       work.push(this.withSequence(async (seq) => {
         for (const index of slice) {
           signal?.throwIfAborted();
-          results[index] = await sequenceLogprobs(seq, sequences[index]);
+          results[index] = await sequenceLogprobs(seq, sequences[index], needFrom?.[index] ?? 1);
         }
       }));
     }
