@@ -320,6 +320,9 @@ export const checks = [
         '{"instruction": "A cat naps in the sun.", "input": "", "output": "The cat lay in the sun. It was warm and it slept."}',
       ];
       const original = Buffer.from(lines.join('\r\n') + '\r\n');
+      // The same bytes are in test/e2e/fixtures, so the file is in the workspace before the workbench
+      // indexes it (Quick Open may not list a file created while it runs); rewrite it to be sure.
+      assert.deepEqual(fs.readFileSync(file), original, 'test/e2e/fixtures/reflect-e2e.jsonl matches this check');
       fs.writeFileSync(file, original);
       const expectedLine = JSON.stringify({ ...html, output: rewrite(html.output) });
       const accepted = Buffer.from([lines[0], expectedLine, lines[2]].join('\r\n') + '\r\n');
@@ -451,7 +454,8 @@ export const checks = [
         '{"instruction": "A cat naps in the sun.", "input": "", "output": "The cat lay in the sun. It was warm and it slept."}',
         '{"instruction": "Tom has a new kite.", "input": "", "output": "Tom ran with his kite. The wind took it up high."}',
       ];
-      fs.writeFileSync(path.join(workspace, name), lines.join('\n') + '\n');
+      // Also in test/e2e/fixtures, so Quick Open lists it from the start (see the check above).
+      assert.equal(fs.readFileSync(path.join(workspace, name), 'utf8'), lines.join('\n') + '\n', 'test/e2e/fixtures/reflect-batch-e2e.jsonl matches this check');
       const frameText = async frame => frame.evaluate(() => document.body.innerText);
       try {
         await h.openFile(page, name);
