@@ -9,15 +9,7 @@ import type {
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { HttpError } from './httpError';
 
-type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
-
-// node-llama-cpp is ESM-only with a native addon: loaded with import() on first use, as the
-// scoring engine does, so `sift serve` pays for generation only when a chat request arrives.
-let modulePromise: Promise<NodeLlamaCpp> | undefined;
-function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
-  modulePromise ??= import('node-llama-cpp') as Promise<NodeLlamaCpp>;
-  return modulePromise;
-}
+import { loadNodeLlamaCpp, openLlama } from '../scoring/local/llamaRuntime';
 
 export interface ChatTurn {
   role: 'system' | 'user' | 'assistant';
@@ -80,14 +72,9 @@ export class LocalChatEngine implements ChatEngine {
   ) {}
 
   static async load(options: LocalChatEngineOptions): Promise<LocalChatEngine> {
-    const { getLlama, LlamaLogLevel, LlamaChat } = await loadNodeLlamaCpp();
-    const llama = await getLlama({
-      gpu: options.gpu === false ? false : 'auto',
-      build: 'never',
-      logLevel: LlamaLogLevel.error,
-      progressLogs: false,
-      skipDownload: true,
-    });
+    // Loaded on the first chat request, so `sift serve` pays for generation only when it is used.
+    const { LlamaChat } = await loadNodeLlamaCpp();
+    const llama = await openLlama(options.gpu !== false);
     const model = await llama.loadModel({ modelPath: options.modelPath });
     const contextSize = options.contextSize ?? Math.min(model.trainContextSize, 4096);
     const context = await model.createContext({ contextSize, sequences: 1, threads: options.threads ?? availableParallelism() });

@@ -1,6 +1,7 @@
 // node-llama-cpp is an ES module; these type-only imports tell TypeScript to resolve it as one from
 // our CommonJS sources. No code is imported here.
 export type {
+  Llama,
   LlamaContext,
   LlamaContextSequence,
   LlamaModel,

@@ -3,15 +3,8 @@ import type { TokenScorer } from '../types';
 import { PermanentScorerError } from '../types';
 import { ggufIdentity } from './modelIdentity';
 import { sequenceLogprobs, type EvaluatingSequence } from './sequenceLogprobs';
-import type { LlamaContext, LlamaModel, NodeLlamaCpp, Token } from './llamaTypes';
-
-// node-llama-cpp is ESM-only with a native addon: load it lazily with import() so the CommonJS
-// bundles (CLI, server) start fast and only pay for it when a local model is used.
-let modulePromise: Promise<NodeLlamaCpp> | undefined;
-function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
-  modulePromise ??= import('node-llama-cpp') as Promise<NodeLlamaCpp>;
-  return modulePromise;
-}
+import type { LlamaContext, LlamaModel, Token } from './llamaTypes';
+import { openLlama } from './llamaRuntime';
 
 export interface LocalScorerOptions {
   modelPath: string;
@@ -54,18 +47,11 @@ export class LocalScorer implements TokenScorer {
   }
 
   static async load(options: LocalScorerOptions): Promise<LocalScorer> {
-    const { getLlama, LlamaLogLevel } = await loadNodeLlamaCpp();
     const identity = ggufIdentity(options.modelPath).catch((error: NodeJS.ErrnoException) => {
       throw new PermanentScorerError(`cannot read model file ${options.modelPath}: ${error.code ?? error.message}`);
     });
     const modelId = await identity;
-    const llama = await getLlama({
-      gpu: options.gpu === false ? false : 'auto',
-      build: 'never',
-      logLevel: LlamaLogLevel.error,
-      progressLogs: false,
-      skipDownload: true,
-    });
+    const llama = await openLlama(options.gpu !== false);
     let model: LlamaModel;
     try {
       model = await llama.loadModel({ modelPath: options.modelPath });
