@@ -1,4 +1,5 @@
 import type { MetricName, SpanLoss } from '../core/metrics/types';
+import { perplexity } from '../core/metrics/nll';
 import type { RecordScore } from '../core/scoring/recordScore';
 import type { SpanKind } from '../core/scoring/plan';
 import { Commands, type SiftSettings } from '../protocol';
@@ -89,7 +90,7 @@ function metricSection(doc: SiftDocument, metric: MetricName, score: RecordScore
 function lossText(name: string, loss: SpanLoss | undefined): string {
   if (!loss) return `${name}: not computed`;
   if (loss.n === 0 || !Number.isFinite(loss.mean)) return `${name}: no tokens scored`;
-  return `${name} = ${loss.mean.toFixed(4)} (ppl ${Math.exp(loss.mean).toFixed(3)}) over ${formatCount(loss.n)} token${loss.n === 1 ? '' : 's'}`;
+  return `${name} = ${loss.mean.toFixed(4)} (ppl ${perplexity(loss).toFixed(3)}) over ${formatCount(loss.n)} token${loss.n === 1 ? '' : 's'}`;
 }
 
 function provenance(score: RecordScore, ctx: HoverContext): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { METHOD_VERSION, meanNll, sumNll } from '../../src/core/metrics';
+import { describe, it, test } from 'node:test';
+import { METHOD_VERSION, meanNll, perplexity, sumNll } from '../../src/core/metrics';
 
 describe('meanNll', () => {
   it('averages -lp over tokens start..end-1, token j being at lp[j-1]', () => {
@@ -56,4 +56,9 @@ describe('METHOD_VERSION', () => {
     assert.equal(typeof METHOD_VERSION, 'string');
     assert.ok(METHOD_VERSION.length > 0);
   });
+});
+
+test('perplexity is exp of the mean NLL', () => {
+  assert.ok(Math.abs(perplexity({ mean: Math.log(4), n: 3 }) - 4) < 1e-12);
+  assert.ok(Number.isNaN(perplexity({ mean: Number.NaN, n: 0 })));
 });

@@ -1,6 +1,6 @@
 export type { DsRule, MetricName, MetricResult, RatioVariant, RecordLosses, Score, SpanLoss, TemplateName } from './types';
 export { METHOD_VERSION } from './version';
-export { meanNll, sumNll, type SpanSum } from './nll';
+export { meanNll, perplexity, sumNll, type SpanSum } from './nll';
 export { ifd, rifd } from './ifd';
 export { dsWeight, validMean, type DsResult, type ValidMean } from './ds';
 export {

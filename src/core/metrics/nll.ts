@@ -36,3 +36,8 @@ export function meanNll(lp: ArrayLike<number>, start: number, end: number): Span
   const { sum, n } = sumNll(lp, start, end);
   return { mean: n > 0 ? sum / n : NaN, n };
 }
+
+/** Perplexity of a span, exp(mean NLL) (METHODS §0.3); NaN for an empty span. */
+export function perplexity(loss: SpanLoss): number {
+  return Math.exp(loss.mean);
+}
