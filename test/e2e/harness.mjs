@@ -608,9 +608,21 @@ export async function readProblemsPanel(page, { hasText, timeoutMs = 30_000 } = 
  */
 export async function applyCodeAction(page, line, label, { column = 2, timeoutMs = 20_000 } = {}) {
   await goToLine(page, line, column);
-  await page.keyboard.press('Control+.');
   const rows = page.locator(SEL.actionWidgetRow);
-  await rows.first().waitFor({ state: 'visible', timeout: timeoutMs });
+  // The keypress can land while the editor is still settling (or the list is momentarily empty):
+  // ask again a few times within the time allowed rather than fail on the first miss.
+  const attempts = 3;
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Control+.');
+    try {
+      await rows.first().waitFor({ state: 'visible', timeout: Math.ceil(timeoutMs / attempts) });
+      break;
+    } catch (error) {
+      if (attempt === attempts) throw error;
+      await page.keyboard.press('Escape');
+      await goToLine(page, line, column);
+    }
+  }
   const offered = (await rows.allInnerTexts()).map(t => t.trim());
   const row = rows.filter({ hasText: label }).first();
   if ((await row.count()) === 0) {
