@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LocalScorer } from '../../src/core/scoring/local';
 import type { NodeLlamaCpp } from '../../src/core/scoring/local/llamaTypes';
+import { sequenceLogprobs, type EvaluatingSequence } from '../../src/core/scoring/local/sequenceLogprobs';
 import { bundledModel } from '../helpers/paths';
 
 let scorer: LocalScorer;
@@ -88,4 +89,39 @@ test('needFrom skips log-probs before it (NaN) and leaves the rest exactly as a 
   await scorer.logprobs([full], undefined, [from]);
   const [again] = await scorer.logprobs([full]);
   assert.deepEqual(Array.from(again), Array.from(complete));
+});
+
+test('an id outside the vocabulary is refused before evaluation; a failed evaluation leaves nothing behind', async () => {
+  assert.equal(scorer.vocabSize, 512);
+  const [ids] = await scorer.tokenize(['Once upon a time there was a cat.']);
+  const sequence = [1, ...ids];
+  const [before] = await scorer.logprobs([sequence]);
+  await assert.rejects(scorer.logprobs([[1, 999999]]), /Token id 999999 is out of vocabulary/);
+  await assert.rejects(scorer.logprobs([[1, ...ids.slice(0, 3), 512]]), /Token id 512 is out of vocabulary/);
+  const [after] = await scorer.logprobs([sequence]);
+  assert.deepEqual(Array.from(after), Array.from(before));
+});
+
+test('sequenceLogprobs: after llama.cpp fails an evaluation, the sequence reuses nothing of it', async () => {
+  // Below LocalScorer's id check, so llama.cpp itself fails ("Eval has failed") part-way.
+  const { getLlama } = (await import('node-llama-cpp')) as NodeLlamaCpp;
+  const llama = await getLlama({ gpu: false, build: 'never' });
+  const model = await llama.loadModel({ modelPath: bundledModel });
+  const context = await model.createContext({ contextSize: 512 });
+  try {
+    const state: EvaluatingSequence = { sequence: context.getSequence(), ids: [], lp: new Float64Array(0) };
+    const [cat, time] = await scorer.tokenize(['Once upon a time there was a cat.', 'Once upon a time']);
+    const first = [1, ...cat];
+    const expected = Array.from(await sequenceLogprobs(state, first));
+    await sequenceLogprobs(state, [1, ...time]);
+    await assert.rejects(sequenceLogprobs(state, [1, ...time, 999999, 5]));
+    assert.deepEqual(state.ids, [], 'the failed sequence is forgotten');
+    await sequenceLogprobs(state, [1, ...time]);
+    for (let repeat = 0; repeat < 2; repeat++) {
+      assert.deepEqual(Array.from(await sequenceLogprobs(state, first)), expected, `repeat ${repeat}`);
+    }
+  } finally {
+    await context.dispose();
+    await model.dispose();
+  }
 });

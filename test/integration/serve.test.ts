@@ -99,3 +99,31 @@ test('errors have vLLM shapes and statuses', async () => {
   assert.equal(models.data[0].id, 'stories260K');
   assert.equal(models.data[0].max_model_len, 512);
 });
+
+test('an id outside the vocabulary is a 400 before evaluation, and leaves later log-probs exact', async () => {
+  // The sequence that once left wrong log-probs behind: a failed evaluation kept its KV-cache state,
+  // and the next prompt sharing a prefix reused it.
+  const first = 'Once upon a time there was a cat.';
+  const echo = async (prompt: unknown): Promise<{ status: number; json: Record<string, unknown> }> =>
+    post('/v1/completions', { model: 'stories260K', prompt, echo: true, max_tokens: 0, logprobs: 0 });
+  const logprobsOf = (json: Record<string, unknown>): (number | null)[] =>
+    (json.choices as { logprobs: { token_logprobs: (number | null)[] } }[])[0].logprobs.token_logprobs;
+  const before = await echo(first);
+  assert.equal(before.status, 200);
+  assert.equal((await echo('Once upon a time')).status, 200);
+  const bad = await echo([1, 999999]);
+  assert.equal(bad.status, 400);
+  assert.match((bad.json.error as { message: string }).message, /Token id 999999 is out of vocabulary/);
+  const badInList = await echo([[1, 403, 407], [1, 403, 512]]);
+  assert.equal(badInList.status, 400);
+  assert.match((badInList.json.error as { message: string }).message, /prompt 1: Token id 512 is out of vocabulary/);
+  assert.equal((await echo('Once upon a time')).status, 200);
+  for (let repeat = 0; repeat < 3; repeat++) {
+    const after = await echo(first);
+    assert.equal(after.status, 200);
+    assert.deepEqual(logprobsOf(after.json).map((x) => (x === null ? null : Number(x.toFixed(6)))), logprobsOf(before.json).map((x) => (x === null ? null : Number(x.toFixed(6)))), `repeat ${repeat}`);
+  }
+  // Still alive and exact after all of that (the detokenizer of llama.cpp aborts the process on an unknown id).
+  const models = await fetch(server.url + '/v1/models');
+  assert.equal(models.status, 200);
+});

@@ -9,6 +9,8 @@ import type { ChatEngine } from './localChat';
 /** What `sift serve` needs from an engine: scoring plus the text of each token for echo responses. */
 export interface ServableScorer extends TokenScorer {
   tokenText(ids: number[]): string[];
+  /** Why `ids` cannot be evaluated (an id outside the vocabulary), or undefined. */
+  unknownToken(ids: readonly number[]): string | undefined;
 }
 
 export interface ScoringServerOptions {
@@ -174,7 +176,10 @@ async function complete(scorer: ServableScorer, servedModel: string, body: unkno
   const logprobs = optionalCount(request.logprobs, 'logprobs');
   const promptLogprobs = optionalCount(request.prompt_logprobs, 'prompt_logprobs');
   const prompts = await promptIds(scorer, request.prompt, request.add_special_tokens !== false);
-  for (const ids of prompts) {
+  for (const [i, ids] of prompts.entries()) {
+    // Refused before anything is evaluated: vLLM answers an unknown id with a 400 too.
+    const unknown = scorer.unknownToken(ids);
+    if (unknown) throw new HttpError(400, prompts.length > 1 ? `prompt ${i}: ${unknown}` : unknown);
     if (ids.length > scorer.maxContext) {
       throw new HttpError(400, `This model's maximum context length is ${scorer.maxContext} tokens. However, your request has ${ids.length} input tokens.`);
     }

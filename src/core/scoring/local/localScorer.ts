@@ -36,6 +36,8 @@ export class LocalScorer implements TokenScorer {
     readonly modelId: string,
     readonly bosId: number | undefined,
     readonly maxContext: number,
+    /** Number of token ids the model knows (0 .. vocabSize − 1). */
+    readonly vocabSize: number,
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     modelPath: string,
@@ -69,7 +71,7 @@ export class LocalScorer implements TokenScorer {
       ignoreMemorySafetyChecks: false,
     });
     const bos = model.tokens.bos ?? undefined;
-    return new LocalScorer(modelId, bos === undefined ? undefined : Number(bos), contextSize, model, context, options.modelPath);
+    return new LocalScorer(modelId, bos === undefined ? undefined : Number(bos), contextSize, vocabularySize(model), model, context, options.modelPath);
   }
 
   async tokenize(texts: string[]): Promise<number[][]> {
@@ -81,8 +83,17 @@ export class LocalScorer implements TokenScorer {
    * for `echo` responses of `sift serve`: detokenized with the preceding tokens as context.
    */
   tokenText(ids: number[]): string[] {
+    const unknown = this.unknownToken(ids);
+    if (unknown) throw new PermanentScorerError(unknown);
     const tokens = ids as Token[];
     return tokens.map((id, i) => this.model.detokenize([id], true, tokens.slice(Math.max(0, i - 4), i)));
+  }
+
+  /** The first id of `ids` that the model does not know, as a message; undefined when all are known. */
+  unknownToken(ids: readonly number[]): string | undefined {
+    const at = ids.findIndex((id) => !(Number.isInteger(id) && id >= 0 && id < this.vocabSize));
+    // Worded as vLLM's input validation words it (vllm/v1/engine/input_processor.py).
+    return at < 0 ? undefined : `Token id ${ids[at]} is out of vocabulary (position ${at}; the model's ids are 0..${this.vocabSize - 1})`;
   }
 
   async logprobs(sequences: number[][], signal?: AbortSignal, needFrom?: number[]): Promise<Float64Array[]> {
@@ -90,6 +101,9 @@ export class LocalScorer implements TokenScorer {
       if (ids.length > this.maxContext) {
         throw new PermanentScorerError(`sequence of ${ids.length} tokens exceeds the model context of ${this.maxContext}`);
       }
+      // llama.cpp fails the whole batch on an unknown id (and its detokenizer aborts the process).
+      const unknown = this.unknownToken(ids);
+      if (unknown) throw new PermanentScorerError(unknown);
     }
     // Sorting makes sequences that share a prefix neighbours, so each context sequence can keep it.
     const order = sequences.map((_, i) => i).sort((a, b) => compareIds(sequences[a], sequences[b]));
@@ -125,6 +139,16 @@ export class LocalScorer implements TokenScorer {
       else this.free.push(seq);
     }
   }
+}
+
+/** The vocabulary size from the GGUF metadata (the token list), or the token embedding's shape. */
+function vocabularySize(model: LlamaModel): number {
+  const tokens = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: unknown } } }).tokenizer?.ggml?.tokens;
+  if (Array.isArray(tokens) && tokens.length > 0) return tokens.length;
+  const embedding = model.fileInfo.tensorInfo?.find((tensor) => tensor.name === 'token_embd.weight');
+  const rows = Number(embedding?.dimensions[1]);
+  if (Number.isInteger(rows) && rows > 0) return rows;
+  throw new PermanentScorerError('the model file names no vocabulary (no tokenizer.ggml.tokens, no token_embd.weight)');
 }
 
 function compareIds(a: number[], b: number[]): number {
