@@ -26,13 +26,28 @@ APT_PACKAGES=(chromium libkrb5-dev build-essential python3)
 
 T0=$SECONDS
 say() { echo "[e2e-setup +$((SECONDS - T0))s] $*"; }
+# Run from inside an npm script (the README's `npm test` runs this script through the e2e runner),
+# the environment carries the outer npm's configuration as npm_config_* and npm_* variables, among
+# them npm_config_user_agent naming the outer Node ("npm/11 node/v20 ..."). A nested npm takes those
+# as its own configuration and hands them to install scripts, and code-server's postinstall reads
+# the Node version from npm_config_user_agent: it refused with "code-server currently requires node
+# v24 ... you are on node v20" although npm ran on Node 24. Nested installs start without them.
+without_npm_env() { # without_npm_env COMMAND... : COMMAND with no npm_* variable of the caller
+  local unset=() name
+  for name in $(compgen -e); do
+    case "$name" in npm_*|NPM_CONFIG_*) unset+=(-u "$name") ;; esac
+  done
+  env "${unset[@]}" "$@"
+}
 npm_install() { # npm_install DIR LOG PACKAGE... : a private npm project in DIR, output to LOG
   local dir=$1 log=$2; shift 2
   mkdir -p "$dir"
   [ -f "$dir/package.json" ] || echo '{"private":true}' > "$dir/package.json"
-  (cd "$dir" && npm install --no-audit --no-fund --no-save --loglevel=error "$@") > "$log" 2>&1 ||
+  (cd "$dir" && without_npm_env npm install --no-audit --no-fund --no-save --loglevel=error "$@") > "$log" 2>&1 ||
     { echo "npm install $* failed; last lines of $log:"; tail -40 "$log"; return 1; }
 }
+# Sourced (by the tests of these functions), stop here.
+[[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0
 
 mkdir -p "$CACHE"
 exec 9> "$CACHE/.lock"
