@@ -15,6 +15,14 @@ export interface FakeSglangOptions {
   apiKey?: string;
   latencyMs?: number;
   loras?: string[];
+  /** Launched with --allow-auto-truncate: a prompt at or over the limit is cut silently. */
+  allowAutoTruncate?: boolean;
+  /** The scheduler's max_req_input_len when below the context (a small KV cache pool). */
+  maxReqInputLen?: number;
+  /** Output slots reserved per request (speculative decoding's draft tokens): the prompt limit is contextLen - this. */
+  reservedTokens?: number;
+  /** Fault injection by content: a request with a prompt for which this returns a message gets a 400 with it. */
+  rejectIf?: (ids: readonly number[]) => string | undefined;
 }
 
 export class FakeSglang extends FakeHttpServer {
@@ -79,16 +87,27 @@ export class FakeSglang extends FakeHttpServer {
     const ids = b['input_ids'];
     if (!Array.isArray(ids) || ids.length === 0) return bad('Either text, input_ids or input_embeds should be provided.');
     const batch = Array.isArray(ids[0]);
-    const prompts = (batch ? ids : [ids]) as number[][];
+    const prompts = [...((batch ? ids : [ids]) as number[][])];
     const sp = (b['sampling_params'] ?? {}) as Record<string, unknown>;
     const maxNew = typeof sp['max_new_tokens'] === 'number' ? sp['max_new_tokens'] : 128;
     if (maxNew < 0) return bad(`max_new_tokens must be at least 0, got ${maxNew}.`);
     const lora = b['lora_path'];
     if (lora !== undefined && lora !== null && !(this.opts.loras ?? []).includes(lora as string)) return bad(`LoRA adapter ${String(lora)} is not loaded`);
-    for (const p of prompts) {
+    const limit = Math.min(this.opts.maxReqInputLen ?? this.contextLen, this.contextLen - (this.opts.reservedTokens ?? 0));
+    for (let k = 0; k < prompts.length; k++) {
+      const p = prompts[k] as number[];
+      if (p.length >= limit && this.opts.allowAutoTruncate) {
+        prompts[k] = p.slice(0, limit - 1); // managers/utils.py validate_input_length: cut, log a warning, answer 200
+        continue;
+      }
       if (p.length >= this.contextLen) {
         return bad(`The input (${p.length} tokens) is longer than the model's context length (${this.contextLen} tokens).`);
       }
+      if (p.length >= limit) {
+        return bad(`Input length (${p.length} tokens) exceeds the maximum allowed length (${limit} tokens). Use a shorter input or enable --allow-auto-truncate.`);
+      }
+      const refused = this.opts.rejectIf?.(p);
+      if (refused !== undefined) return bad(refused);
     }
     if (maxNew !== 0 || b['return_logprob'] !== true || b['logprob_start_len'] !== 0) {
       return bad('this fake only implements prefill-only scoring (max_new_tokens 0, return_logprob, logprob_start_len 0)');

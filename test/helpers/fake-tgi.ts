@@ -54,6 +54,8 @@ export interface FakeTgiOptions {
   latencyMs?: number;
   /** Launched without --enable-prefill-logprobs: prefill comes back empty. */
   prefillLogprobs?: boolean;
+  /** Fault injection by content: an input for which this returns a message gets a 422 validation error with it. */
+  rejectIf?: (inputs: string) => string | undefined;
 }
 
 export class FakeTgi extends FakeHttpServer {
@@ -92,6 +94,8 @@ export class FakeTgi extends FakeHttpServer {
       const params = (b['parameters'] ?? {}) as Record<string, unknown>;
       const maxNew = typeof params['max_new_tokens'] === 'number' ? params['max_new_tokens'] : 20;
       if (maxNew === 0) return { status: 422, body: { error: 'Input validation error: `max_new_tokens` must be strictly positive', error_type: 'validation' } };
+      const refused = this.opts.rejectIf?.(b['inputs'] as string);
+      if (refused !== undefined) return { status: 422, body: { error: `Input validation error: ${refused}`, error_type: 'validation' } };
       const tokens = tgiTokenize(b['inputs'] as string);
       if (tokens.length > maxInput) {
         return { status: 422, body: { error: `Input validation error: \`inputs\` must have less than ${maxInput} tokens. Given: ${tokens.length}`, error_type: 'validation' } };

@@ -2,12 +2,17 @@
  * A fake vLLM OpenAI-compatible server for contract tests. It answers with bodies in exactly
  * vLLM's shapes (built by the builders `sift serve` uses, which mirror vLLM's serving code; see
  * src/core/scoring/vllm/protocol.ts) from the shared toy model, and injects faults per request.
+ * It enforces vLLM V1's length rules with vLLM's own messages: `echo` with `max_tokens: 0` runs as
+ * one generated token, so a prompt of exactly max_model_len tokens is refused with a 400.
  */
 import {
   buildCompletionResponse,
   buildErrorResponse,
   buildModelList,
   buildTokenizeResponse,
+  vllmInputTooLongMessage,
+  vllmPromptFillsContextMessage,
+  vllmPromptTooLongMessage,
   type ScoredPrompt,
 } from '../../src/core/scoring/vllm/protocol';
 import { FakeHttpServer, NAN_MARK, TOY_BOS, TOY_EOS, toyDecode, toyLogprobs, toyTokenize, type Fault, type Routed } from './fake-server';
@@ -23,6 +28,8 @@ export interface FakeVllmOptions {
   /** VLLM_MAX_COMPLETION_PROMPTS. */
   maxPrompts?: number;
   loras?: string[];
+  /** Fault injection by content: a request with a prompt for which this returns a message gets a 400 with it. */
+  rejectIf?: (ids: readonly number[]) => string | undefined;
 }
 
 export class FakeVllm extends FakeHttpServer {
@@ -99,13 +106,22 @@ export class FakeVllm extends FakeHttpServer {
     const maxTokens = b['max_tokens'] === undefined || b['max_tokens'] === null ? 16 : (b['max_tokens'] as number);
     const logprobs = typeof b['logprobs'] === 'number' ? b['logprobs'] : null;
     const promptLogprobs = typeof b['prompt_logprobs'] === 'number' ? b['prompt_logprobs'] : null;
+    // vLLM V1's checks in vLLM's order (see the header of src/core/scoring/vllm/protocol.ts); any
+    // refused prompt fails the whole request.
+    const mml = this.maxModelLen;
     for (const ids of prompts) {
-      if (ids.length > this.maxModelLen) {
-        return bad(`Input length (${ids.length}) exceeds model's maximum context length (${this.maxModelLen}).`);
+      // 1. the renderer: max_output_tokens = max_tokens or 0
+      if (ids.length > mml - maxTokens) {
+        return bad(vllmInputTooLongMessage(ids.length, maxTokens, mml), 'input_tokens');
       }
-      // get_max_tokens, then SamplingParams (echo with max_tokens 0 is run with max_tokens 1).
-      const effective = Math.min(this.maxModelLen - ids.length, maxTokens);
-      if (!(echo && maxTokens === 0) && effective < 1) return bad(`max_tokens must be at least 1, got ${effective}.`, 'max_tokens');
+      // 2. get_max_tokens, then to_sampling_params: echo with max_tokens 0 runs max_tokens=1
+      const effective = echo && maxTokens === 0 ? 1 : Math.min(mml - ids.length, maxTokens);
+      if (effective < 1) return bad(`max_tokens must be at least 1, got ${effective}.`, 'max_tokens');
+      // 3. the engine's InputProcessor._validate_prompt_len
+      if (ids.length > mml) return bad(vllmPromptTooLongMessage(ids.length, mml));
+      if (ids.length === mml) return bad(vllmPromptFillsContextMessage(ids.length, mml));
+      const refused = this.opts.rejectIf?.(ids);
+      if (refused !== undefined) return bad(refused);
     }
     const scored: ScoredPrompt[] = prompts.map((ids) => ({
       tokenIds: ids,

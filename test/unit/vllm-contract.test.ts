@@ -4,8 +4,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PermanentScorerError, RetriesExhaustedError } from '../../src/core/scoring/types';
-import { VllmScorer, type VllmScorerOptions } from '../../src/core/scoring/vllm/client';
+import { PartialLogprobsError, PermanentScorerError, RetriesExhaustedError } from '../../src/core/scoring/types';
+import { DEFAULT_VLLM_MODE, VllmScorer, type VllmScorerOptions } from '../../src/core/scoring/vllm/client';
 import type { HttpEvent } from '../../src/core/scoring/http/pool';
 import { deadUrl, FakeVllm, toyLogprobs, toyTokenize, TOY_BOS, type Fault } from '../helpers/fake-vllm';
 
@@ -47,7 +47,8 @@ describe('vLLM backend: connect', () => {
     const { scorer } = await connect(fake, { apiKey: KEY });
     assert.equal(scorer.servedModel, 'toy-model');
     assert.equal(scorer.modelId, 'vllm:toy-model');
-    assert.equal(scorer.maxContext, 512);
+    assert.equal(scorer.maxContext, 511, 'vLLM V1 generates one token in every mode: max_model_len - 1');
+    assert.equal(scorer.mode, DEFAULT_VLLM_MODE);
     assert.equal(scorer.bosId, TOY_BOS);
     assert.equal(scorer.endpoint, fake.url);
     const models = fake.requestsTo('/v1/models');
@@ -66,7 +67,7 @@ describe('vLLM backend: connect', () => {
   it('accepts a base URL ending in /v1 and a LoRA adapter (max_model_len from its parent)', async () => {
     const { scorer } = await connect([`${fake.url}/v1/`], { apiKey: KEY, servedModel: 'sql-adapter' });
     assert.equal(scorer.modelId, 'vllm:sql-adapter');
-    assert.equal(scorer.maxContext, 512);
+    assert.equal(scorer.maxContext, 511);
     await scorer.close();
   });
 
@@ -99,7 +100,7 @@ describe('vLLM backend: scoring', () => {
   let scorer: VllmScorer;
   before(async () => {
     fake = await FakeVllm.start({ maxModelLen: 256, apiKey: KEY });
-    ({ scorer } = await connect(fake, { apiKey: KEY, maxTokensPerRequest: 64 }));
+    ({ scorer } = await connect(fake, { apiKey: KEY, maxTokensPerRequest: 64, mode: 'echo' }));
   });
   after(async () => {
     await scorer.close();
@@ -120,17 +121,38 @@ describe('vLLM backend: scoring', () => {
     assert.match(String(r.headers['content-type']), /^application\/json/);
   });
 
-  it('sequences of length 0 and 1 need no request; too long ones are refused up front', async () => {
+  it('sequences of length 0 and 1 need no request; too long ones are refused up front, alone', async () => {
     fake.requests.length = 0;
     const lp = await scorer.logprobs([[], [TOY_BOS]]);
     assert.deepEqual(lp.map((a) => a.length), [0, 0]);
     assert.equal(fake.requests.length, 0);
-    await assert.rejects(scorer.logprobs([seq(3, 1), seq(257, 1)]), (e: Error) => {
+    // max_model_len 256: at most 255 tokens (the engine runs one generated token even for echo)
+    await assert.rejects(scorer.logprobs([seq(256, 1)]), (e: Error) => {
       assert.ok(e instanceof PermanentScorerError);
-      assert.match(e.message, /sequence 1 has 257 tokens.*at most 256/);
+      assert.match(e.message, /sequence 0 has 256 tokens.*at most 255/);
       return true;
     });
     assert.equal(fake.requests.length, 0);
+    const sequences = [seq(3, 1), seq(257, 1), seq(255, 2)];
+    await assert.rejects(scorer.logprobs(sequences), (e: Error) => {
+      assert.ok(e instanceof PartialLogprobsError);
+      assert.match(e.message, /sequence 1 has 257 tokens.*at most 255/);
+      assert.deepEqual([...e.failures.keys()], [1]);
+      assert.equal(e.results[1], undefined);
+      assertLogprobsEqual([e.results[0], e.results[2]] as Float64Array[], [sequences[0], sequences[2]] as number[][]);
+      return true;
+    });
+    assert.deepEqual(fake.requestsTo('/v1/completions').map((r) => (r.body as { prompt: unknown[] }).prompt.length), [1, 1]);
+  });
+
+  it('sends the prompt_logprobs request when no mode is configured (DEFAULT_VLLM_MODE)', async () => {
+    const { scorer: s } = await connect(fake, { apiKey: KEY });
+    fake.requests.length = 0;
+    const sequences = [seq(5, 1), seq(255, 2)];
+    assertLogprobsEqual(await s.logprobs(sequences), sequences);
+    const bodies = fake.requestsTo('/v1/completions').map((r) => r.body);
+    assert.deepEqual(bodies, [{ model: 'toy-model', prompt: sequences, max_tokens: 1, prompt_logprobs: 0 }]);
+    await s.close();
   });
 
   it('batches by tokens, keeps order across many sequences, sends a long sequence alone', async () => {

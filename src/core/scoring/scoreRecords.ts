@@ -12,7 +12,7 @@ import {
   type SpanKind,
   type SpanRequest,
 } from './plan';
-import type { TokenScorer } from './types';
+import { PartialLogprobsError, type TokenScorer } from './types';
 
 export interface RecordToScore {
   /** The caller's handle for the record (a line number, a document position, a valid-set index). */
@@ -220,18 +220,26 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
       planned.push({ record, pending, spans });
     }
   }
-  let logprobs: Float64Array[];
+  let logprobs: (Float64Array | undefined)[];
+  // Sequences the scorer could not score while it scored the others (e.g. one prompt a server
+  // refuses): only the metrics built on them fail.
+  let failed: ReadonlyMap<number, Error> = new Map();
   try {
     logprobs = await scorer.logprobs(sequences, signal, needFrom);
   } catch (error) {
-    failChunk(chunk, error, options);
-    return;
+    if (!(error instanceof PartialLogprobsError)) {
+      failChunk(chunk, error, options);
+      return;
+    }
+    logprobs = error.results;
+    failed = error.failures;
   }
   stats.evaluatedTokens += sequences.reduce((sum, s) => sum + s.length, 0);
   const at = Date.now();
   for (const { record, pending, spans } of planned) {
     const losses: Partial<Record<SpanKind, SpanLoss>> = {};
     let truncated = false;
+    let error: Error | undefined;
     for (const [kind, plan] of spans) {
       // An unscorable span (empty target, prompt filling the context) is a property of the text, so
       // it is stored like a score (NaN, n = 0) and the metric layer turns it into "no score" with a
@@ -241,7 +249,17 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
         continue;
       }
       truncated ||= plan.truncated;
-      losses[kind] = spanLoss(logprobs[unique.get(plan.ids.join(','))!], plan);
+      const index = unique.get(plan.ids.join(','))!;
+      const lp = logprobs[index];
+      if (lp === undefined) {
+        error ??= failed.get(index) ?? new Error('the scorer returned no log-probs for this sequence');
+        continue;
+      }
+      losses[kind] = spanLoss(lp, plan);
+    }
+    if (error) {
+      record.done[pending.metric] = { ok: false, error: error.message };
+      continue;
     }
     const flat = METRIC_SPANS[pending.metric].flatMap((kind) => [losses[kind]?.mean ?? Number.NaN, losses[kind]?.n ?? 0]);
     store.put(pending.key, { losses: flat, truncated, at });

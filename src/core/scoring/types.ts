@@ -32,3 +32,23 @@ export class PermanentScorerError extends Error {
 export class RetriesExhaustedError extends Error {
   override name = 'RetriesExhaustedError';
 }
+
+/**
+ * Some sequences of a `logprobs` call could not be scored while the others were: `results[i]` holds
+ * the log-probs of every scored sequence and is undefined for each index in `failures`, whose value
+ * says why (e.g. the server's 400 for that one prompt). Callers that do not know this error treat it
+ * as a failure of the whole call, which is safe; `scoreRecords` fails only the affected records.
+ */
+export class PartialLogprobsError extends PermanentScorerError {
+  override name = 'PartialLogprobsError';
+  constructor(
+    readonly results: (Float64Array | undefined)[],
+    readonly failures: ReadonlyMap<number, Error>,
+  ) {
+    const [first] = failures;
+    super(
+      `${failures.size} of ${results.length} sequences could not be scored` +
+        (first ? `; sequence ${first[0]}: ${first[1].message}` : ''),
+    );
+  }
+}

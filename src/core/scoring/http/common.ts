@@ -2,7 +2,7 @@
  * Pieces shared by the HTTP TokenScorers: token-budget batching, BOS detection, input checks and
  * discovery of the served model on every replica through an OpenAI-style `GET /v1/models`.
  */
-import { PermanentScorerError } from '../types';
+import { PartialLogprobsError, PermanentScorerError } from '../types';
 import { runAll, type HttpEndpointPool } from './pool';
 
 /**
@@ -40,29 +40,63 @@ export function detectBos(withSpecial: readonly number[], plain: readonly number
 
 /**
  * Check the sequences handed to `logprobs` and sort out the trivial ones: results for sequences of
- * length 0 or 1 are empty arrays and need no request. Throws PermanentScorerError for anything
- * that is not a list of token ids or is longer than `maxContext`.
+ * length 0 or 1 are empty arrays and need no request. A sequence longer than `maxContext` is not
+ * sent: it gets a PermanentScorerError in `failures` (the others are still scored). Throws
+ * PermanentScorerError for anything that is not a list of token ids (a caller bug).
  */
 export function prepareSequences(
   sequences: readonly number[][],
   maxContext: number,
   modelName: string,
-): { results: Float64Array[]; toSend: number[] } {
-  const results: Float64Array[] = new Array(sequences.length);
+): { results: (Float64Array | undefined)[]; toSend: number[]; failures: Map<number, Error> } {
+  const results: (Float64Array | undefined)[] = new Array(sequences.length);
   const toSend: number[] = [];
+  const failures = new Map<number, Error>();
   sequences.forEach((ids, i) => {
     if (!Array.isArray(ids) || !ids.every((t) => Number.isInteger(t) && t >= 0)) {
       throw new PermanentScorerError(`sequence ${i} is not a list of token ids`);
     }
     if (ids.length > maxContext) {
-      throw new PermanentScorerError(
-        `sequence ${i} has ${ids.length} tokens; ${modelName} accepts at most ${maxContext} (truncate before scoring)`,
+      failures.set(
+        i,
+        new PermanentScorerError(`sequence ${i} has ${ids.length} tokens; ${modelName} accepts at most ${maxContext} (truncate before scoring)`),
       );
-    }
-    if (ids.length <= 1) results[i] = new Float64Array(0);
+    } else if (ids.length <= 1) results[i] = new Float64Array(0);
     else toSend.push(i);
   });
-  return { results, toSend };
+  return { results, toSend, failures };
+}
+
+/**
+ * HTTP statuses that say "this request's content is refused" (vLLM's 400 for a prompt longer than
+ * the context, TGI's 422 validation errors, 413): when such a request carried several sequences,
+ * any one of them may be the cause, so it is split and the parts are retried (see
+ * {@link batchedLogprobs}). 401/403/404 (key, model) and 2xx answers that fail validation
+ * permanently (a server setting, e.g. SGLang's --allow-auto-truncate) are about the server, not a
+ * sequence: splitting cannot help, and they fail the whole call at once.
+ */
+export const SPLITTABLE_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
+
+/** Whether a failed request should be split to find the sequence(s) the server refuses. */
+export function isSequenceRefusal(e: unknown): boolean {
+  if (!(e instanceof PermanentScorerError)) return false;
+  const status = (e as PermanentScorerError & { status?: number }).status;
+  return status !== undefined && SPLITTABLE_STATUSES.has(status);
+}
+
+/**
+ * The end of a `logprobs` call whose sequences may have failed one by one: the results when none
+ * did; the error itself when the call had a single sequence to score and it failed (as before
+ * per-sequence errors existed); otherwise a {@link PartialLogprobsError} carrying every result.
+ */
+export function finishLogprobs(results: (Float64Array | undefined)[], failures: Map<number, Error>): Float64Array[] {
+  if (failures.size === 0) return results as Float64Array[];
+  const scored = results.some((r, i) => r !== undefined && !failures.has(i));
+  const distinct = new Set(failures.values());
+  if (!scored && distinct.size === 1) throw [...distinct][0] as Error;
+  const sorted = new Map([...failures].sort((a, b) => a[0] - b[0]));
+  for (const i of sorted.keys()) results[i] = undefined;
+  throw new PartialLogprobsError(results, sorted);
 }
 
 /** The fields of an OpenAI-style model card that discovery needs (vLLM and SGLang both send them). */
@@ -128,6 +162,12 @@ export interface BatchRequest {
  * `TokenScorer.logprobs` for a batching HTTP backend: checks the sequences, packs them into requests
  * under the token and prompt budgets, sends them concurrently through the pool (which bounds the
  * requests in flight per replica and retries), and puts every result back in input order.
+ *
+ * One refused sequence must not fail the others: when a request carrying several sequences gets a
+ * permanent refusal ({@link isSequenceRefusal}: 400/413/422), it is split in two and both halves
+ * are sent again, recursively, until the refused sequences are alone; only they fail (k refused
+ * sequences among n cost about 2k·log2(n/k) extra requests). The call then ends with a
+ * {@link PartialLogprobsError} that carries every other result (see {@link finishLogprobs}).
  */
 export async function batchedLogprobs(
   pool: HttpEndpointPool,
@@ -136,19 +176,18 @@ export async function batchedLogprobs(
   request: BatchRequest,
   signal?: AbortSignal,
 ): Promise<Float64Array[]> {
-  const { results, toSend } = prepareSequences(sequences, limits.maxContext, limits.modelName);
+  const { results, toSend, failures } = prepareSequences(sequences, limits.maxContext, limits.modelName);
   const batches = planBatches(
     toSend.map((i) => (sequences[i] as number[]).length),
     limits.maxTokensPerRequest,
     limits.maxPromptsPerRequest,
   ).map((b) => b.map((k) => toSend[k] as number));
-  await runAll(
-    batches.length,
-    async (b, sig) => {
-      const idx = batches[b] as number[];
-      const seqs = idx.map((i) => sequences[i] as number[]);
-      const tokens = seqs.reduce((s, q) => s + q.length, 0);
-      const out = await pool.request({
+  const send = async (idx: number[], sig: AbortSignal): Promise<void> => {
+    const seqs = idx.map((i) => sequences[i] as number[]);
+    const tokens = seqs.reduce((s, q) => s + q.length, 0);
+    let out: Float64Array[];
+    try {
+      out = await pool.request({
         method: 'POST',
         path: request.path,
         body: request.body(seqs),
@@ -156,11 +195,20 @@ export async function batchedLogprobs(
         what: `${request.what} (${seqs.length} prompts, ${tokens} tokens)`,
         signal: sig,
       });
-      idx.forEach((i, k) => {
-        results[i] = out[k] as Float64Array;
-      });
-    },
-    signal,
-  );
-  return results;
+    } catch (e) {
+      if (!isSequenceRefusal(e)) throw e;
+      if (idx.length === 1) {
+        failures.set(idx[0] as number, e as Error);
+        return;
+      }
+      const mid = Math.ceil(idx.length / 2);
+      await Promise.all([send(idx.slice(0, mid), sig), send(idx.slice(mid), sig)]);
+      return;
+    }
+    idx.forEach((i, k) => {
+      results[i] = out[k] as Float64Array;
+    });
+  };
+  await runAll(batches.length, (b, sig) => send(batches[b] as number[], sig), signal);
+  return finishLogprobs(results, failures);
 }

@@ -8,6 +8,8 @@
  * - tokenize(): `POST /v1/tokenize` with a list of texts per request, `add_special_tokens: false`.
  * - A served LoRA adapter (a `/v1/models` card with a parent) is selected with `lora_path`.
  * - maxContext is context_len - 1: SGLang refuses a prompt that fills the whole context.
+ * - A prompt the server runs with another length than the one sent (`--allow-auto-truncate`,
+ *   speculative decoding) is a server setting, reported once: see logprobs().
  * - Retries, back-off, timeouts, cancellation, replicas: `../http/pool.ts`.
  *
  * `modelId` is `sglang:<served model name>`; as with vLLM, different weights served under the
@@ -44,6 +46,8 @@ export class SglangScorer implements TokenScorer {
   private readonly maxTokensPerRequest: number;
   private readonly maxPromptsPerRequest: number;
   private readonly maxTextsPerTokenizeRequest: number;
+  /** The server-setting problem found by an earlier call, if any (see logprobs). */
+  private settingProblem: PermanentScorerError | undefined;
 
   private constructor(
     pool: HttpEndpointPool,
@@ -129,7 +133,26 @@ export class SglangScorer implements TokenScorer {
     return results;
   }
 
+  /**
+   * Scores each sequence; a refused one fails alone (see batchedLogprobs). A server that runs a
+   * prompt of another length than the one sent (`--allow-auto-truncate`, speculative decoding's
+   * reserved tokens) is a server setting: the first such answer fails the call with a message
+   * naming the flag, and every later call fails at once with the same error, without a request,
+   * so the problem is reported once instead of once per request and never retried.
+   */
   async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
+    if (this.settingProblem) throw this.settingProblem;
+    try {
+      return await this.scoreBatches(sequences, signal);
+    } catch (e) {
+      const status = (e as PermanentScorerError & { status?: number }).status;
+      // A 2xx answer refused for good can only be the length check of parseGenerateLogprobs.
+      if (e instanceof PermanentScorerError && status !== undefined && status >= 200 && status < 300) this.settingProblem ??= e;
+      throw e;
+    }
+  }
+
+  private async scoreBatches(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
     const limits = {
       maxContext: this.maxContext,
       modelName: this.servedModel,

@@ -32,6 +32,28 @@
  *   max_model_len.
  */
 import { MalformedResponseError } from '../http/errors';
+import { PermanentScorerError } from '../types';
+
+/**
+ * The message for a prompt SGLang ran with another length than the one sent (`meta_info.
+ * prompt_tokens` differs): a server setting, reported once (see SglangScorer.logprobs).
+ * - `--allow-auto-truncate`: `validate_input_length` in `python/sglang/srt/managers/utils.py`
+ *   cuts `origin_input_ids` to the limit and only logs a warning ("Request length is longer than
+ *   the KV cache pool size or the max context length. Truncated."), where it would otherwise refuse
+ *   with "Input length (N tokens) exceeds the maximum allowed length (M tokens). Use a shorter
+ *   input or enable --allow-auto-truncate." (the advice Sift must not follow).
+ * - Speculative decoding (`--speculative-algorithm`): the tokenizer manager reserves output slots
+ *   per request for draft tokens (`compute_num_reserved_tokens`), so the usable prompt length is
+ *   below `context_len`; with auto-truncate on, prompts between the two are cut silently.
+ */
+export function sglangLengthMismatchMessage(output: number, sent: number, ran: number): string {
+  return (
+    `SGLang server setting: output ${output} scored ${ran} prompt tokens where ${sent} were sent, so the server changed the prompt ` +
+    `and its log-probs cannot be trusted. Launch SGLang without --allow-auto-truncate (it silently cuts prompts longer than its ` +
+    `limit; speculative decoding, --speculative-algorithm, lowers that limit below the context length by the tokens it reserves ` +
+    `for drafts), or score with a server whose prompt limit is the context length it reports.`
+  );
+}
 
 export interface SglangGenerateRequest {
   input_ids: number[][] | number[];
@@ -126,6 +148,11 @@ export function parseGenerateLogprobs(body: unknown, sequences: readonly (readon
     const fr = meta['finish_reason'];
     if (isObject(fr) && fr['type'] === 'abort') {
       throw new MalformedResponseError(`output ${i}: aborted by the server: ${String(fr['message'] ?? '')}`);
+    }
+    const promptTokens = meta['prompt_tokens'];
+    if (typeof promptTokens === 'number' && promptTokens !== ids.length) {
+      // Not a corrupt answer: the server ran a different prompt. Asking again gives the same.
+      throw new PermanentScorerError(sglangLengthMismatchMessage(i, ids.length, promptTokens));
     }
     const itl = meta['input_token_logprobs'];
     if (!Array.isArray(itl)) throw new MalformedResponseError(`output ${i}: meta_info.input_token_logprobs missing`);

@@ -25,7 +25,7 @@
 import { PermanentScorerError, type TokenScorer } from '../types';
 import { HttpEndpointPool, runAll, type HttpPoolOptions, type HttpStats } from '../http/pool';
 import { MalformedResponseError } from '../http/errors';
-import { prepareSequences } from '../http/common';
+import { finishLogprobs, isSequenceRefusal, prepareSequences } from '../http/common';
 import { buildGenerateRequest, parseInfo, parsePrefill, parseTokenizeResponse, type TgiInfo, type TgiSimpleToken } from './protocol';
 
 export interface TgiMismatch {
@@ -203,7 +203,7 @@ export class TgiScorer implements TokenScorer {
   }
 
   async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
-    const { results, toSend } = prepareSequences(sequences, this.maxContext, this.info.model_id);
+    const { results, toSend, failures } = prepareSequences(sequences, this.maxContext, this.info.model_id);
     // Turn every sequence back into text before sending anything.
     const plans = toSend.map((i) => {
       const ids = sequences[i] as number[];
@@ -216,58 +216,73 @@ export class TgiScorer implements TokenScorer {
       }
       return { i, ids, hasBos, pieces, text: pieces.map((p) => p.text).join('') };
     });
+    // TGI takes one text per request, so a refused sequence (422 validation error) is already
+    // alone: it gets the error and every other sequence is still scored.
     await runAll(
       plans.length,
       async (k, sig) => {
         const plan = plans[k] as (typeof plans)[number];
-        const generate = (expectIds?: readonly number[]) =>
-          this.pool.request({
-            method: 'POST',
-            path: '/generate',
-            body: buildGenerateRequest(plan.text, this.adapterId),
-            parse: (b) => {
-              const p = parsePrefill(b);
-              if (p.logprobs.slice(1).some((x) => x === null)) {
-                throw new MalformedResponseError('prefill has a null log-prob after the first token (a cached prefix?)');
-              }
-              if (expectIds && (p.ids.length !== expectIds.length || p.ids.some((id, j) => id !== expectIds[j]))) {
-                throw new MalformedResponseError('prefill token ids differ from /tokenize of the same text');
-              }
-              return p;
-            },
-            what: `generate (${plan.ids.length} tokens)`,
-            signal: sig,
-          });
-        let prefill = await generate();
-        const exact = this.exactLogprobs(plan, prefill);
-        if (exact) {
-          results[plan.i] = exact;
-          return;
+        try {
+          await this.scoreOne(plan, results, sig);
+        } catch (e) {
+          if (!isSequenceRefusal(e)) throw e;
+          failures.set(plan.i, e as Error);
         }
-        // The server's tokens differ from ours: a boundary merge, or a corrupt answer. /tokenize of
-        // the same text tells which (and gives the byte spans to realign with).
-        const serverTokens = await this.pool.request({
-          method: 'POST',
-          path: '/tokenize',
-          body: { inputs: plan.text },
-          parse: parseTokenizeResponse,
-          what: 'tokenize (joined text)',
-          signal: sig,
-        });
-        const serverIds = serverTokens.map((t) => t.id);
-        if (serverIds.length !== prefill.ids.length || serverIds.some((id, j) => id !== prefill.ids[j])) {
-          prefill = await generate(serverIds); // the first answer was inconsistent: ask again, validated
-          const again = this.exactLogprobs(plan, prefill);
-          if (again) {
-            results[plan.i] = again;
-            return;
-          }
-        }
-        results[plan.i] = this.realign(plan, prefill, serverTokens);
       },
       signal,
     );
-    return results;
+    return finishLogprobs(results, failures);
+  }
+
+  private async scoreOne(
+    plan: { i: number; ids: number[]; hasBos: boolean; pieces: Piece[]; text: string },
+    results: (Float64Array | undefined)[],
+    sig: AbortSignal,
+  ): Promise<void> {
+    const generate = (expectIds?: readonly number[]) =>
+      this.pool.request({
+        method: 'POST',
+        path: '/generate',
+        body: buildGenerateRequest(plan.text, this.adapterId),
+        parse: (b) => {
+          const p = parsePrefill(b);
+          if (p.logprobs.slice(1).some((x) => x === null)) {
+            throw new MalformedResponseError('prefill has a null log-prob after the first token (a cached prefix?)');
+          }
+          if (expectIds && (p.ids.length !== expectIds.length || p.ids.some((id, j) => id !== expectIds[j]))) {
+            throw new MalformedResponseError('prefill token ids differ from /tokenize of the same text');
+          }
+          return p;
+        },
+        what: `generate (${plan.ids.length} tokens)`,
+        signal: sig,
+      });
+    let prefill = await generate();
+    const exact = this.exactLogprobs(plan, prefill);
+    if (exact) {
+      results[plan.i] = exact;
+      return;
+    }
+    // The server's tokens differ from ours: a boundary merge, or a corrupt answer. /tokenize of
+    // the same text tells which (and gives the byte spans to realign with).
+    const serverTokens = await this.pool.request({
+      method: 'POST',
+      path: '/tokenize',
+      body: { inputs: plan.text },
+      parse: parseTokenizeResponse,
+      what: 'tokenize (joined text)',
+      signal: sig,
+    });
+    const serverIds = serverTokens.map((t) => t.id);
+    if (serverIds.length !== prefill.ids.length || serverIds.some((id, j) => id !== prefill.ids[j])) {
+      prefill = await generate(serverIds); // the first answer was inconsistent: ask again, validated
+      const again = this.exactLogprobs(plan, prefill);
+      if (again) {
+        results[plan.i] = again;
+        return;
+      }
+    }
+    results[plan.i] = this.realign(plan, prefill, serverTokens);
   }
 
   /** Log-probs when the server tokenized the text exactly into the requested ids; else undefined. */

@@ -31,9 +31,11 @@ export interface VllmScorerOptions extends HttpPoolOptions {
   /** Model name to request (`--served-model-name`, or a LoRA adapter name); default: the first id of GET /v1/models. */
   servedModel?: string;
   /**
-   * `echo` (default): `echo: true, max_tokens: 0, logprobs: 0`, read `logprobs.token_logprobs`.
-   * `prompt_logprobs`: `prompt_logprobs: 0, max_tokens: 1`, read `prompt_logprobs` (needs vLLM
-   * >= 0.6; smaller responses; sequences may use at most max_model_len - 1 tokens).
+   * `prompt_logprobs` (default, {@link DEFAULT_VLLM_MODE}): `prompt_logprobs: 0, max_tokens: 1`,
+   * read `choices[i].prompt_logprobs`.
+   * `echo`: `echo: true, max_tokens: 0, logprobs: 0`, read `logprobs.token_logprobs` (what
+   * `sift serve` and servers without `prompt_logprobs` speak).
+   * Either way a sequence may use at most max_model_len - 1 tokens.
    */
   mode?: VllmMode;
   /** Upper bound on the summed length of the sequences in one request (default 16384). */
@@ -49,6 +51,35 @@ export interface VllmServerInfo {
   maxModelLen: number;
   bosId: number | undefined;
 }
+
+/**
+ * The scoring mode used when none is configured: `prompt_logprobs`. Read from vLLM's source
+ * (`vllm-project/vllm`, main, 2026):
+ * - Context: no difference. `CompletionRequest.to_sampling_params`
+ *   (`vllm/entrypoints/openai/completion/protocol.py`) turns `echo` with `max_tokens: 0` into
+ *   `max_tokens=1` (`echo_without_generation`), and the V1 engine refuses a prompt that leaves no
+ *   room for one output token (`InputProcessor._validate_prompt_len`,
+ *   `vllm/v1/engine/input_processor.py`; the message is `vllmPromptFillsContextMessage` in
+ *   `protocol.ts`). So both modes
+ *   generate one token and both fit at most max_model_len - 1 prompt tokens.
+ * - Prefix caching: no difference. Echo sets `prompt_logprobs = logprobs` (same function), and
+ *   any request with prompt log-probs skips reading the prefix cache
+ *   (`SamplingParams.skip_reading_prefix_cache = prompt_logprobs is not None`,
+ *   `vllm/sampling_params.py`) in either mode.
+ * - Response size: echo answers every prompt position TWICE, once in `choices[i].logprobs`
+ *   (`tokens`, `token_logprobs`, `text_offset`, `top_logprobs`, built by
+ *   `_create_completion_logprobs` in `.../completion/serving.py`) and once in
+ *   `choices[i].prompt_logprobs` (set whenever prompt log-probs were computed), plus the echoed
+ *   prompt `text`; prompt_logprobs mode sends the second only (about half the bytes to build,
+ *   send and parse).
+ * - Detokenization: echo needs the prompt text (`build_tok_params`: `needs_detokenization =
+ *   echo and not return_token_ids`) and per-token strings for `tokens`/`top_logprobs`; the
+ *   prompt_logprobs mode needs neither.
+ * - Checking: `prompt_logprobs` entries are keyed by token id, so every position proves the server
+ *   scored the id Sift sent.
+ * Echo stays available (`mode: 'echo'`) for servers that speak only echo, e.g. `sift serve`.
+ */
+export const DEFAULT_VLLM_MODE: VllmMode = 'prompt_logprobs';
 
 const DEFAULT_MAX_TOKENS_PER_REQUEST = 16384;
 const DEFAULT_MAX_PROMPTS_PER_REQUEST = 1024;
@@ -68,14 +99,14 @@ export class VllmScorer implements TokenScorer {
 
   private constructor(pool: HttpEndpointPool, opts: VllmScorerOptions, info: VllmServerInfo) {
     this.pool = pool;
-    this.mode = opts.mode ?? 'echo';
+    this.mode = opts.mode ?? DEFAULT_VLLM_MODE;
     this.servedModel = info.servedModel;
     this.modelId = `vllm:${info.servedModel}`;
     this.endpoint = pool.bases.map((_, i) => pool.displayUrl(i)).join(', ');
     this.bosId = info.bosId;
     this.maxModelLen = info.maxModelLen;
-    // prompt_logprobs mode generates one real token, which must fit in the context.
-    this.maxContext = this.mode === 'prompt_logprobs' ? info.maxModelLen - 1 : info.maxModelLen;
+    // Both modes run one generated token (see DEFAULT_VLLM_MODE), which must fit in the context.
+    this.maxContext = info.maxModelLen - 1;
     this.maxTokensPerRequest = opts.maxTokensPerRequest ?? DEFAULT_MAX_TOKENS_PER_REQUEST;
     this.maxPromptsPerRequest = opts.maxPromptsPerRequest ?? DEFAULT_MAX_PROMPTS_PER_REQUEST;
   }

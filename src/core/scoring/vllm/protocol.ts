@@ -23,7 +23,21 @@
  *       `echo_without_generation = echo and max_tokens == 0` and then the engine is given
  *       `max_tokens=1`. So `echo: true, max_tokens: 0` IS accepted (this is the path lm-eval uses);
  *       without echo, `max_tokens: 0` is rejected by SamplingParams ("max_tokens must be at least
- *       1, got 0", HTTP 400), and the prompt must leave room for one generated token.
+ *       1, got 0", HTTP 400).
+ *     - Length checks, in this order, for a token-id prompt of n tokens (max_model_len m):
+ *       1. the renderer (`TokenizeParams._token_len_check`, `vllm/renderers/params.py`, with
+ *          `max_output_tokens = max_tokens or 0` from `CompletionRequest.build_tok_params`)
+ *          refuses n > m - (max_tokens or 0): {@link vllmInputTooLongMessage}, param
+ *          "input_tokens";
+ *       2. the V1 engine (`InputProcessor._validate_prompt_len`,
+ *          `vllm/v1/engine/input_processor.py`) refuses n > m ("The decoder prompt (length n) is
+ *          longer than the maximum model length of m. ...") and, for a generating model, n == m:
+ *          {@link vllmPromptFillsContextMessage}, param null. Echo with max_tokens 0 passes the
+ *          renderer at n == m and fails here, since the engine runs max_tokens=1.
+ *       Both are `VLLMValidationError`s: HTTP 400, `{error: {message: str(exc), type:
+ *       "BadRequestError", param: exc.parameter, code: 400}}` (`create_error_response`); str(exc)
+ *       appends " (parameter=..., value=...)" when they are set. A request with several prompts
+ *       fails as a whole when any one of them is refused. So every mode fits at most m - 1 tokens.
  *   response {id: "cmpl-…", object: "text_completion", created, model, choices: [{index, text,
  *             logprobs: {text_offset: int[], token_logprobs: (float|null)[], tokens: str[],
  *             top_logprobs: (dict[str, float]|null)[]} | null, finish_reason, stop_reason,
@@ -171,8 +185,9 @@ export type VllmMode = 'echo' | 'prompt_logprobs';
 /**
  * One batched scoring request.
  * - `echo`: `{echo: true, max_tokens: 0, logprobs: 0}` — read `choices[i].logprobs.token_logprobs`.
- * - `prompt_logprobs`: `{max_tokens: 1, prompt_logprobs: 0}` — read `choices[i].prompt_logprobs`
- *   (one token is generated and ignored, so a prompt may be at most max_model_len - 1 tokens).
+ * - `prompt_logprobs`: `{max_tokens: 1, prompt_logprobs: 0}` — read `choices[i].prompt_logprobs`.
+ * In both, vLLM V1 generates one token and ignores it, so a prompt may be at most max_model_len - 1
+ * tokens (see the header).
  */
 export function buildScoringRequest(model: string, sequences: number[][], mode: VllmMode): CompletionRequest {
   if (mode === 'echo') {
@@ -558,6 +573,39 @@ export function buildModelList(
 /** `POST /tokenize` response. */
 export function buildTokenizeResponse(tokens: readonly number[], maxModelLen: number): TokenizeResponse {
   return { count: tokens.length, max_model_len: maxModelLen, tokens: [...tokens], token_strs: null };
+}
+
+/**
+ * vLLM V1's refusal of a prompt that leaves no room for the one token the engine generates (also
+ * in echo mode with max_tokens 0), verbatim from `InputProcessor._validate_prompt_len`
+ * (`vllm/v1/engine/input_processor.py`, text-only model): HTTP 400, param null.
+ */
+export function vllmPromptFillsContextMessage(promptLen: number, maxModelLen: number): string {
+  return (
+    `The decoder prompt (length ${promptLen}) plus the number of requested output tokens (at least 1) is longer than the maximum ` +
+    `model length of ${maxModelLen}. Make sure that \`max_model_len\` is no smaller than the number of text tokens (prompt + requested output tokens).`
+  );
+}
+
+/** The same function's refusal of a prompt longer than max_model_len (text-only model). */
+export function vllmPromptTooLongMessage(promptLen: number, maxModelLen: number): string {
+  return (
+    `The decoder prompt (length ${promptLen}) is longer than the maximum model length of ${maxModelLen}. ` +
+    `Make sure that \`max_model_len\` is no smaller than the number of text tokens.`
+  );
+}
+
+/**
+ * The renderer's refusal (`TokenizeParams._token_len_check`, `vllm/renderers/params.py`) of n
+ * prompt tokens that do not fit max_model_len - max_output_tokens, as `str(VLLMValidationError)`
+ * puts it in the error body (parameter "input_tokens", value n): HTTP 400.
+ */
+export function vllmInputTooLongMessage(promptLen: number, maxOutputTokens: number, maxModelLen: number): string {
+  return (
+    `You passed ${promptLen} input tokens and requested ${maxOutputTokens} output tokens. However, the model's context length is only ` +
+    `${maxModelLen} tokens, resulting in a maximum input length of ${maxModelLen - maxOutputTokens} tokens. Please reduce the length of ` +
+    `the input prompt. (parameter=input_tokens, value=${promptLen})`
+  );
 }
 
 /** vLLM's current error body; the HTTP status must equal `code`. */
