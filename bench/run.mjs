@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rawEvaluation, plannedSequences } from './engine.mjs';
+import { benchLogprobForms } from './logprobForms.mjs';
 import { benchParse } from './parse.mjs';
 import { writeStoryDataset } from './storyData.mjs';
 
@@ -81,6 +82,12 @@ if (rawAfter.tokensPerSecond > raw.tokensPerSecond) {
   log(`ratios against the faster baseline: local ${results.scoreLocal.ratio.toFixed(3)}, via serve ${results.scoreServe.ratio.toFixed(3)}`);
 }
 results.raw = raw;
+
+// 3b. The cost of each way of asking llama.cpp for a log-prob, on a sample of the same sequences.
+const forms = await benchLogprobForms(model, sequences.slice(0, 200));
+results.logprobForms = forms;
+log(`log-prob request forms (vocabulary ${forms.vocabulary}, ${forms.tokens} tokens, µs/token, × the cheapest request that produces logits):`);
+for (const [name, r] of Object.entries(forms.results)) log(`  ${name.padEnd(50)} ${r.microsecondsPerToken.toFixed(1).padStart(8)} µs  ×${r.ratioToLogitsFloor.toFixed(2)}`);
 
 // 4. Parse + validate against plain JSON.parse of each line.
 const parse = await benchParse();

@@ -10,9 +10,7 @@ import {
   buildErrorResponse,
   buildModelList,
   buildTokenizeResponse,
-  vllmInputTooLongMessage,
-  vllmPromptFillsContextMessage,
-  vllmPromptTooLongMessage,
+  vllmLengthRefusal,
   type ScoredPrompt,
 } from '../../src/core/scoring/vllm/protocol';
 import { FakeHttpServer, NAN_MARK, TOY_BOS, TOY_EOS, toyDecode, toyLogprobs, toyTokenize, type Fault, type Routed } from './fake-server';
@@ -110,16 +108,8 @@ export class FakeVllm extends FakeHttpServer {
     // refused prompt fails the whole request.
     const mml = this.maxModelLen;
     for (const ids of prompts) {
-      // 1. the renderer: max_output_tokens = max_tokens or 0
-      if (ids.length > mml - maxTokens) {
-        return bad(vllmInputTooLongMessage(ids.length, maxTokens, mml), 'input_tokens');
-      }
-      // 2. get_max_tokens, then to_sampling_params: echo with max_tokens 0 runs max_tokens=1
-      const effective = echo && maxTokens === 0 ? 1 : Math.min(mml - ids.length, maxTokens);
-      if (effective < 1) return bad(`max_tokens must be at least 1, got ${effective}.`, 'max_tokens');
-      // 3. the engine's InputProcessor._validate_prompt_len
-      if (ids.length > mml) return bad(vllmPromptTooLongMessage(ids.length, mml));
-      if (ids.length === mml) return bad(vllmPromptFillsContextMessage(ids.length, mml));
+      const tooLong = vllmLengthRefusal(ids.length, maxTokens, echo, mml);
+      if (tooLong) return bad(tooLong.message, tooLong.param);
       const refused = this.opts.rejectIf?.(ids);
       if (refused !== undefined) return bad(refused);
     }

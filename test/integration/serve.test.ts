@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { LocalScorer } from '../../src/core/scoring/local';
 import { VllmScorer } from '../../src/core/scoring/vllm';
+import { vllmInputTooLongMessage, vllmPromptFillsContextMessage } from '../../src/core/scoring/vllm/protocol';
 import { sift, startServe } from '../helpers/cli';
 import { bundledModel, examplesDir, tempDir } from '../helpers/paths';
 
@@ -23,11 +24,12 @@ async function post(path: string, body: unknown): Promise<{ status: number; json
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
-test('the vLLM client against sift serve gives the local backend numbers', async () => {
-  const remote = await VllmScorer.connect({ urls: [server.url] });
+for (const mode of ['echo', 'prompt_logprobs'] as const) test(`the vLLM client against sift serve gives the local backend numbers (${mode})`, async () => {
+  const remote = await VllmScorer.connect({ urls: [server.url], mode });
   try {
     assert.equal(remote.bosId, local.bosId);
-    assert.equal(remote.maxContext, local.maxContext);
+    // vLLM V1 runs one generated token even for echo with max_tokens 0, and sift serve keeps its rule.
+    assert.equal(remote.maxContext, local.maxContext - 1);
     const texts = ['Once upon a time, there was a cat.', ' She had a red ball.', 'Tim and Max went to the beach.'];
     assert.deepEqual(await remote.tokenize(texts), await local.tokenize(texts));
     const ids = await local.tokenize(texts);
@@ -92,7 +94,13 @@ test('errors have vLLM shapes and statuses', async () => {
   assert.equal(generation.status, 400);
   const tooLong = await post('/v1/completions', { prompt: new Array(600).fill(300), echo: true, max_tokens: 0, logprobs: 0 });
   assert.equal(tooLong.status, 400);
-  assert.match((tooLong.json.error as { message: string }).message, /maximum context length is 512/);
+  assert.equal((tooLong.json.error as { message: string }).message, vllmInputTooLongMessage(600, 0, 512));
+  // vLLM V1's rule: a prompt that fills the context leaves no room for the one generated token.
+  const full = await post('/v1/completions', { prompt: new Array(512).fill(300), echo: true, max_tokens: 0, logprobs: 0 });
+  assert.equal(full.status, 400);
+  assert.equal((full.json.error as { message: string }).message, vllmPromptFillsContextMessage(512, 512));
+  const fits = await post('/v1/completions', { prompt: new Array(511).fill(300), echo: true, max_tokens: 0, logprobs: 0 });
+  assert.equal(fits.status, 200);
   const response = await fetch(server.url + '/v1/completions', { method: 'POST', body: '{not json' });
   assert.equal(response.status, 400);
   const models = (await (await fetch(server.url + '/v1/models')).json()) as { data: { id: string; max_model_len: number }[] };
@@ -126,4 +134,31 @@ test('an id outside the vocabulary is a 400 before evaluation, and leaves later 
   // Still alive and exact after all of that (the detokenizer of llama.cpp aborts the process on an unknown id).
   const models = await fetch(server.url + '/v1/models');
   assert.equal(models.status, 200);
+});
+
+test('max_tokens 1 (prompt_logprobs mode) generates the greedy token with its log-prob', async () => {
+  type Choice = { text: string; prompt_logprobs: (Record<string, { logprob: number; decoded_token: string }> | null)[]; logprobs: { tokens: string[]; token_logprobs: number[] } };
+  const prompt = 'Once upon a time, there was a little';
+  const answer = await post('/v1/completions', { prompt, max_tokens: 1, prompt_logprobs: 0, logprobs: 0 });
+  assert.equal(answer.status, 200, JSON.stringify(answer.json));
+  const [choice] = answer.json.choices as Choice[];
+  const [ids] = await local.tokenize([prompt]);
+  const [lp] = await local.logprobs([[1, ...ids]]);
+  assert.equal(choice.prompt_logprobs.length, ids.length + 1);
+  assert.equal(choice.prompt_logprobs[0], null);
+  choice.prompt_logprobs.slice(1).forEach((step, j) => {
+    const entry = step?.[String(ids[j])];
+    assert.ok(entry && Math.abs(entry.logprob - lp[j]) < 1e-6, `position ${j + 1}`);
+  });
+  // The generated token is the argmax after the prompt: appending it gives the highest log-prob
+  // of every candidate next token (an independent check through the scorer itself).
+  const [generatedIds] = await local.tokenize([prompt + choice.text]);
+  const generated = generatedIds[generatedIds.length - 1];
+  const candidates = [generated, 300, 403, 261, 378];
+  const scores = await local.logprobs(candidates.map((t) => [1, ...ids, t]));
+  const best = Math.max(...scores.map((s) => s[s.length - 1]));
+  assert.ok(Math.abs(scores[0][scores[0].length - 1] - best) < 1e-9, `"${choice.text}" is not the most likely next token`);
+  assert.ok(Math.abs(choice.logprobs.token_logprobs[0] - scores[0][scores[0].length - 1]) < 1e-6);
+  const five = await post('/v1/completions', { prompt, max_tokens: 5 });
+  assert.equal(five.status, 400);
 });

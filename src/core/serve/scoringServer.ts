@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, type ScoredPrompt } from '../scoring/vllm/protocol';
+import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, vllmLengthRefusal, type ScoredPrompt } from '../scoring/vllm/protocol';
+import type { GreedyNext } from '../scoring/local/sequenceLogprobs';
 import type { TokenScorer } from '../scoring/types';
 import { chatCompletion } from './chatCompletions';
 import { HttpError } from './httpError';
@@ -9,6 +10,8 @@ import type { ChatEngine } from './localChat';
 /** What `sift serve` needs from an engine: scoring plus the text of each token for echo responses. */
 export interface ServableScorer extends TokenScorer {
   tokenText(ids: number[]): string[];
+  /** Log-probs and the greedy token after each sequence (a request's one generated token). */
+  logprobsAndNext(sequences: number[][], signal?: AbortSignal): Promise<{ lp: Float64Array; next: GreedyNext }[]>;
   /** Why `ids` cannot be evaluated (an id outside the vocabulary), or undefined. */
   unknownToken(ids: readonly number[]): string | undefined;
 }
@@ -167,11 +170,12 @@ async function complete(scorer: ServableScorer, servedModel: string, body: unkno
   if (request.stream === true) throw new HttpError(400, 'streaming is not supported by sift serve');
   if (request.n !== undefined && request.n !== 1) throw new HttpError(400, 'sift serve supports n = 1 only');
   const echo = request.echo === true;
-  const maxTokens = request.max_tokens === undefined ? 16 : request.max_tokens;
-  if (!Number.isInteger(maxTokens) || (maxTokens as number) < 0) throw new HttpError(400, 'max_tokens must be a non-negative integer');
-  // sift serve scores prompts; it does not generate. vLLM itself rejects max_tokens 0 without echo.
-  if (maxTokens !== 0 || !echo) {
-    throw new HttpError(400, 'sift serve scores prompts only: send echo: true with max_tokens: 0 (and logprobs and/or prompt_logprobs)');
+  const maxTokens = request.max_tokens === undefined || request.max_tokens === null ? 16 : request.max_tokens;
+  if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0) throw new HttpError(400, 'max_tokens must be a non-negative integer');
+  // sift serve scores prompts: echo with max_tokens 0, or one generated (greedy) token after each
+  // prompt, as the prompt_logprobs mode asks. vLLM itself rejects max_tokens 0 without echo.
+  if (maxTokens > 1 || (maxTokens === 0 && !echo)) {
+    throw new HttpError(400, 'sift serve scores prompts only: send echo: true with max_tokens: 0, or max_tokens: 1 (with logprobs and/or prompt_logprobs)');
   }
   const logprobs = optionalCount(request.logprobs, 'logprobs');
   const promptLogprobs = optionalCount(request.prompt_logprobs, 'prompt_logprobs');
@@ -180,11 +184,22 @@ async function complete(scorer: ServableScorer, servedModel: string, body: unkno
     // Refused before anything is evaluated: vLLM answers an unknown id with a 400 too.
     const unknown = scorer.unknownToken(ids);
     if (unknown) throw new HttpError(400, prompts.length > 1 ? `prompt ${i}: ${unknown}` : unknown);
-    if (ids.length > scorer.maxContext) {
-      throw new HttpError(400, `This model's maximum context length is ${scorer.maxContext} tokens. However, your request has ${ids.length} input tokens.`);
-    }
+    // vLLM V1's rules and messages: even echo with max_tokens 0 runs one generated token, so a
+    // prompt must leave room for it. A client tested against sift serve is tested against them.
+    const tooLong = vllmLengthRefusal(ids.length, maxTokens, echo, scorer.maxContext);
+    if (tooLong) throw new HttpError(400, tooLong.message, 'BadRequestError', tooLong.param ?? undefined);
   }
-  const lps = await scorer.logprobs(prompts);
-  const scored: ScoredPrompt[] = prompts.map((ids, i) => ({ tokenIds: ids, tokenTexts: scorer.tokenText(ids), logprobs: lps[i] }));
-  return buildCompletionResponse({ model: servedModel, echo, maxTokens: 0, logprobs, promptLogprobs }, scored);
+  const scored: ScoredPrompt[] = [];
+  if (maxTokens === 0) {
+    const lps = await scorer.logprobs(prompts);
+    prompts.forEach((ids, i) => scored.push({ tokenIds: ids, tokenTexts: scorer.tokenText(ids), logprobs: lps[i] }));
+  } else {
+    const results = await scorer.logprobsAndNext(prompts);
+    prompts.forEach((ids, i) => {
+      const { lp, next } = results[i];
+      const [text] = scorer.tokenText([...ids, next.token]).slice(-1);
+      scored.push({ tokenIds: ids, tokenTexts: scorer.tokenText(ids), logprobs: lp, generated: { tokenId: next.token, text, logprob: next.logprob } });
+    });
+  }
+  return buildCompletionResponse({ model: servedModel, echo, maxTokens, logprobs, promptLogprobs }, scored);
 }

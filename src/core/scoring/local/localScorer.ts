@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { TokenScorer } from '../types';
 import { PermanentScorerError } from '../types';
 import { ggufIdentity } from './modelIdentity';
-import { sequenceLogprobs, type EvaluatingSequence } from './sequenceLogprobs';
+import { evaluateSequence, type EvaluatingSequence, type GreedyNext } from './sequenceLogprobs';
 import type { LlamaContext, LlamaModel, Token } from './llamaTypes';
 import { openLlama } from './llamaRuntime';
 
@@ -97,6 +97,28 @@ export class LocalScorer implements TokenScorer {
   }
 
   async logprobs(sequences: number[][], signal?: AbortSignal, needFrom?: number[]): Promise<Float64Array[]> {
+    return (await this.evaluate(sequences, signal, needFrom, false)).map((r) => r.lp);
+  }
+
+  /**
+   * Log-probs of every position and the greedy token after each sequence with its log-prob: what
+   * vLLM returns for a prompt with `max_tokens: 1` at temperature 0 (`sift serve`'s prompt_logprobs
+   * mode), from the same evaluation.
+   */
+  async logprobsAndNext(sequences: number[][], signal?: AbortSignal): Promise<{ lp: Float64Array; next: GreedyNext }[]> {
+    const results = await this.evaluate(sequences, signal, undefined, true);
+    return results.map(({ lp, next }) => {
+      if (!next) throw new Error('no greedy token was produced');
+      return { lp, next };
+    });
+  }
+
+  private async evaluate(
+    sequences: number[][],
+    signal: AbortSignal | undefined,
+    needFrom: number[] | undefined,
+    withNext: boolean,
+  ): Promise<{ lp: Float64Array; next?: GreedyNext }[]> {
     for (const ids of sequences) {
       if (ids.length > this.maxContext) {
         throw new PermanentScorerError(`sequence of ${ids.length} tokens exceeds the model context of ${this.maxContext}`);
@@ -107,7 +129,7 @@ export class LocalScorer implements TokenScorer {
     }
     // Sorting makes sequences that share a prefix neighbours, so each context sequence can keep it.
     const order = sequences.map((_, i) => i).sort((a, b) => compareIds(sequences[a], sequences[b]));
-    const results = new Array<Float64Array>(sequences.length);
+    const results = new Array<{ lp: Float64Array; next?: GreedyNext }>(sequences.length);
     const lanes = Math.max(1, this.context.totalSequences);
     const chunk = Math.ceil(order.length / lanes);
     const work: Promise<void>[] = [];
@@ -116,7 +138,7 @@ export class LocalScorer implements TokenScorer {
       work.push(this.withSequence(async (seq) => {
         for (const index of slice) {
           signal?.throwIfAborted();
-          results[index] = await sequenceLogprobs(seq, sequences[index], needFrom?.[index] ?? 1);
+          results[index] = await evaluateSequence(seq, sequences[index], needFrom?.[index] ?? 1, withNext);
         }
       }));
     }

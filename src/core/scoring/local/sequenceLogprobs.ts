@@ -1,5 +1,7 @@
 import type { LlamaContextSequence, Token } from './llamaTypes';
 
+type EvaluateInput = Parameters<LlamaContextSequence['controlledEvaluate']>[0];
+
 /** A context sequence together with what it currently holds and the log-probs computed for it. */
 export interface EvaluatingSequence {
   sequence: LlamaContextSequence;
@@ -28,6 +30,16 @@ const SCORE_NEXT = (next: Token) => ({
   },
 });
 
+/** The greedy token after the last position, with its logit, Σ exp(l − max) and the argmax's logit. */
+const GREEDY_NEXT = {
+  generateNext: {
+    token: true,
+    logits: { filter: { tokens: [] as Token[], includeSelected: true } },
+    totalLogitWeight: true,
+    options: { temperature: 0 },
+  },
+};
+
 /**
  * log p(ids[j] | ids[<j]) for j = 1..n-1 on one context sequence.
  *
@@ -44,8 +56,29 @@ const SCORE_NEXT = (next: Token) => ({
  * reuses a prefix of it.
  */
 export async function sequenceLogprobs(state: EvaluatingSequence, ids: number[], needFrom = 1): Promise<Float64Array> {
+  return (await evaluateSequence(state, ids, needFrom, false)).lp;
+}
+
+/** The most likely token after a sequence and its log-prob (a greedy decoding step). */
+export interface GreedyNext {
+  token: number;
+  logprob: number;
+}
+
+/**
+ * sequenceLogprobs, and with `withNext` also the greedy token after the last one (what vLLM's one
+ * generated token is at temperature 0), read from the same evaluation: the last position is always
+ * evaluated, because its logits are never kept.
+ */
+export async function evaluateSequence(
+  state: EvaluatingSequence,
+  ids: number[],
+  needFrom: number,
+  withNext: boolean,
+): Promise<{ lp: Float64Array; next?: GreedyNext }> {
   const lp = new Float64Array(Math.max(0, ids.length - 1)).fill(Number.NaN);
-  if (ids.length < 2) return lp;
+  if (ids.length < (withNext ? 1 : 2)) return { lp };
+  let next: GreedyNext | undefined;
   const shared = commonPrefixLength(state.ids, ids);
   let keep = Math.max(0, Math.min(shared, ids.length) - 1);
   // A reused position must have been extracted last time if this sequence needs it.
@@ -62,16 +95,23 @@ export async function sequenceLogprobs(state: EvaluatingSequence, ids: number[],
       await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
     }
     const tail = ids.slice(keep);
-    const input = tail.map((token, i) => {
+    const input: EvaluateInput = tail.map((token, i): EvaluateInput[number] => {
       const next = tail[i + 1];
       // Position keep + i predicts token keep + i + 1.
-      if (next === undefined || keep + i + 1 < needFrom) return token as Token;
-      return [token as Token, SCORE_NEXT(next as Token)] as [Token, ReturnType<typeof SCORE_NEXT>];
+      if (next === undefined) return withNext ? [token as Token, GREEDY_NEXT] : (token as Token);
+      if (keep + i + 1 < needFrom) return token as Token;
+      return [token as Token, SCORE_NEXT(next as Token)];
     });
     const output = await sequence.controlledEvaluate(input);
     for (let i = Math.max(0, needFrom - 1 - keep); i + 1 < tail.length; i++) {
       const position = keep + i;
       lp[position] = logSoftmaxAt(output[i]?.next, tail[i + 1] as Token, position);
+    }
+    if (withNext) {
+      const last = output[tail.length - 1]?.next;
+      const token = last?.token;
+      if (token === undefined || token === null) throw new Error(`llama.cpp selected no token after position ${ids.length - 1}`);
+      next = { token: Number(token), logprob: logSoftmaxAt(last, token, ids.length - 1) };
     }
   } catch (error) {
     await forget(state);
@@ -79,12 +119,13 @@ export async function sequenceLogprobs(state: EvaluatingSequence, ids: number[],
   }
   state.ids = ids;
   state.lp = lp;
-  return lp;
+  return next ? { lp, next } : { lp };
 }
 
 interface NextTokenOutput {
   logits?: ReadonlyMap<Token, number>;
   totalLogitWeight?: number;
+  token?: Token | null;
 }
 
 /** log softmax of `target` from the filtered logits (target and argmax) and Σ exp(l_i − max). */

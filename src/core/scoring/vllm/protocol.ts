@@ -608,6 +608,21 @@ export function vllmInputTooLongMessage(promptLen: number, maxOutputTokens: numb
   );
 }
 
+/**
+ * vLLM V1's length checks of one prompt, in vLLM's order (see the header): the renderer's input
+ * budget, `get_max_tokens` with `to_sampling_params` (echo with max_tokens 0 runs max_tokens 1), then
+ * the engine's `_validate_prompt_len`. The refusal (a 400) with vLLM's message and `param`, or
+ * undefined when the prompt is accepted. Shared by `sift serve` and the test fakes.
+ */
+export function vllmLengthRefusal(promptLen: number, maxTokens: number, echo: boolean, maxModelLen: number): { message: string; param: string | null } | undefined {
+  if (promptLen > maxModelLen - maxTokens) return { message: vllmInputTooLongMessage(promptLen, maxTokens, maxModelLen), param: 'input_tokens' };
+  const effective = echo && maxTokens === 0 ? 1 : Math.min(maxModelLen - promptLen, maxTokens);
+  if (effective < 1) return { message: `max_tokens must be at least 1, got ${effective}.`, param: 'max_tokens' };
+  if (promptLen > maxModelLen) return { message: vllmPromptTooLongMessage(promptLen, maxModelLen), param: null };
+  if (promptLen === maxModelLen) return { message: vllmPromptFillsContextMessage(promptLen, maxModelLen), param: null };
+  return undefined;
+}
+
 /** vLLM's current error body; the HTTP status must equal `code`. */
 export function buildErrorResponse(message: string, code: number, type?: string, param: string | null = null): ErrorResponse {
   const defaultType = code === 404 ? 'NotFoundError' : code >= 500 ? 'InternalServerError' : 'BadRequestError';
