@@ -5,23 +5,28 @@ import { registerReflect } from './commands/reflect';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
-import { BACKENDS, FORMATS, TEMPLATES } from './settings';
+import { SCORING_SETTINGS as S } from '../protocol/settings';
+import { FORMATS } from './settings';
 import { EXIT_RUN_FAILED, EXIT_USAGE, UsageError } from './usage';
 
+/** The scoring options: choices, defaults and ranges are the `sift.*` settings' own. */
 function addScoringOptions(command: Command): Command {
+  const concurrency = S.concurrency;
   return command
-    .option('--metrics <list>', 'comma-separated metrics: ifd, rifd, ds', 'ifd,rifd')
+    .option('--metrics <list>', `comma-separated metrics: ${S.metrics.values.join(', ')}`, S.metrics.default.join(','))
     .option('--valid <file>', 'DS weight valid set (JSONL in any supported format)')
-    .addOption(new Option('--backend <name>', 'scoring backend (default: local, or vllm when --url is given)').choices([...BACKENDS]))
+    .addOption(new Option('--backend <name>', 'scoring backend (default: local, or vllm when --url is given)').choices(S.backend.values))
     .option('--model <path>', 'GGUF model for the local backend (default: the bundled TinyStories 260K)')
     .option('--url <url...>', 'scoring endpoint base URL(s); several = data-parallel replicas')
     .option('--served-model <name>', 'model name on the endpoint (default: the first one it lists)')
-    .addOption(new Option('--template <name>', 'prompt template').choices([...TEMPLATES]).default('plain'))
-    .addOption(new Option('--format <name>', 'dataset format (default: detected)').choices([...FORMATS]))
+    .addOption(new Option('--concurrency <n>', `requests in flight per endpoint (HTTP backends), ${concurrency.minimum}-${concurrency.maximum}`).default(String(concurrency.default)))
+    .addOption(new Option('--vllm-mode <mode>', 'how log-probs are requested from vLLM: echo (completions with echo) or prompt_logprobs').choices(S.vllmMode.values).default(S.vllmMode.default))
+    .addOption(new Option('--template <name>', 'prompt template').choices(S.template.values).default(S.template.default))
+    .addOption(new Option('--format <name>', 'dataset format (default: detected)').choices(FORMATS))
     .option('--field-map <map>', 'other layouts: instruction=PATH,response=PATH[,input=PATH] with dotted paths, e.g. instruction=data.q,response=data.a')
-    .addOption(new Option('--boundary <mode>', 'context/response token boundary').choices(['clean', 'faithful']).default('clean'))
-    .addOption(new Option('--ifd-variant <v>', 'ppl: exp(L(y|x)-L(y)); loss: L(y|x)/L(y) (Cherry v1)').choices(['ppl', 'loss']).default('ppl'))
-    .addOption(new Option('--ds-rule <rule>', 'DS weight rule: paper (IWSI Eqs. 3-5) or repo (released code)').choices(['paper', 'repo']).default('paper'))
+    .addOption(new Option('--boundary <mode>', 'context/response token boundary').choices(S.boundary.values).default(S.boundary.default))
+    .addOption(new Option('--ifd-variant <v>', 'ppl: exp(L(y|x)-L(y)); loss: L(y|x)/L(y) (Cherry v1)').choices(S.ifdVariant.values).default(S.ifdVariant.default))
+    .addOption(new Option('--ds-rule <rule>', 'DS weight rule: paper (IWSI Eqs. 3-5) or repo (released code)').choices(S.dsRule.values).default(S.dsRule.default))
     .option('--no-cache', 'bypass the score store (.sift/scores.jsonl beside the dataset)')
     .option('--store <file>', 'score store file (default: .sift/scores.jsonl beside the dataset)')
     .option('--threads <n>', 'CPU threads for the local backend (default: all cores)')

@@ -8,6 +8,7 @@ import type { RecordScore } from '../core/scoring/recordScore';
 import { scoreFile, type FileRecordInfo, type ScoreFileStats } from '../core/scoring/scoreFile';
 import { validSetMeanLoss } from '../core/scoring/validSet';
 import { defaultStorePath, ScoreStore } from '../core/store';
+import { SCORING_SETTINGS } from '../protocol/settings';
 import { Progress } from './progress';
 import type { ResolvedScoreSettings } from './settings';
 import { packageRoot } from './packageRoot';
@@ -89,10 +90,11 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
 
 /**
  * How much work to keep in flight. The local engine is one process: two chunks keep its lanes fed.
- * HTTP replicas are kept busy with several large chunks each (the client also bounds requests per
- * replica), so throughput is the servers' prefill throughput.
+ * HTTP replicas are kept busy with one large chunk per request the client may have in flight to
+ * each (`--concurrency`), so throughput is the servers' prefill throughput.
  */
 function pipelineShape(settings: ResolvedScoreSettings): { chunkTokens: number; concurrency: number } {
   if (settings.scorer.backend === 'local') return { chunkTokens: 4096, concurrency: 2 };
-  return { chunkTokens: 16384, concurrency: 4 * Math.max(1, settings.scorer.urls?.length ?? 1) };
+  const perUrl = settings.scorer.concurrency ?? SCORING_SETTINGS.concurrency.default;
+  return { chunkTokens: 16384, concurrency: perUrl * Math.max(1, settings.scorer.urls?.length ?? 1) };
 }

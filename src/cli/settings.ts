@@ -1,15 +1,24 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FormatName, FormatSpec } from '../core/dataset/types';
-import type { DsRule, MetricName, RatioVariant, TemplateName } from '../core/metrics/types';
-import type { BackendName, ScorerSettings } from '../core/scoring/createScorer';
-import type { Boundary, ScoringConfig } from '../core/scoring/plan';
+import type { DsRule } from '../core/metrics/types';
+import type { ScorerSettings } from '../core/scoring/createScorer';
+import type { ScoringConfig } from '../core/scoring/plan';
+import { SCORING_SETTINGS as S, type NumberSetting } from '../protocol/settings';
 import { UsageError, oneOf } from './usage';
 
-export const METRICS: readonly MetricName[] = ['ifd', 'rifd', 'ds'];
-export const TEMPLATES: readonly TemplateName[] = ['alpaca', 'vicuna', 'wizardlm', 'plain'];
-export const FORMATS: readonly FormatName[] = ['alpaca', 'sharegpt', 'messages', 'prompt-completion', 'qa'];
-export const BACKENDS: readonly BackendName[] = ['local', 'vllm', 'sglang', 'tgi'];
+/** `--format` choices: the setting's, without its '' (detect), which is the flag left out. */
+export const FORMATS = S.format.values.filter((f): f is FormatName => f !== '');
+
+/** An integer flag checked against its setting's range. */
+export function integerFlag(value: string, spec: NumberSetting, flag: string): number {
+  const number = Number(value);
+  const range = spec.maximum === undefined ? `${spec.minimum} or more` : `from ${spec.minimum} to ${spec.maximum}`;
+  if (value.trim() === '' || !Number.isInteger(number) || number < spec.minimum || (spec.maximum !== undefined && number > spec.maximum)) {
+    throw new UsageError(`${flag} expects an integer ${range} (got "${value}")`);
+  }
+  return number;
+}
 
 /** Options shared by every command that scores. */
 export interface ScoreFlags {
@@ -28,6 +37,8 @@ export interface ScoreFlags {
   cache: boolean;
   store?: string;
   threads?: string;
+  concurrency: string;
+  vllmMode: string;
 }
 
 export interface ResolvedScoreSettings {
@@ -48,12 +59,12 @@ export function requireFile(path: string, what: string): string {
 }
 
 export function resolveScoreSettings(flags: ScoreFlags): ResolvedScoreSettings {
-  const metrics = [...new Set(flags.metrics.split(',').map((m) => m.trim()).filter(Boolean))].map((m) => oneOf(m, METRICS, '--metrics'));
-  if (metrics.length === 0) throw new UsageError('--metrics needs at least one of ifd, rifd, ds');
+  const metrics = [...new Set(flags.metrics.split(',').map((m) => m.trim()).filter(Boolean))].map((m) => oneOf(m, S.metrics.values, '--metrics'));
+  if (metrics.length === 0) throw new UsageError(`--metrics needs at least one of ${S.metrics.values.join(', ')}`);
   const validPath = flags.valid ? requireFile(flags.valid, 'valid set') : undefined;
   if (metrics.includes('ds') && !validPath) throw new UsageError('--metrics ds needs --valid FILE (a small trusted set whose mean loss anchors DS weight)');
   const urls = flags.url ?? [];
-  const backend = flags.backend ? oneOf(flags.backend, BACKENDS, '--backend') : urls.length > 0 ? 'vllm' : 'local';
+  const backend = flags.backend ? oneOf(flags.backend, S.backend.values, '--backend') : urls.length > 0 ? 'vllm' : 'local';
   if (backend !== 'local' && urls.length === 0) throw new UsageError(`--backend ${backend} needs --url URL`);
   if (backend === 'local' && urls.length > 0) throw new UsageError('--url is for HTTP backends; the local backend takes --model PATH');
   for (const url of urls) {
@@ -64,8 +75,7 @@ export function resolveScoreSettings(flags: ScoreFlags): ResolvedScoreSettings {
       throw new UsageError(`--url must be an http(s) URL (got "${url}")`);
     }
   }
-  const threads = flags.threads === undefined ? undefined : Number(flags.threads);
-  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new UsageError('--threads expects a positive integer');
+  const threads = flags.threads === undefined ? 0 : integerFlag(flags.threads, S.threads, '--threads');
   return {
     scorer: {
       backend,
@@ -73,17 +83,19 @@ export function resolveScoreSettings(flags: ScoreFlags): ResolvedScoreSettings {
       urls,
       servedModel: flags.servedModel,
       apiKey: process.env.SIFT_SCORER_API_KEY || undefined,
-      threads,
+      threads: threads > 0 ? threads : undefined,
+      concurrency: integerFlag(flags.concurrency, S.concurrency, '--concurrency'),
+      vllmMode: oneOf(flags.vllmMode, S.vllmMode.values, '--vllm-mode'),
     },
     config: {
       metrics,
-      template: oneOf(flags.template, TEMPLATES, '--template'),
-      boundary: oneOf<Boundary>(flags.boundary, ['clean', 'faithful'], '--boundary'),
-      ifdVariant: oneOf<RatioVariant>(flags.ifdVariant, ['ppl', 'loss'], '--ifd-variant'),
+      template: oneOf(flags.template, S.template.values, '--template'),
+      boundary: oneOf(flags.boundary, S.boundary.values, '--boundary'),
+      ifdVariant: oneOf(flags.ifdVariant, S.ifdVariant.values, '--ifd-variant'),
     },
     format: formatSpec(flags),
     validPath,
-    dsRule: oneOf<DsRule>(flags.dsRule, ['paper', 'repo'], '--ds-rule'),
+    dsRule: oneOf(flags.dsRule, S.dsRule.values, '--ds-rule'),
     useCache: flags.cache,
     storePath: flags.store,
   };

@@ -1,58 +1,33 @@
-import { DEFAULT_REFLECTION_SETTINGS, type ReflectionSettings } from '../protocol';
-import type { InspectedValue } from './settingsModel';
+import { REFLECTION_SETTINGS, normalizeGroup, type ReflectionSettingField, type ReflectionSettings, type SettingSpec } from '../protocol/settings';
+import { readRaw, type ConfigurationSource } from './settingsModel';
+
+type ReflectionSpecs = typeof REFLECTION_SETTINGS;
 
 /**
  * The reflection settings as VS Code names them (`sift.teacher.*`, `sift.reflection.*`), relative
  * to the `sift` section, and the field of ReflectionSettings each one fills.
  */
-export const REFLECTION_SETTING_KEYS = {
-  'teacher.baseUrl': 'baseUrl',
-  'teacher.model': 'model',
-  'teacher.structuredOutput': 'structuredOutput',
-  'teacher.maxConcurrency': 'maxConcurrency',
-  'teacher.promptsFile': 'promptsFile',
-  'reflection.gateBothBelowOne': 'gateBothBelowOne',
-} as const satisfies Record<string, keyof ReflectionSettings>;
+export const REFLECTION_SETTING_KEYS = Object.fromEntries(Object.entries(REFLECTION_SETTINGS).map(([field, spec]) => [spec.key, field])) as {
+  [F in ReflectionSettingField as ReflectionSpecs[F]['key']]: F;
+};
 
-export type ReflectionSettingKey = keyof typeof REFLECTION_SETTING_KEYS;
+export type ReflectionSettingKey = ReflectionSpecs[ReflectionSettingField]['key'];
 
 /**
  * Settings that send the dataset (and the teacher key) somewhere, or read a file: from a workspace
- * the user has not trusted, only user-level values count (package.json restricts the same keys).
+ * the user has not trusted, only user-level values count (the schema marks them `restricted`).
  */
-export const RESTRICTED_REFLECTION_KEYS: readonly ReflectionSettingKey[] = ['teacher.baseUrl', 'teacher.promptsFile'];
+export const RESTRICTED_REFLECTION_KEYS: readonly ReflectionSettingKey[] = Object.values(REFLECTION_SETTINGS)
+  .filter((spec: SettingSpec) => spec.restricted)
+  .map((spec) => spec.key);
 
-export const STRUCTURED_OUTPUT_VALUES: readonly ReflectionSettings['structuredOutput'][] = ['auto', 'on', 'off'];
+export const STRUCTURED_OUTPUT_VALUES = REFLECTION_SETTINGS.structuredOutput.values;
 
-export interface ReflectionSettingSource {
-  get(key: ReflectionSettingKey): unknown;
-  inspect(key: ReflectionSettingKey): InspectedValue | undefined;
-}
-
-function userLevelValue(inspected: InspectedValue | undefined): unknown {
-  if (!inspected) return undefined;
-  return inspected.globalLanguageValue ?? inspected.globalValue ?? inspected.defaultLanguageValue ?? inspected.defaultValue;
-}
+export type ReflectionSettingSource = ConfigurationSource<ReflectionSettingKey>;
 
 /** Resolves the reflection settings, each checked (an invalid value falls back to its default). */
 export function resolveReflectionSettings(source: ReflectionSettingSource, trusted: boolean): ReflectionSettings {
-  const raw = (key: ReflectionSettingKey): unknown => (!trusted && RESTRICTED_REFLECTION_KEYS.includes(key) ? userLevelValue(source.inspect(key)) : source.get(key));
-  const text = (key: ReflectionSettingKey, fallback: string): string => {
-    const v = raw(key);
-    return typeof v === 'string' ? v.trim() : fallback;
-  };
-  const d = DEFAULT_REFLECTION_SETTINGS;
-  const structured = raw('teacher.structuredOutput');
-  const concurrency = raw('teacher.maxConcurrency');
-  const gate = raw('reflection.gateBothBelowOne');
-  return {
-    baseUrl: text('teacher.baseUrl', d.baseUrl),
-    model: text('teacher.model', d.model),
-    structuredOutput: STRUCTURED_OUTPUT_VALUES.includes(structured as ReflectionSettings['structuredOutput']) ? (structured as ReflectionSettings['structuredOutput']) : d.structuredOutput,
-    maxConcurrency: typeof concurrency === 'number' && Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64 ? concurrency : d.maxConcurrency,
-    promptsFile: text('teacher.promptsFile', d.promptsFile),
-    gateBothBelowOne: typeof gate === 'boolean' ? gate : d.gateBothBelowOne,
-  };
+  return normalizeGroup(REFLECTION_SETTINGS, (spec) => readRaw(source, spec, trusted));
 }
 
 /**

@@ -1,55 +1,17 @@
-import { DEFAULT_SETTINGS, type SiftSettings } from '../protocol';
+import { SCORING_SETTINGS, normalizeGroup, type SettingKey, type SettingSpec, type SiftSettings } from '../protocol/settings';
 
-/** The configuration section: every setting is `sift.<field of SiftSettings>`. */
-export const SECTION = 'sift';
+export { SECTION } from '../protocol/settings';
+export type { SettingKey };
 
-export type SettingKey = keyof SiftSettings;
+export const SETTING_KEYS = Object.keys(SCORING_SETTINGS) as SettingKey[];
 
 /**
  * Settings that point Sift at code or data outside the editor (an endpoint it sends the dataset to,
  * a model file it loads, a file it reads): in a workspace the user has not trusted, values from the
  * workspace (or folder) settings are ignored and only the user's own or the default values are used.
- * package.json lists the same keys in `capabilities.untrustedWorkspaces.restrictedConfigurations`.
+ * The schema marks them `restricted`; the manifest's `restrictedConfigurations` is made from the same.
  */
-export const RESTRICTED_KEYS: readonly SettingKey[] = ['backend', 'endpointUrls', 'modelPath', 'dsValidSet'];
-
-/**
- * Every value of a string union, checked at compile time in both directions: a value the protocol
- * drops, or one it adds (a new backend), is a type error here rather than a setting silently reset.
- */
-function allOf<T extends string>() {
-  return <const A extends readonly T[]>(values: A & ([T] extends [A[number]] ? unknown : never)): A => values;
-}
-
-type Rule =
-  | { kind: 'enum'; values: readonly string[] }
-  | { kind: 'string' }
-  | { kind: 'boolean' }
-  | { kind: 'number'; min: number; max?: number; integer?: boolean }
-  | { kind: 'stringArray' }
-  | { kind: 'enumArray'; values: readonly string[] };
-
-/** What a valid value of each setting is; an invalid value falls back to the default. */
-export const SETTING_RULES: Record<SettingKey, Rule> = {
-  backend: { kind: 'enum', values: allOf<SiftSettings['backend']>()(['local', 'vllm', 'sglang', 'tgi']) },
-  endpointUrls: { kind: 'stringArray' },
-  servedModel: { kind: 'string' },
-  modelPath: { kind: 'string' },
-  template: { kind: 'enum', values: allOf<SiftSettings['template']>()(['alpaca', 'vicuna', 'wizardlm', 'plain']) },
-  format: { kind: 'enum', values: allOf<SiftSettings['format']>()(['', 'alpaca', 'sharegpt', 'messages', 'prompt-completion', 'qa']) },
-  boundary: { kind: 'enum', values: allOf<SiftSettings['boundary']>()(['clean', 'faithful']) },
-  ifdVariant: { kind: 'enum', values: allOf<SiftSettings['ifdVariant']>()(['ppl', 'loss']) },
-  metrics: { kind: 'enumArray', values: allOf<SiftSettings['metrics'][number]>()(['ifd', 'rifd', 'ds']) },
-  dsValidSet: { kind: 'string' },
-  dsRule: { kind: 'enum', values: allOf<SiftSettings['dsRule']>()(['paper', 'repo']) },
-  colorBy: { kind: 'enum', values: allOf<SiftSettings['colorBy']>()(['percentile', 'thresholds']) },
-  ifdWarnAt: { kind: 'number', min: 0 },
-  autoScoreOnOpen: { kind: 'boolean' },
-  concurrency: { kind: 'number', min: 1, max: 1024, integer: true },
-  threads: { kind: 'number', min: 0, max: 1024, integer: true },
-};
-
-export const SETTING_KEYS = Object.keys(SETTING_RULES) as SettingKey[];
+export const RESTRICTED_KEYS: readonly SettingKey[] = SETTING_KEYS.filter((key) => (SCORING_SETTINGS[key] as SettingSpec).restricted);
 
 /** The subset of vscode's `WorkspaceConfiguration.inspect()` result that matters here. */
 export interface InspectedValue {
@@ -63,12 +25,15 @@ export interface InspectedValue {
   workspaceFolderLanguageValue?: unknown;
 }
 
-export interface SettingSource {
+/** A configuration section as the client sees it: keys relative to `sift`. */
+export interface ConfigurationSource<K extends string = string> {
   /** The effective value (`WorkspaceConfiguration.get`), every level applied. */
-  get(key: SettingKey): unknown;
+  get(key: K): unknown;
   /** Each level's value (`WorkspaceConfiguration.inspect`). */
-  inspect(key: SettingKey): InspectedValue | undefined;
+  inspect(key: K): InspectedValue | undefined;
 }
+
+export type SettingSource = ConfigurationSource<SettingKey>;
 
 /** The value of a restricted setting in an untrusted workspace: the user's, else the default. */
 function userLevelValue(inspected: InspectedValue | undefined): unknown {
@@ -76,46 +41,21 @@ function userLevelValue(inspected: InspectedValue | undefined): unknown {
   return inspected.globalLanguageValue ?? inspected.globalValue ?? inspected.defaultLanguageValue ?? inspected.defaultValue;
 }
 
-function sanitize(key: SettingKey, value: unknown): unknown {
-  const rule = SETTING_RULES[key];
-  const fallback = DEFAULT_SETTINGS[key];
-  switch (rule.kind) {
-    case 'enum':
-      return typeof value === 'string' && rule.values.includes(value) ? value : fallback;
-    case 'string':
-      return typeof value === 'string' ? value.trim() : fallback;
-    case 'boolean':
-      return typeof value === 'boolean' ? value : fallback;
-    case 'number': {
-      if (typeof value !== 'number' || !Number.isFinite(value)) return fallback;
-      if (rule.integer && !Number.isInteger(value)) return fallback;
-      if (value < rule.min || (rule.max !== undefined && value > rule.max)) return fallback;
-      return value;
-    }
-    case 'stringArray': {
-      if (!Array.isArray(value)) return fallback;
-      const strings = value.filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter(Boolean);
-      return [...new Set(strings)];
-    }
-    case 'enumArray': {
-      if (!Array.isArray(value)) return fallback;
-      const valid = [...new Set(value.filter((v): v is string => typeof v === 'string' && rule.values.includes(v)))];
-      return valid.length > 0 ? valid : fallback;
-    }
-  }
+/**
+ * The raw value of a setting: its effective value when the workspace is trusted, the user-level
+ * value of a restricted setting when it is not.
+ */
+export function readRaw<K extends string>(source: ConfigurationSource<K>, spec: SettingSpec, trusted: boolean): unknown {
+  const key = spec.key as K;
+  return !trusted && spec.restricted ? userLevelValue(source.inspect(key)) : source.get(key);
 }
 
 /**
  * Resolves every setting once: effective values when the workspace is trusted, user-level values
- * for the restricted settings when it is not, and each value checked against its rule.
+ * for the restricted settings when it is not, and each value checked against its schema.
  */
 export function resolveSettings(source: SettingSource, trusted: boolean): SiftSettings {
-  const settings = {} as Record<SettingKey, unknown>;
-  for (const key of SETTING_KEYS) {
-    const raw = !trusted && RESTRICTED_KEYS.includes(key) ? userLevelValue(source.inspect(key)) : source.get(key);
-    settings[key] = sanitize(key, raw);
-  }
-  return settings as unknown as SiftSettings;
+  return normalizeGroup(SCORING_SETTINGS, (spec) => readRaw(source, spec, trusted));
 }
 
 /** Whether two settings objects differ (they are plain JSON data). */

@@ -5,58 +5,10 @@
  * Both sides import this file; it imports nothing from either.
  */
 
-import type { DsRule, MetricName, RatioVariant, TemplateName } from '../core/metrics/types';
-import type { FormatName } from '../core/dataset/types';
-import type { Boundary } from '../core/scoring/plan';
+import type { ReflectionSettings, SiftSettings } from './settings';
 import type { ReflectionMode, ReflectionView } from './reflectionView';
 
-/** Settings the client reads (per resource where scoped) and sends to the server. */
-export interface SiftSettings {
-  /** `local` (GGUF in-process) or an HTTP endpoint: `vllm` (also `sift serve`), `sglang`, `tgi`. */
-  backend: 'local' | 'vllm' | 'sglang' | 'tgi';
-  /** Scoring endpoint base URLs (HTTP backends). Empty in an untrusted workspace. */
-  endpointUrls: string[];
-  servedModel: string;
-  /** GGUF path for the local backend; '' = the bundled model. Empty in an untrusted workspace. */
-  modelPath: string;
-  template: TemplateName;
-  /** '' = detect. */
-  format: FormatName | '';
-  boundary: Boundary;
-  ifdVariant: RatioVariant;
-  /** Metrics computed and shown, in order. */
-  metrics: MetricName[];
-  /** DS valid-set path ('' = none; DS then shows no value). Ignored in an untrusted workspace. */
-  dsValidSet: string;
-  dsRule: DsRule;
-  /** Colour buckets: `percentile` ranks within the file, `thresholds` uses the fixed cut points. */
-  colorBy: 'percentile' | 'thresholds';
-  /** IFD at or above this is flagged ("the instruction does not help the student"). */
-  ifdWarnAt: number;
-  autoScoreOnOpen: boolean;
-  /** Requests in flight per endpoint. */
-  concurrency: number;
-  threads: number;
-}
-
-export const DEFAULT_SETTINGS: SiftSettings = {
-  backend: 'local',
-  endpointUrls: [],
-  servedModel: '',
-  modelPath: '',
-  template: 'plain',
-  format: '',
-  boundary: 'clean',
-  ifdVariant: 'ppl',
-  metrics: ['ifd', 'rifd'],
-  dsValidSet: '',
-  dsRule: 'paper',
-  colorBy: 'percentile',
-  ifdWarnAt: 1,
-  autoScoreOnOpen: true,
-  concurrency: 4,
-  threads: 0,
-};
+export { DEFAULT_REFLECTION_SETTINGS, DEFAULT_SETTINGS, type ReflectionSettings, type SiftSettings } from './settings';
 
 /** initializationOptions of the server. The API key comes from SecretStorage, never from settings. */
 export interface InitializationOptions {
@@ -88,33 +40,6 @@ export interface SettingsChangedParams {
   /** Absent: unchanged; '' clears it. */
   teacherApiKey?: string;
 }
-
-/**
- * The teacher and the selection rule of reflection (`sift.teacher.*`, `sift.reflection.*`). No
- * teacher is configured until `baseUrl` and `model` are set.
- */
-export interface ReflectionSettings {
-  /** OpenAI-compatible base URL, e.g. `https://api.openai.com/v1`. '' = no teacher. Ignored from an untrusted workspace. */
-  baseUrl: string;
-  model: string;
-  /** `auto`: JSON-schema output until the endpoint refuses it; `on`: always; `off`: delimited sections. */
-  structuredOutput: 'auto' | 'on' | 'off';
-  /** Teacher calls in flight at once. */
-  maxConcurrency: number;
-  /** A JSON file overriding the prompts ('' = built in); relative to the workspace. Ignored from an untrusted workspace. */
-  promptsFile: string;
-  /** The released code's extra rule: keep a record only when its rewrite has IFD < 1 and r-IFD < 1. */
-  gateBothBelowOne: boolean;
-}
-
-export const DEFAULT_REFLECTION_SETTINGS: ReflectionSettings = {
-  baseUrl: '',
-  model: '',
-  structuredOutput: 'auto',
-  maxConcurrency: 4,
-  promptsFile: '',
-  gateBothBelowOne: false,
-};
 
 /** Colour bucket of a record: 0 = best for the student ... 4 = worst; -1 = pending; -2 = no score. */
 export type ScoreBucket = -2 | -1 | 0 | 1 | 2 | 3 | 4;

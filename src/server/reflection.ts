@@ -29,6 +29,7 @@ import {
   type ReflectionSettings,
   type SiftSettings,
 } from '../protocol';
+import { REFLECTION_SETTINGS, normalizeGroup } from '../protocol/settings';
 import { REFLECTION_MODES, type CandidateView, type LossView, type MetricView, type ReflectionMode, type ReflectionView } from '../protocol/reflectionView';
 import type { SiftDocument } from './document';
 import type { Scorers, Stores } from './resources';
@@ -48,19 +49,10 @@ export class ReflectionRequestError extends Error {
 export const NO_TEACHER_MESSAGE =
   'No teacher is configured: set sift.teacher.baseUrl and sift.teacher.model (and the teacher\'s API key, if the endpoint needs one).';
 
-/** Every field checked; a missing or wrong-typed one keeps its default (any LSP client may send these). */
-export function normalizeReflectionSettings(raw: unknown, base: ReflectionSettings = DEFAULT_REFLECTION_SETTINGS): ReflectionSettings {
+/** Every field checked against the settings schema (any LSP client may send these). */
+export function normalizeReflectionSettings(raw: unknown): ReflectionSettings {
   const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-  const text = (key: 'baseUrl' | 'model' | 'promptsFile'): string => (typeof r[key] === 'string' ? (r[key] as string).trim() : base[key]);
-  const concurrency = typeof r.maxConcurrency === 'number' && Number.isFinite(r.maxConcurrency) ? Math.round(r.maxConcurrency) : base.maxConcurrency;
-  return {
-    baseUrl: text('baseUrl'),
-    model: text('model'),
-    structuredOutput: r.structuredOutput === 'auto' || r.structuredOutput === 'on' || r.structuredOutput === 'off' ? r.structuredOutput : base.structuredOutput,
-    maxConcurrency: Math.max(1, Math.min(64, concurrency)),
-    promptsFile: text('promptsFile'),
-    gateBothBelowOne: typeof r.gateBothBelowOne === 'boolean' ? r.gateBothBelowOne : base.gateBothBelowOne,
-  };
+  return normalizeGroup(REFLECTION_SETTINGS, (_spec, field) => r[field]);
 }
 
 /**
@@ -71,7 +63,7 @@ export function reflectionSettingsFromSection(section: Record<string, unknown>, 
   const teacher = section.teacher;
   const reflection = section.reflection;
   if ((!teacher || typeof teacher !== 'object') && (!reflection || typeof reflection !== 'object')) return undefined;
-  return normalizeReflectionSettings({ ...base, ...(teacher as object | undefined), ...(reflection as object | undefined) }, base);
+  return normalizeReflectionSettings({ ...base, ...(teacher as object | undefined), ...(reflection as object | undefined) });
 }
 
 export interface ReflectionDeps {

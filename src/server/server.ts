@@ -245,7 +245,7 @@ export class SiftServer {
       if (reflection !== undefined) this.reflectionSettings = normalizeReflectionSettings(reflection);
       if (this.reflections.configure(this.reflectionSettings, teacherApiKey)) this.info(`reflection settings changed: ${this.reflections.describe()}`);
     }
-    const next = normalizeSettings(raw, DEFAULT_SETTINGS);
+    const next = normalizeSettings(raw);
     const prev = this.settings;
     this.settings = next;
     if (apiKey !== undefined) this.apiKey = apiKey || undefined;

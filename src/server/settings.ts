@@ -1,51 +1,19 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { FORMAT_NAMES } from '../core/dataset/formats';
 import type { FormatSpec } from '../core/dataset/types';
-import { TEMPLATE_NAMES } from '../core/metrics/templates';
-import type { MetricName } from '../core/metrics/types';
 import type { ScorerSettings } from '../core/scoring/createScorer';
 import type { ScoringConfig } from '../core/scoring/plan';
-import { DEFAULT_SETTINGS, type SiftSettings } from '../protocol';
-
-const METRIC_NAMES: readonly MetricName[] = ['ifd', 'rifd', 'ds'];
+import { SCORING_SETTINGS, normalizeGroup, type SiftSettings } from '../protocol/settings';
 
 /**
- * Settings from any client, made safe to use: every field is checked and falls back to its default
- * when missing or of the wrong type, so a partial `init_options` from Neovim or a typo in Helix's
- * `config` never breaks the server.
+ * Settings from any client, made safe to use: every field is checked against the settings schema
+ * and falls back to its default when missing or of the wrong type (a number out of range is
+ * clamped to it), so a partial `init_options` from Neovim or a typo in Helix's `config` never
+ * breaks the server.
  */
-export function normalizeSettings(raw: unknown, base: SiftSettings = DEFAULT_SETTINGS): SiftSettings {
+export function normalizeSettings(raw: unknown): SiftSettings {
   const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-  const pick = <T>(key: keyof SiftSettings, ok: (v: unknown) => v is T): T => (ok(r[key]) ? (r[key] as T) : (base[key] as T));
-  const oneOf = <T extends string>(values: readonly T[]) => (v: unknown): v is T => typeof v === 'string' && (values as readonly string[]).includes(v);
-  const isString = (v: unknown): v is string => typeof v === 'string';
-  const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
-  const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  const metrics = Array.isArray(r.metrics)
-    ? [...new Set(r.metrics.filter(oneOf(METRIC_NAMES)))]
-    : base.metrics;
-  const urls = Array.isArray(r.endpointUrls)
-    ? r.endpointUrls.filter(isString).map((u) => u.trim()).filter(Boolean)
-    : typeof r.endpointUrls === 'string' && r.endpointUrls.trim() ? [r.endpointUrls.trim()] : base.endpointUrls;
-  return {
-    backend: pick('backend', oneOf(['local', 'vllm', 'sglang', 'tgi'] as const)),
-    endpointUrls: urls,
-    servedModel: pick('servedModel', isString),
-    modelPath: pick('modelPath', isString),
-    template: pick('template', oneOf(TEMPLATE_NAMES)),
-    format: pick('format', oneOf(['', ...FORMAT_NAMES] as const)),
-    boundary: pick('boundary', oneOf(['clean', 'faithful'] as const)),
-    ifdVariant: pick('ifdVariant', oneOf(['ppl', 'loss'] as const)),
-    metrics: metrics.length > 0 ? metrics : base.metrics,
-    dsValidSet: pick('dsValidSet', isString),
-    dsRule: pick('dsRule', oneOf(['paper', 'repo'] as const)),
-    colorBy: pick('colorBy', oneOf(['percentile', 'thresholds'] as const)),
-    ifdWarnAt: pick('ifdWarnAt', isNumber),
-    autoScoreOnOpen: pick('autoScoreOnOpen', isBoolean),
-    concurrency: Math.max(1, Math.min(64, Math.round(pick('concurrency', isNumber)))),
-    threads: Math.max(0, Math.round(pick('threads', isNumber))),
-  };
+  return normalizeGroup(SCORING_SETTINGS, (_spec, field) => r[field]);
 }
 
 /** The format setting as the dataset core takes it ('' = detect). */
@@ -65,12 +33,16 @@ export function scorerSettings(settings: SiftSettings, apiKey: string | undefine
     servedModel: settings.servedModel || undefined,
     apiKey: apiKey || undefined,
     threads: settings.threads > 0 ? settings.threads : undefined,
+    concurrency: settings.concurrency,
+    vllmMode: settings.vllmMode,
   };
 }
 
 export function scorerIdentity(settings: SiftSettings, apiKey: string | undefined): string {
   const key = apiKey ? createHash('sha256').update(apiKey).digest('hex').slice(0, 12) : '';
-  return JSON.stringify([settings.backend, settings.modelPath, settings.endpointUrls, settings.servedModel, settings.threads, key]);
+  // The request settings of HTTP backends need a new client; the local engine ignores them.
+  const http = settings.backend === 'local' ? [] : [settings.concurrency, settings.backend === 'vllm' ? settings.vllmMode : ''];
+  return JSON.stringify([settings.backend, settings.modelPath, settings.endpointUrls, settings.servedModel, settings.threads, key, ...http]);
 }
 
 /**

@@ -80,3 +80,25 @@ test('an endpoint that is down: reachable false with the reason; nothing shows a
   await client.waitScored(uri);
   assert.ok(!client.exited);
 });
+
+test('sift.concurrency bounds the requests in flight to each endpoint, beyond the pool default of 4', async () => {
+  const slow = await FakeVllm.start({ apiKey: KEY, model: 'toy-model', latencyMs: 25 });
+  try {
+    for (const concurrency of [1, 8]) {
+      await client.connection.sendNotification(SettingsChangedNotification, {
+        settings: { ...DEFAULT_SETTINGS, backend: 'vllm', endpointUrls: [slow.url], template: 'plain', concurrency },
+        scorerApiKey: KEY,
+      });
+      slow.maxInFlight = 0;
+      const path = join(dir, `concurrency-${concurrency}.jsonl`);
+      const lines = Array.from({ length: 24 }, (_, i) => JSON.stringify({ instruction: `Write line ${i} of ${concurrency}.`, input: '', output: `Line ${i} is here.` }));
+      const text = lines.join('\n') + '\n';
+      writeFileSync(path, text);
+      const uri = await client.open(path, text);
+      await client.waitScored(uri);
+      assert.equal(slow.maxInFlight, concurrency, `requests in flight with sift.concurrency = ${concurrency}`);
+    }
+  } finally {
+    await slow.close();
+  }
+});

@@ -251,7 +251,7 @@ describe('reflection settings', () => {
     const settings = resolveReflectionSettings(
       source({
         'teacher.structuredOutput': { globalValue: 'maybe' },
-        'teacher.maxConcurrency': { globalValue: 0 },
+        'teacher.maxConcurrency': { globalValue: 2.5 },
         'reflection.gateBothBelowOne': { globalValue: 'yes' },
         'teacher.baseUrl': { globalValue: ' ftp://x ' },
         'teacher.model': { globalValue: ' m ' },

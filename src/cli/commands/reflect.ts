@@ -30,9 +30,10 @@ import {
 import { createScorer } from '../../core/scoring/createScorer';
 import { displayUrl } from '../../core/scoring/http/errors';
 import { defaultStorePath, ScoreStore } from '../../core/store';
+import { REFLECTION_SETTINGS } from '../../protocol/settings';
 import { packageRoot } from '../packageRoot';
 import { Progress } from '../progress';
-import { requireFile, resolveScoreSettings, type ResolvedScoreSettings, type ScoreFlags } from '../settings';
+import { integerFlag, requireFile, resolveScoreSettings, type ResolvedScoreSettings, type ScoreFlags } from '../settings';
 import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError, oneOf, parseNumber } from '../usage';
 
 export interface ReflectFlags extends ScoreFlags {
@@ -69,7 +70,7 @@ export function registerReflect(command: Command): Command {
     .addOption(new Option('--mode <mode>', 'instruction: stage 1 only; response: stage 2 only; selective: both').choices([...REFLECTION_MODES]).default('selective'))
     .option('--teacher-url <url>', `OpenAI-compatible base URL (default: $SIFT_TEACHER_URL or ${DEFAULT_TEACHER_URL}); the key comes from $SIFT_TEACHER_API_KEY or $OPENAI_API_KEY`)
     .option('--teacher-model <name>', 'teacher model name (default: $SIFT_TEACHER_MODEL)')
-    .option('--teacher-concurrency <n>', 'teacher calls in flight at once', '4')
+    .option('--teacher-concurrency <n>', 'teacher calls in flight at once', String(REFLECTION_SETTINGS.maxConcurrency.default))
     .option('--teacher-timeout <seconds>', 'per-request timeout', '120')
     .option('--teacher-retries <n>', 'retries of a call after 429, 5xx, timeouts and connection errors', '5')
     .option('--max-tokens <n>', 'largest teacher completion per call', '2048')
@@ -220,7 +221,7 @@ async function teacherOptions(flags: ReflectFlags): Promise<TeacherOptions> {
   return {
     url,
     model,
-    concurrency: positiveInteger(flags.teacherConcurrency, '--teacher-concurrency'),
+    concurrency: integerFlag(flags.teacherConcurrency, REFLECTION_SETTINGS.maxConcurrency, '--teacher-concurrency'),
     timeoutMs: timeoutSeconds * 1000,
     retries,
     maxTokens: positiveInteger(flags.maxTokens, '--max-tokens'),

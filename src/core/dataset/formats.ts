@@ -1,10 +1,10 @@
-import type { FormatName, FormatSpec, TrainingPair, Turn } from './types';
+import { FORMAT_NAMES, type FormatName, type FormatSpec, type TrainingPair, type Turn } from './types';
 import type { Issue } from './issue';
 import { MESSAGE_ROLES, SHAREGPT_ROLES } from './schemas';
 import { joinPointer } from './json-pointer';
 import { resolvePath } from './validate';
 
-export const FORMAT_NAMES: readonly FormatName[] = ['alpaca', 'sharegpt', 'messages', 'prompt-completion', 'qa'];
+export { FORMAT_NAMES };
 
 export interface MappedRecord {
   /** Absent when the record has nothing to score (no assistant turn). */

@@ -40,7 +40,8 @@ export interface Problem {
   reason?: string;
 }
 
-export type FormatName = 'alpaca' | 'sharegpt' | 'messages' | 'prompt-completion' | 'qa';
+export const FORMAT_NAMES = ['alpaca', 'sharegpt', 'messages', 'prompt-completion', 'qa'] as const;
+export type FormatName = (typeof FORMAT_NAMES)[number];
 
 /** A user-supplied mapping of record fields onto the Alpaca triple (dotted paths into the object). */
 export interface FieldMapping {

@@ -1,7 +1,7 @@
 import type { TrainingPair, Turn } from '../dataset/types';
-import type { TemplateName } from './types';
+import { TEMPLATE_NAMES, type TemplateName } from './types';
 
-export const TEMPLATE_NAMES: readonly TemplateName[] = ['alpaca', 'vicuna', 'wizardlm', 'plain'];
+export { TEMPLATE_NAMES };
 
 export function isTemplateName(name: string): name is TemplateName {
   return (TEMPLATE_NAMES as readonly string[]).includes(name);

@@ -21,17 +21,21 @@ export interface RecordLosses {
 }
 
 /** `ppl`: ppl(y|x)/ppl(y) = exp(L(y|x) - L(y)) (Superfiltering / SRT, default). `loss`: L(y|x)/L(y) (Cherry v1). */
-export type RatioVariant = 'ppl' | 'loss';
+export const RATIO_VARIANTS = ['ppl', 'loss'] as const;
+export type RatioVariant = (typeof RATIO_VARIANTS)[number];
 
 /** A metric value, or null with the reason the record could not be scored (never 0 for "unknown"). */
 export type MetricResult = { value: number; reason?: undefined } | { value: null; reason: string };
 
 /** DS weight rules: `paper` = IWSI Eqs. 3-5; `repo` = the released code's clip [0,2] / cap 5 / strict threshold. */
-export type DsRule = 'paper' | 'repo';
+export const DS_RULES = ['paper', 'repo'] as const;
+export type DsRule = (typeof DS_RULES)[number];
 
-export type MetricName = 'ifd' | 'rifd' | 'ds';
+export const METRIC_NAMES = ['ifd', 'rifd', 'ds'] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
 
-export type TemplateName = 'alpaca' | 'vicuna' | 'wizardlm' | 'plain';
+export const TEMPLATE_NAMES = ['alpaca', 'vicuna', 'wizardlm', 'plain'] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 /**
  * A score as the selection and summary helpers accept it: a number, `null`/`undefined` (not scored),

@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BackendName } from './backends';
 import { LocalScorer } from './local/localScorer';
 import type { TokenScorer } from './types';
 import { PermanentScorerError } from './types';
 import { SglangScorer } from './sglang/client';
 import { TgiScorer } from './tgi/client';
 import { VllmScorer } from './vllm/client';
+import type { VllmMode } from './vllm/protocol';
 
-export type BackendName = 'local' | 'vllm' | 'sglang' | 'tgi';
+export type { BackendName } from './backends';
 
 export interface ScorerSettings {
   backend: BackendName;
@@ -19,8 +21,10 @@ export interface ScorerSettings {
   /** From the environment or the editor's secret storage; never from settings files. */
   apiKey?: string;
   threads?: number;
-  /** Requests in flight per endpoint (HTTP backends). */
+  /** Requests in flight per endpoint (HTTP backends); default: the HTTP pool's. */
   concurrency?: number;
+  /** How the vllm backend asks for log-probs; default: the vLLM client's. */
+  vllmMode?: VllmMode;
   onEvent?: (message: string) => void;
 }
 
@@ -46,7 +50,7 @@ export async function createScorer(settings: ScorerSettings, packageRoot: string
   };
   switch (settings.backend) {
     case 'vllm':
-      return VllmScorer.connect({ ...common, servedModel: settings.servedModel });
+      return VllmScorer.connect({ ...common, servedModel: settings.servedModel, mode: settings.vllmMode });
     case 'sglang':
       return SglangScorer.connect({ ...common, servedModel: settings.servedModel });
     case 'tgi':

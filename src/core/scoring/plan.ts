@@ -12,7 +12,8 @@ import type { MetricName, RatioVariant, SpanLoss, TemplateName } from '../metric
  * - `faithful`: the reference scripts' rule (METHODS §1.2): tokenize context+target as one text and
  *   start scoring at len(BOS + tok(context)); a BPE merge across the boundary moves it.
  */
-export type Boundary = 'clean' | 'faithful';
+export const BOUNDARIES = ['clean', 'faithful'] as const;
+export type Boundary = (typeof BOUNDARIES)[number];
 
 export interface ScoringConfig {
   metrics: MetricName[];

@@ -1,0 +1,494 @@
+/**
+ * Every `sift.*` setting, defined once: type, default, range, choices (with their descriptions),
+ * scope, whether a restricted (untrusted) workspace may set it, and its description. The settings
+ * types, the defaults, the manifest's `contributes.configuration` (a unit test compares them; `npm
+ * run manifest` rewrites it), the client's reader, the server's normalisation and the CLI's option
+ * checks all come from here. Imported by the client, the server and the CLI: no editor, no I/O.
+ */
+
+import { FORMAT_NAMES } from '../core/dataset/types';
+import { DS_RULES, METRIC_NAMES, RATIO_VARIANTS, TEMPLATE_NAMES } from '../core/metrics/types';
+import { BACKEND_NAMES, VLLM_MODES } from '../core/scoring/backends';
+import { BOUNDARIES } from '../core/scoring/plan';
+
+/** The configuration section: every key below is `sift.<key>`. */
+export const SECTION = 'sift';
+
+/** `machine-overridable`: where the model and endpoints live, per machine; `resource`: per dataset folder. */
+export type SettingScope = 'window' | 'resource' | 'machine-overridable';
+
+interface Common {
+  /** The key below the `sift` section, e.g. `backend` or `teacher.baseUrl`. */
+  key: string;
+  scope: SettingScope;
+  /**
+   * Points Sift at code or data outside the editor (an endpoint it sends the dataset to, a model
+   * or file it loads): workspace values are ignored until the workspace is trusted.
+   */
+  restricted?: true;
+  /** Position in the Settings editor. */
+  order: number;
+  markdownDescription: string;
+}
+
+export interface StringSetting extends Common {
+  type: 'string';
+  default: string;
+}
+
+export interface BooleanSetting extends Common {
+  type: 'boolean';
+  default: boolean;
+}
+
+export interface NumberSetting extends Common {
+  type: 'number' | 'integer';
+  default: number;
+  minimum: number;
+  maximum?: number;
+}
+
+export interface EnumSetting<T extends string = string> extends Common {
+  type: 'enum';
+  values: readonly T[];
+  /** Shown beside each choice, in the order of `values`. */
+  descriptions?: Readonly<Record<T, string>>;
+  default: T;
+}
+
+export interface StringArraySetting extends Common {
+  type: 'stringArray';
+  default: readonly string[];
+  /** JSON-schema format of each item. */
+  format?: 'uri';
+}
+
+/** A list of distinct choices, in the user's order, never empty. */
+export interface EnumArraySetting<T extends string = string> extends Common {
+  type: 'enumArray';
+  values: readonly T[];
+  descriptions?: Readonly<Record<T, string>>;
+  default: readonly T[];
+}
+
+export type SettingSpec = StringSetting | BooleanSetting | NumberSetting | EnumSetting | StringArraySetting | EnumArraySetting;
+
+/** The value a setting holds once normalised. */
+export type SettingValue<S> =
+  S extends EnumSetting<infer T> ? T
+  : S extends EnumArraySetting<infer T> ? T[]
+  : S extends StringArraySetting ? string[]
+  : S extends StringSetting ? string
+  : S extends BooleanSetting ? boolean
+  : S extends NumberSetting ? number
+  : never;
+
+function enumSetting<const T extends string, const K extends string>(
+  values: readonly T[],
+  spec: Omit<EnumSetting<T>, 'type' | 'values' | 'default' | 'key'> & { key: K; default: NoInfer<T> },
+): EnumSetting<T> & { key: K } {
+  return { type: 'enum', values, ...spec };
+}
+
+function enumArraySetting<const T extends string, const K extends string>(
+  values: readonly T[],
+  spec: Omit<EnumArraySetting<T>, 'type' | 'values' | 'default' | 'key'> & { key: K; default: readonly NoInfer<T>[] },
+): EnumArraySetting<T> & { key: K } {
+  return { type: 'enumArray', values, ...spec };
+}
+
+/** A group whose every `key` repeats its field's name (checked at compile time). */
+function keyedByField<const G extends { [F in keyof G]: SettingSpec & { key: F } }>(group: G): G {
+  return group;
+}
+
+const RESTRICTED_NOTE = 'Ignored from workspace settings in a restricted workspace.';
+
+/**
+ * The settings of scoring and display (`SiftSettings`): each field is `sift.<field>` (so the `sift`
+ * section a generic LSP client sends maps straight onto the fields).
+ */
+export const SCORING_SETTINGS = keyedByField({
+  backend: enumSetting(BACKEND_NAMES, {
+    key: 'backend',
+    default: 'local',
+    scope: 'machine-overridable',
+    restricted: true,
+    order: 1,
+    descriptions: {
+      local: 'A GGUF model on this machine through llama.cpp (the bundled tiny model unless `#sift.modelPath#` is set). No server needed.',
+      vllm: 'A vLLM server (or `sift serve`) at `#sift.endpointUrls#`: `/v1/completions` with prompt log-probabilities.',
+      sglang: 'An SGLang server at `#sift.endpointUrls#`: `/generate` with input log-probabilities.',
+      tgi: 'A Hugging Face TGI server at `#sift.endpointUrls#`: `/generate` with prefill details.',
+    },
+    markdownDescription: 'Where the student model that scores records runs. Ignored from workspace settings in a restricted (untrusted) workspace.',
+  }),
+  endpointUrls: {
+    key: 'endpointUrls',
+    type: 'stringArray',
+    format: 'uri',
+    default: [],
+    scope: 'machine-overridable',
+    restricted: true,
+    order: 2,
+    markdownDescription:
+      'Base URLs of the scoring servers for the HTTP backends (`vllm`, `sglang`, `tgi`), e.g. `http://gpu-box:8000`. Several URLs are data-parallel replicas. The API key, if any, is set with **Sift: Set Scoring API Key** and kept in secret storage, never here. ' +
+      RESTRICTED_NOTE,
+  },
+  servedModel: {
+    key: 'servedModel',
+    type: 'string',
+    default: '',
+    scope: 'machine-overridable',
+    order: 3,
+    markdownDescription: "Model name to request from the endpoint (vLLM `--served-model-name`, or a LoRA adapter name). Empty: the server's only model.",
+  },
+  modelPath: {
+    key: 'modelPath',
+    type: 'string',
+    default: '',
+    scope: 'machine-overridable',
+    restricted: true,
+    order: 4,
+    markdownDescription:
+      'Path of a GGUF model for the `local` backend, e.g. a 0.5B–1.5B instruct model. Empty: the tiny model bundled with Sift (a demo, not a useful student). ' + RESTRICTED_NOTE,
+  },
+  vllmMode: enumSetting(VLLM_MODES, {
+    key: 'vllmMode',
+    default: 'echo',
+    scope: 'machine-overridable',
+    order: 5,
+    descriptions: {
+      echo: '`/v1/completions` with `echo`, `logprobs` and `max_tokens: 0`.',
+      prompt_logprobs: "vLLM's `prompt_logprobs` extension: smaller responses (vLLM 0.6 or later; a sequence may use at most the context length minus one token).",
+    },
+    markdownDescription: 'How log-probabilities are requested from a vLLM server (the `vllm` backend).',
+  }),
+  template: enumSetting(TEMPLATE_NAMES, {
+    key: 'template',
+    default: 'plain',
+    scope: 'resource',
+    order: 10,
+    descriptions: {
+      alpaca: 'The Alpaca prompt template.',
+      vicuna: 'The Vicuna conversation template.',
+      wizardlm: 'The WizardLM template.',
+      plain: 'The instruction (and input) as plain text.',
+    },
+    markdownDescription: 'Prompt template that wraps the instruction before the response is scored. Use the template the student model will be fine-tuned with.',
+  }),
+  format: enumSetting(['', ...FORMAT_NAMES], {
+    key: 'format',
+    default: '',
+    scope: 'resource',
+    order: 11,
+    descriptions: {
+      '': 'Detect from the records.',
+      alpaca: '`instruction` / `input` / `output`.',
+      sharegpt: '`conversations` with `from` / `value`.',
+      messages: 'OpenAI `messages` with `role` / `content`.',
+      'prompt-completion': '`prompt` / `completion`.',
+      qa: '`question` / `answer` (GSM8K style, with candidate solutions).',
+    },
+    markdownDescription: 'Record format of the dataset. Empty: detected from the first records.',
+  }),
+  boundary: enumSetting(BOUNDARIES, {
+    key: 'boundary',
+    default: 'clean',
+    scope: 'resource',
+    order: 12,
+    descriptions: {
+      clean: 'Tokenize the prompt and the response separately and join the token ids: the response span is exact.',
+      faithful: "Reproduce the reference scripts' boundary rule, to match published scores.",
+    },
+    markdownDescription: 'How the response span is found in the tokenized record.',
+  }),
+  ifdVariant: enumSetting(RATIO_VARIANTS, {
+    key: 'ifdVariant',
+    default: 'ppl',
+    scope: 'resource',
+    order: 13,
+    descriptions: {
+      ppl: 'Ratio of perplexities, ppl(y|x) / ppl(y) (Superfiltering).',
+      loss: 'Ratio of mean losses, L(y|x) / L(y) (Cherry LLM v1).',
+    },
+    markdownDescription: 'How IFD (and r-IFD) compare the conditioned and unconditioned response losses.',
+  }),
+  metrics: enumArraySetting(METRIC_NAMES, {
+    key: 'metrics',
+    default: ['ifd', 'rifd'],
+    scope: 'resource',
+    order: 14,
+    descriptions: {
+      ifd: 'Instruction-following difficulty.',
+      rifd: 'Reversed IFD.',
+      ds: 'DS weight (needs `#sift.dsValidSet#`).',
+    },
+    markdownDescription: 'Metrics computed and shown for each record, in this order.',
+  }),
+  dsValidSet: {
+    key: 'dsValidSet',
+    type: 'string',
+    default: '',
+    scope: 'resource',
+    restricted: true,
+    order: 15,
+    markdownDescription: 'Path of a small trusted JSONL set whose mean loss anchors the DS weight. Empty: DS is not computed. ' + RESTRICTED_NOTE,
+  },
+  dsRule: enumSetting(DS_RULES, {
+    key: 'dsRule',
+    default: 'paper',
+    scope: 'resource',
+    order: 16,
+    descriptions: {
+      paper: 'The DS weight as defined in the IWSI paper.',
+      repo: "The released code's variant (clipping and threshold).",
+    },
+    markdownDescription: 'Which definition of the DS weight to use.',
+  }),
+  colorBy: enumSetting(['percentile', 'thresholds'], {
+    key: 'colorBy',
+    default: 'percentile',
+    scope: 'resource',
+    order: 20,
+    descriptions: {
+      percentile: 'Colour by rank within the file (fifths, best to worst).',
+      thresholds: 'Colour by fixed cut points of the metric.',
+    },
+    markdownDescription: 'How records are coloured at the end of their line.',
+  }),
+  ifdWarnAt: {
+    key: 'ifdWarnAt',
+    type: 'number',
+    minimum: 0,
+    default: 1,
+    scope: 'resource',
+    order: 21,
+    markdownDescription: 'Records whose IFD is at or above this get a warning: the instruction does not help the student predict the response.',
+  },
+  autoScoreOnOpen: {
+    key: 'autoScoreOnOpen',
+    type: 'boolean',
+    default: true,
+    scope: 'resource',
+    order: 22,
+    markdownDescription: 'Score a dataset in the background when it is opened. Off: use **Sift: Score File** or **Sift: Score Selection**.',
+  },
+  concurrency: {
+    key: 'concurrency',
+    type: 'integer',
+    minimum: 1,
+    maximum: 1024,
+    default: 4,
+    scope: 'machine-overridable',
+    order: 30,
+    markdownDescription: 'Requests in flight per scoring endpoint (HTTP backends). Raise it for a server with spare batch capacity.',
+  },
+  threads: {
+    key: 'threads',
+    type: 'integer',
+    minimum: 0,
+    maximum: 1024,
+    default: 0,
+    scope: 'machine-overridable',
+    order: 31,
+    markdownDescription: 'CPU threads for the `local` backend. `0`: every available core.',
+  },
+} as const);
+
+/** The teacher and the selection rule of reflection (`ReflectionSettings`), under `sift.teacher.*` and `sift.reflection.*`. */
+export const REFLECTION_SETTINGS = {
+  baseUrl: {
+    key: 'teacher.baseUrl',
+    type: 'string',
+    default: '',
+    scope: 'machine-overridable',
+    restricted: true,
+    order: 50,
+    markdownDescription:
+      'Base URL of the teacher that rewrites records for reflection: any OpenAI-compatible chat endpoint, e.g. `https://api.openai.com/v1`, a vLLM or Ollama server, or `sift serve` (`http://127.0.0.1:8000/v1`). Empty: no teacher, and the reflection actions say what to set. The key, if the endpoint needs one, is set with **Sift: Set Teacher API Key** and kept in secret storage, never here. ' +
+      RESTRICTED_NOTE,
+  },
+  model: {
+    key: 'teacher.model',
+    type: 'string',
+    default: '',
+    scope: 'machine-overridable',
+    order: 51,
+    markdownDescription: 'Model name sent to the teacher endpoint, e.g. `gpt-4o-mini` or the `--served-model-name` of a vLLM server. Part of the reflection cache key.',
+  },
+  structuredOutput: enumSetting(['auto', 'on', 'off'], {
+    key: 'teacher.structuredOutput',
+    default: 'auto',
+    scope: 'machine-overridable',
+    order: 52,
+    descriptions: {
+      auto: 'Ask for JSON-schema output (`response_format`) until the endpoint refuses it, then use delimited sections.',
+      on: 'Always ask for JSON-schema output; an endpoint without it fails.',
+      off: 'Always ask for delimited sections (for endpoints without structured output).',
+    },
+    markdownDescription:
+      "How the teacher's rewrite is requested. Either way the output is validated, asked for once more when unusable, and otherwise falls back visibly to the original text.",
+  }),
+  maxConcurrency: {
+    key: 'teacher.maxConcurrency',
+    type: 'integer',
+    minimum: 1,
+    maximum: 64,
+    default: 4,
+    scope: 'machine-overridable',
+    order: 53,
+    markdownDescription:
+      'Teacher calls in flight at once (and records reflected at once in a batch). Lower it for endpoints with tight rate limits; 429 answers are retried after their `Retry-After`.',
+  },
+  promptsFile: {
+    key: 'teacher.promptsFile',
+    type: 'string',
+    default: '',
+    scope: 'resource',
+    restricted: true,
+    order: 54,
+    markdownDescription:
+      'A JSON file overriding the teacher prompts (`instruction`, `response`, `responseWithInput`, each `{ "system", "user" }` with `{{instruction}}`, `{{input}}`, `{{response}}`, `{{format}}` placeholders), relative to the workspace folder. Empty: Sift\'s built-in prompts. ' +
+      RESTRICTED_NOTE,
+  },
+  gateBothBelowOne: {
+    key: 'reflection.gateBothBelowOne',
+    type: 'boolean',
+    default: false,
+    scope: 'resource',
+    order: 55,
+    markdownDescription:
+      "The released selection script's extra rule: keep a record only when the student chose the rewrite and the rewritten pair has IFD < 1 and r-IFD < 1; other records are marked as dropped. Off: the paper's pairwise rule only (higher IFD, then lower r-IFD).",
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+/** Read by vscode-languageclient itself (the client id is `sift`), not by Sift's code. */
+export const TRACE_SETTING = enumSetting(['off', 'messages', 'verbose'], {
+  key: 'trace.server',
+  default: 'off',
+  scope: 'window',
+  order: 40,
+  markdownDescription: 'Log the messages between VS Code and the Sift language server to the **Sift** output channel (API keys are redacted).',
+});
+
+type Values<G extends Record<string, SettingSpec>> = { -readonly [K in keyof G]: SettingValue<G[K]> };
+
+/** Settings the client reads (per resource where scoped) and sends to the server. */
+export type SiftSettings = Values<typeof SCORING_SETTINGS>;
+/** No teacher is configured until `baseUrl` and `model` are set. */
+export type ReflectionSettings = Values<typeof REFLECTION_SETTINGS>;
+export type SettingKey = keyof SiftSettings;
+export type ReflectionSettingField = keyof ReflectionSettings;
+
+/** Every setting, in manifest order. */
+export const ALL_SETTINGS: readonly SettingSpec[] = [...Object.values(SCORING_SETTINGS), ...Object.values(REFLECTION_SETTINGS), TRACE_SETTING];
+
+function copy<T>(value: T): T {
+  return (Array.isArray(value) ? [...value] : value) as T;
+}
+
+function defaultsOf<G extends Record<string, SettingSpec>>(group: G): Values<G> {
+  return Object.fromEntries(Object.entries(group).map(([field, spec]) => [field, copy(spec.default)])) as Values<G>;
+}
+
+export const DEFAULT_SETTINGS: SiftSettings = defaultsOf(SCORING_SETTINGS);
+export const DEFAULT_REFLECTION_SETTINGS: ReflectionSettings = defaultsOf(REFLECTION_SETTINGS);
+
+/**
+ * A value made valid for its setting: a value of the wrong type (a non-integer for an integer, an
+ * unknown choice) becomes the default; a number outside the range is clamped to it; strings are
+ * trimmed; lists lose unknown, blank and repeated entries (a list left empty becomes the default).
+ * A single string is taken as a one-item list, as some LSP clients send it.
+ */
+export function normalizeValue<S extends SettingSpec>(spec: S, value: unknown): SettingValue<S>;
+export function normalizeValue(spec: SettingSpec, value: unknown): unknown {
+  switch (spec.type) {
+    case 'string':
+      return typeof value === 'string' ? value.trim() : spec.default;
+    case 'boolean':
+      return typeof value === 'boolean' ? value : spec.default;
+    case 'number':
+    case 'integer': {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return spec.default;
+      if (spec.type === 'integer' && !Number.isInteger(value)) return spec.default;
+      return Math.min(spec.maximum ?? Infinity, Math.max(spec.minimum, value));
+    }
+    case 'enum':
+      return typeof value === 'string' && spec.values.includes(value) ? value : spec.default;
+    case 'stringArray': {
+      const list = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(list)) return [...spec.default];
+      return [...new Set(list.filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter(Boolean))];
+    }
+    case 'enumArray': {
+      if (!Array.isArray(value)) return [...spec.default];
+      const valid = [...new Set(value.filter((v): v is string => typeof v === 'string' && spec.values.includes(v)))];
+      return valid.length > 0 ? valid : [...spec.default];
+    }
+  }
+}
+
+/** Every field of a group read with `read` (by its spec) and normalised. */
+export function normalizeGroup<G extends Record<string, SettingSpec>>(group: G, read: (spec: SettingSpec, field: string) => unknown): Values<G> {
+  return Object.fromEntries(Object.entries(group).map(([field, spec]) => [field, normalizeValue(spec, read(spec, field))])) as Values<G>;
+}
+
+/** `sift.<key>` of every setting a restricted workspace may not set. */
+export function restrictedConfigurations(): string[] {
+  return ALL_SETTINGS.filter((spec) => spec.restricted).map((spec) => `${SECTION}.${spec.key}`);
+}
+
+/** The JSON-schema property VS Code's manifest declares for a setting. */
+export function manifestProperty(spec: SettingSpec): Record<string, unknown> {
+  const tail = { scope: spec.scope, order: spec.order };
+  const enumDescriptions = (values: readonly string[], descriptions: Readonly<Record<string, string>> | undefined) =>
+    descriptions ? { enumDescriptions: values.map((v) => descriptions[v]) } : {};
+  switch (spec.type) {
+    case 'string':
+    case 'boolean':
+      return { type: spec.type, default: spec.default, ...tail, markdownDescription: spec.markdownDescription };
+    case 'number':
+    case 'integer':
+      return {
+        type: spec.type,
+        minimum: spec.minimum,
+        ...(spec.maximum !== undefined ? { maximum: spec.maximum } : {}),
+        default: spec.default,
+        ...tail,
+        markdownDescription: spec.markdownDescription,
+      };
+    case 'enum':
+      return {
+        type: 'string',
+        enum: [...spec.values],
+        default: spec.default,
+        ...tail,
+        ...enumDescriptions(spec.values, spec.descriptions),
+        markdownDescription: spec.markdownDescription,
+      };
+    case 'stringArray':
+      return {
+        type: 'array',
+        items: { type: 'string', ...(spec.format ? { format: spec.format } : {}) },
+        default: [...spec.default],
+        ...tail,
+        markdownDescription: spec.markdownDescription,
+      };
+    case 'enumArray':
+      return {
+        type: 'array',
+        items: { type: 'string', enum: [...spec.values], ...enumDescriptions(spec.values, spec.descriptions) },
+        uniqueItems: true,
+        minItems: 1,
+        default: [...spec.default],
+        ...tail,
+        markdownDescription: spec.markdownDescription,
+      };
+  }
+}
+
+/** package.json's `contributes.configuration`. */
+export function manifestConfiguration(): { title: string; properties: Record<string, Record<string, unknown>> } {
+  return { title: 'Sift', properties: Object.fromEntries(ALL_SETTINGS.map((spec) => [`${SECTION}.${spec.key}`, manifestProperty(spec)])) };
+}
