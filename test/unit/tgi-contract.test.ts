@@ -95,6 +95,15 @@ describe('TGI backend', () => {
     await strict.close();
   });
 
+  it('scores a sequence cut inside its last piece (a truncated record) from the text up to the cut', async () => {
+    const whole = await joined(scorer, ['### Instruction:\n', 'Say hëllo to everyone.']);
+    const cut = whole.slice(0, whole.length - 7); // ends inside the second piece ("ev" of "everyone.")
+    fake.requests.length = 0;
+    const [lp] = await scorer.logprobs([cut]);
+    assert.deepEqual(Array.from(lp as Float64Array), Array.from(toyLogprobs(cut)));
+    assert.deepEqual(fake.requestsTo('/generate').map((r) => (r.body as { inputs: string }).inputs), ['### Instruction:\nSay hëllo to ev']);
+  });
+
   it('refuses ids it did not tokenize, and sequences longer than the context, before any request', async () => {
     fake.requests.length = 0;
     await assert.rejects(scorer.logprobs([[TOY_BOS, 999_999, 5]]), /not produced by this scorer's tokenize/);

@@ -54,6 +54,17 @@ interface Piece {
   stops: number[];
 }
 
+/** The first `n` tokens of a piece, with the text they cover (byte offsets are into UTF-8). */
+function truncatePiece(piece: Piece, n: number): Piece {
+  const end = piece.stops[n - 1] as number;
+  return {
+    ids: piece.ids.slice(0, n),
+    text: Buffer.from(piece.text, 'utf8').subarray(0, end).toString('utf8'),
+    starts: piece.starts.slice(0, n),
+    stops: piece.stops.slice(0, n),
+  };
+}
+
 /** Two-generation memory of tokenized texts, indexed by their first token id. */
 class PieceMemory {
   private current = new Map<number, Piece[]>();
@@ -195,6 +206,14 @@ export class TgiScorer implements TokenScorer {
         if (!match) continue;
         const rest = go(p + piece.ids.length);
         if (rest) return [piece, ...rest];
+      }
+      // A sequence cut on the right (longer than the context, or a direct span fitted to its
+      // conditioned partner) ends inside a piece: its text is the piece's text up to the last kept
+      // token's end.
+      for (const piece of this.memory.candidates(ids[p] as number)) {
+        const n = ids.length - p;
+        if (n >= piece.ids.length || piece.ids.slice(0, n).some((id, k) => id !== ids[p + k])) continue;
+        return [truncatePiece(piece, n)];
       }
       failed.add(p);
       return undefined;
