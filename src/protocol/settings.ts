@@ -8,7 +8,7 @@
 
 import { FORMAT_NAMES } from '../core/dataset/types';
 import { DS_RULES, METRIC_NAMES, RATIO_VARIANTS, TEMPLATE_NAMES } from '../core/metrics/types';
-import { BACKEND_NAMES, VLLM_MODES } from '../core/scoring/backends';
+import { BACKEND_NAMES, DEFAULT_VLLM_MODE, VLLM_MODES } from '../core/scoring/backends';
 import { BOUNDARIES } from '../core/scoring/plan';
 
 /** The configuration section: every key below is `sift.<key>`. */
@@ -155,12 +155,12 @@ export const SCORING_SETTINGS = keyedByField({
   },
   vllmMode: enumSetting(VLLM_MODES, {
     key: 'vllmMode',
-    default: 'echo',
+    default: DEFAULT_VLLM_MODE,
     scope: 'machine-overridable',
     order: 5,
     descriptions: {
-      echo: '`/v1/completions` with `echo`, `logprobs` and `max_tokens: 0`.',
-      prompt_logprobs: "vLLM's `prompt_logprobs` extension: smaller responses (vLLM 0.6 or later; a sequence may use at most the context length minus one token).",
+      echo: '`/v1/completions` with `echo`, `logprobs` and `max_tokens: 0` (for servers without `prompt_logprobs`).',
+      prompt_logprobs: "vLLM's `prompt_logprobs` extension (vLLM 0.6 or later): half the response size of `echo`, no detokenization of the prompt, and each log-prob keyed by the token id sent.",
     },
     markdownDescription: 'How log-probabilities are requested from a vLLM server (the `vllm` backend).',
   }),

@@ -3,6 +3,7 @@
  * reach the HTTP client: scored in-process against a fake vLLM that counts requests in flight.
  */
 import assert from 'node:assert/strict';
+import { DEFAULT_VLLM_MODE } from '../../src/core/scoring/backends';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -88,9 +89,11 @@ describe('sift scoring options', () => {
     }
   });
 
-  it('pass --vllm-mode on, default echo', async () => {
+  it('pass --vllm-mode on, default prompt_logprobs (DEFAULT_VLLM_MODE)', async () => {
     const url = ['--url', 'http://127.0.0.1:9'];
-    assert.equal(resolveScoreSettings(await scoreFlags(url)).scorer.vllmMode, 'echo');
+    assert.equal(DEFAULT_VLLM_MODE, 'prompt_logprobs');
+    assert.equal(resolveScoreSettings(await scoreFlags(url)).scorer.vllmMode, DEFAULT_VLLM_MODE);
+    assert.equal(resolveScoreSettings(await scoreFlags([...url, '--vllm-mode', 'echo'])).scorer.vllmMode, 'echo');
     assert.equal(resolveScoreSettings(await scoreFlags([...url, '--vllm-mode', 'prompt_logprobs'])).scorer.vllmMode, 'prompt_logprobs');
     await assert.rejects(scoreFlags([...url, '--vllm-mode', 'stream']), /invalid/i);
   });
@@ -114,12 +117,12 @@ describe('sift scoring against a vLLM endpoint', () => {
   it('asks for log-probs the --vllm-mode way', async () => {
     const bodies = (): Record<string, unknown>[] => fake.requestsTo('/v1/completions').map((r) => r.body as Record<string, unknown>);
     const before = bodies().length;
-    await scoreThrough(fake, ['--vllm-mode', 'prompt_logprobs']);
+    await scoreThrough(fake, []);
     const promptLogprobs = bodies().slice(before);
     assert.ok(promptLogprobs.length > 0);
-    for (const body of promptLogprobs) assert.equal(typeof body.prompt_logprobs, 'number');
+    for (const body of promptLogprobs) assert.equal(typeof body.prompt_logprobs, 'number', 'the default mode');
     const echoed = bodies().length;
-    await scoreThrough(fake, []);
+    await scoreThrough(fake, ['--vllm-mode', 'echo']);
     const echo = bodies().slice(echoed);
     assert.ok(echo.length > 0);
     for (const body of echo) assert.equal(body.echo, true);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { DEFAULT_VLLM_MODE } from '../../src/core/scoring/backends';
 import { describe, it } from 'node:test';
 import { DEFAULT_REFLECTION_SETTINGS, DEFAULT_SETTINGS } from '../../src/protocol';
 import { normalizeReflectionSettings, reflectionSettingsFromSection } from '../../src/server/reflection';
@@ -15,15 +16,15 @@ describe('server settings', () => {
 
   it('hand sift.vllmMode to the scorer', () => {
     assert.equal(scorerSettings(normalizeSettings({ backend: 'vllm', vllmMode: 'prompt_logprobs' }), undefined).vllmMode, 'prompt_logprobs');
-    assert.equal(normalizeSettings({ vllmMode: 'stream' }).vllmMode, 'echo');
+    assert.equal(normalizeSettings({ vllmMode: 'stream' }).vllmMode, DEFAULT_VLLM_MODE);
   });
 
   it('make a new HTTP scorer when the concurrency or the vLLM mode changes, not a new local one', () => {
     const vllm = normalizeSettings({ backend: 'vllm', endpointUrls: ['http://127.0.0.1:1'] });
     assert.notEqual(scorerIdentity(vllm, undefined), scorerIdentity({ ...vllm, concurrency: 16 }, undefined));
-    assert.notEqual(scorerIdentity(vllm, undefined), scorerIdentity({ ...vllm, vllmMode: 'prompt_logprobs' }, undefined));
+    assert.notEqual(scorerIdentity(vllm, undefined), scorerIdentity({ ...vllm, vllmMode: 'echo' }, undefined));
     const tgi = { ...vllm, backend: 'tgi' as const };
-    assert.equal(scorerIdentity(tgi, undefined), scorerIdentity({ ...tgi, vllmMode: 'prompt_logprobs' }, undefined));
+    assert.equal(scorerIdentity(tgi, undefined), scorerIdentity({ ...tgi, vllmMode: 'echo' }, undefined));
     assert.equal(scorerIdentity(DEFAULT_SETTINGS, undefined), scorerIdentity({ ...DEFAULT_SETTINGS, concurrency: 16 }, undefined));
   });
 

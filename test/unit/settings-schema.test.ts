@@ -33,14 +33,14 @@ describe('settings schema', () => {
     ]);
   });
 
-  it('declares sift.concurrency 1..1024 (default 4) and sift.vllmMode echo | prompt_logprobs (default echo)', () => {
+  it('declares sift.concurrency 1..1024 (default 4) and sift.vllmMode echo | prompt_logprobs (default prompt_logprobs)', () => {
     const properties = manifest.contributes.configuration.properties;
     assert.deepEqual(
       [properties['sift.concurrency'].minimum, properties['sift.concurrency'].maximum, properties['sift.concurrency'].default],
       [1, 1024, 4],
     );
     assert.deepEqual(properties['sift.vllmMode'].enum, ['echo', 'prompt_logprobs']);
-    assert.equal(properties['sift.vllmMode'].default, 'echo');
+    assert.equal(properties['sift.vllmMode'].default, 'prompt_logprobs');
     assert.equal(properties['sift.vllmMode'].scope, properties['sift.backend'].scope);
   });
 
@@ -59,7 +59,7 @@ describe('settings schema', () => {
 
   it('derives the defaults', () => {
     assert.equal(DEFAULT_SETTINGS.concurrency, 4);
-    assert.equal(DEFAULT_SETTINGS.vllmMode, 'echo');
+    assert.equal(DEFAULT_SETTINGS.vllmMode, 'prompt_logprobs');
     assert.deepEqual(DEFAULT_SETTINGS.metrics, ['ifd', 'rifd']);
     assert.equal(DEFAULT_REFLECTION_SETTINGS.maxConcurrency, 4);
     assert.deepEqual(Object.keys(DEFAULT_SETTINGS), Object.keys(SCORING_SETTINGS));
@@ -78,7 +78,7 @@ describe('settings schema', () => {
     assert.equal(normalizeValue(SCORING_SETTINGS.ifdWarnAt, -1), 0);
     assert.equal(normalizeValue(REFLECTION_SETTINGS.maxConcurrency, 100), 64);
     assert.equal(normalizeValue(SCORING_SETTINGS.vllmMode, 'prompt_logprobs'), 'prompt_logprobs');
-    assert.equal(normalizeValue(SCORING_SETTINGS.vllmMode, 'stream'), 'echo');
+    assert.equal(normalizeValue(SCORING_SETTINGS.vllmMode, 'stream'), 'prompt_logprobs');
     assert.equal(normalizeValue(SCORING_SETTINGS.format, ''), '');
     assert.deepEqual(normalizeValue(SCORING_SETTINGS.metrics, ['ds', 'nope', 'ds']), ['ds']);
     assert.deepEqual(normalizeValue(SCORING_SETTINGS.metrics, []), ['ifd', 'rifd']);

@@ -5,7 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PartialLogprobsError, PermanentScorerError, RetriesExhaustedError } from '../../src/core/scoring/types';
-import { DEFAULT_VLLM_MODE, VllmScorer, type VllmScorerOptions } from '../../src/core/scoring/vllm/client';
+import { DEFAULT_VLLM_MODE } from '../../src/core/scoring/backends';
+import { VllmScorer, type VllmScorerOptions } from '../../src/core/scoring/vllm/client';
 import type { HttpEvent } from '../../src/core/scoring/http/pool';
 import { deadUrl, FakeVllm, toyLogprobs, toyTokenize, TOY_BOS, type Fault } from '../helpers/fake-vllm';
 

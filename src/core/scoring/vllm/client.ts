@@ -14,6 +14,7 @@
  * two servers serving DIFFERENT weights under the SAME name share cached scores: give them
  * different `--served-model-name`s, or clear the cache when you change the weights behind a name.
  */
+import { DEFAULT_VLLM_MODE } from '../backends';
 import { PermanentScorerError, type TokenScorer } from '../types';
 import { HttpEndpointPool, runAll, type HttpEvent, type HttpPoolOptions, type HttpStats } from '../http/pool';
 import { batchedLogprobs, detectBos, discoverServedModel, planBatches } from '../http/common';
@@ -52,34 +53,6 @@ export interface VllmServerInfo {
   bosId: number | undefined;
 }
 
-/**
- * The scoring mode used when none is configured: `prompt_logprobs`. Read from vLLM's source
- * (`vllm-project/vllm`, main, 2026):
- * - Context: no difference. `CompletionRequest.to_sampling_params`
- *   (`vllm/entrypoints/openai/completion/protocol.py`) turns `echo` with `max_tokens: 0` into
- *   `max_tokens=1` (`echo_without_generation`), and the V1 engine refuses a prompt that leaves no
- *   room for one output token (`InputProcessor._validate_prompt_len`,
- *   `vllm/v1/engine/input_processor.py`; the message is `vllmPromptFillsContextMessage` in
- *   `protocol.ts`). So both modes
- *   generate one token and both fit at most max_model_len - 1 prompt tokens.
- * - Prefix caching: no difference. Echo sets `prompt_logprobs = logprobs` (same function), and
- *   any request with prompt log-probs skips reading the prefix cache
- *   (`SamplingParams.skip_reading_prefix_cache = prompt_logprobs is not None`,
- *   `vllm/sampling_params.py`) in either mode.
- * - Response size: echo answers every prompt position TWICE, once in `choices[i].logprobs`
- *   (`tokens`, `token_logprobs`, `text_offset`, `top_logprobs`, built by
- *   `_create_completion_logprobs` in `.../completion/serving.py`) and once in
- *   `choices[i].prompt_logprobs` (set whenever prompt log-probs were computed), plus the echoed
- *   prompt `text`; prompt_logprobs mode sends the second only (about half the bytes to build,
- *   send and parse).
- * - Detokenization: echo needs the prompt text (`build_tok_params`: `needs_detokenization =
- *   echo and not return_token_ids`) and per-token strings for `tokens`/`top_logprobs`; the
- *   prompt_logprobs mode needs neither.
- * - Checking: `prompt_logprobs` entries are keyed by token id, so every position proves the server
- *   scored the id Sift sent.
- * Echo stays available (`mode: 'echo'`) for servers that speak only echo, e.g. `sift serve`.
- */
-export const DEFAULT_VLLM_MODE: VllmMode = 'prompt_logprobs';
 
 const DEFAULT_MAX_TOKENS_PER_REQUEST = 16384;
 const DEFAULT_MAX_PROMPTS_PER_REQUEST = 1024;

@@ -1,4 +1,5 @@
-export { VllmScorer, planBatches, detectBos, DEFAULT_VLLM_MODE } from './client';
+export { VllmScorer, planBatches, detectBos } from './client';
+export { DEFAULT_VLLM_MODE } from '../backends';
 export type { VllmScorerOptions, VllmServerInfo } from './client';
 export * from './protocol';
 export type { HttpEvent, HttpStats, HttpFailureKind, HttpPoolOptions } from '../http/pool';
