@@ -40,6 +40,22 @@ export function toyLogprobs(ids: readonly number[]): Float64Array {
   return out;
 }
 
+/**
+ * A real model behind a fake server's protocol (instead of the toy model): the SGLang- and
+ * TGI-shaped servers then answer with the local engine's tokens and log-probs, so one engine can be
+ * compared across every backend's client (test/integration/cross-backend.test.ts).
+ */
+export interface FakeEngine {
+  readonly bosId: number;
+  readonly maxContext: number;
+  /** Token ids of a text without special tokens. */
+  tokenize(text: string): Promise<number[]>;
+  /** log p(ids[j] | ids[<j]) for j >= 1. */
+  logprobs(ids: number[]): Promise<Float64Array>;
+  /** Text of each token as it reads in place. */
+  tokenTexts(ids: number[]): string[];
+}
+
 export type Fault =
   /** Destroy the socket without answering (client sees ECONNRESET / socket hang up). */
   | { kind: 'reset' }
@@ -130,7 +146,7 @@ export abstract class FakeHttpServer {
   }
 
   /** Answer one request (status and JSON body in the backend's shapes). */
-  protected abstract route(method: string, path: string, body: unknown): Routed;
+  protected abstract route(method: string, path: string, body: unknown): Routed | Promise<Routed>;
   /** Which paths need the API key. */
   protected abstract guarded(path: string): boolean;
   /** The backend's error body for an injected status. */
@@ -189,7 +205,7 @@ export abstract class FakeHttpServer {
       return;
     }
 
-    const routed = this.route(req.method ?? 'GET', path, body);
+    const routed = await this.route(req.method ?? 'GET', path, body);
     if (routed.status !== 200 || fault === undefined) {
       this.sendJson(res, routed.status, routed.body);
       return;

@@ -4,14 +4,16 @@
  * toy model, with fault injection.
  */
 import { buildGenerateResponse, buildTokenizeBatchResponse } from '../../src/core/scoring/sglang/protocol';
-import { FakeHttpServer, NAN_MARK, toyDecode, toyLogprobs, toyTokenize, type Fault, type Routed } from './fake-server';
+import { FakeHttpServer, NAN_MARK, toyDecode, toyLogprobs, toyTokenize, type FakeEngine, type Fault, type Routed } from './fake-server';
 
 export * from './fake-server';
 
 export interface FakeSglangOptions {
   model?: string;
-  /** model_config.context_len */
+  /** model_config.context_len (default: the engine's context, or 2048) */
   contextLen?: number;
+  /** A real model instead of the toy one. */
+  engine?: FakeEngine;
   apiKey?: string;
   latencyMs?: number;
   loras?: string[];
@@ -32,7 +34,7 @@ export class FakeSglang extends FakeHttpServer {
   private constructor(private readonly opts: FakeSglangOptions) {
     super({ ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}) });
     this.model = opts.model ?? 'toy-model';
-    this.contextLen = opts.contextLen ?? 2048;
+    this.contextLen = opts.contextLen ?? opts.engine?.maxContext ?? 2048;
   }
 
   static async start(opts: FakeSglangOptions = {}): Promise<FakeSglang> {
@@ -50,7 +52,14 @@ export class FakeSglang extends FakeHttpServer {
     return { error: { message } };
   }
 
-  protected route(method: string, path: string, body: unknown): Routed {
+  private async tokenize(text: string, addSpecialTokens: boolean): Promise<number[]> {
+    const engine = this.opts.engine;
+    if (!engine) return toyTokenize(text, addSpecialTokens);
+    const ids = await engine.tokenize(text);
+    return addSpecialTokens ? [engine.bosId, ...ids] : ids;
+  }
+
+  protected async route(method: string, path: string, body: unknown): Promise<Routed> {
     if (method === 'GET' && path === '/v1/models') {
       const created = Math.floor(Date.now() / 1000);
       return {
@@ -69,11 +78,13 @@ export class FakeSglang extends FakeHttpServer {
       const add = b['add_special_tokens'] === undefined ? true : b['add_special_tokens'] === true;
       const p = b['prompt'];
       if (typeof p === 'string') {
-        const t = toyTokenize(p, add);
+        const t = await this.tokenize(p, add);
         return { status: 200, body: { tokens: t, count: t.length, max_model_len: 1e30 } };
       }
       if (Array.isArray(p) && p.every((x) => typeof x === 'string')) {
-        return { status: 200, body: buildTokenizeBatchResponse((p as string[]).map((s) => toyTokenize(s, add)), 1e30) };
+        const all: number[][] = [];
+        for (const text of p as string[]) all.push(await this.tokenize(text, add));
+        return { status: 200, body: buildTokenizeBatchResponse(all, 1e30) };
       }
       return { status: 400, body: { object: 'error', message: `Invalid prompt type: ${typeof p}. Expected str or List[str].`, type: 'BadRequestError', param: null, code: 400 } };
     }
@@ -81,7 +92,7 @@ export class FakeSglang extends FakeHttpServer {
     return { status: 404, body: { detail: 'Not Found' } };
   }
 
-  private generate(body: unknown): Routed {
+  private async generate(body: unknown): Promise<Routed> {
     const b = (body ?? {}) as Record<string, unknown>;
     const bad = (message: string): Routed => ({ status: 400, body: { error: { message } } });
     const ids = b['input_ids'];
@@ -112,8 +123,13 @@ export class FakeSglang extends FakeHttpServer {
     if (maxNew !== 0 || b['return_logprob'] !== true || b['logprob_start_len'] !== 0) {
       return bad('this fake only implements prefill-only scoring (max_new_tokens 0, return_logprob, logprob_start_len 0)');
     }
+    const engine = this.opts.engine;
+    const scored = [];
+    for (const p of prompts) {
+      scored.push(engine ? { tokenIds: p, logprobs: await engine.logprobs(p), tokenTexts: engine.tokenTexts(p) } : { tokenIds: p, logprobs: toyLogprobs(p), tokenTexts: p.map(toyDecode) });
+    }
     const out = buildGenerateResponse(
-      prompts.map((p) => ({ tokenIds: p, logprobs: toyLogprobs(p), tokenTexts: p.map(toyDecode) })),
+      scored,
       { batch, returnText: b['return_text_in_logprobs'] === true },
     );
     return { status: 200, body: out };

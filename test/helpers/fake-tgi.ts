@@ -8,7 +8,7 @@
  * boundary case the TGI backend has to handle.
  */
 import { buildGenerateResponse, buildInfo } from '../../src/core/scoring/tgi/protocol';
-import { FakeHttpServer, NAN_MARK, TOY_BOS, toyDecode, toyLogprob, type Fault, type Routed } from './fake-server';
+import { FakeHttpServer, NAN_MARK, TOY_BOS, toyDecode, toyLogprob, type FakeEngine, type Fault, type Routed } from './fake-server';
 
 export * from './fake-server';
 
@@ -41,6 +41,29 @@ export function tgiTokenize(text: string): TgiToyToken[] {
   return out;
 }
 
+/**
+ * The engine's tokenization of a text as TGI's /tokenize answers it: BOS (zero-width) first, then
+ * each token with the byte span it covers in the text. A SentencePiece word-start token reads with
+ * a space the text may not have at its start (the tokenizer's dummy prefix): that space covers no byte.
+ */
+async function engineTokenize(engine: FakeEngine, text: string): Promise<TgiToyToken[]> {
+  const ids = await engine.tokenize(text);
+  const texts = engine.tokenTexts(ids);
+  const out: TgiToyToken[] = [{ id: engine.bosId, text: '', start: 0, stop: 0 }];
+  let at = 0; // UTF-16 index in text
+  let byte = 0;
+  ids.forEach((id, k) => {
+    let piece = texts[k] as string;
+    if (!text.startsWith(piece, at) && piece.startsWith(' ') && text.startsWith(piece.slice(1), at)) piece = piece.slice(1);
+    if (!text.startsWith(piece, at)) throw new Error(`token ${id} ("${piece}") does not read at offset ${at} of the text`);
+    const length = Buffer.byteLength(piece, 'utf8');
+    out.push({ id, text: piece, start: byte, stop: byte + length });
+    at += piece.length;
+    byte += length;
+  });
+  return out;
+}
+
 function tgiDecode(id: number): string {
   return id === TGI_MERGED_AB ? 'ab' : toyDecode(id);
 }
@@ -54,6 +77,8 @@ export interface FakeTgiOptions {
   latencyMs?: number;
   /** Launched without --enable-prefill-logprobs: prefill comes back empty. */
   prefillLogprobs?: boolean;
+  /** A real model instead of the toy one (its tokenizer, with BOS first, and its log-probs). */
+  engine?: FakeEngine;
   /** Fault injection by content: an input for which this returns a message gets a 422 validation error with it. */
   rejectIf?: (inputs: string) => string | undefined;
 }
@@ -79,9 +104,14 @@ export class FakeTgi extends FakeHttpServer {
     return { error: message, error_type: type };
   }
 
-  protected route(method: string, path: string, body: unknown): Routed {
-    const maxInput = this.opts.maxInputTokens ?? 1024;
-    const maxTotal = this.opts.maxTotalTokens ?? 2048;
+  private async tokenize(text: string): Promise<TgiToyToken[]> {
+    return this.opts.engine ? engineTokenize(this.opts.engine, text) : tgiTokenize(text);
+  }
+
+  protected async route(method: string, path: string, body: unknown): Promise<Routed> {
+    const engine = this.opts.engine;
+    const maxInput = this.opts.maxInputTokens ?? (engine ? engine.maxContext - 1 : 1024);
+    const maxTotal = this.opts.maxTotalTokens ?? (engine ? engine.maxContext : 2048);
     if (method === 'GET' && path === '/info') {
       return { status: 200, body: buildInfo(this.opts.modelId ?? 'toy/model', maxInput, maxTotal, this.opts.modelSha ?? null) };
     }
@@ -89,14 +119,14 @@ export class FakeTgi extends FakeHttpServer {
     if (method === 'POST' && (path === '/tokenize' || path === '/generate') && typeof b['inputs'] !== 'string') {
       return { status: 422, body: { error: 'Failed to deserialize the JSON body into the target type: missing field `inputs`', error_type: 'validation' } };
     }
-    if (method === 'POST' && path === '/tokenize') return { status: 200, body: tgiTokenize(b['inputs'] as string) };
+    if (method === 'POST' && path === '/tokenize') return { status: 200, body: await this.tokenize(b['inputs'] as string) };
     if (method === 'POST' && path === '/generate') {
       const params = (b['parameters'] ?? {}) as Record<string, unknown>;
       const maxNew = typeof params['max_new_tokens'] === 'number' ? params['max_new_tokens'] : 20;
       if (maxNew === 0) return { status: 422, body: { error: 'Input validation error: `max_new_tokens` must be strictly positive', error_type: 'validation' } };
       const refused = this.opts.rejectIf?.(b['inputs'] as string);
       if (refused !== undefined) return { status: 422, body: { error: `Input validation error: ${refused}`, error_type: 'validation' } };
-      const tokens = tgiTokenize(b['inputs'] as string);
+      const tokens = await this.tokenize(b['inputs'] as string);
       if (tokens.length > maxInput) {
         return { status: 422, body: { error: `Input validation error: \`inputs\` must have less than ${maxInput} tokens. Given: ${tokens.length}`, error_type: 'validation' } };
       }
@@ -107,9 +137,15 @@ export class FakeTgi extends FakeHttpServer {
         };
       }
       const withPrefill = params['decoder_input_details'] === true && this.opts.prefillLogprobs !== false;
-      const prefill = withPrefill
-        ? tokens.map((t, j) => ({ id: t.id, text: tgiDecode(t.id), logprob: j === 0 ? null : toyLogprob((tokens[j - 1] as TgiToyToken).id, t.id) }))
-        : [];
+      let prefill: { id: number; text: string; logprob: number | null }[] = [];
+      if (withPrefill && engine) {
+        const ids = tokens.map((t) => t.id);
+        const lp = await engine.logprobs(ids);
+        const texts = engine.tokenTexts(ids);
+        prefill = tokens.map((t, j) => ({ id: t.id, text: texts[j] as string, logprob: j === 0 ? null : (lp[j - 1] as number) }));
+      } else if (withPrefill) {
+        prefill = tokens.map((t, j) => ({ id: t.id, text: tgiDecode(t.id), logprob: j === 0 ? null : toyLogprob((tokens[j - 1] as TgiToyToken).id, t.id) }));
+      }
       return { status: 200, body: buildGenerateResponse(prefill, { id: 2, text: '</s>', logprob: -0.3, special: true }) };
     }
     return { status: 404, body: { error: 'Not Found', error_type: 'not_found' } };
