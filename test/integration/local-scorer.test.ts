@@ -45,13 +45,17 @@ test('results do not depend on batch composition or prefix reuse', async () => {
 });
 
 test('log-probs agree with the full softmax distribution llama.cpp reports', async () => {
-  // An independent path: node-llama-cpp's own probabilities over the whole vocabulary.
+  // An independent path: node-llama-cpp's own probabilities over the whole vocabulary. On `natural`
+  // alone this test once passed on wrong code: every one of its 31 tokens is the model's top choice,
+  // the one case the old `includeMax` read got right. The shuffled text makes most positions
+  // surprising; logprob-truth.test.ts checks every position of several such texts.
   const { getLlama } = (await import('node-llama-cpp')) as NodeLlamaCpp;
   const llama = await getLlama({ gpu: false, build: 'never' });
   const model = await llama.loadModel({ modelPath: bundledModel });
   const context = await model.createContext({ contextSize: 512 });
   try {
-    const ids = [1, ...(await scorer.tokenize([natural]))[0]];
+    const shuffled = natural.split(' ').reverse().join(' ');
+    const ids = [1, ...(await scorer.tokenize([natural + ' ' + shuffled]))[0]];
     const [lp] = await scorer.logprobs([ids]);
     const sequence = context.getSequence();
     const out = await sequence.controlledEvaluate(ids.map((t, i) => (i < ids.length - 1 ? [t, { generateNext: { probabilities: true } }] : t)) as never);

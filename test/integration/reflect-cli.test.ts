@@ -138,7 +138,8 @@ test('sift reflect --lines: estimate first, kept records written in place, every
 test('sift reflect --mode response on a CRLF file with a broken selected line: exit 1, the line copied as is, CRLF kept', async () => {
   const dir = tempDir();
   const dataset = join(dir, 'data.jsonl');
-  const lines = [storyLines[12], '{"instruction": "broken", "output": ', storyLines[2], storyLines[0]];
+  // Line 17: Sue and Ben's instruction with Mia's story; the teacher answers with their own story.
+  const lines = [storyLines[16], '{"instruction": "broken", "output": ', storyLines[2], storyLines[0]];
   writeFileSync(dataset, lines.join('\r\n') + '\r\n');
   const out = join(dir, 'out.jsonl');
   const run = await sift(['reflect', dataset, '--out', out, '--mode', 'response', '--lines', '1-3', '--no-reflection-cache', ...teacherArgs()]);
@@ -150,7 +151,7 @@ test('sift reflect --mode response on a CRLF file with a broken selected line: e
   assert.equal(output[3], lines[3]);
   assert.equal(output[4], '');
   const line1 = JSON.parse(output[0]) as { output: string };
-  assert.equal(line1.output, stories[0].output, 'the matched story replaced the unrelated one');
+  assert.equal(line1.output, stories[4].output, 'the matched story replaced the unrelated one');
   assert.equal(existsSync(join(dir, '.sift', 'reflections.jsonl')), false, '--no-reflection-cache writes no cache');
 });
 

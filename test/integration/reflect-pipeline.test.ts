@@ -28,17 +28,25 @@ const stories = readFileSync(join(examplesDir, 'tinystories-instructions.jsonl')
   .split('\n')
   .map((line) => JSON.parse(line) as { instruction: string; output: string });
 const pairOf = (i: number): TrainingPair => ({ instruction: stories[i - 1].instruction, input: '', response: stories[i - 1].output, history: [] });
-/** Line 13: Lily's instruction with Sam's story; line 15: Kitty's instruction with Anna's story. */
-const lilyMismatched = pairOf(13);
-const kittyMismatched = pairOf(15);
+/**
+ * Line 17: Sue and Ben's instruction with Mia's story (its own story, line 5, lowers r-IFD from 2.24
+ * to 0.93, with IFD 0.97); line 14: Tim's instruction with the fish story (Tim's story, line 2,
+ * lowers r-IFD from 1.79 to 1.55, still >= 1); line 3: Kitty's matched pair.
+ *
+ * These pairs were chosen on the student's correct log-probs. The Lily pair (line 13) used before
+ * only "worked" while the local engine's log-probs were wrong: with correct ones, Lily's own story
+ * makes her instruction harder for this 260K-parameter model to guess (r-IFD 1.84 vs 1.51).
+ */
+const sueMismatched = pairOf(17);
+const timMismatched = pairOf(14);
 const kittyMatched = pairOf(3);
 
 type Fields = { critique: string; instruction?: string; response: string };
 /** What the scripted teacher answers, by reflection kind and the instruction it was shown. */
 const answers = new Map<string, Fields>([
-  [`response:${lilyMismatched.instruction}`, { critique: 'The story is about a car, not about Lily.', response: stories[0].output }],
+  [`response:${sueMismatched.instruction}`, { critique: 'The story is about a seed, not about Sue and Ben.', response: stories[4].output }],
   [`response:${kittyMatched.instruction}`, { critique: 'Could be longer.', response: stories[7].output }],
-  [`instruction:${lilyMismatched.instruction}`, { critique: 'Too plain.', instruction: stories[1].instruction, response: stories[13].output }],
+  [`instruction:${sueMismatched.instruction}`, { critique: 'Too plain.', instruction: stories[1].instruction, response: stories[13].output }],
   [`response:${stories[1].instruction}`, { critique: 'Off topic.', response: stories[1].output }],
 ]);
 
@@ -104,19 +112,19 @@ function assertDecisionsFollowScores(result: RecordReflection): void {
 }
 
 test('response stage: a story that matches its instruction lowers r-IFD and is kept; the scores are the pipeline definitions', async () => {
-  const result = await reflector().reflectRecord(lilyMismatched, 'response');
+  const result = await reflector().reflectRecord(sueMismatched, 'response');
   const original = candidate(result, 'original');
   const rewritten = candidate(result, 'response-reflected');
-  assert.equal(rewritten.response, stories[0].output);
-  assert.equal(rewritten.instruction, lilyMismatched.instruction);
-  assert.equal(rewritten.critique, 'The story is about a car, not about Lily.');
+  assert.equal(rewritten.response, stories[4].output);
+  assert.equal(rewritten.instruction, sueMismatched.instruction);
+  assert.equal(rewritten.critique, 'The story is about a seed, not about Sue and Ben.');
   assert.deepEqual(rewritten.fallbacks, []);
   assert.equal(rewritten.teacher?.structured, true);
   assertDecisionsFollowScores(result);
   assert.ok(rewritten.scores!.rifd.value! < original.scores!.rifd.value!, 'the matched story makes the instruction easier to predict');
   assert.equal(result.kept, 'response-reflected');
   assert.equal(result.changed, true);
-  assert.equal(result.keptPair?.response, stories[0].output);
+  assert.equal(result.keptPair?.response, stories[4].output);
   assert.match(result.decisions[0].reason, /^r-IFD [\d.]+ < [\d.]+/);
   for (const c of [original, rewritten]) {
     const expected = await independentScores({ instruction: c.instruction, input: c.input, response: c.response, history: [] });
@@ -138,25 +146,25 @@ test('response stage: an unrelated story does not win; the original is kept with
 
 test('selective: both stages run, each decided by its own metric, the response stage on the pair stage 1 kept', async () => {
   const before = fake.requests.length;
-  const result = await reflector().reflectRecord(lilyMismatched, 'selective');
+  const result = await reflector().reflectRecord(sueMismatched, 'selective');
   assert.deepEqual(result.decisions.map((d) => [d.stage, d.metric, d.rule]), [['instruction', 'ifd', 'higher'], ['response', 'rifd', 'lower']]);
   assertDecisionsFollowScores(result);
   const stage1 = result.decisions[0];
-  const kept1 = stage1.chosen === 'instruction-reflected' ? stories[1].instruction : lilyMismatched.instruction;
+  const kept1 = stage1.chosen === 'instruction-reflected' ? stories[1].instruction : sueMismatched.instruction;
   const asked = fake.requests.slice(before);
   assert.deepEqual(asked.map((r) => r.kind), ['instruction', 'response']);
   assert.equal(asked[1].shown.instruction, kept1, 'the response stage reflects the pair stage 1 kept');
   const q = candidate(result, 'instruction-reflected');
   assert.equal(q.input, '');
   assert.equal(result.usage.calls, 2);
-  assert.equal(result.keptPair?.instruction, result.kept === 'original' ? lilyMismatched.instruction : kept1);
+  assert.equal(result.keptPair?.instruction, result.kept === 'original' ? sueMismatched.instruction : kept1);
 });
 
 test('an endpoint that rejects response_format (400): delimited sections for the rest of the session', async () => {
   const plain = await FakeTeacher.start(scripted, { rejectResponseFormat: true, apiKey: KEY });
   try {
     const r = reflector({ url: plain.url });
-    const first = await r.reflectRecord(lilyMismatched, 'response');
+    const first = await r.reflectRecord(sueMismatched, 'response');
     assert.equal(first.kept, 'response-reflected');
     const rewritten = candidate(first, 'response-reflected');
     assert.equal(rewritten.teacher?.structured, false);
@@ -171,7 +179,7 @@ test('an endpoint that rejects response_format (400): delimited sections for the
 
 test('structured: false asks for delimited sections from the start', async () => {
   const before = fake.requests.length;
-  const result = await reflector({ structured: false }).reflectRecord(lilyMismatched, 'response');
+  const result = await reflector({ structured: false }).reflectRecord(sueMismatched, 'response');
   assert.equal(fake.requests[before].structured, false);
   assert.equal(result.kept, 'response-reflected');
 });
@@ -179,7 +187,7 @@ test('structured: false asks for delimited sections from the start', async () =>
 test('a missing section is asked for once more; the second output is used', async () => {
   fake.script({ content: '<<<CRITIQUE>>>\nShort.\n<<<END>>>' });
   const before = fake.requests.length;
-  const result = await reflector({ structured: false }).reflectRecord(lilyMismatched, 'response');
+  const result = await reflector({ structured: false }).reflectRecord(sueMismatched, 'response');
   assert.equal(fake.requests.length - before, 2);
   const rewritten = candidate(result, 'response-reflected');
   assert.deepEqual(rewritten.fallbacks, []);
@@ -190,14 +198,14 @@ test('a missing section is asked for once more; the second output is used', asyn
 
 test('still unusable after the retry: a visible fallback to the original text, never chosen, never an empty pair', async () => {
   fake.script({ content: '{"critique": "ok", "response": "N/A"}' }, { content: '{"critique": "ok", "respo' , finishReason: 'length' });
-  const result = await reflector().reflectRecord(lilyMismatched, 'response');
+  const result = await reflector().reflectRecord(sueMismatched, 'response');
   const rewritten = candidate(result, 'response-reflected');
   assert.equal(rewritten.fallbacks.length, 1);
   assert.equal(rewritten.fallbacks[0].fallback, true);
   assert.equal(rewritten.fallbacks[0].field, 'response');
   assert.match(rewritten.fallbacks[0].reason, /not valid JSON \(cut off at the token limit\)/);
   assert.ok(rewritten.notes.some((n) => /first output was unusable \(the better answer says "N\/A"\)/.test(n)));
-  assert.equal(rewritten.response, lilyMismatched.response, 'the original text, not an empty string');
+  assert.equal(rewritten.response, sueMismatched.response, 'the original text, not an empty string');
   assert.match(rewritten.ineligible ?? '', /no usable rewrite/);
   assert.equal(result.kept, 'original');
   assert.match(result.decisions[0].reason, /not eligible/);
@@ -208,10 +216,10 @@ test('instruction stage: a partial rewrite (new instruction, unusable answer) is
     { content: JSON.stringify({ critique: 'c', instruction: 'Tell a story about a red kite.', response: '' }) },
     { content: JSON.stringify({ critique: 'c', instruction: 'Tell a story about a red kite.', response: 'N/A' }) },
   );
-  const result = await reflector().reflectRecord(lilyMismatched, 'instruction');
+  const result = await reflector().reflectRecord(sueMismatched, 'instruction');
   const q = candidate(result, 'instruction-reflected');
   assert.equal(q.instruction, 'Tell a story about a red kite.');
-  assert.equal(q.response, lilyMismatched.response);
+  assert.equal(q.response, sueMismatched.response);
   assert.equal(q.fallbacks[0].field, 'response');
   assert.match(q.ineligible ?? '', /partial rewrite: the response fell back to the original/);
   assert.equal(result.kept, 'original');
@@ -220,7 +228,7 @@ test('instruction stage: a partial rewrite (new instruction, unusable answer) is
 test('an unscorable rewrite (its prompt fills the student context) is never chosen, and says why', async () => {
   const huge = `${'Lily has a big red ball and a small blue cup. '.repeat(60)}Write a story.`;
   fake.script({ content: JSON.stringify({ critique: 'c', instruction: huge, response: 'Lily played.' }) });
-  const result = await reflector().reflectRecord(lilyMismatched, 'instruction');
+  const result = await reflector().reflectRecord(sueMismatched, 'instruction');
   const q = candidate(result, 'instruction-reflected');
   assert.equal(q.scores!.ifd.value, null);
   assert.equal(result.kept, 'original');
@@ -238,7 +246,7 @@ test('an unscorable original: the teacher is not called for a comparison that ca
 
 test('a teacher that keeps failing: the record fails visibly, the original is kept, the next stage still runs', async () => {
   fake.script({ status: 500 }, { status: 503 });
-  const result = await reflector({ retries: 1 }).reflectRecord(lilyMismatched, 'selective');
+  const result = await reflector({ retries: 1 }).reflectRecord(sueMismatched, 'selective');
   const q = candidate(result, 'instruction-reflected');
   assert.match(q.teacherError ?? '', /answered 503.*gave up after 2 attempts/);
   assert.equal(q.scores, null);
@@ -251,16 +259,16 @@ test('resume: finished reflections come from the cache (no call, same result); t
   const dir = tempDir();
   const path = join(dir, '.sift', 'reflections.jsonl');
   const first = await ReflectionCache.open(path);
-  const a = await reflector({ cache: first }).reflectRecord(lilyMismatched, 'selective');
+  const a = await reflector({ cache: first }).reflectRecord(sueMismatched, 'selective');
   await first.close();
   const before = fake.requests.length;
   const second = await ReflectionCache.open(path);
   const r = reflector({ cache: second });
   // An upper bound: stage 2 counts as cached only when the reflections of both pairs stage 1 could keep are.
-  const estimate = r.estimate([lilyMismatched], 'selective');
+  const estimate = r.estimate([sueMismatched], 'selective');
   assert.equal(estimate.cachedCalls + estimate.calls, 2);
   assert.ok(estimate.cachedCalls >= 1);
-  const b = await r.reflectRecord(lilyMismatched, 'selective');
+  const b = await r.reflectRecord(sueMismatched, 'selective');
   assert.equal(fake.requests.length, before, 'no teacher call on resume');
   assert.equal(b.usage.calls, 0);
   assert.equal(b.usage.cachedReflections, 2);
@@ -270,25 +278,25 @@ test('resume: finished reflections come from the cache (no call, same result); t
 });
 
 test('the released gate keeps only a chosen rewrite with IFD < 1 and r-IFD < 1', async () => {
-  answers.set(`response:${kittyMismatched.instruction}`, { critique: 'Wrong story.', response: kittyMatched.response });
   const r = reflector({ releasedGate: true });
-  const kitty = await r.reflectRecord(kittyMismatched, 'response');
-  const lily = await r.reflectRecord(lilyMismatched, 'response');
+  const sue = await r.reflectRecord(sueMismatched, 'response');
+  const tim = await r.reflectRecord(timMismatched, 'response');
   const check = (result: RecordReflection): void => {
     const kept = candidate(result, 'response-reflected');
     const passes = result.decisions[0].chosen === 'response-reflected' && kept.scores!.ifd.value! < 1 && kept.scores!.rifd.value! < 1;
     assert.equal(result.gate?.passed, passes);
     assert.equal(result.kept, passes ? 'response-reflected' : null);
   };
-  for (const result of [kitty, lily]) check(result);
-  assert.equal(kitty.gate?.passed, true, 'the matched Kitty story has IFD < 1 and r-IFD < 1');
-  assert.deepEqual(kitty.keptPair?.response, kittyMatched.response);
-  assert.equal(lily.kept, null, 'the matched Lily story still has r-IFD >= 1');
-  assert.match(lily.reason, /dropped by the released selection rule: r-IFD [\d.]+ >= 1/);
+  for (const result of [sue, tim]) check(result);
+  assert.equal(sue.gate?.passed, true, 'the matched Sue and Ben story has IFD < 1 and r-IFD < 1');
+  assert.deepEqual(sue.keptPair?.response, stories[4].output);
+  assert.equal(tim.decisions[0].chosen, 'response-reflected', 'Tim\'s own story lowers r-IFD');
+  assert.equal(tim.kept, null, 'the matched Tim story still has r-IFD >= 1');
+  assert.match(tim.reason, /dropped by the released selection rule: r-IFD [\d.]+ >= 1/);
 });
 
 test('batch: progress for every record, results by id, usage summed', async () => {
-  const items = [lilyMismatched, kittyMatched, lilyMismatched].map((pair, i) => ({ id: 100 + i, pair }));
+  const items = [sueMismatched, kittyMatched, sueMismatched].map((pair, i) => ({ id: 100 + i, pair }));
   const seen = new Map<number, RecordReflection>();
   const progress: number[] = [];
   const summary = await reflector().reflectBatch(items, 'response', { concurrency: 2, onRecord: (id, r) => seen.set(id, r), onProgress: (n) => progress.push(n) });
@@ -307,7 +315,7 @@ test('batch: cancel stops it; finished reflections are cached, so a re-run resum
   try {
     const r = reflector({ url: slow.url, cache });
     const controller = new AbortController();
-    const pairs = [lilyMismatched, kittyMatched, pairOf(14), pairOf(16)];
+    const pairs = [sueMismatched, kittyMatched, pairOf(14), pairOf(16)];
     const done: number[] = [];
     const run = r.reflectBatch(pairs.map((pair, id) => ({ id, pair })), 'response', {
       concurrency: 1,
@@ -331,7 +339,7 @@ test('batch: cancel stops it; finished reflections are cached, so a re-run resum
 test('batch: a fatal teacher error (wrong key) stops the batch with that error', async () => {
   const teacher = new TeacherClient({ url: fake.url, model: 'fake-teacher', apiKey: 'sk-wrong-key', retries: 0 });
   const r = new Reflector({ session: new ReflectionSession({ teacher }), student: { scorer, store: ScoreStore.memory(), config: { template: 'plain', boundary: 'clean', ifdVariant: 'ppl' } } });
-  const error = await r.reflectBatch([0, 1, 2, 3, 4].map((id) => ({ id, pair: lilyMismatched })), 'response', { concurrency: 1 }).catch((e: unknown) => e);
+  const error = await r.reflectBatch([0, 1, 2, 3, 4].map((id) => ({ id, pair: sueMismatched })), 'response', { concurrency: 1 }).catch((e: unknown) => e);
   assert.ok(error instanceof TeacherError);
   assert.equal(error.status, 401);
   assert.doesNotMatch(error.message, /sk-wrong-key/);
@@ -339,7 +347,7 @@ test('batch: a fatal teacher error (wrong key) stops the batch with that error',
 
 test('estimate: one call per stage and record before anything runs', () => {
   const r = reflector();
-  const pairs = [lilyMismatched, kittyMatched, { ...kittyMatched, input: 'with an input' }];
+  const pairs = [sueMismatched, kittyMatched, { ...kittyMatched, input: 'with an input' }];
   const selective = r.estimate(pairs, 'selective');
   assert.equal(selective.records, 3);
   assert.equal(selective.calls, 6);
