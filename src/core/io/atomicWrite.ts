@@ -24,9 +24,19 @@ export class AtomicFileWriter {
   async write(text: string | Buffer): Promise<void> {
     if (this.failed) throw this.failed;
     if (!this.stream.write(text)) {
+      // Both listeners go when either fires: a long write waits for drain thousands of times, and
+      // leftover 'error' listeners would pile up (MaxListenersExceededWarning on big resumed runs).
       await new Promise<void>((resolve, reject) => {
-        this.stream.once('drain', resolve);
-        this.stream.once('error', reject);
+        const onDrain = (): void => {
+          this.stream.off('error', onError);
+          resolve();
+        };
+        const onError = (error: Error): void => {
+          this.stream.off('drain', onDrain);
+          reject(error);
+        };
+        this.stream.once('drain', onDrain);
+        this.stream.once('error', onError);
       });
     }
   }
