@@ -5,6 +5,7 @@ import { registerReflect } from './commands/reflect';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
+import { SHARE_RULE } from '../core/metrics/share';
 import { SCORING_SETTINGS as S } from '../protocol/settings';
 import { FORMATS } from './settings';
 import { EXIT_RUN_FAILED, EXIT_USAGE, UsageError } from './usage';
@@ -53,8 +54,8 @@ export function buildProgram(): Command {
     .requiredOption('--out <file>', 'where to write the kept records')
     .option('--ifd-max <x>', 'drop records with IFD >= x (IFD >= 1: the instruction does not help the student)')
     .option('--rifd-max <x>', 'drop records with r-IFD >= x')
-    .option('--top <percent>', 'keep the top k% by IFD (highest first) of the records that pass the thresholds')
-    .option('--ds-keep <percent>', 'keep the k% of records with the lowest DS weight')
+    .option('--top <share>', `keep the top share by IFD (highest first) of the records that pass the thresholds; ${SHARE_RULE}`)
+    .option('--ds-keep <share>', `keep the share of records with the lowest DS weight; ${SHARE_RULE}`)
     .option('--self-consistent', 'question/answer data: keep only answers that agree with the majority answer of their question')
     .addOption(new Option('--ties <rule>', 'who wins a tie at the cut').choices(['earlier', 'later']).default('earlier'))
     .option('--report <file>', 'write a JSON report of every decision')

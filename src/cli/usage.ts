@@ -1,3 +1,5 @@
+import { parseShare } from '../core/metrics/share';
+
 /** A mistake in how the command was called: exit code 2, a message, no stack trace. */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -9,13 +11,11 @@ export const EXIT_USAGE = 2;
 /** The run itself could not proceed (model missing, endpoint unreachable after retries). */
 export const EXIT_RUN_FAILED = 3;
 
+/** A share of records by the one rule in {@link parseShare}. */
 export function parsePercent(value: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)%?$/.exec(value.trim());
-  if (!match) throw new UsageError(`${flag} expects a percentage like 10% or 0.1 (got "${value}")`);
-  const number = Number(match[1]);
-  const fraction = value.trim().endsWith('%') || number > 1 ? number / 100 : number;
-  if (!(fraction >= 0 && fraction <= 1)) throw new UsageError(`${flag} must be between 0% and 100% (got "${value}")`);
-  return fraction;
+  const share = parseShare(value);
+  if (typeof share === 'string') throw new UsageError(`${flag}: ${share}`);
+  return share;
 }
 
 export function parseNumber(value: string, flag: string): number {

@@ -1,3 +1,4 @@
+import { parseShare } from '../core/metrics/share';
 import type { FilterOptions, FilterResult } from '../protocol';
 
 /** The rules the Filter File command offers, in the order the server applies them. */
@@ -27,14 +28,14 @@ export const FILTER_RULES: readonly FilterRuleChoice[] = [
     id: 'top',
     label: 'Keep the top k% by IFD',
     detail: 'Of the records left, keep the k% with the highest IFD (Cherry LLM).',
-    prompt: 'Keep this percentage of records, highest IFD first (e.g. 10 or 10%)',
+    prompt: 'Keep this share of records, highest IFD first (e.g. 10% or 0.1)',
     defaultValue: '10%',
   },
   {
     id: 'dsKeep',
     label: 'Keep the lowest-DS k%',
     detail: 'Keep the k% with the lowest DS weight; needs a DS valid set (sift.dsValidSet).',
-    prompt: 'Keep this percentage of records, lowest DS weight first (e.g. 80 or 80%)',
+    prompt: 'Keep this share of records, lowest DS weight first (e.g. 80% or 0.8)',
     defaultValue: '80%',
   },
   {
@@ -59,21 +60,9 @@ export function parseThreshold(text: string): number | string {
   return Number.isFinite(value) ? value : `"${trimmed}" is not a number`;
 }
 
-/**
- * A percentage, `10` or `10%` (a bare number is a percentage too, so `0.5` is 0.5%): returns the
- * fraction in (0, 1] or an error message.
- */
-export function parsePercent(text: string): number | string {
-  const match = /^(\d+(?:\.\d+)?|\.\d+)\s*%?$/.exec(text.trim());
-  if (!match) return 'Enter a percentage between 0 and 100, e.g. 10%';
-  const fraction = Number(match[1]) / 100;
-  if (!(fraction > 0 && fraction <= 1)) return 'Enter a percentage above 0 and at most 100';
-  return fraction;
-}
-
 /** Validates the answer for a rule: undefined when valid, else the message to show. */
 export function validateAnswer(rule: FilterRuleId, text: string): string | undefined {
-  const parsed = rule === 'top' || rule === 'dsKeep' ? parsePercent(text) : parseThreshold(text);
+  const parsed = rule === 'top' || rule === 'dsKeep' ? parseShare(text) : parseThreshold(text);
   return typeof parsed === 'string' ? parsed : undefined;
 }
 
@@ -89,10 +78,10 @@ export function buildFilterOptions(outPath: string, answers: ReadonlyMap<FilterR
         options.rifdMax = parseThreshold(text) as number;
         break;
       case 'top':
-        options.topFraction = parsePercent(text) as number;
+        options.topFraction = parseShare(text) as number;
         break;
       case 'dsKeep':
-        options.dsKeepFraction = parsePercent(text) as number;
+        options.dsKeepFraction = parseShare(text) as number;
         break;
       case 'selfConsistent':
         options.selfConsistent = true;

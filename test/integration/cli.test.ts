@@ -93,6 +93,8 @@ test('usage errors exit 2 with a message and no stack trace', () => {
     [['score', stories, '--url', 'ftp://x'], /http\(s\) URL/],
     [['filter', stories, '--out', '/tmp/x.jsonl'], /no filter rule/],
     [['filter', stories, '--out', '/tmp/x.jsonl', '--top', '200%'], /between 0% and 100%/],
+    [['filter', stories, '--out', '/tmp/x.jsonl', '--top', '1'], /--top: "1" is ambiguous: write 1% or 100%/],
+    [['filter', stories, '--out', '/tmp/x.jsonl', '--ds-keep', '80'], /--ds-keep: "80" is ambiguous: write 80% .* or 0\.8/],
     [['nonsense'], /unknown command/],
   ];
   for (const [args, message] of cases) {

@@ -215,7 +215,7 @@ test('filterFile applies the CLI rules and writes what `sift filter` writes', as
   const out = join(dir, 'kept.jsonl');
   const result = await client.execute<FilterResult>(Commands.filterFile, [uri, { outPath: out, ifdMax: 1, topFraction: 0.5 }]);
   const cliOut = join(dir, 'kept-cli.jsonl');
-  await run(process.execPath, [cliPath, 'filter', edited, '--out', cliOut, '--ifd-max', '1', '--top', '50', '--template', 'plain', '--quiet', '--threads', '1']);
+  await run(process.execPath, [cliPath, 'filter', edited, '--out', cliOut, '--ifd-max', '1', '--top', '50%', '--template', 'plain', '--quiet', '--threads', '1']);
   assert.ok(existsSync(out));
   assert.equal(readFileSync(out, 'utf8'), readFileSync(cliOut, 'utf8'));
   assert.equal(result.outPath, out);

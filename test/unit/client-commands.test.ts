@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildFilterOptions, defaultFilteredPath, describeFilterResult, parsePercent, parseThreshold, validateAnswer, FILTER_RULES, type FilterRuleId } from '../../src/client/filterChoices';
+import { buildFilterOptions, defaultFilteredPath, describeFilterResult, parseThreshold, validateAnswer, FILTER_RULES, type FilterRuleId } from '../../src/client/filterChoices';
 import { cliCommandFor, isDatasetPath, isTooLargeToSync, largeFileMessage, SYNC_LIMIT_CHARS } from '../../src/client/largeFiles';
 import { redact, REDACTED } from '../../src/client/redact';
 import { RestartPolicy } from '../../src/client/restartPolicy';
@@ -15,15 +15,10 @@ describe('filter choices', () => {
     }
   });
 
-  it('parses percentages as fractions; a bare number is a percentage', () => {
-    assert.equal(parsePercent('10%'), 0.1);
-    assert.equal(parsePercent(' 80 '), 0.8);
-    assert.equal(parsePercent('0.5'), 0.005);
-    assert.equal(parsePercent('100'), 1);
-    assert.equal(typeof parsePercent('0'), 'string');
-    assert.equal(typeof parsePercent('150%'), 'string');
-    assert.equal(typeof parsePercent('-5'), 'string');
-    assert.equal(typeof parsePercent('ten'), 'string');
+  it('takes a share by the CLI rule: a bare 80 is refused as ambiguous, 80% and 0.8 are the same', () => {
+    assert.equal(validateAnswer('top', '80%'), undefined);
+    assert.equal(validateAnswer('top', '0.8'), undefined);
+    assert.match(validateAnswer('top', '80') ?? '', /ambiguous: write 80% .* or 0\.8/);
   });
 
   it('parses thresholds', () => {
@@ -37,7 +32,7 @@ describe('filter choices', () => {
     const answers = new Map<FilterRuleId, string>([
       ['ifdMax', '1'],
       ['top', '10%'],
-      ['dsKeep', '80'],
+      ['dsKeep', '0.8'],
       ['selfConsistent', ''],
       ['rifdMax', '1.2'],
     ]);
