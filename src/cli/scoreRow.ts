@@ -1,8 +1,11 @@
 import type { Problem } from '../core/dataset/types';
 import type { MetricName } from '../core/metrics/types';
-import { firstProblem, type RecordScore } from '../core/scoring/recordScore';
+import { notComputable, type RecordScore } from '../core/scoring/recordScore';
 
-/** One line of `sift score --out`: scores, the losses they came from, token counts, or an error. */
+/**
+ * One line of `sift score --out`: scores, the losses they came from, token counts, why a metric is
+ * not computable for this record, or the error that kept the run from scoring it.
+ */
 export interface ScoreRow {
   line: number;
   ifd: number | null;
@@ -15,6 +18,9 @@ export interface ScoreRow {
   loss_xy: number | null;
   tokens: { y_given_x: number | null; y: number | null; x_given_y: number | null; x: number | null; xy: number | null };
   truncated: boolean;
+  /** Per metric without a value because of the record's text (not a failure): the exact reason. */
+  not_computable: Partial<Record<MetricName, string>>;
+  /** Why the record failed: invalid, or the run could not score it (endpoint or engine error). */
   error: string | null;
 }
 
@@ -35,7 +41,8 @@ export function scoreRow(line: number, score: RecordScore, metrics: MetricName[]
     loss_xy: value(l.xy?.mean),
     tokens: { y_given_x: l.yGivenX?.n ?? null, y: l.y?.n ?? null, x_given_y: l.xGivenY?.n ?? null, x: l.x?.n ?? null, xy: l.xy?.n ?? null },
     truncated: score.truncated,
-    error: firstProblem(score) ?? null,
+    not_computable: notComputable(score, metrics),
+    error: score.error ?? null,
   };
 }
 
@@ -52,6 +59,7 @@ export function invalidRow(line: number, problems: Problem[]): ScoreRow {
     loss_xy: null,
     tokens: { y_given_x: null, y: null, x_given_y: null, x: null, xy: null },
     truncated: false,
+    not_computable: {},
     error: problems.map((p) => p.message).join('; ') || 'invalid record',
   };
 }

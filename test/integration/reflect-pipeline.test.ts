@@ -232,7 +232,7 @@ test('an unscorable rewrite (its prompt fills the student context) is never chos
   const q = candidate(result, 'instruction-reflected');
   assert.equal(q.scores!.ifd.value, null);
   assert.equal(result.kept, 'original');
-  assert.match(result.decisions[0].reason, /has no IFD \(.*the prompt fills the context.*\), so it cannot win/);
+  assert.match(result.decisions[0].reason, /has no IFD \(.*the prompt alone is \d+ tokens \(with BOS\); the model context is \d+, so no response token fits\), so it cannot win/);
 });
 
 test('an unscorable original: the teacher is not called for a comparison that cannot happen', async () => {

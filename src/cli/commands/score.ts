@@ -5,7 +5,7 @@ import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
 import { runScoring } from '../runScoring';
 import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
-import { printSummary } from '../summary';
+import { METRIC_LABEL, notComputableCount, printSummary } from '../summary';
 import { EXIT_OK, EXIT_RECORDS_FAILED } from '../usage';
 
 export interface ScoreCommandFlags extends ScoreFlags {
@@ -22,6 +22,7 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
   const ordered = new OrderedWriter(writer);
   const rows: ScoreRow[] = [];
   const failures: string[] = [];
+  const notComputable: string[] = [];
   try {
     const run = await interruptible((signal) =>
       runScoring(datasetPath, settings, {
@@ -36,6 +37,7 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
         onScore: (info, score) => {
           const row = scoreRow(info.line, score, metrics);
           if (row.error) failures.push(`${file}:${info.line}: ${row.error}`);
+          for (const [metric, reason] of Object.entries(row.not_computable)) notComputable.push(`${file}:${info.line}: ${METRIC_LABEL[metric as MetricName]} not computable: ${reason}`);
           rows.push(row);
           ordered.put(info.index, JSON.stringify(row));
         },
@@ -47,11 +49,13 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
     }
     await ordered.finish();
     if (writer) await writer.commit();
+    for (const line of notComputable.sort(byLine)) process.stderr.write(`${line}\n`);
     for (const failure of failures.sort(byLine)) process.stderr.write(`${failure}\n`);
     printSummary(rows, metrics, run);
     if (flags.stats) {
       const failed = rows.filter((r) => r.error !== null).length;
-      const stats = { records: rows.length, failed, invalid: run.stats.invalid, cached: run.stats.cached, evaluatedTokens: run.stats.evaluatedTokens, seconds: run.seconds, model: run.modelId };
+      const notComputableCounts = Object.fromEntries(metrics.map((metric) => [metric, notComputableCount(rows, metric)]));
+      const stats = { records: rows.length, failed, notComputable: notComputableCounts, invalid: run.stats.invalid, cached: run.stats.cached, evaluatedTokens: run.stats.evaluatedTokens, seconds: run.seconds, model: run.modelId };
       await writeFileAtomic(flags.stats, JSON.stringify(stats) + '\n');
     }
     return failures.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;

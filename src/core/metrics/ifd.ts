@@ -13,14 +13,15 @@ interface RatioNames {
  * never 0: the reference scripts' 0 for failures passes "< 1" filters and wins argmins (§3.3, §4.2).
  */
 function ratio(conditioned: SpanLoss, direct: SpanLoss, variant: RatioVariant, names: RatioNames): MetricResult {
-  if (conditioned.n <= 0 && direct.n <= 0) return { value: null, reason: `empty ${names.span}: no tokens to score` };
+  if (conditioned.n <= 0 && direct.n <= 0 && !conditioned.unscorable) return { value: null, reason: `empty ${names.span}: no tokens to score` };
   if (conditioned.n <= 0) {
-    return {
-      value: null,
-      reason: `no ${names.span} tokens scored for ${names.conditioned} (empty ${names.span}, or the prompt fills the context)`,
-    };
+    // Scores stored before reasons were kept have none: say what the two possible causes are.
+    const why = conditioned.unscorable ?? `empty ${names.span}, or the prompt fills the context`;
+    return { value: null, reason: `no ${names.span} tokens scored for ${names.conditioned}: ${why}` };
   }
-  if (direct.n <= 0) return { value: null, reason: `no ${names.span} tokens scored for ${names.direct}` };
+  if (direct.n <= 0) {
+    return { value: null, reason: `no ${names.span} tokens scored for ${names.direct}${direct.unscorable ? `: ${direct.unscorable}` : ''}` };
+  }
   if (!Number.isFinite(conditioned.mean)) {
     return { value: null, reason: `${names.conditioned} is not finite (${String(conditioned.mean)})` };
   }

@@ -28,7 +28,7 @@ export function computeRecordMetrics(losses: RecordLosses, metrics: MetricName[]
         break;
       case 'ds':
         if (settings.validMeanLoss === undefined) result.ds = { value: null, reason: 'no DS valid set configured' };
-        else if (!losses.xy || losses.xy.n === 0 || !Number.isFinite(losses.xy.mean)) result.ds = { value: null, reason: 'no tokens to score' };
+        else if (!losses.xy || losses.xy.n === 0 || !Number.isFinite(losses.xy.mean)) result.ds = { value: null, reason: losses.xy?.unscorable ?? 'no tokens to score' };
         else {
           const ds = dsWeight(losses.xy.mean, settings.validMeanLoss, settings.dsRule);
           result.ds = ds.value === null ? { value: null, reason: ds.reason } : { value: ds.value };

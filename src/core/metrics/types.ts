@@ -2,6 +2,8 @@
 export interface SpanLoss {
   mean: number;
   n: number;
+  /** Why no token was scored (n = 0), when the text itself is the cause, with the token counts. */
+  unscorable?: string;
 }
 
 /**

@@ -31,6 +31,15 @@ export const METRIC_SPANS: Record<MetricName, SpanKind[]> = {
   ds: ['xy'],
 };
 
+/** What each span's context and target are, for reasons a span cannot be scored. */
+const SPAN_TEXTS: Record<SpanKind, { context: string; target: string }> = {
+  yGivenX: { context: 'the prompt', target: 'response' },
+  y: { context: 'the response marker', target: 'response' },
+  xGivenY: { context: 'the reverse prompt', target: 'instruction' },
+  x: { context: 'the context', target: 'instruction' },
+  xy: { context: 'the prompt', target: 'response' },
+};
+
 /** One sequence to score: BOS + context + target, with the loss taken over the target (or everything). */
 export interface SpanRequest {
   kind: SpanKind;
@@ -104,12 +113,16 @@ export function planSequence(
   }
   // Position 0 has no prediction: a model without BOS cannot score the first token of a bare target.
   if (request.whole || start < 1) start = 1;
-  if (request.target.length === 0) return 'empty target: no tokens to score';
-  if (start >= maxContext) return `the prompt alone fills the model context (${start} tokens, context ${maxContext})`;
+  const texts = SPAN_TEXTS[request.kind];
+  if (request.target.length === 0) return `empty ${texts.target}: no tokens to score`;
+  if (start >= maxContext) {
+    const what = bos.length > 0 ? `${texts.context} alone is ${start} tokens (with BOS)` : `${texts.context} alone is ${start} tokens`;
+    return `${what}; the model context is ${maxContext}, so no ${texts.target} token fits`;
+  }
   let end = Math.min(ids.length, maxContext);
   if (fittedTargetTokens !== undefined) end = Math.min(end, start + fittedTargetTokens);
   const truncated = end < ids.length;
-  if (end <= start) return 'empty target: no tokens to score';
+  if (end <= start) return `the ${texts.target} tokenizes to nothing: no tokens to score`;
   return { ids: ids.slice(0, end), start, end, truncated };
 }
 

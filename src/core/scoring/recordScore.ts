@@ -43,11 +43,16 @@ export function toRecordScore(result: RecordLossResult, metrics: MetricName[], s
   return { metrics: computed, losses, truncated, cached, at, error };
 }
 
-/** The first reason a requested metric has no value, if any. */
-export function firstProblem(score: RecordScore): string | undefined {
-  if (score.error) return score.error;
-  for (const result of Object.values(score.metrics)) {
-    if (result && result.value === null) return result.reason;
+/**
+ * Requested metrics that have no value for a reason of the record's own text (an empty span, a
+ * prompt longer than the model context), with that reason. These are not failures of the run:
+ * metrics the run could not score carry `score.error` as their reason (see toRecordScore).
+ */
+export function notComputable(score: RecordScore, metrics: readonly MetricName[]): Partial<Record<MetricName, string>> {
+  const reasons: Partial<Record<MetricName, string>> = {};
+  for (const metric of metrics) {
+    const result = score.metrics[metric];
+    if (result && result.value === null && !(score.error !== undefined && result.reason === score.error)) reasons[metric] = result.reason;
   }
-  return undefined;
+  return reasons;
 }

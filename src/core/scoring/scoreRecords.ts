@@ -140,7 +140,8 @@ export function metricStoreKey(metric: MetricName, requests: SpanRequest[], conf
 function storedOutcome(metric: MetricName, stored: StoredLosses): MetricOutcome {
   const losses: Partial<Record<SpanKind, SpanLoss>> = {};
   METRIC_SPANS[metric].forEach((kind, i) => {
-    losses[kind] = { mean: stored.losses[2 * i], n: stored.losses[2 * i + 1] };
+    const unscorable = stored.unscorable?.[i];
+    losses[kind] = unscorable ? { mean: stored.losses[2 * i], n: stored.losses[2 * i + 1], unscorable } : { mean: stored.losses[2 * i], n: stored.losses[2 * i + 1] };
   });
   return { ok: true, losses, truncated: stored.truncated, at: stored.at, cached: true };
 }
@@ -245,7 +246,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
       // it is stored like a score (NaN, n = 0) and the metric layer turns it into "no score" with a
       // reason; it is not a failure of the run.
       if (typeof plan === 'string') {
-        losses[kind] = { mean: Number.NaN, n: 0 };
+        losses[kind] = { mean: Number.NaN, n: 0, unscorable: plan };
         continue;
       }
       truncated ||= plan.truncated;
@@ -261,8 +262,10 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
       record.done[pending.metric] = { ok: false, error: error.message };
       continue;
     }
-    const flat = METRIC_SPANS[pending.metric].flatMap((kind) => [losses[kind]?.mean ?? Number.NaN, losses[kind]?.n ?? 0]);
-    store.put(pending.key, { losses: flat, truncated, at });
+    const spanKinds = METRIC_SPANS[pending.metric];
+    const flat = spanKinds.flatMap((kind) => [losses[kind]?.mean ?? Number.NaN, losses[kind]?.n ?? 0]);
+    const unscorable = spanKinds.some((kind) => losses[kind]?.unscorable) ? spanKinds.map((kind) => losses[kind]?.unscorable ?? null) : undefined;
+    store.put(pending.key, unscorable ? { losses: flat, truncated, at, unscorable } : { losses: flat, truncated, at });
     record.done[pending.metric] = { ok: true, losses, truncated, at, cached: false };
   }
   for (const record of chunk) options.onResult({ id: record.id, metrics: record.done });

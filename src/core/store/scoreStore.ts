@@ -10,6 +10,8 @@ export interface StoredLosses {
   truncated: boolean;
   /** Epoch milliseconds when it was computed. */
   at: number;
+  /** Per span, in the same order: why it has no scored token (n = 0), when the text is the cause. */
+  unscorable?: (string | null)[];
 }
 
 export interface StoreKeyParts {
@@ -87,7 +89,7 @@ export class ScoreStore {
   put(key: string, value: StoredLosses): void {
     this.entries.set(key, value);
     if (this.path === undefined) return;
-    this.pending.push(JSON.stringify({ k: key, v: value.losses.map(finiteOrNull), t: value.truncated ? 1 : 0, at: value.at }));
+    this.pending.push(JSON.stringify({ k: key, v: value.losses.map(finiteOrNull), t: value.truncated ? 1 : 0, at: value.at, u: value.unscorable }));
     if (this.pending.length >= 256) void this.flush();
   }
 
@@ -122,10 +124,12 @@ export class ScoreStore {
 
   private loadLine(line: string): void {
     try {
-      const entry = JSON.parse(line) as { k?: unknown; v?: unknown; t?: unknown; at?: unknown };
+      const entry = JSON.parse(line) as { k?: unknown; v?: unknown; t?: unknown; at?: unknown; u?: unknown };
       if (typeof entry.k !== 'string' || !Array.isArray(entry.v)) throw new Error('not an entry');
       const losses = entry.v.map((x) => (typeof x === 'number' ? x : Number.NaN));
-      this.entries.set(entry.k, { losses, truncated: entry.t === 1, at: typeof entry.at === 'number' ? entry.at : 0 });
+      const stored: StoredLosses = { losses, truncated: entry.t === 1, at: typeof entry.at === 'number' ? entry.at : 0 };
+      if (Array.isArray(entry.u)) stored.unscorable = entry.u.map((x) => (typeof x === 'string' ? x : null));
+      this.entries.set(entry.k, stored);
     } catch {
       this.skippedLines++;
     }
