@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sift } from '../helpers/cli';
-import { tempDir } from '../helpers/paths';
+import { examplesDir, tempDir } from '../helpers/paths';
 
 const rows = (path: string): Record<string, unknown>[] => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
@@ -42,4 +43,21 @@ test('the summary says which way each metric is good and what the >= 1 column co
   assert.match(result.stdout, /^>= 1: the scored records whose value is 1 or more/m);
   assert.match(result.stdout, /^IFD: higher = /m);
   assert.match(result.stdout, /^r-IFD: lower is better/m);
+});
+
+test('an endpoint with nothing listening: one line for the failure kind and one with its count, not one per attempt', async () => {
+  // A port that was just free: connections to it are refused.
+  const port = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address() as { port: number };
+      server.close(() => resolve(address.port));
+    });
+  });
+  const result = sift(['score', join(examplesDir, 'tinystories-instructions.jsonl'), '--url', `http://127.0.0.1:${port}`, '--no-cache']);
+  assert.equal(result.status, 3, result.stderr);
+  const lines = result.stderr.trim().split('\n');
+  assert.equal(lines.length, 3, result.stderr);
+  assert.match(lines[0], /^http:\/\/127\.0\.0\.1:\d+: cannot connect: .*ECONNREFUSED.*; retrying \(up to 6 attempts\)$/);
+  assert.match(lines[1], /^http:\/\/127\.0\.0\.1:\d+: cannot connect: .*ECONNREFUSED.*: 6 failed attempts$/);
+  assert.match(lines[2], /^sift: list models: gave up after 6 attempts/);
 });

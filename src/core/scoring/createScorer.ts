@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendName } from './backends';
+import { HttpEventDigest } from './http/eventDigest';
+import type { HttpEvent, HttpPoolOptions } from './http/pool';
 import { LocalScorer } from './local/localScorer';
 import type { TokenScorer } from './types';
 import { PermanentScorerError } from './types';
@@ -25,6 +27,7 @@ export interface ScorerSettings {
   concurrency?: number;
   /** How the vllm backend asks for log-probs; default: the vLLM client's. */
   vllmMode?: VllmMode;
+  /** One line per failure kind of the HTTP backends, with counts (see HttpEventDigest). */
   onEvent?: (message: string) => void;
 }
 
@@ -42,13 +45,27 @@ export async function createScorer(settings: ScorerSettings, packageRoot: string
   if (!settings.urls || settings.urls.length === 0) {
     throw new PermanentScorerError(`the ${settings.backend} backend needs at least one endpoint URL`);
   }
+  const digest = settings.onEvent ? new HttpEventDigest(settings.onEvent) : undefined;
   const common = {
     urls: settings.urls,
     apiKey: settings.apiKey,
     maxInFlightPerUrl: settings.concurrency,
-    onEvent: settings.onEvent ? (event: unknown) => settings.onEvent?.(describeEvent(event)) : undefined,
+    onEvent: digest ? (event: HttpEvent) => digest.add(event) : undefined,
   };
-  switch (settings.backend) {
+  const scorer = await connect(settings.backend, settings, common);
+  if (digest) {
+    // Counts of failures that were retried successfully are written when the run ends.
+    const close = scorer.close.bind(scorer);
+    scorer.close = async () => {
+      digest.flush();
+      await close();
+    };
+  }
+  return scorer;
+}
+
+function connect(backend: Exclude<BackendName, 'local'>, settings: ScorerSettings, common: HttpPoolOptions): Promise<TokenScorer> {
+  switch (backend) {
     case 'vllm':
       return VllmScorer.connect({ ...common, servedModel: settings.servedModel, mode: settings.vllmMode });
     case 'sglang':
@@ -56,10 +73,4 @@ export async function createScorer(settings: ScorerSettings, packageRoot: string
     case 'tgi':
       return TgiScorer.connect(common);
   }
-}
-
-function describeEvent(event: unknown): string {
-  if (typeof event === 'string') return event;
-  if (event && typeof event === 'object' && 'message' in event) return String((event as { message: unknown }).message);
-  return JSON.stringify(event);
 }
