@@ -211,6 +211,16 @@ describe('messages', () => {
   });
 });
 
+describe('messages: an assistant message without content', () => {
+  it('is one error naming the message, not a tool turn and a missing assistant turn', () => {
+    const r = parse({ messages: [{ role: 'user', content: 'Write a story.' }, { role: 'assistant' }] }, { name: 'messages' });
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.severity, p.reason, p.pointer]),
+      [['assistant-without-content', 'error', 'message 2 (assistant) has no "content" (and no "tool_calls"): there is no response text', '/messages/1']],
+    );
+  });
+});
+
 describe('custom field mapping', () => {
   it('maps self-instruct seed tasks through array paths', () => {
     const format: FormatSpec = { name: 'custom', mapping: { instruction: 'instruction', input: 'instances.0.input', response: 'instances.0.output' } };

@@ -335,6 +335,37 @@ describe('parseFile', () => {
     assert.equal(records[0].problems[0].code, 'invalid-json');
   });
 
+  it('stops at a JSON array file: one hint, not one error per line of the array', async () => {
+    const path = join(dir, 'array.json');
+    writeFileSync(path, JSON.stringify([{ instruction: 'a', output: 'b' }, { instruction: 'c', output: 'd' }], null, 2) + '\n');
+    const { records } = await all(path);
+    assert.deepEqual(
+      records.flatMap((r) => r.problems.map((p) => [p.code, p.line, p.startColumn])),
+      [['json-array-file', 1, 0]],
+    );
+  });
+
+  it('names a UTF-16 file (with or without BOM, either byte order) and how to convert it, once', async () => {
+    const text = ALPACA_LINES.slice(0, 3).join('\n') + '\n';
+    const le = Buffer.from(text, 'utf16le');
+    const cases: [string, Buffer, string][] = [
+      ['le-bom.jsonl', Buffer.concat([Buffer.from([0xff, 0xfe]), le]), 'UTF-16LE'],
+      ['le.jsonl', le, 'UTF-16LE'],
+      ['be-bom.jsonl', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(le).swap16()]), 'UTF-16BE'],
+      ['be.jsonl', Buffer.from(le).swap16(), 'UTF-16BE'],
+    ];
+    for (const [name, bytes, encoding] of cases) {
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      const { records } = await all(path);
+      assert.deepEqual(
+        records.flatMap((r) => r.problems.map((p) => [p.code, p.line, p.message])),
+        [['utf16-file', 1, `line 1: the file is ${encoding}, not UTF-8: convert it, e.g. \`iconv -f ${encoding} -t UTF-8 in.jsonl > out.jsonl\``]],
+        name,
+      );
+    }
+  });
+
   it('reports invalid UTF-8 read from disk, on the right line and column', async () => {
     const path = join(dir, 'latin1.jsonl');
     writeFileSync(

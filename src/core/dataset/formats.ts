@@ -73,6 +73,8 @@ interface SourceTurn {
   content: string;
   /** Pointer of the turn's text, for underlining. */
   pointer: string;
+  /** The turn has no text field at all (already reported). */
+  noContent?: boolean;
 }
 
 function sharegptTurns(conversations: Array<Record<string, unknown>>): SourceTurn[] {
@@ -98,9 +100,18 @@ function messageTurns(messages: Array<Record<string, unknown>>, notes: Issue[]):
         else nonText++;
       }
       content = texts.join('\n');
-    } else if (role === 'assistant') {
-      // No content at all: a tool-calling turn, which the chat template cannot render as text.
+    } else if (role === 'assistant' && ('tool_calls' in m || 'function_call' in m)) {
+      // No content, only calls: a tool-calling turn, which the chat template cannot render as text.
       role = 'tool';
+    } else if (role === 'assistant') {
+      // Neither content nor calls: a broken turn, not a tool turn; said once, here.
+      notes.push({
+        code: 'assistant-without-content',
+        severity: 'error',
+        reason: `message ${i + 1} (assistant) has no "content" (and no "tool_calls"): there is no response text`,
+        pointer: `/messages/${i}`,
+      });
+      return { role, content, pointer: `/messages/${i}`, noContent: true };
     }
     return { role, content, pointer: `/messages/${i}/content` };
   });
@@ -142,13 +153,16 @@ function conversation(source: SourceTurn[], listPointer: string, issues: Issue[]
     .slice(0, asked ? last - 1 : last)
     .map((t) => ({ role: t.role as Turn['role'], content: t.content }));
   const pair: TrainingPair = { instruction: asked?.content ?? '', input: '', response: turns[last].content, history };
+  const pairIssues: Issue[] = [];
   checkPair(
     pair,
-    issues,
+    pairIssues,
     asked?.pointer ?? listPointer,
     turns[last].pointer,
     asked ? 'the instruction (the user turn before the last assistant turn) is empty' : 'the instruction is empty: no user turn comes right before the last assistant turn',
   );
+  // A response turn without content is already reported: not again as an empty response.
+  issues.push(...pairIssues.filter((issue) => !(turns[last].noContent && issue.code === 'empty-response')));
   return { pair, issues };
 }
 

@@ -13,6 +13,16 @@ const VISIBLE = /\S/;
 const ARRAY_FILE_REASON = "this looks like a JSON array file, not JSONL; convert with `jq -c '.[]'`";
 
 /**
+ * Problems of line 1 that are about the whole file (a JSON array, UTF-16): the other lines are not
+ * JSONL records, so reading a file stops there instead of adding one meaningless error per line.
+ */
+const WHOLE_FILE_CODES: ReadonlySet<string> = new Set(['json-array-file', 'utf16-file']);
+
+function endsFile(record: ParsedRecord): boolean {
+  return record.line === 1 && record.problems.some((p) => WHOLE_FILE_CODES.has(p.code));
+}
+
+/**
  * Reads one line: JSON syntax, then the format's schema, then the training pair and its
  * record-level warnings. Never throws on bad input: every defect becomes a located Problem.
  */
@@ -22,6 +32,13 @@ export function parseRecord(src: SourceLine, format: FormatSpec): ParsedRecord {
   // A record line starts with `{`; only other lines pay for the blank test.
   if (text.charCodeAt(0) !== 0x7b && BLANK.test(text)) {
     record.blank = true;
+    return record;
+  }
+  const utf16 = src.line === 1 ? utf16Encoding(src) : undefined;
+  if (utf16) {
+    record.problems.push(
+      located(src, 0, 1, 'error', 'utf16-file', `the file is ${utf16}, not UTF-8: convert it, e.g. \`iconv -f ${utf16} -t UTF-8 in.jsonl > out.jsonl\``, false),
+    );
     return record;
   }
   if (src.invalidUtf8) {
@@ -78,6 +95,21 @@ function syntaxProblem(src: SourceLine, err: unknown): Problem {
   // A surrogate pair is one character on screen: underline both halves.
   const width = isHighSurrogate(text.charCodeAt(position)) ? 2 : 1;
   return located(src, position, Math.min(position + width, text.length), 'error', 'invalid-json', why, true);
+}
+
+/**
+ * UTF-16 read as UTF-8: every ASCII character is followed (LE) or preceded (BE) by a NUL byte, after
+ * a byte order mark that decodes to two replacement characters. JSONL starts with ASCII (`{`).
+ */
+function utf16Encoding(src: SourceLine): 'UTF-16LE' | 'UTF-16BE' | undefined {
+  let text = src.text;
+  if (src.invalidUtf8?.byteColumn === 0 && text.startsWith('\uFFFD\uFFFD')) text = text.slice(2);
+  if (text.length < 2) return undefined;
+  const first = text.charCodeAt(0);
+  const second = text.charCodeAt(1);
+  if (first !== 0 && first < 0x80 && second === 0) return 'UTF-16LE';
+  if (first === 0 && second !== 0 && second < 0x80) return 'UTF-16BE';
+  return undefined;
 }
 
 function notAnObject(src: SourceLine, value: unknown): Problem {
@@ -188,7 +220,9 @@ export async function* parseFile(path: string, format?: FormatSpec, opts: ParseF
   for await (const batch of readFileLineBatches(path, opts)) {
     for (const src of batch) {
       if (spec) {
-        yield parseRecord(src, spec);
+        const record = parseRecord(src, spec);
+        yield record;
+        if (endsFile(record)) return spec;
         continue;
       }
       pending.push(src);
@@ -196,13 +230,21 @@ export async function* parseFile(path: string, format?: FormatSpec, opts: ParseF
         spec = decide();
         const buffered = pending;
         pending = [];
-        for (const p of buffered) yield parseRecord(p, spec);
+        for (const p of buffered) {
+          const record = parseRecord(p, spec);
+          yield record;
+          if (endsFile(record)) return spec;
+        }
       }
     }
   }
   if (!spec) {
     spec = decide();
-    for (const p of pending) yield parseRecord(p, spec);
+    for (const p of pending) {
+      const record = parseRecord(p, spec);
+      yield record;
+      if (endsFile(record)) return spec;
+    }
   }
   return spec;
 }
