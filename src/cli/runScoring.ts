@@ -7,8 +7,9 @@ import { createScorer } from '../core/scoring/createScorer';
 import type { RecordScore } from '../core/scoring/recordScore';
 import { scoreFile, type FileRecordInfo, type ScoreFileStats } from '../core/scoring/scoreFile';
 import { validSetMeanLoss } from '../core/scoring/validSet';
-import { defaultStorePath, ScoreStore } from '../core/store';
+import { ScoreStore } from '../core/store';
 import { SCORING_SETTINGS } from '../protocol/settings';
+import { scoreStorePath } from './outputPaths';
 import { Progress } from './progress';
 import type { ResolvedScoreSettings } from './settings';
 import { packageRoot } from './packageRoot';
@@ -31,7 +32,7 @@ export interface ScoringCallbacks {
 /** Everything `score`, `filter` and `stats` share: store, scorer, valid set, progress, scoring. */
 export async function runScoring(datasetPath: string, settings: ResolvedScoreSettings, callbacks: ScoringCallbacks): Promise<ScoringRun> {
   const started = Date.now();
-  const store = settings.useCache ? await ScoreStore.open(settings.storePath ?? defaultStorePath(datasetPath)) : ScoreStore.memory();
+  const store = settings.useCache ? await ScoreStore.open(scoreStorePath(datasetPath, settings)) : ScoreStore.memory();
   if (store.skippedLines > 0 && !callbacks.quiet) {
     process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
   }

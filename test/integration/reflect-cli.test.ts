@@ -300,3 +300,18 @@ test('sift reflect on a terminal asks before calling the teacher; "n" calls and 
     }
   }
 });
+
+test('sift reflect --in-place replaces the dataset with what --out would have written, and leaves no temporary file', async () => {
+  const dir = tempDir();
+  const dataset = join(dir, 'data.jsonl');
+  copyFileSync(storiesPath, dataset);
+  const out = join(dir, 'out.jsonl');
+  const copied = await sift(['reflect', dataset, '--out', out, '--lines', '13-14', '-q', ...teacherArgs()]);
+  assert.equal(copied.status, 0, copied.stderr);
+  const inPlace = await sift(['reflect', dataset, '--in-place', '--lines', '13-14', '-q', ...teacherArgs()]);
+  assert.equal(inPlace.status, 0, inPlace.stderr);
+  assert.match(inPlace.stdout, /data\.jsonl \(in place\)/);
+  assert.equal(readFileSync(dataset, 'utf8'), readFileSync(out, 'utf8'));
+  assert.notEqual(readFileSync(dataset, 'utf8'), readFileSync(storiesPath, 'utf8'), 'something was rewritten');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+});

@@ -2,6 +2,7 @@ import { copySelectedLines } from '../../core/io/copyLines';
 import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
 import { applyFilterRules, hasAnyRule, metricsForRules, type FilterCandidate, type FilterDecision, type FilterRules } from '../../core/metrics/filterRules';
 import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
+import { checkScoringOutputPaths } from '../outputPaths';
 import { runScoring } from '../runScoring';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
 import { EXIT_OK, UsageError, parseNumber, parsePercent } from '../usage';
@@ -33,6 +34,7 @@ export async function filterCommand(file: string, flags: FilterFlags): Promise<n
   const metrics = metricsForRules(rules);
   const settings = resolveScoreSettings({ ...flags, metrics: metrics.length > 0 ? metrics.join(',') : 'ifd' });
   settings.config.metrics = metrics;
+  checkScoringOutputPaths(datasetPath, settings, [{ role: '--out', path: flags.out }, { role: '--report', path: flags.report }]);
 
   const candidates: FilterCandidate[] = [];
   const invalid: FilterDecision[] = [];

@@ -1,6 +1,7 @@
 import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
 import type { MetricName } from '../../core/metrics/types';
 import { OrderedWriter } from '../orderedWriter';
+import { checkScoringOutputPaths } from '../outputPaths';
 import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
 import { runScoring } from '../runScoring';
 import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
@@ -17,6 +18,7 @@ export interface ScoreCommandFlags extends ScoreFlags {
 export async function scoreCommand(file: string, flags: ScoreCommandFlags): Promise<number> {
   const datasetPath = requireFile(file, 'dataset');
   const settings = resolveScoreSettings(flags);
+  checkScoringOutputPaths(datasetPath, settings, [{ role: '--out', path: flags.out }, { role: '--stats', path: flags.stats }]);
   const metrics: MetricName[] = settings.config.metrics;
   const writer = flags.out ? new AtomicFileWriter(flags.out) : undefined;
   const ordered = new OrderedWriter(writer);
