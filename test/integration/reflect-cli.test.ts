@@ -225,7 +225,7 @@ test('sift reflect: usage errors exit 2', async () => {
     [['reflect', storiesPath, '--out', out, ...teacherArgs(), '--mode', 'both'], /argument 'both' is invalid|--mode/],
     [['reflect', storiesPath, '--out', out, ...teacherArgs(), '--prompts', badPrompts], /missing the placeholder \{\{instruction\}\}/],
     [['reflect', storiesPath, '--out', out, '--teacher-model', 'm', '--teacher-url', 'ftp://x'], /--teacher-url must be an http\(s\) URL/],
-    [['reflect', storiesPath], /required option '--out/],
+    [['reflect', storiesPath], /--out FILE is required/],
   ];
   for (const [args, message] of cases) {
     const run = await sift(args, { SIFT_TEACHER_MODEL: '' });
