@@ -32,10 +32,7 @@ export interface ScoringCallbacks {
 /** Everything `score`, `filter` and `stats` share: store, scorer, valid set, progress, scoring. */
 export async function runScoring(datasetPath: string, settings: ResolvedScoreSettings, callbacks: ScoringCallbacks): Promise<ScoringRun> {
   const started = Date.now();
-  const store = settings.useCache ? await ScoreStore.open(scoreStorePath(datasetPath, settings)) : ScoreStore.memory();
-  if (store.skippedLines > 0 && !callbacks.quiet) {
-    process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
-  }
+  const store = await openScoreStore(datasetPath, settings, callbacks.quiet);
   const scorer = await createScorer(
     { ...settings.scorer, onEvent: callbacks.quiet ? undefined : (message) => process.stderr.write(`${message}\n`) },
     packageRoot(),
@@ -56,6 +53,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
     const progress = new Progress(total, `scoring ${relative(process.cwd(), datasetPath) || datasetPath}`, callbacks.quiet);
     let done = 0;
     let tokens = 0;
+    // Stopped on every path: the terminal bar's timer would otherwise keep an interrupted process alive.
     const stats = await scoreFile(datasetPath, {
       format: settings.format,
       scorer,
@@ -74,8 +72,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
         progress.update(++done, tokens);
         callbacks.onScore(info, score, record);
       },
-    });
-    progress.stop();
+    }).finally(() => progress.stop());
     return {
       stats,
       modelId: scorer.modelId,
@@ -84,9 +81,40 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
-    await store.close();
+    await closeScoreStore(store);
     await scorer.close();
   }
+}
+
+/**
+ * The run's score store. A store that cannot be written is reported once and never stops the run:
+ * the scores still reach the command's output, and every later flush tries again.
+ */
+export async function openScoreStore(datasetPath: string, settings: ResolvedScoreSettings, quiet: boolean | undefined): Promise<ScoreStore> {
+  if (!settings.useCache) return ScoreStore.memory();
+  const store = await ScoreStore.open(scoreStorePath(datasetPath, settings));
+  if (store.skippedLines > 0 && !quiet) {
+    process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
+  }
+  let reported = false;
+  store.onWriteStatus = (error) => {
+    if (!error || reported) return;
+    reported = true;
+    process.stderr.write(`warning: cannot write the score store ${displayPath(store.path!)} (${error.message}); scoring goes on, results still go to the output, and writing is retried\n`);
+  };
+  return store;
+}
+
+/** Flushes the store; says how many scores were not saved if it still cannot be written. */
+export async function closeScoreStore(store: ScoreStore): Promise<void> {
+  await store.close();
+  if (store.writeError && store.unsaved > 0) {
+    process.stderr.write(`warning: ${store.unsaved} score(s) could not be saved to ${displayPath(store.path!)}: a re-run scores those records again\n`);
+  }
+}
+
+function displayPath(path: string): string {
+  return relative(process.cwd(), path) || path;
 }
 
 /**

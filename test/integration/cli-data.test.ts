@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sift } from '../helpers/cli';
-import { examplesDir, tempDir } from '../helpers/paths';
+import { cliPath, examplesDir, tempDir } from '../helpers/paths';
 
 const stories = join(examplesDir, 'tinystories-instructions.jsonl');
 
@@ -72,4 +73,79 @@ test('reflect --in-place is the explicit way to replace the dataset; --out and -
   const neither = sift(['reflect', dataset, '--teacher-model', 'm', '-y']);
   assert.equal(neither.status, 2);
   assert.match(neither.stderr, /--out FILE is required \(or --in-place/);
+});
+
+/** A dataset long enough that a run is still scoring when the test stops it. */
+function manyRecords(count: number): { dir: string; dataset: string } {
+  const dir = tempDir();
+  const dataset = join(dir, 'many.jsonl');
+  const story = readFileSync(stories, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { instruction: string; output: string });
+  const lines = Array.from({ length: count }, (_, i) => JSON.stringify({ instruction: `${story[i % 18].instruction} (${i})`, input: '', output: story[i % 18].output }));
+  writeFileSync(dataset, lines.join('\n') + '\n');
+  return { dir, dataset };
+}
+
+function exited(child: ChildProcess, timeoutMs: number): Promise<number | null | 'timeout'> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve('timeout');
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+test('SIGTERM stops a run like Ctrl-C: exit 143, scores so far stored, no output and no temporary file left', async () => {
+  const { dir, dataset } = manyRecords(3000);
+  const out = join(dir, 'scores.jsonl');
+  const child = spawn(process.execPath, [cliPath, 'score', dataset, '--out', out, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (/records/.test(stderr) && child.exitCode === null && !child.killed) setTimeout(() => child.kill('SIGTERM'), 1500);
+  });
+  const code = await exited(child, 60_000);
+  assert.equal(code, 143, stderr);
+  assert.match(stderr, /interrupted: scores computed so far are kept/);
+  assert.deepEqual(readdirSync(dir).sort(), ['.sift', 'many.jsonl'], 'no output, no .tmp');
+  assert.ok(readFileSync(join(dir, '.sift', 'scores.jsonl'), 'utf8').trim().split('\n').length > 0);
+});
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+test('Ctrl-C on a terminal exits at once (the progress bar is stopped on the interrupted path too)', { skip: !hasScript && 'needs script(1) for a pseudo-terminal' }, async () => {
+  const { dir, dataset } = manyRecords(3000);
+  const command = [process.execPath, cliPath, 'score', dataset, '--out', join(dir, 'scores.jsonl'), '--threads', '1'].map((a) => `'${a}'`).join(' ');
+  // script(1) runs the CLI on a pseudo-terminal: its stderr is a TTY, so the live bar is used, and a
+  // ^C typed into the terminal reaches it as SIGINT, as from a keyboard.
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  let sent = false;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (!sent && /records/.test(output)) {
+      sent = true;
+      setTimeout(() => child.stdin!.write('\x03'), 1500);
+    }
+  });
+  const code = await exited(child, 30_000);
+  assert.notEqual(code, 'timeout', `still running 30 s after Ctrl-C: ${output.slice(-500)}`);
+  assert.equal(code, 130, output.slice(-500));
+  assert.match(output, /interrupted: scores computed so far are kept/);
+});
+
+test('an unwritable score store is reported once and the run still completes its --out', () => {
+  const { dir, dataset } = datasetCopy();
+  // A file where the store's folder should be: nothing can be appended, whoever runs the test.
+  writeFileSync(join(dir, '.sift'), '');
+  const out = join(dir, 'scores.jsonl');
+  const result = sift(['score', dataset, '--out', out, '-q']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal((result.stderr.match(/cannot write the score store/g) ?? []).length, 1, result.stderr);
+  assert.match(result.stderr, /36 score\(s\) could not be saved/);
+  assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 18);
+  assert.match(result.stdout, /18 of 18 records scored/);
 });

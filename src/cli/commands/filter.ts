@@ -1,7 +1,7 @@
 import { copySelectedLines } from '../../core/io/copyLines';
 import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
 import { applyFilterRules, hasAnyRule, metricsForRules, type FilterCandidate, type FilterDecision, type FilterRules } from '../../core/metrics/filterRules';
-import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
+import { Interrupted, interruptible } from '../interrupt';
 import { checkScoringOutputPaths } from '../outputPaths';
 import { runScoring } from '../runScoring';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
@@ -48,7 +48,7 @@ export async function filterCommand(file: string, flags: FilterFlags): Promise<n
       },
     }),
   );
-  if (!run) return EXIT_INTERRUPTED;
+  if (run instanceof Interrupted) return run.exitCode;
   candidates.sort((a, b) => a.line - b.line);
   const outcome = applyFilterRules(candidates, rules);
   const decisions = [...outcome.decisions, ...invalid].sort((a, b) => a.line - b.line);

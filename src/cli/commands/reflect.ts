@@ -29,9 +29,10 @@ import {
 } from '../../core/reflect';
 import { createScorer } from '../../core/scoring/createScorer';
 import { displayUrl } from '../../core/scoring/http/errors';
-import { ScoreStore } from '../../core/store';
 import { REFLECTION_SETTINGS } from '../../protocol/settings';
 import { checkOutputPaths, scoreStorePath, type NamedPath } from '../outputPaths';
+import { closeScoreStore, openScoreStore } from '../runScoring';
+import { abortOnStopSignals } from '../interrupt';
 import { packageRoot } from '../packageRoot';
 import { Progress } from '../progress';
 import { integerFlag, requireFile, resolveScoreSettings, type ResolvedScoreSettings, type ScoreFlags } from '../settings';
@@ -60,8 +61,6 @@ export interface ReflectFlags extends ScoreFlags {
 }
 
 const DEFAULT_TEACHER_URL = 'https://api.openai.com/v1';
-/** Exit code after Ctrl-C (128 + SIGINT), as shells report it. */
-const EXIT_INTERRUPTED = 130;
 
 /** Adds `sift reflect` to a command that already has the scoring options (they pick the student). */
 export function registerReflect(command: Command): Command {
@@ -145,9 +144,7 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   const results = new Map<number, RecordReflection>();
   const student = { model: '', endpoint: '' };
   const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  // `on`, not `once`: a library's signal-exit handler re-raises the signal when it sees no other listener.
-  process.on('SIGINT', onSignal);
+  const signals = abortOnStopSignals(abort);
   try {
     if (selected.length === 0) say('no records selected: the output is a copy of the input');
     else Object.assign(student, await runBatch(datasetPath, selected, mode, session, settings, flags, abort.signal, results));
@@ -155,9 +152,9 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
     if (!abort.signal.aborted) throw error;
     const where = cache.path ? ` in ${relative(process.cwd(), cache.path) || cache.path}` : '';
     process.stderr.write(`interrupted: nothing was written; ${results.size} record(s) had finished and their reflections are cached${where}: run the same command again to resume\n`);
-    return EXIT_INTERRUPTED;
+    return signals.exitCode();
   } finally {
-    process.removeListener('SIGINT', onSignal);
+    signals.dispose();
     await cache.close();
   }
 
@@ -288,10 +285,7 @@ async function runBatch(
   results: Map<number, RecordReflection>,
 ): Promise<{ model: string; endpoint: string }> {
   const scorer = await createScorer({ ...settings.scorer, onEvent: flags.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) }, packageRoot());
-  const store = settings.useCache ? await ScoreStore.open(scoreStorePath(datasetPath, settings)) : ScoreStore.memory();
-  if (store.skippedLines > 0 && !flags.quiet) {
-    process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
-  }
+  const store = await openScoreStore(datasetPath, settings, flags.quiet);
   try {
     const reflector = new Reflector({ session, student: { scorer, store, config: settings.config, methodVersion: METHOD_VERSION }, releasedGate: flags.gate });
     const progress = new Progress(selected.length, `reflecting ${relative(process.cwd(), datasetPath) || datasetPath}`, flags.quiet);
@@ -308,11 +302,10 @@ async function runBatch(
         },
         onProgress: (done) => progress.update(done, tokens),
       },
-    );
-    progress.stop();
+    ).finally(() => progress.stop());
     return { model: scorer.modelId, endpoint: scorer.endpoint };
   } finally {
-    await store.close();
+    await closeScoreStore(store);
     await scorer.close();
   }
 }

@@ -2,7 +2,7 @@ import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
 import type { MetricName } from '../../core/metrics/types';
 import { OrderedWriter } from '../orderedWriter';
 import { checkScoringOutputPaths } from '../outputPaths';
-import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
+import { Interrupted, interruptible } from '../interrupt';
 import { runScoring } from '../runScoring';
 import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
@@ -43,9 +43,9 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
         },
       }),
     );
-    if (!run) {
+    if (run instanceof Interrupted) {
       if (writer) await writer.abort();
-      return EXIT_INTERRUPTED;
+      return run.exitCode;
     }
     await ordered.finish();
     if (writer) await writer.commit();

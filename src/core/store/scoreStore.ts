@@ -36,18 +36,36 @@ export function storeKey(parts: StoreKeyParts): string {
   return hash.digest('hex').slice(0, 32);
 }
 
+/** Entries waiting in memory at most this long before they are appended: what a crash can lose. */
+export const STORE_FLUSH_DELAY_MS = 1000;
+/** Or this many, whichever comes first (one append per batch keeps fast runs cheap). */
+const STORE_FLUSH_ENTRIES = 256;
+
+/**
+ * Told when appends start failing (with the error) and when they work again (with undefined): once
+ * per change, not once per attempt, so a read-only store is reported once.
+ */
+export type StoreWriteListener = (error: Error | undefined) => void;
+
 /**
  * An append-only JSONL file of scores, one entry per line: {"k": key, "v": [...], "t": 0|1, "at": ms}.
  * Crash-safe: a write is a whole line appended; on load a torn or unreadable line is skipped (a
  * crash mid-append leaves at most one), and the next append starts on a fresh line. Later entries win.
+ * Entries reach the file within `STORE_FLUSH_DELAY_MS` of being put. A failed append keeps its
+ * entries for the next one, so a store that becomes writable again loses nothing, and it never
+ * stops the scoring that uses the store.
  */
 export class ScoreStore {
   private readonly entries = new Map<string, StoredLosses>();
   private pending: string[] = [];
   private flushing: Promise<void> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | undefined;
   private needsLeadingNewline = false;
   /** Lines that could not be read at load time (torn writes, hand edits). */
   skippedLines = 0;
+  /** Why the last append failed; undefined once one works. */
+  writeError: Error | undefined;
+  onWriteStatus: StoreWriteListener | undefined;
 
   private constructor(readonly path: string | undefined) {}
 
@@ -62,7 +80,9 @@ export class ScoreStore {
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return store;
+      // Nothing stored yet (ENOTDIR: a file where the directory should be; appends will report it).
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return store;
       throw error;
     }
     store.needsLeadingNewline = text.length > 0 && !text.endsWith('\n');
@@ -88,36 +108,63 @@ export class ScoreStore {
     this.entries.set(key, value);
     if (this.path === undefined) return;
     this.pending.push(JSON.stringify({ k: key, v: value.losses.map(finiteOrNull), t: value.truncated ? 1 : 0, at: value.at }));
-    if (this.pending.length >= 256) void this.flush();
+    if (this.pending.length >= STORE_FLUSH_ENTRIES) void this.flush();
+    else this.flushTimer ??= setTimeout(() => void this.flush(), STORE_FLUSH_DELAY_MS).unref();
+  }
+
+  /** Entries put but not on disk yet (waiting, or kept after a failed append). */
+  get unsaved(): number {
+    return this.pending.length;
   }
 
   /** Forget every entry in memory and start the file anew (the `clear scores` command). */
   async clear(): Promise<void> {
     await this.flush();
     this.entries.clear();
+    this.pending = [];
     if (this.path === undefined) return;
     const handle = await open(this.path, 'w');
     await handle.close();
     this.needsLeadingNewline = false;
   }
 
-  /** Append everything put so far; resolves when it is on disk. Writes are serialized. */
+  /**
+   * Append everything put so far; resolves when it is on disk or the append failed (then
+   * `writeError` says why and the entries wait for the next flush). Writes are serialized.
+   */
   flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     if (this.path === undefined || this.pending.length === 0) return this.flushing;
     const path = this.path;
     const lines = this.pending;
     this.pending = [];
     this.flushing = this.flushing.then(async () => {
-      const prefix = this.needsLeadingNewline ? '\n' : '';
-      this.needsLeadingNewline = false;
-      await mkdir(dirname(path), { recursive: true });
-      await appendFile(path, prefix + lines.join('\n') + '\n', 'utf8');
+      try {
+        await mkdir(dirname(path), { recursive: true });
+        await appendFile(path, (this.needsLeadingNewline ? '\n' : '') + lines.join('\n') + '\n', 'utf8');
+        this.needsLeadingNewline = false;
+        if (this.writeError) this.setWriteError(undefined);
+      } catch (error) {
+        // A partial append may have left a torn line: start the retry on a fresh one.
+        this.needsLeadingNewline = true;
+        this.pending = [...lines, ...this.pending];
+        this.setWriteError(error instanceof Error ? error : new Error(String(error)));
+      }
     });
     return this.flushing;
   }
 
   async close(): Promise<void> {
     await this.flush();
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  private setWriteError(error: Error | undefined): void {
+    const changed = (error === undefined) !== (this.writeError === undefined);
+    this.writeError = error;
+    if (changed) this.onWriteStatus?.(error);
   }
 
   private loadLine(line: string): void {
