@@ -25,6 +25,8 @@ export interface ScoringRun {
 export interface ScoringCallbacks {
   onInvalid: (info: FileRecordInfo, problems: Problem[]) => void;
   onScore: (info: FileRecordInfo, score: RecordScore, record: ParsedRecord) => void;
+  /** Given: score nothing, use the store only; each record it lacks comes here. */
+  onNotStored?: (info: FileRecordInfo) => void;
   quiet?: boolean;
   signal?: AbortSignal;
 }
@@ -67,6 +69,12 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
         progress.update(++done, tokens);
         callbacks.onInvalid(info, problems);
       },
+      onNotStored: callbacks.onNotStored
+        ? (info) => {
+            progress.update(++done, tokens);
+            callbacks.onNotStored!(info);
+          }
+        : undefined,
       onScore: (info, score, record) => {
         for (const loss of Object.values(score.losses)) if (!score.cached && loss) tokens += loss.n;
         progress.update(++done, tokens);

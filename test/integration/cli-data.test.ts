@@ -149,3 +149,28 @@ test('an unwritable score store is reported once and the run still completes its
   assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 18);
   assert.match(result.stdout, /18 of 18 records scored/);
 });
+
+test('filter --cached-only filters a partly scored file by its stored scores: nothing is scored, the rest is dropped and counted', () => {
+  const { dir, dataset, original } = datasetCopy();
+  const lines = original.trim().split('\n');
+  // The store is content-addressed: scoring the first six records anywhere beside it stores their scores.
+  writeFileSync(join(dir, 'head.jsonl'), lines.slice(0, 6).join('\n') + '\n');
+  assert.equal(sift(['score', join(dir, 'head.jsonl'), '-q', '--metrics', 'ifd']).status, 0);
+  const storeBefore = readFileSync(join(dir, '.sift', 'scores.jsonl'), 'utf8');
+
+  const out = join(dir, 'kept.jsonl');
+  const report = join(dir, 'report.json');
+  const result = sift(['filter', dataset, '--cached-only', '--ifd-max', '100', '--out', out, '--report', report, '-q']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /kept 6 of 18 records/);
+  assert.match(result.stdout, /dropped 12 by unscored \(--cached-only\)/);
+  assert.equal(readFileSync(out, 'utf8'), lines.slice(0, 6).join('\n') + '\n');
+  const decisions = (JSON.parse(readFileSync(report, 'utf8')) as { decisions: { line: number; kept: boolean; reason: string }[] }).decisions;
+  assert.deepEqual(decisions.map((d) => d.line), Array.from({ length: 18 }, (_, i) => i + 1));
+  for (const d of decisions.slice(6)) assert.match(d.reason, /no stored score/);
+  assert.equal(readFileSync(join(dir, '.sift', 'scores.jsonl'), 'utf8'), storeBefore, 'nothing was scored');
+
+  const refused = sift(['filter', dataset, '--cached-only', '--no-cache', '--ifd-max', '1', '--out', out]);
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /--cached-only .* --no-cache/);
+});
