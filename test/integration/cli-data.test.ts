@@ -174,3 +174,39 @@ test('filter --cached-only filters a partly scored file by its stored scores: no
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /--cached-only .* --no-cache/);
 });
+
+test('a record of megabytes is scored as its beginning is (it is cut to the context anyway), with memory bounded', () => {
+  const dir = tempDir();
+  const story = readFileSync(stories, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { instruction: string; output: string });
+  const responseOf = (chars: number): string => {
+    let text = '';
+    for (let i = 0; text.length < chars; i++) text += story[i % 18].output + ' ';
+    return text;
+  };
+  const write = (name: string, response: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, [{ ...story[0], output: response }, story[1]].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return path;
+  };
+  const megabytes = 8;
+  const huge = write('huge.jsonl', responseOf(megabytes * 1e6));
+  // Longer than the context of the bundled model, but short enough to be tokenized whole.
+  const long = write('long.jsonl', responseOf(20_000));
+  // Peak memory of the CLI process, reported by the process itself when it exits.
+  const preload = join(dir, 'rss.js');
+  writeFileSync(preload, 'process.on("exit", () => process.stderr.write(`maxRSS ${process.resourceUsage().maxRSS}\\n`));');
+  const run = (dataset: string): { row: Record<string, unknown>; rssKb: number } => {
+    const out = join(dir, 'out.jsonl');
+    const result = spawnSync(process.execPath, ['-r', preload, cliPath, 'score', dataset, '--out', out, '--metrics', 'ifd', '--no-cache', '-q', '--threads', '1'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(result.status, 0, result.stderr);
+    return { row: JSON.parse(readFileSync(out, 'utf8').split('\n')[0]) as Record<string, unknown>, rssKb: Number(/maxRSS (\d+)/.exec(result.stderr)?.[1]) };
+  };
+  const hugeRun = run(huge);
+  const longRun = run(long);
+  assert.equal(hugeRun.row.truncated, true);
+  for (const field of ['ifd', 'loss_y_given_x', 'loss_y', 'tokens']) assert.deepEqual(hugeRun.row[field], longRun.row[field], field);
+  // Tokenizing the whole record held about 70 MB per megabyte of input; its beginning costs little
+  // beyond the record itself (parsed, rendered into prompts).
+  const extraMb = (hugeRun.rssKb - longRun.rssKb) / 1024;
+  assert.ok(extraMb < 25 * megabytes, `${extraMb.toFixed(0)} MB more for a ${megabytes} MB record`);
+});

@@ -6,6 +6,7 @@ import {
   METRIC_SPANS,
   metricRequests,
   planSequence,
+  scorablePrefix,
   spanLoss,
   type PlannedSequence,
   type ScoringConfig,
@@ -193,7 +194,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
   const textList = [...texts];
   let tokenized: number[][];
   try {
-    tokenized = await scorer.tokenize(textList, signal);
+    tokenized = await scorer.tokenize(textList.map((text) => scorablePrefix(text, scorer.maxContext)), signal);
   } catch (error) {
     failChunk(chunk, error, options);
     return;
