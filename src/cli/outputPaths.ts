@@ -31,6 +31,7 @@ export function checkOutputPaths(inputs: NamedPath[], outputs: NamedPath[]): voi
       // Reported below.
     }
     if (!isDirectory && !output.createsDirectory) throw new UsageError(`${output.role}: directory not found: ${relative(process.cwd(), directory) || directory}`);
+    if (isDirectoryPath(output.path)) throw new UsageError(`${output.role} ${output.path} is a directory: give a file name`);
     const identity = fileIdentity(output.path);
     const clash = seen.find((s) => s.identity === identity);
     if (clash) {
@@ -53,6 +54,14 @@ export function checkScoringOutputPaths(datasetPath: string, settings: ResolvedS
 /** Where a scoring command keeps its scores. */
 export function scoreStorePath(datasetPath: string, settings: ResolvedScoreSettings): string {
   return settings.storePath ?? defaultStorePath(datasetPath);
+}
+
+function isDirectoryPath(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**

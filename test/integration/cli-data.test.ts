@@ -54,12 +54,13 @@ test('--out into a missing directory fails at once with a usage error, before an
     ['score', dataset, '--out', join(dir, 'missing', 'o.jsonl')],
     ['score', dataset, '--stats', join(dir, 'missing', 's.json')],
     ['filter', dataset, '--ifd-max', '1', '--out', join(dir, 'missing', 'o.jsonl')],
+    ['filter', dataset, '--ifd-max', '1', '--out', dir],
     ['filter', dataset, '--ifd-max', '1', '--out', join(dir, 'o.jsonl'), '--report', join(dir, 'missing', 'r.json')],
     ['reflect', dataset, '--out', join(dir, 'missing', 'o.jsonl'), '--teacher-model', 'm', '-y'],
   ]) {
     const result = sift(args);
     assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
-    assert.match(result.stderr, /directory not found: .*missing/);
+    assert.match(result.stderr, /directory not found: .*missing|is a directory: give a file name/);
     assert.doesNotMatch(result.stderr, /scoring|records|Unhandled|at .*\.js:\d+/);
   }
   assert.equal(existsSync(join(dir, '.sift')), false, 'the store was not touched');
