@@ -104,12 +104,7 @@ export async function openScoreStore(datasetPath: string, settings: ResolvedScor
   if (store.skippedLines > 0 && !quiet) {
     process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
   }
-  let reported = false;
-  store.onWriteStatus = (error) => {
-    if (!error || reported) return;
-    reported = true;
-    process.stderr.write(`warning: cannot write the score store ${displayPath(store.path!)} (${error.message}); scoring goes on, results still go to the output, and writing is retried\n`);
-  };
+  store.onWriteStatus = warnOnWriteFailure('the score store', store.path!);
   return store;
 }
 
@@ -119,6 +114,16 @@ export async function closeScoreStore(store: ScoreStore): Promise<void> {
   if (store.writeError && store.unsaved > 0) {
     process.stderr.write(`warning: ${store.unsaved} score(s) could not be saved to ${displayPath(store.path!)}: a re-run scores those records again\n`);
   }
+}
+
+/** A write-status listener (see LineAppender) that warns once, at the first failure. */
+export function warnOnWriteFailure(what: string, path: string): (error: Error | undefined) => void {
+  let reported = false;
+  return (error) => {
+    if (!error || reported) return;
+    reported = true;
+    process.stderr.write(`warning: cannot write ${what} ${displayPath(path)} (${error.message}); the run goes on, results still go to the output, and writing is retried\n`);
+  };
 }
 
 function displayPath(path: string): string {

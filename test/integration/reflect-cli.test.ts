@@ -315,3 +315,18 @@ test('sift reflect --in-place replaces the dataset with what --out would have wr
   assert.notEqual(readFileSync(dataset, 'utf8'), readFileSync(storiesPath, 'utf8'), 'something was rewritten');
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
 });
+
+test('sift reflect with an unwritable .sift/: each cache is reported once, and the output is written all the same', async () => {
+  const dir = tempDir();
+  const dataset = join(dir, 'data.jsonl');
+  copyFileSync(storiesPath, dataset);
+  // A file where `.sift/` should be: nothing can be appended there, whoever runs the test.
+  writeFileSync(join(dir, '.sift'), '');
+  const out = join(dir, 'out.jsonl');
+  const run = await sift(['reflect', dataset, '--out', out, '--lines', '13-14', '-q', ...teacherArgs()]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal((run.stderr.match(/cannot write the score store/g) ?? []).length, 1, run.stderr);
+  assert.equal((run.stderr.match(/cannot write the reflection cache/g) ?? []).length, 1, run.stderr);
+  assert.match(run.stderr, /reflection\(s\) could not be cached/);
+  assert.equal(readFileSync(out, 'utf8').split('\n').length, readFileSync(dataset, 'utf8').split('\n').length);
+});

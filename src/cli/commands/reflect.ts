@@ -31,7 +31,7 @@ import { createScorer } from '../../core/scoring/createScorer';
 import { displayUrl } from '../../core/scoring/http/errors';
 import { REFLECTION_SETTINGS } from '../../protocol/settings';
 import { checkOutputPaths, scoreStorePath, type NamedPath } from '../outputPaths';
-import { closeScoreStore, openScoreStore } from '../runScoring';
+import { closeScoreStore, openScoreStore, warnOnWriteFailure } from '../runScoring';
 import { abortOnStopSignals } from '../interrupt';
 import { packageRoot } from '../packageRoot';
 import { Progress } from '../progress';
@@ -127,6 +127,7 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   const { selected, invalid, format } = await readSelection(datasetPath, settings.format, lines);
   const cache = flags.reflectionCache ? await ReflectionCache.open(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
   if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the reflection cache were ignored (a torn write is expected after a crash)`);
+  if (cache.path) cache.onWriteStatus = warnOnWriteFailure('the reflection cache', cache.path);
   const teacher = new TeacherClient({
     ...options,
     apiKey: process.env.SIFT_TEACHER_API_KEY || process.env.OPENAI_API_KEY || undefined,
@@ -156,6 +157,7 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   } finally {
     signals.dispose();
     await cache.close();
+    if (cache.writeError && cache.unsaved > 0) process.stderr.write(`warning: ${cache.unsaved} reflection(s) could not be cached: a re-run asks the teacher for them again\n`);
   }
 
   const failures = await writeOutput(datasetPath, outPath, selected, results, format, invalid);

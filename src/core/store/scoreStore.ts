@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readFile } from 'node:fs/promises';
+import { LineAppender } from '../io/lineAppender';
 
 /** What the store keeps for one (record, metric): the span losses as [mean, n] pairs, and when. */
 export interface StoredLosses {
@@ -41,10 +41,7 @@ export const STORE_FLUSH_DELAY_MS = 1000;
 /** Or this many, whichever comes first (one append per batch keeps fast runs cheap). */
 const STORE_FLUSH_ENTRIES = 256;
 
-/**
- * Told when appends start failing (with the error) and when they work again (with undefined): once
- * per change, not once per attempt, so a read-only store is reported once.
- */
+/** Told when appends start failing (with the error) and when they work again (undefined); see LineAppender. */
 export type StoreWriteListener = (error: Error | undefined) => void;
 
 /**
@@ -57,17 +54,15 @@ export type StoreWriteListener = (error: Error | undefined) => void;
  */
 export class ScoreStore {
   private readonly entries = new Map<string, StoredLosses>();
-  private pending: string[] = [];
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly file: LineAppender | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  private needsLeadingNewline = false;
   /** Lines that could not be read at load time (torn writes, hand edits). */
   skippedLines = 0;
-  /** Why the last append failed; undefined once one works. */
-  writeError: Error | undefined;
   onWriteStatus: StoreWriteListener | undefined;
 
-  private constructor(readonly path: string | undefined) {}
+  private constructor(readonly path: string | undefined) {
+    this.file = path === undefined ? undefined : new LineAppender(path, (error) => this.onWriteStatus?.(error));
+  }
 
   /** A store that keeps nothing on disk (`--no-cache`). */
   static memory(): ScoreStore {
@@ -85,7 +80,7 @@ export class ScoreStore {
       if (code === 'ENOENT' || code === 'ENOTDIR') return store;
       throw error;
     }
-    store.needsLeadingNewline = text.length > 0 && !text.endsWith('\n');
+    store.file!.needsLeadingNewline = text.length > 0 && !text.endsWith('\n');
     let start = 0;
     while (start < text.length) {
       let end = text.indexOf('\n', start);
@@ -100,32 +95,37 @@ export class ScoreStore {
     return this.entries.size;
   }
 
+  /** Why the last append failed; undefined once one works. */
+  get writeError(): Error | undefined {
+    return this.file?.writeError;
+  }
+
+  /** Entries put but not on disk yet (waiting, or kept after a failed append). */
+  get unsaved(): number {
+    return this.file?.unsaved ?? 0;
+  }
+
   get(key: string): StoredLosses | undefined {
     return this.entries.get(key);
   }
 
   put(key: string, value: StoredLosses): void {
     this.entries.set(key, value);
-    if (this.path === undefined) return;
-    this.pending.push(JSON.stringify({ k: key, v: value.losses.map(finiteOrNull), t: value.truncated ? 1 : 0, at: value.at }));
-    if (this.pending.length >= STORE_FLUSH_ENTRIES) void this.flush();
+    if (!this.file) return;
+    this.file.add(JSON.stringify({ k: key, v: value.losses.map(finiteOrNull), t: value.truncated ? 1 : 0, at: value.at }));
+    if (this.file.unsaved >= STORE_FLUSH_ENTRIES) void this.flush();
     else this.flushTimer ??= setTimeout(() => void this.flush(), STORE_FLUSH_DELAY_MS).unref();
-  }
-
-  /** Entries put but not on disk yet (waiting, or kept after a failed append). */
-  get unsaved(): number {
-    return this.pending.length;
   }
 
   /** Forget every entry in memory and start the file anew (the `clear scores` command). */
   async clear(): Promise<void> {
     await this.flush();
     this.entries.clear();
-    this.pending = [];
-    if (this.path === undefined) return;
-    const handle = await open(this.path, 'w');
+    if (!this.file) return;
+    this.file.discard();
+    const handle = await open(this.file.path, 'w');
     await handle.close();
-    this.needsLeadingNewline = false;
+    this.file.needsLeadingNewline = false;
   }
 
   /**
@@ -135,36 +135,11 @@ export class ScoreStore {
   flush(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.path === undefined || this.pending.length === 0) return this.flushing;
-    const path = this.path;
-    const lines = this.pending;
-    this.pending = [];
-    this.flushing = this.flushing.then(async () => {
-      try {
-        await mkdir(dirname(path), { recursive: true });
-        await appendFile(path, (this.needsLeadingNewline ? '\n' : '') + lines.join('\n') + '\n', 'utf8');
-        this.needsLeadingNewline = false;
-        if (this.writeError) this.setWriteError(undefined);
-      } catch (error) {
-        // A partial append may have left a torn line: start the retry on a fresh one.
-        this.needsLeadingNewline = true;
-        this.pending = [...lines, ...this.pending];
-        this.setWriteError(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
-    return this.flushing;
+    return this.file ? this.file.flush() : Promise.resolve();
   }
 
   async close(): Promise<void> {
     await this.flush();
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-  }
-
-  private setWriteError(error: Error | undefined): void {
-    const changed = (error === undefined) !== (this.writeError === undefined);
-    this.writeError = error;
-    if (changed) this.onWriteStatus?.(error);
   }
 
   private loadLine(line: string): void {
