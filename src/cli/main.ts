@@ -59,6 +59,7 @@ export function buildProgram(): Command {
     .option('--self-consistent', 'question/answer data: keep only answers that agree with the majority answer of their question')
     .addOption(new Option('--ties <rule>', 'who wins a tie at the cut').choices(['earlier', 'later']).default('earlier'))
     .option('--report <file>', 'write a JSON report of every decision')
+    .option('--cached-only', 'score nothing: filter by the scores in the store; records without one are dropped and counted')
     .action(async (file: string, flags) => {
       process.exitCode = await filterCommand(file, flags);
     });

@@ -7,8 +7,9 @@ import { createScorer } from '../core/scoring/createScorer';
 import type { RecordScore } from '../core/scoring/recordScore';
 import { scoreFile, type FileRecordInfo, type ScoreFileStats } from '../core/scoring/scoreFile';
 import { validSetMeanLoss } from '../core/scoring/validSet';
-import { defaultStorePath, ScoreStore } from '../core/store';
+import { ScoreStore } from '../core/store';
 import { SCORING_SETTINGS } from '../protocol/settings';
+import { scoreStorePath } from './outputPaths';
 import { Progress } from './progress';
 import type { ResolvedScoreSettings } from './settings';
 import { packageRoot } from './packageRoot';
@@ -24,6 +25,8 @@ export interface ScoringRun {
 export interface ScoringCallbacks {
   onInvalid: (info: FileRecordInfo, problems: Problem[]) => void;
   onScore: (info: FileRecordInfo, score: RecordScore, record: ParsedRecord) => void;
+  /** Given: score nothing, use the store only; each record it lacks comes here. */
+  onNotStored?: (info: FileRecordInfo) => void;
   quiet?: boolean;
   signal?: AbortSignal;
 }
@@ -31,10 +34,7 @@ export interface ScoringCallbacks {
 /** Everything `score`, `filter` and `stats` share: store, scorer, valid set, progress, scoring. */
 export async function runScoring(datasetPath: string, settings: ResolvedScoreSettings, callbacks: ScoringCallbacks): Promise<ScoringRun> {
   const started = Date.now();
-  const store = settings.useCache ? await ScoreStore.open(settings.storePath ?? defaultStorePath(datasetPath)) : ScoreStore.memory();
-  if (store.skippedLines > 0 && !callbacks.quiet) {
-    process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
-  }
+  const store = await openScoreStore(datasetPath, settings, callbacks.quiet);
   const scorer = await createScorer(
     { ...settings.scorer, onEvent: callbacks.quiet ? undefined : (message) => process.stderr.write(`${message}\n`) },
     packageRoot(),
@@ -55,6 +55,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
     const progress = new Progress(total, `scoring ${relative(process.cwd(), datasetPath) || datasetPath}`, callbacks.quiet);
     let done = 0;
     let tokens = 0;
+    // Stopped on every path: the terminal bar's timer would otherwise keep an interrupted process alive.
     const stats = await scoreFile(datasetPath, {
       format: settings.format,
       scorer,
@@ -68,13 +69,18 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
         progress.update(++done, tokens);
         callbacks.onInvalid(info, problems);
       },
+      onNotStored: callbacks.onNotStored
+        ? (info) => {
+            progress.update(++done, tokens);
+            callbacks.onNotStored!(info);
+          }
+        : undefined,
       onScore: (info, score, record) => {
         for (const loss of Object.values(score.losses)) if (!score.cached && loss) tokens += loss.n;
         progress.update(++done, tokens);
         callbacks.onScore(info, score, record);
       },
-    });
-    progress.stop();
+    }).finally(() => progress.stop());
     return {
       stats,
       modelId: scorer.modelId,
@@ -83,9 +89,45 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
-    await store.close();
+    await closeScoreStore(store);
     await scorer.close();
   }
+}
+
+/**
+ * The run's score store. A store that cannot be written is reported once and never stops the run:
+ * the scores still reach the command's output, and every later flush tries again.
+ */
+export async function openScoreStore(datasetPath: string, settings: ResolvedScoreSettings, quiet: boolean | undefined): Promise<ScoreStore> {
+  if (!settings.useCache) return ScoreStore.memory();
+  const store = await ScoreStore.open(scoreStorePath(datasetPath, settings));
+  if (store.skippedLines > 0 && !quiet) {
+    process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
+  }
+  store.onWriteStatus = warnOnWriteFailure('the score store', store.path!);
+  return store;
+}
+
+/** Flushes the store; says how many scores were not saved if it still cannot be written. */
+export async function closeScoreStore(store: ScoreStore): Promise<void> {
+  await store.close();
+  if (store.writeError && store.unsaved > 0) {
+    process.stderr.write(`warning: ${store.unsaved} score(s) could not be saved to ${displayPath(store.path!)}: a re-run scores those records again\n`);
+  }
+}
+
+/** A write-status listener (see LineAppender) that warns once, at the first failure. */
+export function warnOnWriteFailure(what: string, path: string): (error: Error | undefined) => void {
+  let reported = false;
+  return (error) => {
+    if (!error || reported) return;
+    reported = true;
+    process.stderr.write(`warning: cannot write ${what} ${displayPath(path)} (${error.message}); the run goes on, results still go to the output, and writing is retried\n`);
+  };
+}
+
+function displayPath(path: string): string {
+  return relative(process.cwd(), path) || path;
 }
 
 /**

@@ -157,6 +157,9 @@ export class Stores {
   private readonly loadedStores = new Map<string, ScoreStore>();
   private readonly memory = ScoreStore.memory();
 
+  /** `onWriteStatus` hears when a store's appends start failing and when they work again. */
+  constructor(private readonly onWriteStatus: (storePath: string, error: Error | undefined) => void = () => undefined) {}
+
   get(datasetPath: string | undefined): Promise<ScoreStore> {
     if (datasetPath === undefined) return Promise.resolve(this.memory);
     const path = defaultStorePath(datasetPath);
@@ -165,7 +168,10 @@ export class Stores {
       store = ScoreStore.open(path);
       this.open.set(path, store);
       store.then(
-        (s) => this.loadedStores.set(path, s),
+        (s) => {
+          s.onWriteStatus = (error) => this.onWriteStatus(path, error);
+          this.loadedStores.set(path, s);
+        },
         // A store that cannot be read is retried next time rather than kept as broken.
         () => this.open.delete(path),
       );

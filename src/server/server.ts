@@ -120,7 +120,12 @@ export class SiftServer {
   private readonly documents = new TextDocuments(TextDocument);
   private readonly docs = new Map<string, SiftDocument>();
   private scorers!: Scorers;
-  private readonly stores = new Stores();
+  // A store that cannot be written (a read-only folder) keeps its scores in memory and retries on every flush.
+  private readonly stores = new Stores((path, error) => {
+    if (!error) return this.info(`score store ${path} written again`);
+    this.error(`cannot write the score store ${path}: ${message(error)}`);
+    this.warnOnce(`store:${path}`, `Sift: cannot write the score store ${path} (${message(error)}). Scores are kept for this session and saving is retried.`);
+  });
   private readonly scheduler: Scheduler;
   private valid: ValidState | undefined;
   private readonly reporters = new Map<number, WorkDoneProgressServerReporter>();
@@ -489,7 +494,7 @@ export class SiftServer {
             onResult: (result) => this.deliver(job, batch[result.id], result),
           },
         );
-        await store.flush().catch((error: unknown) => this.error(`cannot write the score store: ${message(error)}`));
+        await store.flush();
       });
     } finally {
       if (job.kind === 'score' && job.epoch === doc.epoch) {

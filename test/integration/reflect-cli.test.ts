@@ -225,7 +225,7 @@ test('sift reflect: usage errors exit 2', async () => {
     [['reflect', storiesPath, '--out', out, ...teacherArgs(), '--mode', 'both'], /argument 'both' is invalid|--mode/],
     [['reflect', storiesPath, '--out', out, ...teacherArgs(), '--prompts', badPrompts], /missing the placeholder \{\{instruction\}\}/],
     [['reflect', storiesPath, '--out', out, '--teacher-model', 'm', '--teacher-url', 'ftp://x'], /--teacher-url must be an http\(s\) URL/],
-    [['reflect', storiesPath], /required option '--out/],
+    [['reflect', storiesPath], /--out FILE is required/],
   ];
   for (const [args, message] of cases) {
     const run = await sift(args, { SIFT_TEACHER_MODEL: '' });
@@ -299,4 +299,34 @@ test('sift reflect on a terminal asks before calling the teacher; "n" calls and 
       assert.ok(existsSync(out));
     }
   }
+});
+
+test('sift reflect --in-place replaces the dataset with what --out would have written, and leaves no temporary file', async () => {
+  const dir = tempDir();
+  const dataset = join(dir, 'data.jsonl');
+  copyFileSync(storiesPath, dataset);
+  const out = join(dir, 'out.jsonl');
+  const copied = await sift(['reflect', dataset, '--out', out, '--lines', '13-14', '-q', ...teacherArgs()]);
+  assert.equal(copied.status, 0, copied.stderr);
+  const inPlace = await sift(['reflect', dataset, '--in-place', '--lines', '13-14', '-q', ...teacherArgs()]);
+  assert.equal(inPlace.status, 0, inPlace.stderr);
+  assert.match(inPlace.stdout, /data\.jsonl \(in place\)/);
+  assert.equal(readFileSync(dataset, 'utf8'), readFileSync(out, 'utf8'));
+  assert.notEqual(readFileSync(dataset, 'utf8'), readFileSync(storiesPath, 'utf8'), 'something was rewritten');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+});
+
+test('sift reflect with an unwritable .sift/: each cache is reported once, and the output is written all the same', async () => {
+  const dir = tempDir();
+  const dataset = join(dir, 'data.jsonl');
+  copyFileSync(storiesPath, dataset);
+  // A file where `.sift/` should be: nothing can be appended there, whoever runs the test.
+  writeFileSync(join(dir, '.sift'), '');
+  const out = join(dir, 'out.jsonl');
+  const run = await sift(['reflect', dataset, '--out', out, '--lines', '13-14', '-q', ...teacherArgs()]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal((run.stderr.match(/cannot write the score store/g) ?? []).length, 1, run.stderr);
+  assert.equal((run.stderr.match(/cannot write the reflection cache/g) ?? []).length, 1, run.stderr);
+  assert.match(run.stderr, /reflection\(s\) could not be cached/);
+  assert.equal(readFileSync(out, 'utf8').split('\n').length, readFileSync(dataset, 'utf8').split('\n').length);
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseFile } from '../../src/core/dataset/parse';
@@ -93,6 +93,28 @@ test('reflection cache: persists across opens, later entries win, a torn line is
   assert.equal(third.skippedLines, 1);
   const lines = readFileSync(path, 'utf8').split('\n');
   assert.ok(lines.some((l) => l.startsWith('{"k":"k4"')));
+});
+
+test('reflection cache: a failed append never fails the reflection; the entry is written by the next append that works', async () => {
+  const dir = tempDir();
+  const path = defaultReflectionCachePath(join(dir, 'data.jsonl'));
+  const cache = await ReflectionCache.open(path);
+  const heard: (string | undefined)[] = [];
+  cache.onWriteStatus = (error) => heard.push(error?.message);
+  // A file where `.sift/` should be: no append can succeed, whoever runs the test.
+  writeFileSync(join(dir, '.sift'), '');
+  await cache.put('k1', entry('one'));
+  await cache.put('k2', entry('two'));
+  assert.equal(heard.length, 1);
+  assert.equal(cache.unsaved, 2);
+  assert.equal(cache.get('k1')?.response, 'one');
+  rmSync(join(dir, '.sift'));
+  await cache.put('k3', entry('three'));
+  await cache.close();
+  assert.equal(heard.length, 2);
+  assert.equal(heard[1], undefined);
+  const reopened = await ReflectionCache.open(path);
+  assert.deepEqual(['k1', 'k2', 'k3'].map((k) => reopened.get(k)?.response), ['one', 'two', 'three']);
 });
 
 test('reflection keys: every part matters, none leaks across parts', () => {

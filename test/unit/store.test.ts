@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ScoreStore, storeKey } from '../../src/core/store';
+import { STORE_FLUSH_DELAY_MS } from '../../src/core/store/scoreStore';
 import { tempDir } from '../helpers/paths';
 
 const parts = { texts: ['prompt', 'response'], template: 'plain', metric: 'ifd', modelId: 'm', methodVersion: 'v1', boundary: 'clean' };
@@ -66,4 +67,43 @@ test('a memory store writes nothing', async () => {
   await store.close();
   assert.equal(store.path, undefined);
   assert.equal(store.size, 1);
+});
+
+test('an entry reaches the file within the flush delay, without waiting for 256 entries or close (kill -9 loses at most that)', async () => {
+  const path = join(tempDir(), '.sift', 'scores.jsonl');
+  const store = await ScoreStore.open(path);
+  store.put('a', { losses: [1, 2], truncated: false, at: 1 });
+  const deadline = Date.now() + 10 * STORE_FLUSH_DELAY_MS;
+  while (!(existsSync(path) && readFileSync(path, 'utf8').includes('"k":"a"')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.match(existsSync(path) ? readFileSync(path, 'utf8') : '', /"k":"a"/, 'written without close()');
+  await store.close();
+});
+
+test('an unwritable store is reported once, keeps every entry, and a later flush writes them all', async () => {
+  const dir = tempDir();
+  const path = join(dir, '.sift', 'scores.jsonl');
+  const store = await ScoreStore.open(path);
+  const heard: (string | undefined)[] = [];
+  store.onWriteStatus = (error) => heard.push(error?.message);
+  // A file where the store's folder should be: no append can succeed (whoever runs the test, root included).
+  writeFileSync(join(dir, '.sift'), '');
+  store.put('a', { losses: [1, 2], truncated: false, at: 1 });
+  await store.flush();
+  store.put('b', { losses: [3, 4], truncated: false, at: 2 });
+  await store.flush();
+  assert.equal(heard.length, 1, 'reported once, not once per flush');
+  assert.ok(heard[0]);
+  assert.ok(store.writeError);
+  assert.equal(store.unsaved, 2);
+  assert.deepEqual(store.get('a')?.losses, [1, 2], 'still served from memory');
+
+  rmSync(join(dir, '.sift'));
+  store.put('c', { losses: [5, 6], truncated: false, at: 3 });
+  await store.flush();
+  assert.deepEqual(heard, [heard[0], undefined], 'told once that writing works again');
+  assert.equal(store.writeError, undefined);
+  assert.equal(store.unsaved, 0);
+  await store.close();
+  const reopened = await ScoreStore.open(path);
+  assert.deepEqual(['a', 'b', 'c'].map((k) => reopened.get(k)?.losses), [[1, 2], [3, 4], [5, 6]]);
 });

@@ -1,7 +1,8 @@
 import { copySelectedLines } from '../../core/io/copyLines';
 import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
 import { applyFilterRules, hasAnyRule, metricsForRules, type FilterCandidate, type FilterDecision, type FilterRules } from '../../core/metrics/filterRules';
-import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
+import { Interrupted, interruptible } from '../interrupt';
+import { checkScoringOutputPaths } from '../outputPaths';
 import { runScoring } from '../runScoring';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
 import { EXIT_OK, UsageError, parseNumber, parsePercent } from '../usage';
@@ -15,6 +16,7 @@ export interface FilterFlags extends ScoreFlags {
   selfConsistent?: boolean;
   ties: 'earlier' | 'later';
   report?: string;
+  cachedOnly?: boolean;
   quiet?: boolean;
 }
 
@@ -33,24 +35,29 @@ export async function filterCommand(file: string, flags: FilterFlags): Promise<n
   const metrics = metricsForRules(rules);
   const settings = resolveScoreSettings({ ...flags, metrics: metrics.length > 0 ? metrics.join(',') : 'ifd' });
   settings.config.metrics = metrics;
+  if (flags.cachedOnly && !settings.useCache) throw new UsageError('--cached-only uses the score store: it cannot be combined with --no-cache');
+  checkScoringOutputPaths(datasetPath, settings, [{ role: '--out', path: flags.out }, { role: '--report', path: flags.report }]);
 
   const candidates: FilterCandidate[] = [];
   const invalid: FilterDecision[] = [];
+  const notStored: FilterDecision[] = [];
   const run = await interruptible((signal) =>
     runScoring(datasetPath, settings, {
       signal,
       quiet: flags.quiet,
       onInvalid: (info, problems) => invalid.push({ line: info.line, kept: false, reason: `invalid: ${problems[0]?.message ?? 'unreadable'}` }),
+      onNotStored: flags.cachedOnly ? (info) => notStored.push({ line: info.line, kept: false, reason: 'not scored: no stored score (--cached-only)' }) : undefined,
       onScore: (info, score, record) => {
         candidates.push({ line: info.line, metrics: score.metrics, question: record.pair!.instruction, response: record.pair!.response });
       },
     }),
   );
-  if (!run) return EXIT_INTERRUPTED;
+  if (run instanceof Interrupted) return run.exitCode;
   candidates.sort((a, b) => a.line - b.line);
   const outcome = applyFilterRules(candidates, rules);
-  const decisions = [...outcome.decisions, ...invalid].sort((a, b) => a.line - b.line);
+  const decisions = [...outcome.decisions, ...invalid, ...notStored].sort((a, b) => a.line - b.line);
   if (invalid.length > 0) outcome.dropped.invalid = invalid.length;
+  if (notStored.length > 0) outcome.dropped['unscored (--cached-only)'] = notStored.length;
 
   await writeKeptLines(datasetPath, flags.out, outcome.keptLines);
   if (flags.report) {

@@ -29,15 +29,18 @@ import {
 } from '../../core/reflect';
 import { createScorer } from '../../core/scoring/createScorer';
 import { displayUrl } from '../../core/scoring/http/errors';
-import { defaultStorePath, ScoreStore } from '../../core/store';
 import { REFLECTION_SETTINGS } from '../../protocol/settings';
+import { checkOutputPaths, scoreStorePath, type NamedPath } from '../outputPaths';
+import { closeScoreStore, openScoreStore, warnOnWriteFailure } from '../runScoring';
+import { abortOnStopSignals } from '../interrupt';
 import { packageRoot } from '../packageRoot';
 import { Progress } from '../progress';
 import { integerFlag, requireFile, resolveScoreSettings, type ResolvedScoreSettings, type ScoreFlags } from '../settings';
 import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError, oneOf, parseNumber } from '../usage';
 
 export interface ReflectFlags extends ScoreFlags {
-  out: string;
+  out?: string;
+  inPlace?: boolean;
   lines?: string;
   mode: string;
   teacherUrl?: string;
@@ -58,14 +61,13 @@ export interface ReflectFlags extends ScoreFlags {
 }
 
 const DEFAULT_TEACHER_URL = 'https://api.openai.com/v1';
-/** Exit code after Ctrl-C (128 + SIGINT), as shells report it. */
-const EXIT_INTERRUPTED = 130;
 
 /** Adds `sift reflect` to a command that already has the scoring options (they pick the student). */
 export function registerReflect(command: Command): Command {
   return command
     .description('rewrite records with a teacher LLM and keep a rewrite only when the student model prefers it (Selective Reflection-Tuning)')
-    .requiredOption('--out <file>', 'where to write the dataset: every line copied, the reflected lines replaced by the kept version')
+    .option('--out <file>', 'where to write the dataset: every line copied, the reflected lines replaced by the kept version')
+    .option('--in-place', 'replace the dataset itself (atomically, once every record is done) instead of writing --out')
     .option('--lines <ranges>', 'lines to reflect, e.g. 1-100 or 3,7,20-30 (default: every record)')
     .addOption(new Option('--mode <mode>', 'instruction: stage 1 only; response: stage 2 only; selective: both').choices([...REFLECTION_MODES]).default('selective'))
     .option('--teacher-url <url>', `OpenAI-compatible base URL (default: $SIFT_TEACHER_URL or ${DEFAULT_TEACHER_URL}); the key comes from $SIFT_TEACHER_API_KEY or $OPENAI_API_KEY`)
@@ -114,6 +116,7 @@ interface TeacherOptions {
 export async function reflectCommand(file: string, flags: ReflectFlags): Promise<number> {
   const datasetPath = requireFile(file, 'dataset');
   const settings = resolveScoreSettings({ ...flags, metrics: 'ifd,rifd', valid: undefined });
+  const outPath = reflectOutputPath(datasetPath, settings, flags);
   const mode = oneOf<ReflectionMode>(flags.mode, REFLECTION_MODES, '--mode');
   const lines = flags.lines === undefined ? undefined : parseLineRanges(flags.lines);
   const options = await teacherOptions(flags);
@@ -124,6 +127,7 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   const { selected, invalid, format } = await readSelection(datasetPath, settings.format, lines);
   const cache = flags.reflectionCache ? await ReflectionCache.open(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
   if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the reflection cache were ignored (a torn write is expected after a crash)`);
+  if (cache.path) cache.onWriteStatus = warnOnWriteFailure('the reflection cache', cache.path);
   const teacher = new TeacherClient({
     ...options,
     apiKey: process.env.SIFT_TEACHER_API_KEY || process.env.OPENAI_API_KEY || undefined,
@@ -141,9 +145,7 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   const results = new Map<number, RecordReflection>();
   const student = { model: '', endpoint: '' };
   const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  // `on`, not `once`: a library's signal-exit handler re-raises the signal when it sees no other listener.
-  process.on('SIGINT', onSignal);
+  const signals = abortOnStopSignals(abort);
   try {
     if (selected.length === 0) say('no records selected: the output is a copy of the input');
     else Object.assign(student, await runBatch(datasetPath, selected, mode, session, settings, flags, abort.signal, results));
@@ -151,18 +153,19 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
     if (!abort.signal.aborted) throw error;
     const where = cache.path ? ` in ${relative(process.cwd(), cache.path) || cache.path}` : '';
     process.stderr.write(`interrupted: nothing was written; ${results.size} record(s) had finished and their reflections are cached${where}: run the same command again to resume\n`);
-    return EXIT_INTERRUPTED;
+    return signals.exitCode();
   } finally {
-    process.removeListener('SIGINT', onSignal);
+    signals.dispose();
     await cache.close();
+    if (cache.writeError && cache.unsaved > 0) process.stderr.write(`warning: ${cache.unsaved} reflection(s) could not be cached: a re-run asks the teacher for them again\n`);
   }
 
-  const failures = await writeOutput(datasetPath, flags.out, selected, results, format, invalid);
+  const failures = await writeOutput(datasetPath, outPath, selected, results, format, invalid);
   const totals = summarize(selected.map((r) => results.get(r.line)).filter((r): r is RecordReflection => r !== undefined));
   if (flags.report) {
     const report = {
       input: file,
-      output: flags.out,
+      output: flags.inPlace ? file : flags.out,
       mode,
       releasedGate: flags.gate === true,
       teacher: { endpoint: teacher.endpoint, model: teacher.model, promptVersion: options.prompts.version, structured: session.structuredSupport, maxTokens: options.maxTokens, temperature: options.temperature },
@@ -180,7 +183,7 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   for (const failure of failures) process.stderr.write(`${file}:${failure.line}: ${failure.error}\n`);
   const n = (x: number): string => x.toLocaleString('en-US');
   const out = [
-    `reflected ${selected.length} record(s) (${mode}) -> ${flags.out}`,
+    `reflected ${selected.length} record(s) (${mode}) -> ${flags.inPlace ? `${file} (in place)` : flags.out}`,
     `  rewritten: ${totals.changed} (instruction stage kept ${totals.instructionKept}, response stage kept ${totals.responseKept})`,
     `  kept original: ${totals.unchanged}`,
   ];
@@ -192,6 +195,27 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   );
   process.stdout.write(out.join('\n') + '\n');
   return failures.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;
+}
+
+/**
+ * Where the result goes, checked before the teacher is called: `--out`, or the dataset itself with
+ * `--in-place` (said explicitly, since it replaces the original); never onto another input or output.
+ */
+function reflectOutputPath(datasetPath: string, settings: ResolvedScoreSettings, flags: ReflectFlags): string {
+  if (flags.inPlace && flags.out) throw new UsageError('use either --out FILE or --in-place, not both');
+  if (!flags.inPlace && !flags.out) throw new UsageError('--out FILE is required (or --in-place to replace the dataset)');
+  const inputs: NamedPath[] = [{ role: 'dataset', path: datasetPath }];
+  if (flags.prompts) inputs.push({ role: 'prompt file', path: flags.prompts });
+  if (settings.scorer.modelPath) inputs.push({ role: 'model', path: settings.scorer.modelPath });
+  const outputs: NamedPath[] = [];
+  if (flags.out) outputs.push({ role: '--out', path: flags.out });
+  if (flags.report) outputs.push({ role: '--report', path: flags.report });
+  if (settings.useCache) outputs.push({ role: '--store', path: scoreStorePath(datasetPath, settings), createsDirectory: true });
+  if (flags.reflectionCache) {
+    outputs.push({ role: '--reflection-cache-file', path: flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath), createsDirectory: true });
+  }
+  checkOutputPaths(inputs, outputs);
+  return flags.out ?? datasetPath;
 }
 
 async function teacherOptions(flags: ReflectFlags): Promise<TeacherOptions> {
@@ -263,10 +287,7 @@ async function runBatch(
   results: Map<number, RecordReflection>,
 ): Promise<{ model: string; endpoint: string }> {
   const scorer = await createScorer({ ...settings.scorer, onEvent: flags.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) }, packageRoot());
-  const store = settings.useCache ? await ScoreStore.open(settings.storePath ?? defaultStorePath(datasetPath)) : ScoreStore.memory();
-  if (store.skippedLines > 0 && !flags.quiet) {
-    process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
-  }
+  const store = await openScoreStore(datasetPath, settings, flags.quiet);
   try {
     const reflector = new Reflector({ session, student: { scorer, store, config: settings.config, methodVersion: METHOD_VERSION }, releasedGate: flags.gate });
     const progress = new Progress(selected.length, `reflecting ${relative(process.cwd(), datasetPath) || datasetPath}`, flags.quiet);
@@ -283,11 +304,10 @@ async function runBatch(
         },
         onProgress: (done) => progress.update(done, tokens),
       },
-    );
-    progress.stop();
+    ).finally(() => progress.stop());
     return { model: scorer.modelId, endpoint: scorer.endpoint };
   } finally {
-    await store.close();
+    await closeScoreStore(store);
     await scorer.close();
   }
 }

@@ -1,7 +1,8 @@
 import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
 import type { MetricName } from '../../core/metrics/types';
 import { OrderedWriter } from '../orderedWriter';
-import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
+import { checkScoringOutputPaths } from '../outputPaths';
+import { Interrupted, interruptible } from '../interrupt';
 import { runScoring } from '../runScoring';
 import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
@@ -17,6 +18,7 @@ export interface ScoreCommandFlags extends ScoreFlags {
 export async function scoreCommand(file: string, flags: ScoreCommandFlags): Promise<number> {
   const datasetPath = requireFile(file, 'dataset');
   const settings = resolveScoreSettings(flags);
+  checkScoringOutputPaths(datasetPath, settings, [{ role: '--out', path: flags.out }, { role: '--stats', path: flags.stats }]);
   const metrics: MetricName[] = settings.config.metrics;
   const writer = flags.out ? new AtomicFileWriter(flags.out) : undefined;
   const ordered = new OrderedWriter(writer);
@@ -43,9 +45,9 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
         },
       }),
     );
-    if (!run) {
+    if (run instanceof Interrupted) {
       if (writer) await writer.abort();
-      return EXIT_INTERRUPTED;
+      return run.exitCode;
     }
     await ordered.finish();
     if (writer) await writer.commit();

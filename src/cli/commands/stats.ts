@@ -1,7 +1,8 @@
 import { histogram } from '../../core/metrics/summary';
 import type { MetricName } from '../../core/metrics/types';
 import { renderHistogram } from '../histogramText';
-import { EXIT_INTERRUPTED, interruptible } from '../interrupt';
+import { Interrupted, interruptible } from '../interrupt';
+import { checkScoringOutputPaths } from '../outputPaths';
 import { runScoring } from '../runScoring';
 import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
@@ -18,6 +19,7 @@ export async function statsCommand(file: string, flags: StatsFlags): Promise<num
   const settings = resolveScoreSettings(flags);
   const bins = Number(flags.bins);
   if (!Number.isInteger(bins) || bins < 1 || bins > 200) throw new UsageError('--bins expects an integer from 1 to 200');
+  checkScoringOutputPaths(datasetPath, settings, []);
   const metrics: MetricName[] = settings.config.metrics;
   const rows: ScoreRow[] = [];
   const run = await interruptible((signal) =>
@@ -28,7 +30,7 @@ export async function statsCommand(file: string, flags: StatsFlags): Promise<num
       onScore: (info, score) => rows.push(scoreRow(info.line, score, metrics)),
     }),
   );
-  if (!run) return EXIT_INTERRUPTED;
+  if (run instanceof Interrupted) return run.exitCode;
   const out: string[] = [];
   for (const metric of metrics) {
     const values = rows.map((r) => r[metric]);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -46,6 +46,13 @@ export class AtomicFileWriter {
       this.stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
     });
     if (this.failed) throw this.failed;
+    // Without fsync a power loss after the rename can leave an empty or partial file under the final name.
+    const handle = await open(this.temporary, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(this.temporary, this.path);
   }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { LineAppender } from '../io/lineAppender';
 import type { ReflectionKind, TokenUsage } from './types';
 
 /** Finished reflections live in `.sift/reflections.jsonl` beside the dataset, next to the score store. */
@@ -53,15 +54,20 @@ export interface CachedReflection {
  * reflection is finished (teacher calls are slow and cost money, so nothing is held back); on load
  * a torn or unreadable line is skipped and the next append starts on a fresh line. Later entries
  * win. Only usable output is cached: a reflection that needed a fallback is asked again next run.
+ * A cache that cannot be written never fails a reflection (it was paid for): the entry is kept and
+ * written by the next append that works; see LineAppender.
  */
 export class ReflectionCache {
   private readonly entries = new Map<string, CachedReflection>();
-  private writing: Promise<void> = Promise.resolve();
-  private needsLeadingNewline = false;
+  private readonly file: LineAppender | undefined;
+  /** Told when appends start failing (with the error) and when they work again (undefined). */
+  onWriteStatus: ((error: Error | undefined) => void) | undefined;
   /** Lines that could not be read at load time (torn writes, hand edits). */
   skippedLines = 0;
 
-  private constructor(readonly path: string | undefined) {}
+  private constructor(readonly path: string | undefined) {
+    this.file = path === undefined ? undefined : new LineAppender(path, (error) => this.onWriteStatus?.(error));
+  }
 
   /** A cache that keeps nothing on disk. */
   static memory(): ReflectionCache {
@@ -74,10 +80,12 @@ export class ReflectionCache {
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return cache;
+      // Nothing cached yet (ENOTDIR: a file where the directory should be; appends will report it).
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return cache;
       throw error;
     }
-    cache.needsLeadingNewline = text.length > 0 && !text.endsWith('\n');
+    cache.file!.needsLeadingNewline = text.length > 0 && !text.endsWith('\n');
     for (const line of text.split('\n')) if (line.trim() !== '') cache.loadLine(line);
     return cache;
   }
@@ -94,24 +102,27 @@ export class ReflectionCache {
     return this.entries.has(key);
   }
 
-  /** Remembers a reflection and appends it to the file; resolves when it is on disk. */
+  /** Remembers a reflection and appends it to the file; resolves when it is on disk or the append failed. */
   put(key: string, value: CachedReflection): Promise<void> {
     this.entries.set(key, value);
-    if (this.path === undefined) return this.writing;
-    const path = this.path;
-    const line = JSON.stringify({ k: key, v: value });
-    this.writing = this.writing.then(async () => {
-      const prefix = this.needsLeadingNewline ? '\n' : '';
-      this.needsLeadingNewline = false;
-      await mkdir(dirname(path), { recursive: true });
-      await appendFile(path, `${prefix}${line}\n`, 'utf8');
-    });
-    return this.writing;
+    if (!this.file) return Promise.resolve();
+    this.file.add(JSON.stringify({ k: key, v: value }));
+    return this.file.flush();
   }
 
-  /** Resolves when every entry put so far is on disk. */
+  /** Why the last append failed; undefined once one works. */
+  get writeError(): Error | undefined {
+    return this.file?.writeError;
+  }
+
+  /** Entries not on disk yet. */
+  get unsaved(): number {
+    return this.file?.unsaved ?? 0;
+  }
+
+  /** Resolves when every entry put so far is on disk (or its append failed). */
   flush(): Promise<void> {
-    return this.writing;
+    return this.file ? this.file.flush() : Promise.resolve();
   }
 
   async close(): Promise<void> {

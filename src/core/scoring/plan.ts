@@ -126,6 +126,31 @@ export function planSequence(
   return { ids: ids.slice(0, end), start, end, truncated };
 }
 
+/**
+ * More characters than the longest token of any vocabulary we know (those run to a few dozen
+ * characters, the longest — runs of spaces or punctuation in code vocabularies — to about 128).
+ */
+const MAX_CHARS_PER_TOKEN = 256;
+/** Tokens beyond the model context that a cut text still has, so it still reads as truncated. */
+const TOKENS_PAST_CONTEXT = 64;
+
+/**
+ * The beginning of a text that is enough to plan its sequences, so a record of many megabytes costs
+ * what a record that fills the context costs (tokenizing all of it held gigabytes of ids).
+ * It cannot cut a text that would have fit: a text of more than (maxContext + 64) × 256 characters
+ * has more than maxContext + 64 tokens, as no token spans 256 characters, so it is cut to the
+ * context anyway. Nor can it change the tokens that are scored: at about 4 characters per token the
+ * cut lies tens of thousands of tokens past the context, far from any merge it could change, and
+ * the prefix still has more tokens than the context, so the sequence is marked truncated as before.
+ */
+export function scorablePrefix(text: string, maxContext: number): string {
+  const budget = (maxContext + TOKENS_PAST_CONTEXT) * MAX_CHARS_PER_TOKEN;
+  if (text.length <= budget) return text;
+  // Never split a surrogate pair: half a character would tokenize as a replacement character.
+  const code = text.charCodeAt(budget - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? budget - 1 : budget);
+}
+
 /** The loss over a planned sequence's scored positions. */
 export function spanLoss(lp: Float64Array, sequence: PlannedSequence): SpanLoss {
   return meanNll(lp, sequence.start, sequence.end);

@@ -27,6 +27,8 @@ export interface ScoreFileOptions {
   onInvalid: (info: FileRecordInfo, problems: Problem[]) => void;
   /** A scored record (any order). */
   onScore: (info: FileRecordInfo, score: RecordScore, record: ParsedRecord) => void;
+  /** Given: use stored scores only, and pass here each record the store lacks (see `scoreRecords`). */
+  onNotStored?: (info: FileRecordInfo) => void;
 }
 
 export interface ScoreFileStats extends RunStats {
@@ -63,6 +65,13 @@ export async function scoreFile(path: string, options: ScoreFileOptions): Promis
     signal: options.signal,
     chunkTokens: options.chunkTokens,
     concurrency: options.concurrency,
+    onNotStored: options.onNotStored
+      ? (id) => {
+          const entry = inFlight.get(id);
+          inFlight.delete(id);
+          if (entry) options.onNotStored!(entry.info);
+        }
+      : undefined,
     onResult: (result) => {
       const entry = inFlight.get(result.id);
       if (!entry) return;

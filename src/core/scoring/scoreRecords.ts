@@ -6,6 +6,7 @@ import {
   METRIC_SPANS,
   metricRequests,
   planSequence,
+  scorablePrefix,
   spanLoss,
   type PlannedSequence,
   type ScoringConfig,
@@ -41,6 +42,11 @@ export interface ScoreRunOptions {
   concurrency?: number;
   /** Called once per record, cached records first-come; not necessarily in input order. */
   onResult: (result: RecordLossResult) => void;
+  /**
+   * Use the store only: a record with any metric missing from it is passed here instead of being
+   * scored (a partly scored file is filtered by what is known, without hours of scoring).
+   */
+  onNotStored?: (id: number) => void;
 }
 
 export interface RunStats {
@@ -99,6 +105,7 @@ export async function scoreRecords(
     if (failure) break;
     stats.records++;
     const entry: PendingRecord = { id: record.id, done: {}, pending: [] };
+    let entryChars = 0;
     for (const metric of config.metrics) {
       const requests = metricRequests(metric, record.pair, config);
       const key = metricStoreKey(metric, requests, config, scorer.modelId, options.methodVersion);
@@ -107,7 +114,7 @@ export async function scoreRecords(
         entry.done[metric] = storedOutcome(metric, stored);
       } else {
         entry.pending.push({ metric, key, requests });
-        chunkChars += requests.reduce((sum, r) => sum + r.context.length + r.target.length, 0);
+        entryChars += requests.reduce((sum, r) => sum + r.context.length + r.target.length, 0);
       }
     }
     if (entry.pending.length === 0) {
@@ -115,7 +122,12 @@ export async function scoreRecords(
       options.onResult({ id: entry.id, metrics: entry.done });
       continue;
     }
+    if (options.onNotStored) {
+      options.onNotStored(entry.id);
+      continue;
+    }
     chunk.push(entry);
+    chunkChars += entryChars;
     // ~3 characters per token is a safe over-estimate of tokens for English BPE/SentencePiece.
     if (chunkChars / 3 >= chunkTokens) await dispatch();
   }
@@ -183,7 +195,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
   const textList = [...texts];
   let tokenized: number[][];
   try {
-    tokenized = await scorer.tokenize(textList, signal);
+    tokenized = await scorer.tokenize(textList.map((text) => scorablePrefix(text, scorer.maxContext)), signal);
   } catch (error) {
     failChunk(chunk, error, options);
     return;

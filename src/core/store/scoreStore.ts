@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readFile } from 'node:fs/promises';
+import { LineAppender } from '../io/lineAppender';
 
 /** What the store keeps for one (record, metric): the span losses as [mean, n] pairs, and when. */
 export interface StoredLosses {
@@ -38,20 +38,33 @@ export function storeKey(parts: StoreKeyParts): string {
   return hash.digest('hex').slice(0, 32);
 }
 
+/** Entries waiting in memory at most this long before they are appended: what a crash can lose. */
+export const STORE_FLUSH_DELAY_MS = 1000;
+/** Or this many, whichever comes first (one append per batch keeps fast runs cheap). */
+const STORE_FLUSH_ENTRIES = 256;
+
+/** Told when appends start failing (with the error) and when they work again (undefined); see LineAppender. */
+export type StoreWriteListener = (error: Error | undefined) => void;
+
 /**
  * An append-only JSONL file of scores, one entry per line: {"k": key, "v": [...], "t": 0|1, "at": ms}.
  * Crash-safe: a write is a whole line appended; on load a torn or unreadable line is skipped (a
  * crash mid-append leaves at most one), and the next append starts on a fresh line. Later entries win.
+ * Entries reach the file within `STORE_FLUSH_DELAY_MS` of being put. A failed append keeps its
+ * entries for the next one, so a store that becomes writable again loses nothing, and it never
+ * stops the scoring that uses the store.
  */
 export class ScoreStore {
   private readonly entries = new Map<string, StoredLosses>();
-  private pending: string[] = [];
-  private flushing: Promise<void> = Promise.resolve();
-  private needsLeadingNewline = false;
+  private readonly file: LineAppender | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
   /** Lines that could not be read at load time (torn writes, hand edits). */
   skippedLines = 0;
+  onWriteStatus: StoreWriteListener | undefined;
 
-  private constructor(readonly path: string | undefined) {}
+  private constructor(readonly path: string | undefined) {
+    this.file = path === undefined ? undefined : new LineAppender(path, (error) => this.onWriteStatus?.(error));
+  }
 
   /** A store that keeps nothing on disk (`--no-cache`). */
   static memory(): ScoreStore {
@@ -64,10 +77,12 @@ export class ScoreStore {
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return store;
+      // Nothing stored yet (ENOTDIR: a file where the directory should be; appends will report it).
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return store;
       throw error;
     }
-    store.needsLeadingNewline = text.length > 0 && !text.endsWith('\n');
+    store.file!.needsLeadingNewline = text.length > 0 && !text.endsWith('\n');
     let start = 0;
     while (start < text.length) {
       let end = text.indexOf('\n', start);
@@ -82,40 +97,47 @@ export class ScoreStore {
     return this.entries.size;
   }
 
+  /** Why the last append failed; undefined once one works. */
+  get writeError(): Error | undefined {
+    return this.file?.writeError;
+  }
+
+  /** Entries put but not on disk yet (waiting, or kept after a failed append). */
+  get unsaved(): number {
+    return this.file?.unsaved ?? 0;
+  }
+
   get(key: string): StoredLosses | undefined {
     return this.entries.get(key);
   }
 
   put(key: string, value: StoredLosses): void {
     this.entries.set(key, value);
-    if (this.path === undefined) return;
-    this.pending.push(JSON.stringify({ k: key, v: value.losses.map(finiteOrNull), t: value.truncated ? 1 : 0, at: value.at, u: value.unscorable }));
-    if (this.pending.length >= 256) void this.flush();
+    if (!this.file) return;
+    this.file.add(JSON.stringify({ k: key, v: value.losses.map(finiteOrNull), t: value.truncated ? 1 : 0, at: value.at, u: value.unscorable }));
+    if (this.file.unsaved >= STORE_FLUSH_ENTRIES) void this.flush();
+    else this.flushTimer ??= setTimeout(() => void this.flush(), STORE_FLUSH_DELAY_MS).unref();
   }
 
   /** Forget every entry in memory and start the file anew (the `clear scores` command). */
   async clear(): Promise<void> {
     await this.flush();
     this.entries.clear();
-    if (this.path === undefined) return;
-    const handle = await open(this.path, 'w');
+    if (!this.file) return;
+    this.file.discard();
+    const handle = await open(this.file.path, 'w');
     await handle.close();
-    this.needsLeadingNewline = false;
+    this.file.needsLeadingNewline = false;
   }
 
-  /** Append everything put so far; resolves when it is on disk. Writes are serialized. */
+  /**
+   * Append everything put so far; resolves when it is on disk or the append failed (then
+   * `writeError` says why and the entries wait for the next flush). Writes are serialized.
+   */
   flush(): Promise<void> {
-    if (this.path === undefined || this.pending.length === 0) return this.flushing;
-    const path = this.path;
-    const lines = this.pending;
-    this.pending = [];
-    this.flushing = this.flushing.then(async () => {
-      const prefix = this.needsLeadingNewline ? '\n' : '';
-      this.needsLeadingNewline = false;
-      await mkdir(dirname(path), { recursive: true });
-      await appendFile(path, prefix + lines.join('\n') + '\n', 'utf8');
-    });
-    return this.flushing;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    return this.file ? this.file.flush() : Promise.resolve();
   }
 
   async close(): Promise<void> {
