@@ -64,7 +64,7 @@ import { NoTeacherError, ReflectionRequestError, Reflections, normalizeReflectio
 import { bucketOf, FAILED_LABEL, formatCount, PENDING_LABEL, primaryMetric, scoreLabel } from './presentation';
 import { Stores, Scorers } from './resources';
 import { Job, Scheduler, type JobItem } from './scheduler';
-import { formatOf, normalizeSettings, resolveSettingPath, scorerIdentity, scorerSettings, scoringConfig, scoringIdentity } from './settings';
+import { formatOf, normalizeSettings, resolveSettingPath, scorerIdentity, scorerSettings, scoringConfig, scoringIdentity, settingsForLog } from './settings';
 
 /** Scores, hints and diagnostics are pushed at most this often while a job streams results. */
 const REFRESH_MS = 300;
@@ -227,7 +227,7 @@ export class SiftServer {
     this.settings = normalizeSettings(options.settings);
     this.apiKey = typeof options.scorerApiKey === 'string' && options.scorerApiKey ? options.scorerApiKey : undefined;
     this.scorers.configure(scorerSettings(this.settings, this.apiKey), scorerIdentity(this.settings, this.apiKey));
-    this.info(`settings: ${JSON.stringify(this.settings)}${this.apiKey ? ' (an API key is set)' : ''}; ${this.reflections.describe()}`);
+    this.info(`settings: ${settingsForLog(this.settings)}${this.apiKey ? ' (an API key is set)' : ''}; ${this.reflections.describe()}`);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -252,7 +252,7 @@ export class SiftServer {
     const scorerChanged = this.scorers.configure(scorerSettings(next, this.apiKey), scorerIdentity(next, this.apiKey));
     const scoringChanged = scoringIdentity(prev) !== scoringIdentity(next);
     const formatChanged = prev.format !== next.format;
-    this.info(`settings changed: ${JSON.stringify(next)}${this.apiKey ? ' (an API key is set)' : ''}`);
+    this.info(`settings changed: ${settingsForLog(next)}${this.apiKey ? ' (an API key is set)' : ''}`);
     if (scorerChanged || scoringChanged || formatChanged) {
       this.scheduler.cancel(() => true);
       this.valid = undefined;
