@@ -29,6 +29,7 @@ import { METHOD_VERSION } from '../core/metrics';
 import { computeRecordMetrics, type MetricSettings } from '../core/metrics/recordMetrics';
 import type { MetricName } from '../core/metrics/types';
 import { TeacherError } from '../core/reflect';
+import { redactUrls } from '../core/scoring/http/errors';
 import { toRecordScore } from '../core/scoring/recordScore';
 import { lookupStored, scoreRecords, type RecordLossResult, type StoredLookup } from '../core/scoring/scoreRecords';
 import { validSetMeanLoss } from '../core/scoring/validSet';
@@ -64,7 +65,7 @@ import { NoTeacherError, ReflectionRequestError, Reflections, normalizeReflectio
 import { bucketOf, FAILED_LABEL, formatCount, PENDING_LABEL, primaryMetric, scoreLabel } from './presentation';
 import { Stores, Scorers } from './resources';
 import { Job, Scheduler, type JobItem } from './scheduler';
-import { formatOf, normalizeSettings, resolveSettingPath, scorerIdentity, scorerSettings, scoringConfig, scoringIdentity, settingsForLog } from './settings';
+import { formatOf, normalizeSettings, resolveSettingPath, scorerIdentity, scorerSettings, scoringConfig, scoringIdentity } from './settings';
 
 /** Scores, hints and diagnostics are pushed at most this often while a job streams results. */
 const REFRESH_MS = 300;
@@ -227,7 +228,7 @@ export class SiftServer {
     this.settings = normalizeSettings(options.settings);
     this.apiKey = typeof options.scorerApiKey === 'string' && options.scorerApiKey ? options.scorerApiKey : undefined;
     this.scorers.configure(scorerSettings(this.settings, this.apiKey), scorerIdentity(this.settings, this.apiKey));
-    this.info(`settings: ${settingsForLog(this.settings)}${this.apiKey ? ' (an API key is set)' : ''}; ${this.reflections.describe()}`);
+    this.info(`settings: ${JSON.stringify(this.settings)}${this.apiKey ? ' (an API key is set)' : ''}; ${this.reflections.describe()}`);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -252,7 +253,7 @@ export class SiftServer {
     const scorerChanged = this.scorers.configure(scorerSettings(next, this.apiKey), scorerIdentity(next, this.apiKey));
     const scoringChanged = scoringIdentity(prev) !== scoringIdentity(next);
     const formatChanged = prev.format !== next.format;
-    this.info(`settings changed: ${settingsForLog(next)}${this.apiKey ? ' (an API key is set)' : ''}`);
+    this.info(`settings changed: ${JSON.stringify(next)}${this.apiKey ? ' (an API key is set)' : ''}`);
     if (scorerChanged || scoringChanged || formatChanged) {
       this.scheduler.cancel(() => true);
       this.valid = undefined;
@@ -1011,16 +1012,18 @@ export class SiftServer {
     void this.connection.window.showWarningMessage(text);
   }
 
+  // Every log line leaves without URL credentials or query strings (settings and errors name
+  // endpoints, and a key may hide in either); VS Code's channel redacts too, other editors do not.
   private info(text: string): void {
-    this.connection.console.info(text);
+    this.connection.console.info(redactUrls(text));
   }
 
   private log(text: string): void {
-    this.connection.console.log(text);
+    this.connection.console.log(redactUrls(text));
   }
 
   private error(text: string): void {
-    this.connection.console.error(text);
+    this.connection.console.error(redactUrls(text));
   }
 
   /** Runs a handler so that a bug or bad input is logged, never fatal. */

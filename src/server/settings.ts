@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { FormatSpec } from '../core/dataset/types';
 import type { ScorerSettings } from '../core/scoring/createScorer';
-import { displayUrl } from '../core/scoring/http/errors';
 import type { ScoringConfig } from '../core/scoring/plan';
 import { SCORING_SETTINGS, normalizeGroup, type SiftSettings } from '../protocol/settings';
 
@@ -15,11 +14,6 @@ import { SCORING_SETTINGS, normalizeGroup, type SiftSettings } from '../protocol
 export function normalizeSettings(raw: unknown): SiftSettings {
   const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
   return normalizeGroup(SCORING_SETTINGS, (_spec, field) => r[field]);
-}
-
-/** The settings as the log shows them: endpoint URLs without credentials or query strings (a key may hide in either). */
-export function settingsForLog(settings: SiftSettings): string {
-  return JSON.stringify({ ...settings, endpointUrls: settings.endpointUrls.map(displayUrl) });
 }
 
 /** The format setting as the dataset core takes it ('' = detect). */
