@@ -80,6 +80,8 @@ export function buildProgram(): Command {
     .option('--host <address>', 'address to bind', '127.0.0.1')
     .option('--served-model <name>', 'name the model is served under (default: the file name without .gguf)')
     .option('--threads <n>', 'CPU threads (default: all cores)')
+    .option('--api-key <key...>', 'require Authorization: Bearer <key> on every route but /health, as vLLM (default: $VLLM_API_KEY)')
+    .option('--allow-host <name...>', 'accept these Host names too (e.g. behind a proxy); * accepts any')
     .action(async (flags) => {
       process.exitCode = await serveCommand(flags);
     });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { FormatName, FormatSpec } from '../core/dataset/types';
 import type { DsRule } from '../core/metrics/types';
 import type { ScorerSettings } from '../core/scoring/createScorer';
+import { displayUrl } from '../core/scoring/http/errors';
 import type { ScoringConfig } from '../core/scoring/plan';
 import { SCORING_SETTINGS as S, type NumberSetting } from '../protocol/settings';
 import { UsageError, oneOf } from './usage';
@@ -72,7 +73,7 @@ export function resolveScoreSettings(flags: ScoreFlags): ResolvedScoreSettings {
       const parsed = new URL(url);
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error();
     } catch {
-      throw new UsageError(`--url must be an http(s) URL (got "${url}")`);
+      throw new UsageError(`--url must be an http(s) URL (got "${displayUrl(url)}")`);
     }
   }
   const threads = flags.threads === undefined ? 0 : integerFlag(flags.threads, S.threads, '--threads');

@@ -6,7 +6,8 @@ import { mergeLineRanges, selectionLines } from './lineRanges';
 import type { ReflectionCommands } from './reflectCommands';
 import type { ScorerApiKey } from './secrets';
 import type { ServerConnection } from './serverConnection';
-import { isDatasetDocument } from './settings';
+import { originsOf } from './endpointTrustModel';
+import { isDatasetDocument, readSettings, settingsScope } from './settings';
 
 export interface CommandContext {
   server: ServerConnection;
@@ -76,16 +77,18 @@ export function registerCommands({ server, apiKey, log, reflection }: CommandCon
       await server.executeCommand(Commands.clearScores, document ? [server.protocolUri(document)] : []);
     }),
     register(CommandIds.setApiKey, 'Set Scoring API Key', async () => {
+      // The key is bound to the endpoints configured now: it is never sent to another origin.
+      const origins = originsOf(readSettings(settingsScope()).endpointUrls);
       const key = await vscode.window.showInputBox({
         title: 'Sift: Set Scoring API Key',
-        prompt: 'API key of the scoring endpoint (sent as a Bearer token). Stored in the editor\'s secret storage, never in settings.',
+        prompt: `API key of the scoring endpoint ${origins.length > 0 ? origins.join(', ') : '(none configured yet: set sift.endpointUrls first)'}, sent as a Bearer token to that origin only. Stored in the editor's secret storage, never in settings.`,
         password: true,
         ignoreFocusOut: true,
         validateInput: (text) => (text.trim() ? undefined : 'Enter a key, or run Sift: Clear Scoring API Key to remove it'),
       });
       if (key === undefined) return;
-      await apiKey.set(key.trim());
-      log.info('Scoring API key stored in secret storage.');
+      await apiKey.set(key.trim(), origins);
+      log.info(`Scoring API key stored in secret storage for ${origins.join(', ') || 'no endpoint yet'}.`);
       void vscode.window.showInformationMessage('Sift: scoring API key stored.');
     }),
     register(CommandIds.clearApiKey, 'Clear Scoring API Key', async () => {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { SettingsChangedParams } from '../protocol';
 import { registerCommands } from './commands';
+import { EndpointTrust } from './endpointTrust';
 import { LargeFileWatcher } from './largeFileWatcher';
 import { ReflectionCommands } from './reflectCommands';
 import { ReflectionDocuments } from './reflectionDocuments';
@@ -8,7 +9,7 @@ import { ReflectionPanels } from './reflectionPanel';
 import { ScoreDecorations } from './scoreDecorations';
 import { ScorerApiKey, TeacherApiKey } from './secrets';
 import { ServerConnection, protocolUri } from './serverConnection';
-import { affectsSift, isDatasetDocument, readReflectionSettings, readSettings, settingsScope } from './settings';
+import { affectsSift, isDatasetDocument, settingsScope } from './settings';
 import { RESTRICTED_KEYS } from './settingsModel';
 import { SiftStatus } from './status';
 
@@ -23,7 +24,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(apiKey, teacherKey);
   await Promise.all([apiKey.load(), teacherKey.load()]);
 
-  const settings = new SettingsPublisher(apiKey, teacherKey);
+  const trust = new EndpointTrust(context.workspaceState, { scoring: apiKey, teacher: teacherKey }, log, () => publish('endpoint answer'));
+  const settings = new SettingsPublisher(trust);
   const status = new SiftStatus(protocolUri);
   // The callbacks below run only once the server exists (declared next).
   const decorations = new ScoreDecorations(
@@ -38,7 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     extensionPath: context.extensionPath,
     log,
     currentSettings: () => settings.snapshot(),
-    secrets: () => [apiKey.current, teacherKey.current],
+    secrets: () => [apiKey.current?.key, teacherKey.current?.key],
     onStatus: (params) => status.update(params),
     onScoresChanged: (uri) => decorations.scoresChanged(uri),
     onState: (state) => {
@@ -54,11 +56,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const reflection: ReflectionCommands = new ReflectionCommands({ server, panels, teacherKey, log });
   context.subscriptions.push(status, decorations, new LargeFileWatcher(log), reflectionDocuments, panels, ...registerCommands({ server, apiKey, log, reflection }));
 
-  const publish = (why: string): void => {
+  function publish(why: string): void {
     void settings.publishIfChanged(server).then((sent) => {
       if (sent) log.info(`Settings sent to the server (${why}).`);
     }, (error: unknown) => log.warn(`Sending settings failed: ${String(error)}`));
-  };
+  }
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (affectsSift(event)) publish('settings changed');
@@ -99,15 +101,11 @@ export async function deactivate(): Promise<void> {
 class SettingsPublisher {
   private lastSent: string | undefined;
 
-  constructor(
-    private readonly apiKey: ScorerApiKey,
-    private readonly teacherKey: TeacherApiKey,
-  ) {}
+  constructor(private readonly trust: EndpointTrust) {}
 
-  /** The current settings and keys ('' = no teacher key, so clearing it reaches the server). */
+  /** The current settings and keys, as far as the user allowed them ('' = no key, so clearing it reaches the server). */
   private current(): SettingsChangedParams {
-    const scope = settingsScope();
-    return { settings: readSettings(scope), scorerApiKey: this.apiKey.current ?? '', reflection: readReflectionSettings(scope), teacherApiKey: this.teacherKey.current ?? '' };
+    return this.trust.params(settingsScope());
   }
 
   /** The current settings and key; remembered as sent (used for initializationOptions). */

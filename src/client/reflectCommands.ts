@@ -3,6 +3,7 @@ import { Commands, NO_TEACHER, type ReflectionBatchParams, type ReflectionBatchR
 import { REFLECTION_MODES, isReflectionView, type ReflectionMode, type ReflectionView } from '../protocol/reflectionView';
 import type { ReflectionPanels } from './reflectionPanel';
 import { MODE_LABELS, batchSummary, estimateMessage, panelTitle } from './reflectionPanelModel';
+import { originsOf } from './endpointTrustModel';
 import { missingTeacher } from './reflectionSettingsModel';
 import type { TeacherApiKey } from './secrets';
 import type { CommandProgress, ServerConnection } from './serverConnection';
@@ -118,16 +119,18 @@ export class ReflectionCommands {
   }
 
   async setKey(): Promise<void> {
+    // The key is bound to the teacher configured now: it is never sent to another origin.
+    const origins = originsOf([readReflectionSettings(settingsScope()).baseUrl]);
     const key = await vscode.window.showInputBox({
       title: 'Sift: Set Teacher API Key',
-      prompt: "API key of the teacher endpoint (sent as a Bearer token). Stored in the editor's secret storage, never in settings.",
+      prompt: `API key of the teacher ${origins.length > 0 ? origins.join(', ') : '(none configured yet: set sift.teacher.baseUrl first)'}, sent as a Bearer token to that origin only. Stored in the editor's secret storage, never in settings.`,
       password: true,
       ignoreFocusOut: true,
       validateInput: (text) => (text.trim() ? undefined : 'Enter a key, or run Sift: Clear Teacher API Key to remove it'),
     });
     if (key === undefined) return;
-    await this.deps.teacherKey.set(key.trim());
-    this.deps.log.info('Teacher API key stored in secret storage.');
+    await this.deps.teacherKey.set(key.trim(), origins);
+    this.deps.log.info(`Teacher API key stored in secret storage for ${origins.join(', ') || 'no teacher yet'}.`);
     void vscode.window.showInformationMessage('Sift: teacher API key stored.');
   }
 

@@ -1,16 +1,17 @@
 import * as vscode from 'vscode';
+import { bindTo, parseStoredKey, serializeKey, type BoundKey } from './endpointTrustModel';
 
 const SCORER_KEY = 'sift.scorerApiKey';
 const TEACHER_KEY = 'sift.teacherApiKey';
 
 /**
- * An API key kept in the editor's SecretStorage (the OS keychain on desktop). It never goes into
- * settings or logs: the server receives it in initializationOptions and SettingsChanged only. The
- * last value read is cached because the language client asks for initializationOptions
- * synchronously.
+ * An API key kept in the editor's SecretStorage (the OS keychain on desktop), with the origins it
+ * was entered for (see endpointTrustModel.ts: it is sent nowhere else). It never goes into settings
+ * or logs: the server receives it in initializationOptions and SettingsChanged only. The last value
+ * read is cached because the language client asks for initializationOptions synchronously.
  */
 export class SecretKey implements vscode.Disposable {
-  private cached: string | undefined;
+  private cached: BoundKey | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly subscription: vscode.Disposable;
@@ -27,9 +28,9 @@ export class SecretKey implements vscode.Disposable {
   }
 
   /** Reads the stored key into the cache; call once before the server starts. */
-  async load(): Promise<string | undefined> {
+  async load(): Promise<BoundKey | undefined> {
     try {
-      this.cached = (await this.secrets.get(this.name)) || undefined;
+      this.cached = parseStoredKey(await this.secrets.get(this.name));
     } catch {
       // A keychain that cannot be read behaves as "no key" (local scorers and teachers need none).
       this.cached = undefined;
@@ -37,13 +38,21 @@ export class SecretKey implements vscode.Disposable {
     return this.cached;
   }
 
-  get current(): string | undefined {
+  get current(): BoundKey | undefined {
     return this.cached;
   }
 
-  async set(key: string): Promise<void> {
-    this.cached = key;
-    await this.secrets.store(this.name, key);
+  /** Stores `key` for the endpoints at `origins` (the ones configured when it is entered). */
+  async set(key: string, origins: readonly string[]): Promise<void> {
+    this.cached = { key, origins: [...origins] };
+    await this.secrets.store(this.name, serializeKey(this.cached));
+  }
+
+  /** Lets the stored key go to `origins` too (the user confirmed it belongs there). */
+  async bind(origins: readonly string[]): Promise<void> {
+    if (!this.cached) return;
+    this.cached = bindTo(this.cached, origins);
+    await this.secrets.store(this.name, serializeKey(this.cached));
   }
 
   async clear(): Promise<void> {

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { ReflectionSettings, SiftSettings } from '../protocol';
 import { isDatasetPath } from './largeFiles';
 import { resolveReflectionSettings, type ReflectionSettingKey } from './reflectionSettingsModel';
-import { SECTION, resolveSettings, type SettingKey } from './settingsModel';
+import { SECTION, resolveSettings, type InspectedValue, type SettingKey } from './settingsModel';
 
 /**
  * The one place Sift's settings are read. Settings are resolved for a resource (the dataset being
@@ -10,27 +10,32 @@ import { SECTION, resolveSettings, type SettingKey } from './settingsModel';
  * restricted workspace the endpoint, model path, DS valid set and backend come from user settings or
  * defaults only (see RESTRICTED_KEYS).
  */
-export function readSettings(resource: vscode.Uri | undefined): SiftSettings {
+export function readSettings(resource: vscode.Uri | undefined, trusted = vscode.workspace.isTrusted): SiftSettings {
   const config = vscode.workspace.getConfiguration(SECTION, resource ? { uri: resource, languageId: 'jsonl' } : undefined);
   return resolveSettings(
     {
       get: (key: SettingKey) => config.get(key),
       inspect: (key: SettingKey) => config.inspect(key),
     },
-    vscode.workspace.isTrusted,
+    trusted,
   );
 }
 
 /** The teacher and reflection settings (`sift.teacher.*`, `sift.reflection.*`), with workspace trust applied. */
-export function readReflectionSettings(resource: vscode.Uri | undefined): ReflectionSettings {
+export function readReflectionSettings(resource: vscode.Uri | undefined, trusted = vscode.workspace.isTrusted): ReflectionSettings {
   const config = vscode.workspace.getConfiguration(SECTION, resource ? { uri: resource, languageId: 'jsonl' } : undefined);
   return resolveReflectionSettings(
     {
       get: (key: ReflectionSettingKey) => config.get(key),
       inspect: (key: ReflectionSettingKey) => config.inspect(key),
     },
-    vscode.workspace.isTrusted,
+    trusted,
   );
+}
+
+/** Each level's value of one URL setting (`endpointUrls` or `teacher.baseUrl`), for endpointTrust.ts. */
+export function inspectUrlSetting(resource: vscode.Uri | undefined, key: 'endpointUrls' | 'teacher.baseUrl'): InspectedValue | undefined {
+  return vscode.workspace.getConfiguration(SECTION, resource ? { uri: resource, languageId: 'jsonl' } : undefined).inspect(key);
 }
 
 /** A workspace value of the teacher URL exists but is ignored because the workspace is not trusted. */

@@ -281,8 +281,10 @@ export const SCORING_SETTINGS = keyedByField({
     maximum: 1024,
     default: 4,
     scope: 'machine-overridable',
+    // A workspace could otherwise flood the user's endpoint (and bill the user's key) with requests.
+    restricted: true,
     order: 30,
-    markdownDescription: 'Requests in flight per scoring endpoint (HTTP backends). Raise it for a server with spare batch capacity.',
+    markdownDescription: 'Requests in flight per scoring endpoint (HTTP backends). Raise it for a server with spare batch capacity. ' + RESTRICTED_NOTE,
   },
   threads: {
     key: 'threads',
@@ -314,8 +316,10 @@ export const REFLECTION_SETTINGS = {
     type: 'string',
     default: '',
     scope: 'machine-overridable',
+    // The model decides what the user's teacher key is billed: a workspace must not pick it.
+    restricted: true,
     order: 51,
-    markdownDescription: 'Model name sent to the teacher endpoint, e.g. `gpt-4o-mini` or the `--served-model-name` of a vLLM server. Part of the reflection cache key.',
+    markdownDescription: 'Model name sent to the teacher endpoint, e.g. `gpt-4o-mini` or the `--served-model-name` of a vLLM server. Part of the reflection cache key. ' + RESTRICTED_NOTE,
   },
   structuredOutput: enumSetting(['auto', 'on', 'off'], {
     key: 'teacher.structuredOutput',

@@ -29,6 +29,7 @@ import { METHOD_VERSION } from '../core/metrics';
 import { computeRecordMetrics, type MetricSettings } from '../core/metrics/recordMetrics';
 import type { MetricName } from '../core/metrics/types';
 import { TeacherError } from '../core/reflect';
+import { redactUrls } from '../core/scoring/http/errors';
 import { toRecordScore } from '../core/scoring/recordScore';
 import { lookupStored, scoreRecords, type RecordLossResult, type StoredLookup } from '../core/scoring/scoreRecords';
 import { validSetMeanLoss } from '../core/scoring/validSet';
@@ -1016,16 +1017,18 @@ export class SiftServer {
     void this.connection.window.showWarningMessage(text);
   }
 
+  // Every log line leaves without URL credentials or query strings (settings and errors name
+  // endpoints, and a key may hide in either); VS Code's channel redacts too, other editors do not.
   private info(text: string): void {
-    this.connection.console.info(text);
+    this.connection.console.info(redactUrls(text));
   }
 
   private log(text: string): void {
-    this.connection.console.log(text);
+    this.connection.console.log(redactUrls(text));
   }
 
   private error(text: string): void {
-    this.connection.console.error(text);
+    this.connection.console.error(redactUrls(text));
   }
 
   /** Runs a handler so that a bug or bad input is logged, never fatal. */

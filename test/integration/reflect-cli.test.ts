@@ -214,6 +214,17 @@ test('sift reflect: a wrong key stops the run (exit 3) without printing the key 
   assert.equal(existsSync(out), false);
 });
 
+test('sift reflect: OPENAI_API_KEY is not sent to another teacher URL (SIFT_TEACHER_API_KEY is)', async () => {
+  const dir = tempDir();
+  const out = join(dir, 'out.jsonl');
+  const run = await sift(['reflect', storiesPath, '--out', out, '--lines', '1', '--no-reflection-cache', '-q', ...teacherArgs()], { SIFT_TEACHER_API_KEY: '', OPENAI_API_KEY: KEY });
+  // The fake teacher wants KEY: without it, it answers 401, so the key was not sent.
+  assert.equal(run.status, 3, run.stderr);
+  assert.match(run.stderr, /answered 401/);
+  assert.match(run.stderr, /OPENAI_API_KEY is sent to https:\/\/api\.openai\.com only.*set SIFT_TEACHER_API_KEY/);
+  assert.equal(existsSync(out), false);
+});
+
 test('sift reflect: usage errors exit 2', async () => {
   const dir = tempDir();
   const out = join(dir, 'out.jsonl');

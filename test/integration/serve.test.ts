@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { LocalScorer } from '../../src/core/scoring/local';
@@ -161,4 +162,37 @@ test('max_tokens 1 (prompt_logprobs mode) generates the greedy token with its lo
   assert.ok(Math.abs(choice.logprobs.token_logprobs[0] - scores[0][scores[0].length - 1]) < 1e-6);
   const five = await post('/v1/completions', { prompt, max_tokens: 5 });
   assert.equal(five.status, 400);
+});
+
+test('a malformed request target (curl --request-target "http://[") is a 400 and the server keeps serving', async () => {
+  const { hostname, port } = new URL(server.url);
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest({ hostname, port, path: 'http://[' }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(status, 400);
+  assert.equal(server.process.exitCode, null);
+  assert.equal((await fetch(`${server.url}/health`)).status, 200);
+});
+
+test('sift serve --api-key: Sift\'s vLLM client with the key scores, without it is refused with 401', async () => {
+  const guarded = await startServe(['--api-key', 'test-key']);
+  try {
+    const withKey = await VllmScorer.connect({ urls: [guarded.url], apiKey: 'test-key' });
+    try {
+      const [lp] = await withKey.logprobs([[1, 403, 407]]);
+      assert.equal(lp.length, 2);
+    } finally {
+      await withKey.close();
+    }
+    const refused = await fetch(`${guarded.url}/v1/models`);
+    assert.equal(refused.status, 401);
+    assert.deepEqual(await refused.json(), { error: 'Unauthorized' });
+  } finally {
+    await guarded.stop();
+  }
 });

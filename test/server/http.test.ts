@@ -52,6 +52,19 @@ test('scores through the endpoint with the key; the key appears in no log or mes
   assert.match(client.logs.join('\n'), /an API key is set/);
 });
 
+test('endpoint URLs are logged without credentials or query strings', async () => {
+  const before = client.logs.length;
+  const secretUrl = `${vllm.url.replace('http://', 'http://me:hunter22@')}/?api_key=sk-query-secret`;
+  await client.connection.sendNotification(SettingsChangedNotification, {
+    settings: { ...DEFAULT_SETTINGS, backend: 'vllm', endpointUrls: [secretUrl], template: 'plain' },
+    scorerApiKey: KEY,
+  });
+  const logged = await client.waitFor('the settings change in the log', () => client.logs.slice(before).find((line) => line.includes('settings changed')), 30_000);
+  assert.ok(logged.includes(vllm.url.replace('http://', '')), logged);
+  const everything = client.logs.slice(before).join('\n');
+  assert.doesNotMatch(everything, /hunter22|sk-query-secret/);
+});
+
 test('an endpoint that is down: reachable false with the reason; nothing shows as scoring forever', async () => {
   const closed = await FakeVllm.start();
   const deadUrl = closed.url;

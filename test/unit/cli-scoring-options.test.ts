@@ -89,6 +89,11 @@ describe('sift scoring options', () => {
     }
   });
 
+  it('refuse a non-http --url without echoing its credentials or query string', async () => {
+    const flags = await scoreFlags(['--url', 'ftp://user:hunter22@gpu.example/v1?api_key=sk-secret']);
+    assert.throws(() => resolveScoreSettings(flags), (e: unknown) => e instanceof UsageError && /ftp:\/\/gpu\.example\/v1/.test(e.message) && !/hunter22|sk-secret/.test(e.message));
+  });
+
   it('pass --vllm-mode on, default prompt_logprobs (DEFAULT_VLLM_MODE)', async () => {
     const url = ['--url', 'http://127.0.0.1:9'];
     assert.equal(DEFAULT_VLLM_MODE, 'prompt_logprobs');

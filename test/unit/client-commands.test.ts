@@ -92,6 +92,13 @@ describe('redact', () => {
     assert.equal(out, `{"scorerApiKey":"${REDACTED}"} and raw ${REDACTED}`);
   });
 
+  it('removes credentials and query strings from URLs in log lines and traces', () => {
+    const traced = '{"endpointUrls":["http://me:hunter22@gpu.example:8000/v1?api_key=sk-secret#x","https://api.example/v1"]} cannot reach http://a.example/?token=t0k3n.';
+    const out = redact(traced, []);
+    assert.doesNotMatch(out, /hunter22|sk-secret|t0k3n|me:/);
+    assert.equal(out, '{"endpointUrls":["http://gpu.example:8000/v1","https://api.example/v1"]} cannot reach http://a.example/');
+  });
+
   it('leaves text alone without a key or with a trivially short one', () => {
     assert.equal(redact('a b c', [undefined, '', 'b']), 'a b c');
   });

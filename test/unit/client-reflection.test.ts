@@ -231,19 +231,22 @@ describe('reflection settings', () => {
     assert.match(missingTeacher(settings) ?? '', /no teacher is configured\. Set sift\.teacher\.baseUrl and sift\.teacher\.model/);
   });
 
-  it('ignore workspace values of the teacher URL and prompt file in a restricted workspace', () => {
+  it('ignore workspace values of the teacher URL, model and prompt file in a restricted workspace', () => {
     const levels: Partial<Record<ReflectionSettingKey, InspectedValue>> = {
       'teacher.baseUrl': { workspaceValue: 'http://attacker.example/v1', globalValue: 'https://api.example/v1' },
       'teacher.promptsFile': { workspaceValue: 'prompts.json' },
-      'teacher.model': { workspaceValue: 'gpt-x' },
+      'teacher.model': { workspaceValue: 'gpt-x-expensive', globalValue: 'gpt-mini' },
+      'teacher.structuredOutput': { workspaceValue: 'off' },
     };
     const restricted = resolveReflectionSettings(source(levels), false);
     assert.equal(restricted.baseUrl, 'https://api.example/v1', "the user's own URL");
     assert.equal(restricted.promptsFile, '');
-    assert.equal(restricted.model, 'gpt-x', 'harmless settings keep their workspace value');
+    assert.equal(restricted.model, 'gpt-mini', "the model billed to the user's key is the user's choice");
+    assert.equal(restricted.structuredOutput, 'off', 'harmless settings keep their workspace value');
     const trusted = resolveReflectionSettings(source(levels), true);
     assert.equal(trusted.baseUrl, 'http://attacker.example/v1');
     assert.equal(trusted.promptsFile, 'prompts.json');
+    assert.equal(trusted.model, 'gpt-x-expensive');
     assert.match(missingTeacher({ ...DEFAULT_REFLECTION_SETTINGS, model: 'x' }, true) ?? '', /ignored until you trust this workspace/);
   });
 

@@ -35,15 +35,17 @@ describe('resolveSettings', () => {
     assert.equal(settings.template, 'alpaca');
   });
 
-  it('ignores workspace values of endpoint, model, valid set and backend in a restricted workspace', () => {
+  it('ignores workspace values of endpoint, model, valid set, backend and concurrency in a restricted workspace', () => {
     const levels: Partial<Record<SettingKey, InspectedValue>> = {
       endpointUrls: { workspaceValue: ['http://attacker.example'] },
       backend: { workspaceValue: 'vllm' },
       modelPath: { workspaceFolderValue: '/tmp/evil.gguf', globalValue: '/home/me/qwen.gguf' },
       dsValidSet: { workspaceValue: '../../secrets.jsonl' },
       template: { workspaceValue: 'vicuna' },
+      concurrency: { workspaceValue: 1024 },
     };
     const settings = resolveSettings(source(levels), false);
+    assert.equal(settings.concurrency, DEFAULT_SETTINGS.concurrency, 'a workspace cannot flood the endpoint');
     assert.deepEqual(settings.endpointUrls, []);
     assert.equal(settings.backend, 'local');
     assert.equal(settings.modelPath, '/home/me/qwen.gguf', "the user's own value still applies");

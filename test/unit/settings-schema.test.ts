@@ -25,10 +25,12 @@ describe('settings schema', () => {
     assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, restrictedConfigurations());
     assert.deepEqual(restrictedConfigurations().sort(), [
       'sift.backend',
+      'sift.concurrency',
       'sift.dsValidSet',
       'sift.endpointUrls',
       'sift.modelPath',
       'sift.teacher.baseUrl',
+      'sift.teacher.model',
       'sift.teacher.promptsFile',
     ]);
   });

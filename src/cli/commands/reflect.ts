@@ -61,6 +61,8 @@ export interface ReflectFlags extends ScoreFlags {
 }
 
 const DEFAULT_TEACHER_URL = 'https://api.openai.com/v1';
+/** The only origin `OPENAI_API_KEY` is sent to. */
+const OPENAI_ORIGIN = 'https://api.openai.com';
 
 /** Adds `sift reflect` to a command that already has the scoring options (they pick the student). */
 export function registerReflect(command: Command): Command {
@@ -70,7 +72,7 @@ export function registerReflect(command: Command): Command {
     .option('--in-place', 'replace the dataset itself (atomically, once every record is done) instead of writing --out')
     .option('--lines <ranges>', 'lines to reflect, e.g. 1-100 or 3,7,20-30 (default: every record)')
     .addOption(new Option('--mode <mode>', 'instruction: stage 1 only; response: stage 2 only; selective: both').choices([...REFLECTION_MODES]).default('selective'))
-    .option('--teacher-url <url>', `OpenAI-compatible base URL (default: $SIFT_TEACHER_URL or ${DEFAULT_TEACHER_URL}); the key comes from $SIFT_TEACHER_API_KEY or $OPENAI_API_KEY`)
+    .option('--teacher-url <url>', `OpenAI-compatible base URL (default: $SIFT_TEACHER_URL or ${DEFAULT_TEACHER_URL}); the key comes from $SIFT_TEACHER_API_KEY, or $OPENAI_API_KEY for ${OPENAI_ORIGIN} only`)
     .option('--teacher-model <name>', 'teacher model name (default: $SIFT_TEACHER_MODEL)')
     .option('--teacher-concurrency <n>', 'teacher calls in flight at once', String(REFLECTION_SETTINGS.maxConcurrency.default))
     .option('--teacher-timeout <seconds>', 'per-request timeout', '120')
@@ -130,7 +132,7 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   if (cache.path) cache.onWriteStatus = warnOnWriteFailure('the reflection cache', cache.path);
   const teacher = new TeacherClient({
     ...options,
-    apiKey: process.env.SIFT_TEACHER_API_KEY || process.env.OPENAI_API_KEY || undefined,
+    apiKey: teacherApiKey(options.url, process.env, (text) => process.stderr.write(`${text}\n`)),
     onEvent: flags.quiet ? undefined : (event) => process.stderr.write(`${describeTeacherEvent(event)}\n`),
   });
   const session = new ReflectionSession({ ...options, teacher, cache, structured: flags.structured ? 'auto' : false });
@@ -216,6 +218,20 @@ function reflectOutputPath(datasetPath: string, settings: ResolvedScoreSettings,
   }
   checkOutputPaths(inputs, outputs);
   return flags.out ?? datasetPath;
+}
+
+/**
+ * The teacher's key. `SIFT_TEACHER_API_KEY` was set for the teacher, so it goes to whatever
+ * --teacher-url says. `OPENAI_API_KEY` is set in many shells for OpenAI alone: sent to any other
+ * URL (a typo, a URL copied from a repository's docs) it would hand the user's OpenAI key to that
+ * server, so it goes to OpenAI's own origin only.
+ */
+export function teacherApiKey(url: string, env: NodeJS.ProcessEnv, say: (text: string) => void): string | undefined {
+  if (env.SIFT_TEACHER_API_KEY) return env.SIFT_TEACHER_API_KEY;
+  if (!env.OPENAI_API_KEY) return undefined;
+  if (new URL(url).origin === OPENAI_ORIGIN) return env.OPENAI_API_KEY;
+  say(`note: OPENAI_API_KEY is sent to ${OPENAI_ORIGIN} only, not to ${displayUrl(url)}; set SIFT_TEACHER_API_KEY for this teacher`);
+  return undefined;
 }
 
 async function teacherOptions(flags: ReflectFlags): Promise<TeacherOptions> {

@@ -13,6 +13,8 @@ export interface ServeFlags {
   host: string;
   servedModel?: string;
   threads?: string;
+  apiKey?: string[];
+  allowHost?: string[];
 }
 
 export async function serveCommand(flags: ServeFlags): Promise<number> {
@@ -31,9 +33,13 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     servedModel,
     host: flags.host,
     port,
+    // vLLM's rule (vllm/entrypoints/openai/api_server.py): "Ensure --api-key option from CLI takes
+    // precedence over VLLM_API_KEY".
+    apiKeys: flags.apiKey ?? (process.env.VLLM_API_KEY ? [process.env.VLLM_API_KEY] : []),
+    allowHosts: flags.allowHost,
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  process.stdout.write(`sift serve: ${servedModel} (${scorer.modelId}) listening on ${server.url}\n`);
+  process.stdout.write(`sift serve: ${servedModel} (${scorer.modelId}) listening on ${server.url}${server.apiKeyRequired ? ' (requests need Authorization: Bearer <key>)' : ''}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.on('SIGINT', stop);

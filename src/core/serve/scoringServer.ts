@@ -6,6 +6,7 @@ import type { TokenScorer } from '../scoring/types';
 import { chatCompletion } from './chatCompletions';
 import { HttpError } from './httpError';
 import type { ChatEngine } from './localChat';
+import { ApiKeyCheck, hostRefusal, WorkLimiter } from './requestGuards';
 
 /** What `sift serve` needs from an engine: scoring plus the text of each token for echo responses. */
 export interface ServableScorer extends TokenScorer {
@@ -25,11 +26,21 @@ export interface ScoringServerOptions {
   chat?: ChatEngine;
   /** Largest request body accepted, bytes (default 64 MiB). */
   maxBodyBytes?: number;
+  /** Bearer tokens a request must carry (vLLM's `--api-key`); none: no authentication. */
+  apiKeys?: readonly string[];
+  /** Host names accepted besides the bound address (see requestGuards.ts); `*` accepts any. */
+  allowHosts?: readonly string[];
+  /** Requests evaluated at once (default 2) and waiting beyond those (default 64); more get a 503. */
+  maxActiveRequests?: number;
+  maxQueuedRequests?: number;
+  /** Largest total length of the text prompts of one request, characters (default 1,000,000). */
+  maxPromptChars?: number;
   log?: (line: string) => void;
 }
 
 export interface RunningServer {
   url: string;
+  apiKeyRequired: boolean;
   close(): Promise<void>;
 }
 
@@ -47,27 +58,70 @@ export interface RunningServer {
 export async function startScoringServer(options: ScoringServerOptions): Promise<RunningServer> {
   const { scorer, servedModel } = options;
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const maxPromptChars = options.maxPromptChars ?? 1_000_000;
   const routes: Record<string, (body: unknown, signal: AbortSignal) => Promise<unknown>> = {
     'GET /v1/models': async () => buildModelList(servedModel, scorer.maxContext, { root: servedModel }),
     'GET /health': async () => ({}),
     'POST /tokenize': async (body) => tokenize(scorer, servedModel, body),
-    'POST /v1/completions': async (body) => complete(scorer, servedModel, body),
+    'POST /v1/completions': async (body) => complete(scorer, servedModel, body, maxPromptChars),
     'POST /v1/chat/completions': async (body, signal) => {
       if (!options.chat) throw new HttpError(404, 'chat completions are not enabled on this server');
       return chatCompletion(options.chat, servedModel, body, signal);
     },
   };
+  // Listing the model and the health check are cheap and must answer while the engine is busy.
+  const unlimited = new Set(['GET /v1/models', 'GET /health']);
+  const apiKey = new ApiKeyCheck(options.apiKeys ?? []);
+  const limiter = new WorkLimiter(options.maxActiveRequests ?? 2, options.maxQueuedRequests ?? 64);
   const server: Server = createServer((request, response) => {
-    const route = routes[`${request.method} ${new URL(request.url ?? '/', 'http://x').pathname}`];
+    // Everything a request can throw is answered here: no request may end the server.
+    try {
+      handle(request, response);
+    } catch (error) {
+      options.log?.(`error: ${error instanceof Error ? error.message : String(error)}`);
+      if (!response.headersSent) send(response, 500, buildErrorResponse('internal error', 500));
+    }
+  });
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
+    let path: string;
+    try {
+      path = new URL(request.url ?? '/', 'http://x').pathname;
+    } catch {
+      send(response, 400, buildErrorResponse('the request target is not a valid path', 400));
+      return;
+    }
+    const { address, port } = server.address() as AddressInfo;
+    const refusal = hostRefusal(request.headers.host, request.headers.origin, { requested: options.host, address, port }, { extraHosts: options.allowHosts ?? [] });
+    if (refusal) {
+      send(response, 403, buildErrorResponse(refusal, 403, 'PermissionDeniedError'));
+      return;
+    }
+    if (path !== '/health' && !apiKey.accepts(request.headers.authorization)) {
+      send(response, 401, { error: 'Unauthorized' });
+      return;
+    }
+    const name = `${request.method} ${path}`;
+    const route = routes[name];
     if (!route) {
-      send(response, 404, buildErrorResponse(`no route ${request.method} ${request.url}`, 404));
+      send(response, 404, buildErrorResponse(`no route ${request.method} ${path}`, 404));
       return;
     }
     const aborted = new AbortController();
     response.on('close', () => {
       if (!response.writableFinished) aborted.abort();
     });
-    readJson(request, maxBody)
+    const entered = unlimited.has(name) ? Promise.resolve(() => {}) : limiter.tryEnter(aborted.signal);
+    if (!entered) {
+      request.resume();
+      send(response, 503, buildErrorResponse('the server is busy: too many requests are waiting; retry later', 503, 'ServiceUnavailableError'), { 'retry-after': '1' });
+      return;
+    }
+    let release = (): void => {};
+    entered
+      .then((leave) => {
+        release = leave;
+        return readJson(request, maxBody);
+      })
       .then((body) => route(body, aborted.signal))
       .then((result) => send(response, 200, result))
       .catch((error: unknown) => {
@@ -76,8 +130,9 @@ export async function startScoringServer(options: ScoringServerOptions): Promise
         if (status >= 500) options.log?.(`error: ${message}`);
         if (aborted.signal.aborted) return;
         send(response, status, buildErrorResponse(message, status, error instanceof HttpError ? error.type : undefined, error instanceof HttpError ? error.param ?? null : null));
-      });
-  });
+      })
+      .finally(() => release());
+  };
   // Clients pool connections (fetch does); a server that drops idle sockets after Node's default 5 s
   // races with a request sent on one, which fails a non-idempotent POST. Keep idle sockets longer.
   server.keepAliveTimeout = 65_000;
@@ -90,6 +145,7 @@ export async function startScoringServer(options: ScoringServerOptions): Promise
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}`,
+    apiKeyRequired: apiKey.enabled,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -97,9 +153,9 @@ export async function startScoringServer(options: ScoringServerOptions): Promise
   };
 }
 
-function send(response: ServerResponse, status: number, body: unknown): void {
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   response.end(text);
 }
 
@@ -147,13 +203,15 @@ function isIdList(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((x) => Number.isInteger(x) && (x as number) >= 0);
 }
 
-/** vLLM accepts str | list[str] | list[int] | list[list[int]]; a text prompt gets BOS unless add_special_tokens is false. */
-async function promptIds(scorer: TokenScorer, prompt: unknown, addSpecialTokens: boolean): Promise<number[][]> {
-  if (typeof prompt === 'string') return [await encode(scorer, prompt, addSpecialTokens)];
-  if (isIdList(prompt) && prompt.length > 0) return [prompt];
+type PromptList = { texts: string[] } | { ids: number[][] };
+
+/** vLLM accepts str | list[str] | list[int] | list[list[int]]. */
+function promptList(prompt: unknown): PromptList {
+  if (typeof prompt === 'string') return { texts: [prompt] };
+  if (isIdList(prompt) && prompt.length > 0) return { ids: [prompt] };
   if (Array.isArray(prompt) && prompt.length > 0) {
-    if (prompt.every((p) => typeof p === 'string')) return Promise.all(prompt.map((p) => encode(scorer, p as string, addSpecialTokens)));
-    if (prompt.every((p) => isIdList(p) && p.length > 0)) return prompt as number[][];
+    if (prompt.every((p) => typeof p === 'string')) return { texts: prompt as string[] };
+    if (prompt.every((p) => isIdList(p) && p.length > 0)) return { ids: prompt as number[][] };
   }
   throw new HttpError(400, 'prompt must be a string, a list of strings, a list of token ids or a list of token-id lists (none empty)');
 }
@@ -164,7 +222,7 @@ function optionalCount(value: unknown, name: string): number | null {
   return value as number;
 }
 
-async function complete(scorer: ServableScorer, servedModel: string, body: unknown): Promise<unknown> {
+async function complete(scorer: ServableScorer, servedModel: string, body: unknown, maxPromptChars: number): Promise<unknown> {
   const request = object(body);
   checkModel(request, servedModel);
   if (request.stream === true) throw new HttpError(400, 'streaming is not supported by sift serve');
@@ -179,15 +237,26 @@ async function complete(scorer: ServableScorer, servedModel: string, body: unkno
   }
   const logprobs = optionalCount(request.logprobs, 'logprobs');
   const promptLogprobs = optionalCount(request.prompt_logprobs, 'prompt_logprobs');
-  const prompts = await promptIds(scorer, request.prompt, request.add_special_tokens !== false);
-  for (const [i, ids] of prompts.entries()) {
+  const list = promptList(request.prompt);
+  const addSpecialTokens = request.add_special_tokens !== false;
+  if ('texts' in list) {
+    // Tokenizing is work too: a request cannot make the server tokenize an unbounded amount of text.
+    const chars = list.texts.reduce((sum, text) => sum + text.length, 0);
+    if (chars > maxPromptChars) throw new HttpError(400, `the prompts hold ${chars} characters; sift serve accepts at most ${maxPromptChars} per request`, 'BadRequestError', 'prompt');
+  }
+  const count = 'texts' in list ? list.texts.length : list.ids.length;
+  const prompts: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    // Each prompt is checked as soon as it has ids, so a long list stops at its first refused prompt.
+    const ids = 'texts' in list ? await encode(scorer, list.texts[i], addSpecialTokens) : list.ids[i];
     // Refused before anything is evaluated: vLLM answers an unknown id with a 400 too.
     const unknown = scorer.unknownToken(ids);
-    if (unknown) throw new HttpError(400, prompts.length > 1 ? `prompt ${i}: ${unknown}` : unknown);
+    if (unknown) throw new HttpError(400, count > 1 ? `prompt ${i}: ${unknown}` : unknown);
     // vLLM V1's rules and messages: even echo with max_tokens 0 runs one generated token, so a
     // prompt must leave room for it. A client tested against sift serve is tested against them.
     const tooLong = vllmLengthRefusal(ids.length, maxTokens, echo, scorer.maxContext);
     if (tooLong) throw new HttpError(400, tooLong.message, 'BadRequestError', tooLong.param ?? undefined);
+    prompts.push(ids);
   }
   const scored: ScoredPrompt[] = [];
   if (maxTokens === 0) {

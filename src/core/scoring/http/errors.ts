@@ -36,6 +36,14 @@ export function displayUrl(url: string): string {
 }
 
 /**
+ * Every http(s) URL in free text (a log line, a traced message) without credentials, query string
+ * or fragment, where a key may hide (`http://user:key@host`, `?api_key=…`).
+ */
+export function redactUrls(text: string): string {
+  return text.replace(/\bhttps?:\/\/[^\s"'<>\\]+/gi, (url) => url.replace(/^(https?:\/\/)[^/?#]*@/i, '$1').replace(/[?#].*$/, ''));
+}
+
+/**
  * JSON.parse, falling back to a lenient parse of the non-standard tokens Python's `json.dumps`
  * emits for non-finite floats (`-Infinity`, `Infinity`, `NaN`), which FastAPI's JSONResponse lets
  * through. The lenient pass only runs after a strict parse failed; a replacement inside a string
