@@ -15,7 +15,13 @@ const FORMS = {
   'all logits (softmax in JavaScript)': () => ({ generateNext: { logits: true } }),
 };
 
-export async function benchLogprobForms(modelPath, sequences, { rounds = 3 } = {}) {
+export const ALL_LOGITS_FORM = 'all logits (softmax in JavaScript)';
+export const USED_FORM = 'filter [target] + includeSelected + Σ (used)';
+export const FLOOR_FORM = 'logits, cheapest request (token, temperature 0)';
+export const PLAIN_FORM = 'plain evaluation (no logits)';
+export const TOP_FORM = 'filter [target] + includeTop 1 + Σ';
+
+export async function benchLogprobForms(modelPath, sequences, { rounds = 3, skip = [] } = {}) {
   const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false, skipDownload: true });
   const model = await llama.loadModel({ modelPath });
@@ -26,6 +32,7 @@ export async function benchLogprobForms(modelPath, sequences, { rounds = 3 } = {
   const results = {};
   try {
     for (const [name, request] of Object.entries(FORMS)) {
+      if (skip.includes(name)) continue;
       let best = Infinity;
       for (let round = 0; round < rounds; round++) {
         const started = performance.now();
@@ -42,7 +49,7 @@ export async function benchLogprobForms(modelPath, sequences, { rounds = 3 } = {
     await context.dispose();
     await model.dispose();
   }
-  const floor = results['logits, cheapest request (token, temperature 0)'].microsecondsPerToken;
+  const floor = results[FLOOR_FORM].microsecondsPerToken;
   for (const r of Object.values(results)) r.ratioToLogitsFloor = r.microsecondsPerToken / floor;
   return { vocabulary: model.fileInfo?.metadata?.tokenizer?.ggml?.tokens?.length, tokens, results };
 }

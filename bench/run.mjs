@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { rawEvaluation, plannedSequences } from './engine.mjs';
 import { benchLogprobForms } from './logprobForms.mjs';
 import { benchParse } from './parse.mjs';
+import { HEADER as VOCABULARY_HEADER, benchVocabularies } from './vocabularyTable.mjs';
 import { writeStoryDataset } from './storyData.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -88,6 +89,13 @@ const forms = await benchLogprobForms(model, sequences.slice(0, 200));
 results.logprobForms = forms;
 log(`log-prob request forms (vocabulary ${forms.vocabulary}, ${forms.tokens} tokens, µs/token, × the cheapest request that produces logits):`);
 for (const [name, r] of Object.entries(forms.results)) log(`  ${name.padEnd(50)} ${r.microsecondsPerToken.toFixed(1).padStart(8)} µs  ×${r.ratioToLogitsFloor.toFixed(2)}`);
+
+// 3c. The same at real students' vocabulary sizes (synthetic models), for the local backend and sift serve.
+log('log-probs by vocabulary size (synthetic llama GGUFs, dim 64, 2 layers; µs/token, × the floor):');
+log(VOCABULARY_HEADER);
+results.vocabularies = await benchVocabularies({ log });
+const at152k = results.vocabularies.find((r) => r.vocabulary === 151_936);
+if (at152k) log(`at 151,936 entries the local backend costs ×${at152k.localRatioToFloor.toFixed(2)} the floor (target ≤ 1.25; see the README's local backend section)`);
 
 // 4. Parse + validate against plain JSON.parse of each line.
 const parse = await benchParse();

@@ -1,3 +1,5 @@
+import { LocalScorer } from '../core/scoring/local/localScorer';
+import { vocabularyCostNote } from '../core/scoring/local/vocabularyCost';
 import { relative } from 'node:path';
 import type { ParsedRecord, Problem } from '../core/dataset/types';
 import { countLines } from '../core/io/countLines';
@@ -39,6 +41,8 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
     { ...settings.scorer, onEvent: callbacks.quiet ? undefined : (message) => process.stderr.write(`${message}\n`) },
     packageRoot(),
   );
+  const note = scorer instanceof LocalScorer ? vocabularyCostNote(scorer.vocabSize) : undefined;
+  if (note && !callbacks.quiet) process.stderr.write(`${note}\n`);
   try {
     const metricSettings: MetricSettings = { ifdVariant: settings.config.ifdVariant, dsRule: settings.dsRule };
     if (settings.validPath) {

@@ -1,3 +1,4 @@
+import { vocabularyCostNote } from '../../core/scoring/local/vocabularyCost';
 import { basename } from 'node:path';
 import { bundledModelPath } from '../../core/scoring/createScorer';
 import { LocalScorer } from '../../core/scoring/local/localScorer';
@@ -39,6 +40,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     allowHosts: flags.allowHost,
     log: (line) => process.stderr.write(`${line}\n`),
   });
+  const note = vocabularyCostNote(scorer.vocabSize);
+  if (note) process.stderr.write(`${note}\n`);
   process.stdout.write(`sift serve: ${servedModel} (${scorer.modelId}) listening on ${server.url}${server.apiKeyRequired ? ' (requests need Authorization: Bearer <key>)' : ''}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
