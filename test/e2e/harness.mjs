@@ -551,7 +551,20 @@ export async function hoverLine(page, line, { xOffset = 20, hasText, timeoutMs =
  * the diagnostic's message, plus whatever hover providers add. A diagnostic's range may be a single
  * character (e.g. where the JSON parser stopped), so aim at the squiggle itself, not the line.
  */
-export async function hoverSquiggle(page, line, { severity = 'error', hasText, timeoutMs = 20_000 } = {}) {
+export async function hoverSquiggle(page, line, { severity = 'error', hasText, timeoutMs = 20_000, attempts = 3 } = {}) {
+  // The squiggle's box is read after the editor scrolled; if the workbench was still laying out (a
+  // slow CI machine), the mouse can land beside it and no hover opens: aim again, up to `attempts`.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await hoverSquiggleOnce(page, line, { severity, hasText, timeoutMs: timeoutMs / attempts });
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await dismiss(page);
+    }
+  }
+}
+
+async function hoverSquiggleOnce(page, line, { severity, hasText, timeoutMs }) {
   await goToLine(page, line);
   const box = await page.evaluate(
     ({ line, severity }) => {
