@@ -1,7 +1,7 @@
 // `npm run bench`: every speed and memory target, measured in ONE run on this machine and printed as
 // ratios, so a shared, noisy machine slows both sides of each ratio alike. Not a test: it asserts
 // nothing, it reports (and writes bench/results/latest.json).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { rawEvaluation, plannedSequences } from './engine.mjs';
 import { benchLogprobForms } from './logprobForms.mjs';
 import { benchParse } from './parse.mjs';
+import { startServe } from './serve.mjs';
 import { HEADER as VOCABULARY_HEADER, benchVocabularies } from './vocabularyTable.mjs';
 import { writeStoryDataset } from './storyData.mjs';
 
@@ -35,19 +36,6 @@ function timedScore(dataset, extra) {
   return { seconds, tokens: stats.evaluatedTokens, tokensPerSecond: stats.evaluatedTokens / seconds };
 }
 
-async function startServe() {
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`sift serve exited ${code}`)));
-  });
-  return { url, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) };
-}
 
 const dataset = join(work, 'stories.jsonl');
 writeStoryDataset(dataset, records);

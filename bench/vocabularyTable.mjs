@@ -6,31 +6,18 @@
 //   - each request form that yields a log-prob (bench/logprobForms.mjs; the scorer uses
 //     includeSelected), as a multiple of the floor;
 //   - the local backend end to end (LocalScorer.logprobs) and `sift serve` (echo over HTTP).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalScorer } from '../out/src/core/scoring/local/index.js';
 import { baseTokensOf, writeSyntheticModel } from '../out/test/helpers/syntheticGguf.js';
+import { startServe } from './serve.mjs';
 import { ALL_LOGITS_FORM, FLOOR_FORM, USED_FORM, benchLogprobForms } from './logprobForms.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const VOCABULARIES = [512, 32_000, 151_936, 256_000];
 
-async function startServe(modelPath) {
-  const child = spawn(process.execPath, [join(root, 'bin', 'sift.js'), 'serve', '--model', modelPath, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`sift serve exited ${code}`)));
-  });
-  return { url, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) };
-}
 
 async function bestOf(rounds, run) {
   let best = Infinity;
@@ -69,7 +56,7 @@ export async function benchVocabularies({ vocabularies = VOCABULARIES, sequences
       } finally {
         await scorer.close();
       }
-      const serve = await startServe(modelPath);
+      const serve = await startServe(['--model', modelPath]);
       let serveMs;
       try {
         const body = (prompt) => JSON.stringify({ prompt, echo: true, max_tokens: 0, logprobs: 0 });
@@ -99,7 +86,7 @@ export async function benchVocabularies({ vocabularies = VOCABULARIES, sequences
       rows.push(row);
       const f = (name) => (forms.results[name] ? `${forms.results[name].microsecondsPerToken.toFixed(0).padStart(6)} ×${forms.results[name].ratioToLogitsFloor.toFixed(2)}` : '     –      ');
       log(
-        `  ${String(vocabulary).padStart(7)} | ${Object.keys(forms.results).length ? Object.keys(FORMS_ORDER).map((name) => f(FORMS_ORDER[name])).join(' | ') : ''} | ` +
+        `  ${String(vocabulary).padStart(7)} | ${Object.values(FORMS_ORDER).map(f).join(' | ')} | ` +
           `${row.localMicrosecondsPerToken.toFixed(0).padStart(6)} ×${row.localRatioToFloor.toFixed(2)} | ${row.serveMicrosecondsPerToken.toFixed(0).padStart(6)} ×${row.serveRatioToFloor.toFixed(2)}`,
       );
       rmSync(modelPath, { force: true });

@@ -13,6 +13,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { NodeLlamaCpp } from '../../src/core/scoring/local/llamaTypes';
+import { seededRandom } from './random';
 
 export interface SyntheticModelOptions {
   vocabulary: number;
@@ -120,18 +121,6 @@ function writeValue(out: Bytes, v: Value): void {
   }
 }
 
-/** mulberry32: deterministic weights, so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function writeSyntheticModel(path: string, options: SyntheticModelOptions): void {
   const d = options.embedding ?? 64;
   const layers = options.layers ?? 2;
@@ -215,7 +204,7 @@ export function writeSyntheticModel(path: string, options: SyntheticModelOptions
   });
   header.pad(ALIGNMENT);
 
-  const rnd = random(options.seed ?? 7);
+  const rnd = seededRandom(options.seed ?? 7); // deterministic weights, so a failure reproduces
   const fd = openSync(path, 'w');
   try {
     writeSync(fd, header.view());

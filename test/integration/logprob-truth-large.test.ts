@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { LocalScorer } from '../../src/core/scoring/local';
-import type { LlamaContext, LlamaModel, NodeLlamaCpp, Token } from '../../src/core/scoring/local/llamaTypes';
+import type { LlamaContext, LlamaModel, NodeLlamaCpp } from '../../src/core/scoring/local/llamaTypes';
+import { fullSoftmax } from '../helpers/fullSoftmax';
 import { bundledModel, tempDir } from '../helpers/paths';
+import { seededRandom } from '../helpers/random';
 import { baseTokensOf, writeSyntheticModel } from '../helpers/syntheticGguf';
 
 const VOCAB = 151_936;
@@ -22,6 +24,7 @@ let modelPath: string;
 let scorer: LocalScorer;
 let model: LlamaModel;
 let context: LlamaContext;
+let truthSequence: ReturnType<LlamaContext['getSequence']>;
 
 before(async () => {
   modelPath = join(tempDir('sift-large-vocab-'), `synthetic-${VOCAB}.gguf`);
@@ -31,6 +34,7 @@ before(async () => {
   const llama = await getLlama({ gpu: false, build: 'never' });
   model = await llama.loadModel({ modelPath });
   context = await model.createContext({ contextSize: 512 });
+  truthSequence = context.getSequence();
 });
 after(async () => {
   await context?.dispose();
@@ -38,42 +42,15 @@ after(async () => {
   await scorer?.close();
 });
 
-/** log p(ids[j] | ids[<j]) from every logit, one position at a time (the maps are large). */
-async function fullSoftmax(ids: number[]): Promise<{ logprobs: number[]; notArgmax: number }> {
-  const sequence = context.getSequence();
-  try {
-    const input = ids.map((t, i) => (i < ids.length - 1 ? [t as Token, { generateNext: { logits: true } }] : (t as Token)));
-    const output = await sequence.controlledEvaluate(input as Parameters<typeof sequence.controlledEvaluate>[0]);
-    const logprobs: number[] = [];
-    let notArgmax = 0;
-    for (let j = 1; j < ids.length; j++) {
-      const logits = output[j - 1]?.next.logits;
-      assert.ok(logits && logits.size === VOCAB, `all ${VOCAB} logits at position ${j - 1}`);
-      let max = -Infinity;
-      let argmax = -1;
-      for (const [token, value] of logits) if (value > max) [max, argmax] = [value, Number(token)];
-      let sum = 0;
-      for (const value of logits.values()) sum += Math.exp(value - max);
-      logprobs.push((logits.get(ids[j] as Token) as number) - max - Math.log(sum));
-      if (argmax !== ids[j]) notArgmax++;
-      output[j - 1] = undefined as never; // let the map go
-    }
-    return { logprobs, notArgmax };
-  } finally {
-    sequence.dispose();
-  }
-}
-
 test(`a ${VOCAB.toLocaleString('en')}-entry vocabulary: every log-prob equals the full-vocabulary log-softmax`, async (t) => {
   assert.equal(scorer.vocabSize, VOCAB);
   const [story] = await scorer.tokenize(['Once upon a time, there was a little girl named Lily. She had a red ball.']);
-  let seed = 12345;
-  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const rnd = seededRandom(12345);
   // Ids from the whole vocabulary, the padding entries past the bundled model's 512 included.
-  const randomIds = Array.from({ length: 24 }, () => 3 + (next() % (VOCAB - 3)));
+  const randomIds = Array.from({ length: 24 }, () => 3 + Math.floor(rnd() * (VOCAB - 3)));
   assert.ok(randomIds.some((id) => id > 100_000));
   for (const ids of [[1, ...story], [1, ...randomIds]]) {
-    const expected = await fullSoftmax(ids);
+    const expected = await fullSoftmax(truthSequence, ids, VOCAB);
     // Random weights: almost no position is the argmax, so the max must be found, not assumed.
     assert.ok(expected.notArgmax >= ids.length - 3, `${expected.notArgmax} of ${ids.length - 1} positions are not the argmax`);
     const [actual] = await scorer.logprobs([ids]);

@@ -8,9 +8,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LocalScorer } from '../../src/core/scoring/local';
-import type { LlamaContext, LlamaModel, NodeLlamaCpp, Token } from '../../src/core/scoring/local/llamaTypes';
+import type { LlamaContext, LlamaModel, NodeLlamaCpp } from '../../src/core/scoring/local/llamaTypes';
 import { startServe } from '../helpers/cli';
+import { fullSoftmax, type FullSoftmax } from '../helpers/fullSoftmax';
 import { bundledModel } from '../helpers/paths';
+import { seededRandom } from '../helpers/random';
 
 const VOCAB = 512;
 const TOLERANCE = 1e-4; // llama.cpp sums Σ exp in float32
@@ -37,52 +39,9 @@ after(async () => {
   await scorer.close();
 });
 
-interface Truth {
-  /** log p(ids[j] | ids[<j]) for j = 1..n-1, from a float64 log-softmax over all VOCAB logits. */
-  logprobs: number[];
-  /** Positions j whose token is not the model's most likely next token. */
-  notArgmax: number;
-}
-
 /** The independent computation: every raw logit at every position, softmax done here. */
-async function truth(ids: number[]): Promise<Truth> {
-  const sequence = truthSequence;
-  await sequence.clearHistory();
-  {
-    const input = ids.map((t, i) => (i < ids.length - 1 ? [t as Token, { generateNext: { logits: true } }] : (t as Token)));
-    const output = await sequence.controlledEvaluate(input as Parameters<typeof sequence.controlledEvaluate>[0]);
-    const logprobs: number[] = [];
-    let notArgmax = 0;
-    for (let j = 1; j < ids.length; j++) {
-      const logits = output[j - 1]?.next.logits;
-      assert.ok(logits, `no logits at position ${j - 1}`);
-      assert.equal(logits.size, VOCAB, 'every logit of the vocabulary');
-      let max = -Infinity;
-      let argmax = -1;
-      for (const [token, value] of logits) {
-        if (value > max) [max, argmax] = [value, Number(token)];
-      }
-      let sum = 0;
-      for (const value of logits.values()) sum += Math.exp(value - max);
-      const target = logits.get(ids[j] as Token);
-      assert.ok(target !== undefined);
-      logprobs.push(target - max - Math.log(sum));
-      if (argmax !== ids[j]) notArgmax++;
-    }
-    return { logprobs, notArgmax };
-  }
-}
-
-/** A deterministic pseudo-random generator (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+function truth(ids: number[]): Promise<FullSoftmax> {
+  return fullSoftmax(truthSequence, ids, VOCAB);
 }
 
 const story = 'Once upon a time, there was a little girl named Lily. She had a red ball.';
@@ -90,7 +49,7 @@ const otherStory = 'The big dog ran to the park. He saw a bird in a tree and bar
 
 async function surprisingSequences(): Promise<{ name: string; ids: number[] }[]> {
   const shuffle = (text: string, seed: number): string => {
-    const rnd = random(seed);
+    const rnd = seededRandom(seed);
     const words = text.split(' ');
     for (let i = words.length - 1; i > 0; i--) {
       const k = Math.floor(rnd() * (i + 1));
@@ -100,7 +59,7 @@ async function surprisingSequences(): Promise<{ name: string; ids: number[] }[]>
   };
   const instruction = '### Instruction:\nWrite a story about a cat who learns to swim.\n\n### Response:\n';
   const [a, b, c, d] = await scorer.tokenize([story, shuffle(story, 7), instruction + otherStory, shuffle(otherStory, 11)]);
-  const rnd = random(42);
+  const rnd = seededRandom(42);
   const randomIds = Array.from({ length: 60 }, () => 3 + Math.floor(rnd() * (VOCAB - 3)));
   return [
     { name: 'the issue\'s story', ids: [1, ...a] },
