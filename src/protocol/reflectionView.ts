@@ -2,15 +2,14 @@
  * Teacher reflection as the editor shows it: the result of one record's reflection in the shape the
  * language server returns (plain JSON), and the messages between the diff webview and its host.
  *
- * The server, the VS Code client and the webview bundle all import this file. It imports nothing,
- * so the browser bundle never pulls in host code, and every type here survives JSON.
+ * The server, the VS Code client and the webview bundle all import this file. It imports only the
+ * mode and candidate names from src/core/reflect/modes.ts (a file that imports nothing), so the
+ * browser bundle never pulls in host code, and every type here survives JSON.
  */
 
-export type ReflectionMode = 'instruction' | 'response' | 'selective';
-export const REFLECTION_MODES: readonly ReflectionMode[] = ['instruction', 'response', 'selective'];
+import { CANDIDATE_IDS, REFLECTION_MODES, type CandidateId, type ReflectionMode } from '../core/reflect/modes';
 
-export type CandidateId = 'original' | 'instruction-reflected' | 'response-reflected';
-export const CANDIDATE_IDS: readonly CandidateId[] = ['original', 'instruction-reflected', 'response-reflected'];
+export { CANDIDATE_IDS, REFLECTION_MODES, type CandidateId, type ReflectionMode };
 
 /** The fields of a pair, as the diff shows them. */
 export type PairField = 'instruction' | 'input' | 'response';

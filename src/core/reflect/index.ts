@@ -33,7 +33,7 @@ export type {
   TeacherCallInfo,
   TokenUsage,
 } from './types';
-export { REFLECTION_MODES } from './types';
+export { REFLECTION_MODES } from './modes';
 export {
   TeacherClient,
   TeacherError,

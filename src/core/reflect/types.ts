@@ -1,20 +1,14 @@
 import type { TrainingPair } from '../dataset/types';
 import type { MetricResult, RecordLosses } from '../metrics/types';
+import type { CandidateId, ReflectionMode } from './modes';
+
+export { CANDIDATE_IDS, REFLECTION_MODES, type CandidateId, type ReflectionMode } from './modes';
 
 /**
  * What a teacher is asked to rewrite (METHODS §4.4): the instruction (a new, harder instruction and
  * its answer) or the response (a better answer to the same instruction).
  */
 export type ReflectionKind = 'instruction' | 'response';
-
-/**
- * Which stages of Selective Reflection-Tuning run (METHODS §4.1): `instruction` = stage 1 only,
- * `response` = stage 2 only on the original pair, `selective` = stage 1 then stage 2 on the pair
- * stage 1 kept.
- */
-export type ReflectionMode = 'instruction' | 'response' | 'selective';
-
-export const REFLECTION_MODES: readonly ReflectionMode[] = ['instruction', 'response', 'selective'];
 
 /** The fields a reflection can rewrite. */
 export type ReflectedField = 'instruction' | 'response';
@@ -60,8 +54,6 @@ export interface Reflection {
   notes: string[];
   teacher: TeacherCallInfo;
 }
-
-export type CandidateId = 'original' | 'instruction-reflected' | 'response-reflected';
 
 /** The student's verdict on one candidate. */
 export interface CandidateScores {
