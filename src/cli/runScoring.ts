@@ -120,7 +120,7 @@ export async function closeScoreStore(store: ScoreStore): Promise<void> {
   }
 }
 
-/** A write-status listener (see LineAppender) that warns once, at the first failure. */
+/** A write-status listener (see AppendLog) that warns once, at the first failure. */
 export function warnOnWriteFailure(what: string, path: string): (error: Error | undefined) => void {
   let reported = false;
   return (error) => {

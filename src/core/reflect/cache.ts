@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { LineAppender } from '../io/lineAppender';
+import { AppendLog } from '../io/appendLog';
 import type { ReflectionKind, TokenUsage } from './types';
 
 /** Finished reflections live in `.sift/reflections.jsonl` beside the dataset, next to the score store. */
@@ -55,18 +54,18 @@ export interface CachedReflection {
  * a torn or unreadable line is skipped and the next append starts on a fresh line. Later entries
  * win. Only usable output is cached: a reflection that needed a fallback is asked again next run.
  * A cache that cannot be written never fails a reflection (it was paid for): the entry is kept and
- * written by the next append that works; see LineAppender.
+ * written by the next append that works; see AppendLog.
  */
 export class ReflectionCache {
   private readonly entries = new Map<string, CachedReflection>();
-  private readonly file: LineAppender | undefined;
+  private readonly file: AppendLog | undefined;
   /** Told when appends start failing (with the error) and when they work again (undefined). */
   onWriteStatus: ((error: Error | undefined) => void) | undefined;
   /** Lines that could not be read at load time (torn writes, hand edits). */
   skippedLines = 0;
 
   private constructor(readonly path: string | undefined) {
-    this.file = path === undefined ? undefined : new LineAppender(path, (error) => this.onWriteStatus?.(error));
+    this.file = path === undefined ? undefined : new AppendLog(path, (error) => this.onWriteStatus?.(error));
   }
 
   /** A cache that keeps nothing on disk. */
@@ -76,17 +75,9 @@ export class ReflectionCache {
 
   static async open(path: string): Promise<ReflectionCache> {
     const cache = new ReflectionCache(path);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      // Nothing cached yet (ENOTDIR: a file where the directory should be; appends will report it).
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return cache;
-      throw error;
-    }
-    cache.file!.needsLeadingNewline = text.length > 0 && !text.endsWith('\n');
-    for (const line of text.split('\n')) if (line.trim() !== '') cache.loadLine(line);
+    await cache.file!.readLines((line) => {
+      if (line.trim() !== '') cache.loadLine(line);
+    });
     return cache;
   }
 

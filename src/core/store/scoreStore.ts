@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
-import { LineAppender } from '../io/lineAppender';
+import { AppendLog } from '../io/appendLog';
 
 /** What the store keeps for one (record, metric): the span losses as [mean, n] pairs, and when. */
 export interface StoredLosses {
@@ -43,7 +42,7 @@ export const STORE_FLUSH_DELAY_MS = 1000;
 /** Or this many, whichever comes first (one append per batch keeps fast runs cheap). */
 const STORE_FLUSH_ENTRIES = 256;
 
-/** Told when appends start failing (with the error) and when they work again (undefined); see LineAppender. */
+/** Told when appends start failing (with the error) and when they work again (undefined); see AppendLog. */
 export type StoreWriteListener = (error: Error | undefined) => void;
 
 /**
@@ -56,14 +55,14 @@ export type StoreWriteListener = (error: Error | undefined) => void;
  */
 export class ScoreStore {
   private readonly entries = new Map<string, StoredLosses>();
-  private readonly file: LineAppender | undefined;
+  private readonly file: AppendLog | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   /** Lines that could not be read at load time (torn writes, hand edits). */
   skippedLines = 0;
   onWriteStatus: StoreWriteListener | undefined;
 
   private constructor(readonly path: string | undefined) {
-    this.file = path === undefined ? undefined : new LineAppender(path, (error) => this.onWriteStatus?.(error));
+    this.file = path === undefined ? undefined : new AppendLog(path, (error) => this.onWriteStatus?.(error));
   }
 
   /** A store that keeps nothing on disk (`--no-cache`). */
@@ -73,23 +72,7 @@ export class ScoreStore {
 
   static async open(path: string): Promise<ScoreStore> {
     const store = new ScoreStore(path);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      // Nothing stored yet (ENOTDIR: a file where the directory should be; appends will report it).
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return store;
-      throw error;
-    }
-    store.file!.needsLeadingNewline = text.length > 0 && !text.endsWith('\n');
-    let start = 0;
-    while (start < text.length) {
-      let end = text.indexOf('\n', start);
-      if (end === -1) end = text.length;
-      if (end > start) store.loadLine(text.slice(start, end));
-      start = end + 1;
-    }
+    await store.file!.readLines((line) => store.loadLine(line));
     return store;
   }
 
@@ -123,11 +106,7 @@ export class ScoreStore {
   async clear(): Promise<void> {
     await this.flush();
     this.entries.clear();
-    if (!this.file) return;
-    this.file.discard();
-    const handle = await open(this.file.path, 'w');
-    await handle.close();
-    this.file.needsLeadingNewline = false;
+    await this.file?.truncate();
   }
 
   /**
