@@ -42,6 +42,13 @@ export const PROMPT_NAMES: readonly PromptName[] = ['instruction', 'response', '
 export const PLACEHOLDERS = ['instruction', 'input', 'response', 'format'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
+/** `{{name}}`, with optional spaces inside the braces. */
+const PLACEHOLDER_PATTERN = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+
+function isPlaceholder(name: string): name is Placeholder {
+  return (PLACEHOLDERS as readonly string[]).includes(name);
+}
+
 /** Placeholders each prompt must contain (in its system or user message). */
 export const REQUIRED_PLACEHOLDERS: Readonly<Record<PromptName, readonly Placeholder[]>> = {
   instruction: ['instruction', 'response', 'format'],
@@ -56,80 +63,57 @@ const INSTRUCTION_SYSTEM =
   'instruction on how much it asks of whoever answers it, you judge the answer on how well it ' +
   'serves the person who asked, and when either falls short you replace them with better ones.';
 
-const INSTRUCTION_USER = `Here is one training example: an instruction and the answer it received.
+/** A part of the record, fenced so the teacher can tell where the record's own text starts and ends. */
+function fenced(title: string, placeholder: Placeholder): string {
+  return `----- ${title} -----\n{{${placeholder}}}\n----- END OF ${title} -----`;
+}
 
------ INSTRUCTION -----
-{{instruction}}
------ END OF INSTRUCTION -----
+/** A user prompt: what the teacher is shown, then the numbered steps and the output layout. */
+function userPrompt(intro: string, parts: string[], steps: string): string {
+  return `${intro}\n\n${parts.join('\n\n')}\n\nDo the following, in order.\n\n${steps}\n\n{{format}}`;
+}
 
------ ANSWER -----
-{{response}}
------ END OF ANSWER -----
+const ANSWER_CRITERIA = `   - Helpfulness
+   - Relevance
+   - Accuracy
+   - Level of details`;
 
-Do the following, in order.
-
-1. Assess the instruction on each of these five criteria, a few sentences each:
+const INSTRUCTION_USER = userPrompt(
+  'Here is one training example: an instruction and the answer it received.',
+  [fenced('INSTRUCTION', 'instruction'), fenced('ANSWER', 'response')],
+  `1. Assess the instruction on each of these five criteria, a few sentences each:
    - Complexity of the topic
    - Level of detail required
    - Knowledge required
    - Ambiguity of the instruction
    - Logical reasoning or problem solving involved
 2. Assess the answer on each of these four criteria:
-   - Helpfulness
-   - Relevance
-   - Accuracy
-   - Level of details
+${ANSWER_CRITERIA}
 3. Explain how the shortcomings of the instruction made the answer weaker.
 4. Write a new instruction on a related subject that demands more than the original: more depth, more detail or more reasoning. It must stand on its own, so that someone who never saw the original instruction can answer it completely.
-5. Write a thorough, correct and detailed answer to your new instruction.
-
-{{format}}`;
+5. Write a thorough, correct and detailed answer to your new instruction.`,
+);
 
 const RESPONSE_SYSTEM =
   'You audit answers in instruction-tuning datasets and you are hard to please. An answer passes ' +
   'only if it really helps the person who asked, stays on their question, is correct and gives ' +
   'enough detail; otherwise you write a better one.';
 
-const RESPONSE_CRITERIA = `1. Assess the answer on each of these four criteria, a few sentences each:
-   - Helpfulness
-   - Relevance
-   - Accuracy
-   - Level of details
-2. Write a better answer to the same instruction: complete, correct, detailed, and free of every weakness you found. Answer the instruction as it stands; do not change or extend it.
+const RESPONSE_STEPS = `1. Assess the answer on each of these four criteria, a few sentences each:
+${ANSWER_CRITERIA}
+2. Write a better answer to the same instruction: complete, correct, detailed, and free of every weakness you found. Answer the instruction as it stands; do not change or extend it.`;
 
-{{format}}`;
+const RESPONSE_USER = userPrompt(
+  'Here is an instruction and the answer it received.',
+  [fenced('INSTRUCTION', 'instruction'), fenced('ANSWER', 'response')],
+  RESPONSE_STEPS,
+);
 
-const RESPONSE_USER = `Here is an instruction and the answer it received.
-
------ INSTRUCTION -----
-{{instruction}}
------ END OF INSTRUCTION -----
-
------ ANSWER -----
-{{response}}
------ END OF ANSWER -----
-
-Do the following, in order.
-
-${RESPONSE_CRITERIA}`;
-
-const RESPONSE_WITH_INPUT_USER = `Here is an instruction, the input it refers to, and the answer it received.
-
------ INSTRUCTION -----
-{{instruction}}
------ END OF INSTRUCTION -----
-
------ INPUT -----
-{{input}}
------ END OF INPUT -----
-
------ ANSWER -----
-{{response}}
------ END OF ANSWER -----
-
-Do the following, in order.
-
-${RESPONSE_CRITERIA}`;
+const RESPONSE_WITH_INPUT_USER = userPrompt(
+  'Here is an instruction, the input it refers to, and the answer it received.',
+  [fenced('INSTRUCTION', 'instruction'), fenced('INPUT', 'input'), fenced('ANSWER', 'response')],
+  RESPONSE_STEPS,
+);
 
 export const DEFAULT_PROMPTS: PromptSet = {
   version: PROMPT_VERSION,
@@ -187,9 +171,7 @@ export function promptNameFor(kind: ReflectionKind, pair: Pick<TrainingPair, 'in
  * inserted literally and never expanded.
  */
 export function fillTemplate(template: string, values: Readonly<Record<Placeholder, string>>): string {
-  return template.replace(/\{\{\s*([A-Za-z]+)\s*\}\}/g, (whole, name: string) =>
-    (PLACEHOLDERS as readonly string[]).includes(name) ? values[name as Placeholder] : whole,
-  );
+  return template.replace(PLACEHOLDER_PATTERN, (whole, name: string) => (isPlaceholder(name) ? values[name] : whole));
 }
 
 /**
@@ -213,7 +195,7 @@ export class PromptOverrideError extends Error {
 
 /** Placeholders used in a text, `{{name}}` with optional spaces. */
 function placeholdersIn(text: string): string[] {
-  return [...text.matchAll(/\{\{\s*([A-Za-z]+)\s*\}\}/g)].map((m) => m[1]);
+  return [...text.matchAll(PLACEHOLDER_PATTERN)].map((m) => m[1]);
 }
 
 /** Problems with a prompt set, in plain words ([] when it is usable). */
@@ -227,7 +209,7 @@ export function checkPrompts(prompts: Omit<PromptSet, 'version'>): string[] {
     }
     const used = new Set([...placeholdersIn(template.system), ...placeholdersIn(template.user)]);
     for (const p of used) {
-      if (!(PLACEHOLDERS as readonly string[]).includes(p)) {
+      if (!isPlaceholder(p)) {
         problems.push(`${name}: unknown placeholder {{${p}}} (known: ${PLACEHOLDERS.map((x) => `{{${x}}}`).join(', ')})`);
       }
     }
