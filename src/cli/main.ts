@@ -8,7 +8,7 @@ import { statsCommand } from './commands/stats';
 import { SHARE_RULE } from '../core/metrics/share';
 import { SCORING_SETTINGS as S } from '../protocol/settings';
 import { FORMATS } from './settings';
-import { EXIT_RUN_FAILED, EXIT_USAGE, UsageError } from './usage';
+import { EXIT_RUN_FAILED, EXIT_USAGE, UsageError, exitWith } from './usage';
 
 /** The scoring options: choices, defaults and ranges are the `sift.*` settings' own. */
 function addScoringOptions(command: Command): Command {
@@ -46,9 +46,7 @@ export function buildProgram(): Command {
   addScoringOptions(program.command('score <file>').description('score every record; a summary table at the end'))
     .option('--out <file>', 'write one JSON object per record (dataset order) with scores, losses, token counts, errors')
     .option('--stats <file>', 'write run statistics as JSON (records, cached, evaluated tokens, seconds) for pipelines')
-    .action(async (file: string, flags) => {
-      process.exitCode = await scoreCommand(file, flags);
-    });
+    .action(exitWith(scoreCommand));
 
   addScoringOptions(program.command('filter <file>').description('keep records by score rules; kept lines are byte-identical'))
     .requiredOption('--out <file>', 'where to write the kept records')
@@ -60,15 +58,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--ties <rule>', 'who wins a tie at the cut').choices(['earlier', 'later']).default('earlier'))
     .option('--report <file>', 'write a JSON report of every decision')
     .option('--cached-only', 'score nothing: filter by the scores in the store; records without one are dropped and counted')
-    .action(async (file: string, flags) => {
-      process.exitCode = await filterCommand(file, flags);
-    });
+    .action(exitWith(filterCommand));
 
   addScoringOptions(program.command('stats <file>').description('histograms of the scores in the terminal (scores what the store lacks)'))
     .option('--bins <n>', 'histogram bins', '20')
-    .action(async (file: string, flags) => {
-      process.exitCode = await statsCommand(file, flags);
-    });
+    .action(exitWith(statsCommand));
 
   registerReflect(addScoringOptions(program.command('reflect <file>')));
 
@@ -82,9 +76,7 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'CPU threads (default: all cores)')
     .option('--api-key <key...>', 'require Authorization: Bearer <key> on every route but /health, as vLLM (default: $VLLM_API_KEY)')
     .option('--allow-host <name...>', 'accept these Host names too (e.g. behind a proxy); * accepts any')
-    .action(async (flags) => {
-      process.exitCode = await serveCommand(flags);
-    });
+    .action(exitWith(serveCommand));
   return program;
 }
 

@@ -30,3 +30,10 @@ export function oneOf<T extends string>(value: string, allowed: readonly T[], fl
   }
   return value as T;
 }
+
+/** A commander action that runs a command and makes its result the process's exit code. */
+export function exitWith<A extends unknown[]>(command: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    process.exitCode = await command(...args);
+  };
+}

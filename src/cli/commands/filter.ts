@@ -1,5 +1,5 @@
 import { copySelectedLines } from '../../core/io/copyLines';
-import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
+import { writeAtomically, writeFileAtomic } from '../../core/io/atomicWrite';
 import { applyFilterRules, hasAnyRule, metricsForRules, type FilterCandidate, type FilterDecision, type FilterRules } from '../../core/metrics/filterRules';
 import { Interrupted, interruptible } from '../interrupt';
 import { checkScoringOutputPaths } from '../outputPaths';
@@ -72,12 +72,5 @@ export async function filterCommand(file: string, flags: FilterFlags): Promise<n
 
 /** Second pass over the input: kept lines are copied byte for byte. */
 async function writeKeptLines(inputPath: string, outPath: string, keep: Set<number>): Promise<void> {
-  const writer = new AtomicFileWriter(outPath);
-  try {
-    await copySelectedLines(inputPath, keep, (bytes) => writer.write(bytes));
-    await writer.commit();
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  }
+  await writeAtomically(outPath, (write) => copySelectedLines(inputPath, keep, write));
 }

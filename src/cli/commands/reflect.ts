@@ -1,57 +1,37 @@
 import { relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
-import { isScorable, parseFile } from '../../core/dataset/parse';
-import type { FormatSpec, TrainingPair } from '../../core/dataset/types';
-import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
+import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { METHOD_VERSION } from '../../core/metrics';
 import {
-  ApplyPairError,
-  DEFAULT_PROMPTS,
-  PromptOverrideError,
+  FileReflection,
   REFLECTION_MODES,
   ReflectionCache,
   ReflectionSession,
-  Reflector,
   TeacherClient,
   defaultReflectionCachePath,
+  describeTeacherEvent,
   estimateReflection,
-  loadPromptOverride,
-  recordLine,
-  rewriteLines,
-  teacherBaseUrl,
-  type LineEdit,
-  type PromptSet,
-  type RecordReflection,
-  type ReflectionEstimate,
   type ReflectionMode,
-  type TeacherEvent,
 } from '../../core/reflect';
 import { createScorer } from '../../core/scoring/createScorer';
-import { displayUrl } from '../../core/scoring/http/errors';
 import { REFLECTION_SETTINGS } from '../../protocol/settings';
+import { Interrupted, interruptible } from '../interrupt';
 import { checkOutputPaths, scoreStorePath, type NamedPath } from '../outputPaths';
-import { closeScoreStore, openScoreStore, warnOnWriteFailure } from '../runScoring';
-import { abortOnStopSignals } from '../interrupt';
 import { packageRoot } from '../packageRoot';
 import { Progress } from '../progress';
-import { integerFlag, requireFile, resolveScoreSettings, type ResolvedScoreSettings, type ScoreFlags } from '../settings';
-import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError, oneOf, parseNumber } from '../usage';
+import { describeEstimate, reflectSummary } from '../reflectSummary';
+import { closeScoreStore, openScoreStore, warnOnWriteFailure } from '../runScoring';
+import { requireFile, resolveScoreSettings, type ResolvedScoreSettings, type ScoreFlags } from '../settings';
+import { DEFAULT_TEACHER_URL, OPENAI_ORIGIN, teacherApiKey, teacherOptions, type TeacherFlags } from '../teacherOptions';
+import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError, exitWith, oneOf } from '../usage';
 
-export interface ReflectFlags extends ScoreFlags {
+export interface ReflectFlags extends ScoreFlags, TeacherFlags {
   out?: string;
   inPlace?: boolean;
   lines?: string;
   mode: string;
-  teacherUrl?: string;
-  teacherModel?: string;
-  teacherConcurrency: string;
-  teacherTimeout: string;
-  teacherRetries: string;
-  maxTokens: string;
-  temperature: string;
   structured: boolean;
-  prompts?: string;
   gate?: boolean;
   reflectionCache: boolean;
   reflectionCacheFile?: string;
@@ -59,10 +39,6 @@ export interface ReflectFlags extends ScoreFlags {
   yes?: boolean;
   quiet?: boolean;
 }
-
-const DEFAULT_TEACHER_URL = 'https://api.openai.com/v1';
-/** The only origin `OPENAI_API_KEY` is sent to. */
-const OPENAI_ORIGIN = 'https://api.openai.com';
 
 /** Adds `sift reflect` to a command that already has the scoring options (they pick the student). */
 export function registerReflect(command: Command): Command {
@@ -86,33 +62,7 @@ export function registerReflect(command: Command): Command {
     .option('--reflection-cache-file <file>', 'reflection cache (default: .sift/reflections.jsonl beside the dataset)')
     .option('--report <file>', 'write a JSON report of every decision: candidates, scores, reasons, fallbacks, token usage')
     .option('-y, --yes', 'do not ask for confirmation before calling the teacher')
-    .action(async (file: string, flags: ReflectFlags) => {
-      process.exitCode = await reflectCommand(file, flags);
-    });
-}
-
-interface SelectedRecord {
-  line: number;
-  offset: number;
-  text: string;
-  value: unknown;
-  pair: TrainingPair;
-}
-
-interface LineFailure {
-  line: number;
-  error: string;
-}
-
-interface TeacherOptions {
-  url: string;
-  model: string;
-  concurrency: number;
-  timeoutMs: number;
-  retries: number;
-  maxTokens: number;
-  temperature: number;
-  prompts: PromptSet;
+    .action(exitWith(reflectCommand));
 }
 
 export async function reflectCommand(file: string, flags: ReflectFlags): Promise<number> {
@@ -126,17 +76,15 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
     if (!flags.quiet) process.stderr.write(`${text}\n`);
   };
 
-  const { selected, invalid, format } = await readSelection(datasetPath, settings.format, lines);
-  const cache = flags.reflectionCache ? await ReflectionCache.open(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
-  if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the reflection cache were ignored (a torn write is expected after a crash)`);
-  if (cache.path) cache.onWriteStatus = warnOnWriteFailure('the reflection cache', cache.path);
+  const reflection = await FileReflection.read(datasetPath, { format: settings.format, lines });
+  const cache = await openReflectionCache(datasetPath, flags, say);
   const teacher = new TeacherClient({
     ...options,
     apiKey: teacherApiKey(options.url, process.env, (text) => process.stderr.write(`${text}\n`)),
     onEvent: flags.quiet ? undefined : (event) => process.stderr.write(`${describeTeacherEvent(event)}\n`),
   });
   const session = new ReflectionSession({ ...options, teacher, cache, structured: flags.structured ? 'auto' : false });
-  const estimate = estimateReflection(session, selected.map((r) => r.pair), mode);
+  const estimate = estimateReflection(session, reflection.pairs, mode);
   process.stderr.write(`${describeEstimate(estimate, mode, teacher.model, teacher.endpoint)}\n`);
   if (estimate.calls > 0 && !flags.yes && process.stdin.isTTY && process.stderr.isTTY && !(await confirm('Proceed? [y/N] '))) {
     process.stderr.write('cancelled: nothing was called or written\n');
@@ -144,26 +92,26 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   }
 
   const started = Date.now();
-  const results = new Map<number, RecordReflection>();
-  const student = { model: '', endpoint: '' };
-  const abort = new AbortController();
-  const signals = abortOnStopSignals(abort);
+  let student: { model: string; endpoint: string } | Interrupted = { model: '', endpoint: '' };
   try {
-    if (selected.length === 0) say('no records selected: the output is a copy of the input');
-    else Object.assign(student, await runBatch(datasetPath, selected, mode, session, settings, flags, abort.signal, results));
-  } catch (error) {
-    if (!abort.signal.aborted) throw error;
-    const where = cache.path ? ` in ${relative(process.cwd(), cache.path) || cache.path}` : '';
-    process.stderr.write(`interrupted: nothing was written; ${results.size} record(s) had finished and their reflections are cached${where}: run the same command again to resume\n`);
-    return signals.exitCode();
+    if (reflection.selected.length === 0) say('no records selected: the output is a copy of the input');
+    else {
+      student = await interruptible(
+        (signal) => reflectWithStudent(reflection, mode, session, settings, flags, signal),
+        () => {
+          const where = cache.path ? ` in ${relative(process.cwd(), cache.path) || cache.path}` : '';
+          return `interrupted: nothing was written; ${reflection.results.size} record(s) had finished and their reflections are cached${where}: run the same command again to resume`;
+        },
+      );
+    }
   } finally {
-    signals.dispose();
     await cache.close();
     if (cache.writeError && cache.unsaved > 0) process.stderr.write(`warning: ${cache.unsaved} reflection(s) could not be cached: a re-run asks the teacher for them again\n`);
   }
+  if (student instanceof Interrupted) return student.exitCode;
 
-  const failures = await writeOutput(datasetPath, outPath, selected, results, format, invalid);
-  const totals = summarize(selected.map((r) => results.get(r.line)).filter((r): r is RecordReflection => r !== undefined));
+  const failures = await reflection.write(outPath);
+  const totals = reflection.totals();
   if (flags.report) {
     const report = {
       input: file,
@@ -173,29 +121,15 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
       teacher: { endpoint: teacher.endpoint, model: teacher.model, promptVersion: options.prompts.version, structured: session.structuredSupport, maxTokens: options.maxTokens, temperature: options.temperature },
       student: { ...student, template: settings.config.template, boundary: settings.config.boundary, ifdVariant: settings.config.ifdVariant },
       estimate,
-      totals: { ...totals, invalid: invalid.length, failed: failures.length, seconds: (Date.now() - started) / 1000 },
+      totals: { ...totals, invalid: reflection.invalid.length, failed: failures.length, seconds: (Date.now() - started) / 1000 },
       usage: { ...teacher.usage, cachedReflections: totals.cachedReflections },
-      records: [
-        ...selected.map((r) => reportEntry(r.line, results.get(r.line))),
-        ...invalid.map((r) => ({ line: r.line, error: `not reflected: ${r.error}` })),
-      ].sort((a, b) => a.line - b.line),
+      records: reflection.recordReports(),
     };
     await writeFileAtomic(flags.report, JSON.stringify(report, null, 1) + '\n');
   }
   for (const failure of failures) process.stderr.write(`${file}:${failure.line}: ${failure.error}\n`);
-  const n = (x: number): string => x.toLocaleString('en-US');
-  const out = [
-    `reflected ${selected.length} record(s) (${mode}) -> ${flags.inPlace ? `${file} (in place)` : flags.out}`,
-    `  rewritten: ${totals.changed} (instruction stage kept ${totals.instructionKept}, response stage kept ${totals.responseKept})`,
-    `  kept original: ${totals.unchanged}`,
-  ];
-  if (flags.gate) out.push(`  dropped by the released rule: ${totals.dropped}`);
-  if (totals.fallbacks > 0) out.push(`  teacher output fell back to the original text: ${totals.fallbacks} field(s) (see the report)`);
-  if (failures.length > 0) out.push(`  failed: ${failures.length}`);
-  out.push(
-    `  teacher: ${teacher.usage.calls} call(s), ${n(teacher.usage.promptTokens)} prompt + ${n(teacher.usage.completionTokens)} completion tokens, ${totals.cachedReflections} reflection(s) from the cache`,
-  );
-  process.stdout.write(out.join('\n') + '\n');
+  const output = flags.inPlace ? `${file} (in place)` : flags.out!;
+  process.stdout.write(reflectSummary({ mode, output, releasedGate: flags.gate === true, records: reflection.selected.length, totals, failures, teacherUsage: teacher.usage }) + '\n');
   return failures.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;
 }
 
@@ -220,153 +154,46 @@ function reflectOutputPath(datasetPath: string, settings: ResolvedScoreSettings,
   return flags.out ?? datasetPath;
 }
 
-/**
- * The teacher's key. `SIFT_TEACHER_API_KEY` was set for the teacher, so it goes to whatever
- * --teacher-url says. `OPENAI_API_KEY` is set in many shells for OpenAI alone: sent to any other
- * URL (a typo, a URL copied from a repository's docs) it would hand the user's OpenAI key to that
- * server, so it goes to OpenAI's own origin only.
- */
-export function teacherApiKey(url: string, env: NodeJS.ProcessEnv, say: (text: string) => void): string | undefined {
-  if (env.SIFT_TEACHER_API_KEY) return env.SIFT_TEACHER_API_KEY;
-  if (!env.OPENAI_API_KEY) return undefined;
-  if (new URL(url).origin === OPENAI_ORIGIN) return env.OPENAI_API_KEY;
-  say(`note: OPENAI_API_KEY is sent to ${OPENAI_ORIGIN} only, not to ${displayUrl(url)}; set SIFT_TEACHER_API_KEY for this teacher`);
-  return undefined;
-}
-
-async function teacherOptions(flags: ReflectFlags): Promise<TeacherOptions> {
-  const url = flags.teacherUrl ?? process.env.SIFT_TEACHER_URL ?? DEFAULT_TEACHER_URL;
-  try {
-    teacherBaseUrl(url);
-  } catch {
-    throw new UsageError(`--teacher-url must be an http(s) URL (got "${displayUrl(url)}")`);
-  }
-  const model = flags.teacherModel ?? process.env.SIFT_TEACHER_MODEL;
-  if (!model) throw new UsageError('--teacher-model NAME is required (or set SIFT_TEACHER_MODEL)');
-  const timeoutSeconds = parseNumber(flags.teacherTimeout, '--teacher-timeout');
-  if (!(timeoutSeconds > 0)) throw new UsageError('--teacher-timeout must be a positive number of seconds');
-  const retries = Number(flags.teacherRetries);
-  if (!Number.isInteger(retries) || retries < 0) throw new UsageError('--teacher-retries expects a non-negative integer');
-  const temperature = parseNumber(flags.temperature, '--temperature');
-  if (temperature < 0 || temperature > 2) throw new UsageError('--temperature must be from 0 to 2');
-  let prompts: PromptSet = DEFAULT_PROMPTS;
-  if (flags.prompts) {
-    try {
-      prompts = await loadPromptOverride(requireFile(flags.prompts, 'prompt file'));
-    } catch (error) {
-      if (error instanceof PromptOverrideError) throw new UsageError(error.message);
-      throw error;
-    }
-  }
-  return {
-    url,
-    model,
-    concurrency: integerFlag(flags.teacherConcurrency, REFLECTION_SETTINGS.maxConcurrency, '--teacher-concurrency'),
-    timeoutMs: timeoutSeconds * 1000,
-    retries,
-    maxTokens: positiveInteger(flags.maxTokens, '--max-tokens'),
-    temperature,
-    prompts,
-  };
-}
-
-/** Pass 1: the selected records (the output pass copies everything else byte for byte). */
-async function readSelection(
-  path: string,
-  given: FormatSpec | undefined,
-  lines: ((line: number) => boolean) | undefined,
-): Promise<{ selected: SelectedRecord[]; invalid: LineFailure[]; format: FormatSpec }> {
-  let format: FormatSpec | undefined = given;
-  const selected: SelectedRecord[] = [];
-  const invalid: LineFailure[] = [];
-  for await (const record of parseFile(path, given, { onFormat: (f) => (format = f) })) {
-    if (record.blank || (lines && !lines(record.line))) continue;
-    if (!isScorable(record) || !record.pair || record.offset === undefined) {
-      const problem = record.problems.find((p) => p.severity === 'error') ?? record.problems[0];
-      invalid.push({ line: record.line, error: problem?.reason ?? problem?.message ?? 'not a scorable record' });
-      continue;
-    }
-    selected.push({ line: record.line, offset: record.offset, text: record.text, value: record.value, pair: record.pair });
-  }
-  return { selected, invalid, format: format ?? { name: 'alpaca' } };
+/** The reflection cache the flags ask for (none on disk with `--no-reflection-cache`). */
+async function openReflectionCache(datasetPath: string, flags: ReflectFlags, say: (text: string) => void): Promise<ReflectionCache> {
+  const cache = flags.reflectionCache ? await ReflectionCache.open(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
+  if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the reflection cache were ignored (a torn write is expected after a crash)`);
+  if (cache.path) cache.onWriteStatus = warnOnWriteFailure('the reflection cache', cache.path);
+  return cache;
 }
 
 /** The student judges every candidate; returns the student's identity for the report. */
-async function runBatch(
-  datasetPath: string,
-  selected: SelectedRecord[],
+async function reflectWithStudent(
+  reflection: FileReflection,
   mode: ReflectionMode,
   session: ReflectionSession,
   settings: ResolvedScoreSettings,
   flags: ReflectFlags,
   signal: AbortSignal,
-  results: Map<number, RecordReflection>,
 ): Promise<{ model: string; endpoint: string }> {
   const scorer = await createScorer({ ...settings.scorer, onEvent: flags.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) }, packageRoot());
-  const store = await openScoreStore(datasetPath, settings, flags.quiet);
+  const store = await openScoreStore(reflection.path, settings, flags.quiet);
   try {
-    const reflector = new Reflector({ session, student: { scorer, store, config: settings.config, methodVersion: METHOD_VERSION }, releasedGate: flags.gate });
-    const progress = new Progress(selected.length, `reflecting ${relative(process.cwd(), datasetPath) || datasetPath}`, flags.quiet);
+    const progress = new Progress(reflection.selected.length, `reflecting ${relative(process.cwd(), reflection.path) || reflection.path}`, flags.quiet);
     let tokens = 0;
-    await reflector.reflectBatch(
-      selected.map((r) => ({ id: r.line, pair: r.pair })),
-      mode,
-      {
+    await reflection
+      .reflect(mode, {
+        session,
+        student: { scorer, store, config: settings.config, methodVersion: METHOD_VERSION },
+        releasedGate: flags.gate,
         signal,
         concurrency: Number(flags.teacherConcurrency),
-        onRecord: (line, result) => {
-          results.set(line, result);
+        onRecord: (_line, result) => {
           tokens += result.usage.promptTokens + result.usage.completionTokens;
         },
         onProgress: (done) => progress.update(done, tokens),
-      },
-    ).finally(() => progress.stop());
+      })
+      .finally(() => progress.stop());
     return { model: scorer.modelId, endpoint: scorer.endpoint };
   } finally {
     await closeScoreStore(store);
     await scorer.close();
   }
-}
-
-/**
- * Pass 2: the output, atomically: kept rewrites replace their line, records the released gate
- * dropped are left out, every other line is copied byte for byte. Returns every failure by line.
- */
-async function writeOutput(
-  datasetPath: string,
-  outPath: string,
-  selected: SelectedRecord[],
-  results: Map<number, RecordReflection>,
-  format: FormatSpec,
-  invalid: LineFailure[],
-): Promise<LineFailure[]> {
-  const edits: LineEdit[] = [];
-  const failures: LineFailure[] = [...invalid];
-  for (const record of selected) {
-    const result = results.get(record.line);
-    if (!result) continue;
-    if (result.error) failures.push({ line: record.line, error: result.error });
-    if (result.kept === null) {
-      edits.push({ offset: record.offset, original: record.text, replacement: undefined });
-    } else if (result.changed && result.keptPair) {
-      try {
-        edits.push({ offset: record.offset, original: record.text, replacement: recordLine(record.value, format, result.keptPair) });
-      } catch (error) {
-        if (!(error instanceof ApplyPairError)) throw error;
-        result.error = `cannot write the kept pair back into the record: ${error.message}`;
-        failures.push({ line: record.line, error: result.error });
-      }
-    }
-  }
-  const writer = new AtomicFileWriter(outPath);
-  try {
-    await rewriteLines(datasetPath, edits, (bytes) => writer.write(bytes));
-    await writer.commit();
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  }
-  return failures.sort((a, b) => a.line - b.line);
 }
 
 /** `1-100`, `3,7,20-30`: 1-based inclusive line ranges, as a membership test. */
@@ -383,12 +210,6 @@ export function parseLineRanges(text: string): (line: number) => boolean {
   return (line) => ranges.some(([a, b]) => line >= a && line <= b);
 }
 
-function positiveInteger(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} expects a positive integer (got "${value}")`);
-  return n;
-}
-
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -396,56 +217,4 @@ async function confirm(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
-}
-
-function describeEstimate(estimate: ReflectionEstimate, mode: ReflectionMode, model: string, endpoint: string): string {
-  const n = (x: number): string => x.toLocaleString('en-US');
-  const cached = estimate.cachedCalls > 0 ? `, ${n(estimate.cachedCalls)} more answered by the reflection cache` : '';
-  return (
-    `sift reflect: ${n(estimate.records)} record(s), mode ${mode}: at most ${n(estimate.calls)} teacher call(s) to ${model} at ${endpoint}${cached}\n` +
-    `  estimated tokens: ~${n(estimate.promptTokens)} prompt + ~${n(estimate.completionTokens)} completion = ~${n(estimate.totalTokens)} ` +
-    `(prompt characters / 4 plus an expected answer; retries not included)`
-  );
-}
-
-function describeTeacherEvent(event: TeacherEvent): string {
-  if (event.type === 'retry') {
-    return `teacher: ${event.message}; retrying in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt} of ${event.maxAttempts})`;
-  }
-  return `teacher: ${event.message}; giving up after ${event.attempts} attempts`;
-}
-
-interface Totals {
-  changed: number;
-  unchanged: number;
-  dropped: number;
-  instructionKept: number;
-  responseKept: number;
-  fallbacks: number;
-  cachedReflections: number;
-}
-
-function summarize(results: RecordReflection[]): Totals {
-  const totals: Totals = { changed: 0, unchanged: 0, dropped: 0, instructionKept: 0, responseKept: 0, fallbacks: 0, cachedReflections: 0 };
-  for (const r of results) {
-    if (r.kept === null) totals.dropped++;
-    else if (r.changed) totals.changed++;
-    else totals.unchanged++;
-    for (const d of r.decisions) {
-      if (d.chosen === d.between[1] && r.kept !== null) {
-        if (d.stage === 'instruction') totals.instructionKept++;
-        else totals.responseKept++;
-      }
-    }
-    for (const c of r.candidates) totals.fallbacks += c.fallbacks.length;
-    totals.cachedReflections += r.usage.cachedReflections;
-  }
-  return totals;
-}
-
-/** One record of the report: the result without the kept pair's history (the record has it). */
-function reportEntry(line: number, result: RecordReflection | undefined): { line: number } & Record<string, unknown> {
-  if (!result) return { line, error: 'not reflected' };
-  const { keptPair: _keptPair, ...rest } = result;
-  return { line, ...rest };
 }

@@ -62,14 +62,22 @@ export class AtomicFileWriter {
   }
 }
 
-/** Writes a whole text atomically. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+/**
+ * Writes a file atomically through `fill`, which streams its content into `write`: the file appears
+ * whole when `fill` resolves, and not at all when it throws.
+ */
+export async function writeAtomically(path: string, fill: (write: (bytes: string | Buffer) => Promise<void>) => Promise<void>): Promise<void> {
   const writer = new AtomicFileWriter(path);
   try {
-    await writer.write(text);
+    await fill((bytes) => writer.write(bytes));
     await writer.commit();
   } catch (error) {
     await writer.abort();
     throw error;
   }
+}
+
+/** Writes a whole text atomically. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  await writeAtomically(path, (write) => write(text));
 }

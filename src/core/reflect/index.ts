@@ -14,6 +14,9 @@
  *   await reflector.reflectBatch(items, mode, { signal, onRecord, onProgress });  // many; cancel with the signal
  *   recordLine(record.value, format, result.keptPair);        // the record's new JSONL text, in its own format
  *
+ * Over a whole JSONL file (what `sift reflect` does), `FileReflection` reads the selected records,
+ * runs the batch and writes the output atomically, every other line copied byte for byte.
+ *
  * `mode` is `instruction`, `response` or `selective`. Every result (`RecordReflection`) lists each
  * candidate with its scores, critique and fallbacks, each stage's decision and its reason, and the
  * teacher's token usage. Finished reflections are cached, so a cancelled batch resumes where it stopped.
@@ -77,3 +80,5 @@ export {
 } from './selective';
 export { ApplyPairError, applyPair, recordLine } from './applyPair';
 export { FileChangedError, rewriteLines, type LineEdit } from './rewriteLines';
+export { FileReflection, type FileReflectionRun, type FileSelectionOptions, type LineFailure, type ReflectionTotals, type SelectedRecord } from './reflectFile';
+export { describeTeacherEvent } from './teacherEvent';
