@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import {
+  DEFAULT_PROMPTS,
+  ReflectionCache,
+  ReflectionSession,
+  TeacherClient,
+  defaultReflectionCachePath,
+  describeTeacherEvent,
+  loadPromptOverride,
+  teacherBaseUrl,
+  type PromptSet,
+} from '../../core/reflect';
+import { displayUrl } from '../../core/scoring/http/errors';
+import { DEFAULT_REFLECTION_SETTINGS, type ReflectionSettings } from '../../protocol';
+import type { SiftDocument } from '../document';
+import { resolveSettingPath } from '../settings';
+import { NO_TEACHER_MESSAGE, NoTeacherError, ReflectionRequestError } from './errors';
+
+/**
+ * The teacher side of reflection in the language server: one teacher client per configuration (its
+ * concurrency limit covers every document), and one ReflectionSession per dataset, each with the
+ * reflection cache beside its dataset (`.sift/reflections.jsonl`, shared with `sift reflect`). The
+ * key is kept here only, never logged or returned.
+ */
+export class TeacherSessions {
+  private current: ReflectionSettings = DEFAULT_REFLECTION_SETTINGS;
+  private apiKey: string | undefined;
+  private identity = '';
+  private teacher: TeacherClient | undefined;
+  private prompts: Promise<PromptSet> | undefined;
+  private readonly sessions = new Map<string, Promise<ReflectionSession>>();
+
+  constructor(
+    private readonly workspaceRoot: () => string | undefined,
+    private readonly info: (text: string) => void,
+  ) {}
+
+  get settings(): ReflectionSettings {
+    return this.current;
+  }
+
+  /** New settings and/or key (`apiKey` undefined: unchanged; '' clears it). Returns true when the teacher changed. */
+  configure(settings: ReflectionSettings, apiKey?: string): boolean {
+    this.current = settings;
+    if (apiKey !== undefined) this.apiKey = apiKey || undefined;
+    const keyHash = this.apiKey ? createHash('sha256').update(this.apiKey).digest('hex').slice(0, 12) : '';
+    const identity = JSON.stringify([settings.baseUrl, settings.model, settings.structuredOutput, settings.maxConcurrency, settings.promptsFile, keyHash]);
+    if (identity === this.identity) return false;
+    this.identity = identity;
+    this.teacher = undefined;
+    this.prompts = undefined;
+    const old = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const session of old) void session.then((s) => s.cache?.close()).catch(() => undefined);
+    return true;
+  }
+
+  /** The teacher for log lines: model and endpoint, never a key. */
+  describe(): string {
+    if (this.missing()) return 'no teacher configured';
+    let where: string;
+    try {
+      where = displayUrl(teacherBaseUrl(this.current.baseUrl));
+    } catch {
+      where = '(invalid URL)';
+    }
+    return `teacher ${this.current.model} at ${where}${this.apiKey ? ' (a key is set)' : ''}${this.current.gateBothBelowOne ? ', released gate on' : ''}`;
+  }
+
+  /** Why reflection cannot run, or undefined when a teacher is configured. */
+  missing(): string | undefined {
+    if (!this.current.baseUrl || !this.current.model) return NO_TEACHER_MESSAGE;
+    try {
+      teacherBaseUrl(this.current.baseUrl);
+    } catch {
+      return `sift.teacher.baseUrl is not an http(s) URL: ${displayUrl(this.current.baseUrl)}`;
+    }
+    return undefined;
+  }
+
+  /** Finished reflections still being written; resolves when they are on disk. */
+  async flush(): Promise<void> {
+    const sessions = await Promise.allSettled(this.sessions.values());
+    await Promise.allSettled(sessions.map((s) => (s.status === 'fulfilled' ? s.value.cache?.flush() : undefined)));
+  }
+
+  /** The session for a dataset: the current teacher and prompts, and the dataset's reflection cache. */
+  session(doc: SiftDocument): Promise<ReflectionSession> {
+    const missing = this.missing();
+    if (missing) return Promise.reject(new NoTeacherError(missing));
+    const key = doc.path === undefined ? '' : defaultReflectionCachePath(doc.path);
+    let session = this.sessions.get(key);
+    if (!session) {
+      const identity = this.identity;
+      session = this.makeSession(key);
+      this.sessions.set(key, session);
+      // A session that could not be made (an unreadable prompt file) is tried again next time.
+      session.catch(() => {
+        if (this.identity === identity && this.sessions.get(key) === session) this.sessions.delete(key);
+      });
+    }
+    return session;
+  }
+
+  private async makeSession(cachePath: string): Promise<ReflectionSession> {
+    const s = this.current;
+    this.teacher ??= new TeacherClient({
+      url: s.baseUrl,
+      model: s.model,
+      apiKey: this.apiKey,
+      concurrency: s.maxConcurrency,
+      onEvent: (event) => this.info(describeTeacherEvent(event)),
+    });
+    // JSON only: a prompt module would run code in the language server.
+    this.prompts ??= s.promptsFile ? loadPromptOverride(resolveSettingPath(s.promptsFile, this.workspaceRoot()), { allowCode: false }) : Promise.resolve(DEFAULT_PROMPTS);
+    const prompts = await this.prompts.catch((error: unknown) => {
+      this.prompts = undefined;
+      throw new ReflectionRequestError(error instanceof Error ? error.message : String(error));
+    });
+    const cache = cachePath ? await ReflectionCache.open(cachePath) : ReflectionCache.memory();
+    if (cache.skippedLines > 0) this.info(`reflection cache ${cachePath}: ${cache.skippedLines} unreadable line(s) ignored`);
+    const structured = s.structuredOutput === 'auto' ? 'auto' : s.structuredOutput === 'on';
+    this.info(`reflection: ${this.describe()}, prompts ${prompts.version}, cache ${cachePath || 'in memory'}`);
+    return new ReflectionSession({ teacher: this.teacher, prompts, cache, structured });
+  }
+}
