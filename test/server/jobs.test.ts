@@ -132,6 +132,11 @@ test('$/progress: a cancellable job, cancelled from the progress indicator', asy
   assert.ok(status.scored < 10, `cancelled before the end (${status.scored} scored)`);
   const hints = (await client.inlayHints(uri, 0, 10)) as InlayHint[];
   assert.ok(hints.every((h) => !String(h.label).includes('scoring')), 'no record still shows as being scored');
+  // An unscored record has no hint (the list above may even be empty): its hover says whether it is queued.
+  const hovers = await client.recordStates(uri, 10);
+  assert.equal(hovers.length, 10);
+  assert.equal(hovers.filter((h) => /scoring this record/.test(h)).length, 0, 'no record still shows as being scored');
+  assert.equal(hovers.filter((h) => /not scored yet/.test(h)).length, 10 - status.scored);
 
   // Score file starts a new job for what is missing; the cancel command stops it.
   const tokensNow = client.progressTokens.length;

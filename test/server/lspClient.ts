@@ -249,6 +249,16 @@ export class TestClient {
     return this.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line, character } });
   }
 
+  /** The hover text of lines 0 to count - 1: what each record shows, scored or not. */
+  recordStates(uri: string, count: number): Promise<string[]> {
+    return Promise.all(
+      Array.from({ length: count }, async (_, line) => {
+        const contents = (await this.hover(uri, line))?.contents;
+        return contents && typeof contents === 'object' && 'value' in contents ? contents.value : '';
+      }),
+    );
+  }
+
   codeActions(uri: string, range: Range): Promise<(Command | CodeAction)[] | null> {
     const diagnostics = (this.diagnostics.get(uri)?.diagnostics ?? []).filter((d) => d.range.start.line <= range.end.line && d.range.end.line >= range.start.line);
     return this.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range, context: { diagnostics } });
