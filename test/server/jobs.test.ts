@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import type { InlayHint, MarkupContent, WorkDoneProgressBegin } from 'vscode-languageserver-protocol';
 import { Commands, DEFAULT_SETTINGS, SettingsChangedNotification } from '../../src/protocol';
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
+import { waitFor } from '../helpers/waitFor';
 import { TestClient } from './lspClient';
 
 const run = promisify(execFile);
@@ -159,13 +160,15 @@ test('DS weight from a valid set set in the settings: the same values as `sift s
     settings: { ...DEFAULT_SETTINGS, template: 'plain', threads: 1, metrics: ['ifd', 'rifd', 'ds'], dsValidSet: valid },
   });
   // The job can start and end between two status messages: wait for the hints themselves.
-  let hints: InlayHint[] = [];
-  const deadline = Date.now() + 60_000;
-  while (!(hints.length === 3 && hints.every((h) => /· DS \d/.test(String(h.label))))) {
-    assert.ok(Date.now() < deadline, `no DS values: ${JSON.stringify(hints.map((h) => h.label))}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    hints = ((await client.inlayHints(rescoreUri, 0, 3)) as InlayHint[]) ?? [];
-  }
+  let last: InlayHint[] = [];
+  const hints = await waitFor(
+    'DS values on the 3 records',
+    async () => {
+      last = ((await client.inlayHints(rescoreUri, 0, 3)) as InlayHint[]) ?? [];
+      return last.length === 3 && last.every((h) => /· DS \d/.test(String(h.label))) ? last : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, detail: () => `no DS values: ${JSON.stringify(last.map((h) => h.label))}` },
+  );
   await cliRun;
   const rows = readFileSync(join(own, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ifd: number; rifd: number; ds: number });
   assert.deepEqual(
