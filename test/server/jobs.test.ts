@@ -47,16 +47,22 @@ function ended(token: string | number): boolean {
   return client.progress.some((p) => p.token === token && p.value.kind === 'end');
 }
 
-test('an edit while its record is being scored: the old result is dropped, the new text is scored', async () => {
-  const sub = join(dir, 'edit');
+/** Opens `records` as <folder>/stories.jsonl (a folder of its own: nothing stored) and waits for its scoring job to begin. */
+async function openAndWaitForJob(folder: string, records: string[]): Promise<{ uri: string; token: string | number; begin: WorkDoneProgressBegin }> {
+  const sub = join(dir, folder);
   mkdirSync(sub);
   const path = join(sub, 'stories.jsonl');
-  const text = stories.slice(0, 6).join('\n') + '\n';
+  const text = records.join('\n') + '\n';
   writeFileSync(path, text);
   const tokensBefore = client.progressTokens.length;
   const uri = await client.open(path, text);
   const token = await client.waitFor('the job to begin', () => client.progressTokens[tokensBefore]);
-  await client.waitFor('progress begin', () => beginOf(token));
+  const begin = await client.waitFor('progress begin', () => beginOf(token));
+  return { uri, token, begin };
+}
+
+test('an edit while its record is being scored: the old result is dropped, the new text is scored', async () => {
+  const { uri } = await openAndWaitForJob('edit', stories.slice(0, 6));
   // Line 0 is in the first batch, which is being scored right now: change its response.
   const original = JSON.parse(stories[0]) as { instruction: string; input: string; output: string };
   const changed = JSON.stringify({ ...original, output: 'Tim and Sue went to the park. They played with a red ball all day. Then they went home.' });
@@ -111,15 +117,7 @@ test('after an edit only the changed record is scored again', async () => {
 });
 
 test('$/progress: a cancellable job, cancelled from the progress indicator', async () => {
-  const sub = join(dir, 'cancel');
-  mkdirSync(sub);
-  const path = join(sub, 'stories.jsonl');
-  const text = stories.slice(6, 16).join('\n') + '\n';
-  writeFileSync(path, text);
-  const tokensBefore = client.progressTokens.length;
-  const uri = await client.open(path, text);
-  const token = await client.waitFor('the job to begin', () => client.progressTokens[tokensBefore]);
-  const begin = await client.waitFor('progress begin', () => beginOf(token));
+  const { uri, token, begin } = await openAndWaitForJob('cancel', stories.slice(6, 16));
   assert.equal(begin.cancellable, true);
   assert.equal(begin.title, 'Sift: scoring stories.jsonl');
   assert.equal(begin.message, '0 / 10 scored');
