@@ -1,5 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cliPath, repoRoot } from './paths';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliPath, examplesDir, repoRoot, tempDir } from './paths';
 
 export interface CliResult {
   status: number | null;
@@ -44,4 +46,17 @@ export async function startServe(extra: string[] = []): Promise<{ url: string; p
       child.kill('SIGTERM');
     }),
   };
+}
+
+/**
+ * A dataset of `count` distinct records (the example stories, numbered) in a temp dir of its own:
+ * long enough that a run is still scoring when a test stops it.
+ */
+export function manyRecords(count: number): { dir: string; dataset: string } {
+  const dir = tempDir();
+  const dataset = join(dir, 'many.jsonl');
+  const story = readFileSync(join(examplesDir, 'tinystories-instructions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { instruction: string; output: string });
+  const lines = Array.from({ length: count }, (_, i) => JSON.stringify({ instruction: `${story[i % 18].instruction} (${i})`, input: '', output: story[i % 18].output }));
+  writeFileSync(dataset, lines.join('\n') + '\n');
+  return { dir, dataset };
 }

@@ -33,6 +33,13 @@ export function toyLogprob(prev: number, cur: number): number {
   return -Math.log(TOY_VOCAB) - ((31 * cur + 17 * prev) % 97) / 100;
 }
 
+/** A toy token sequence of length `n`, BOS first, different for each `seed`. */
+export function toySequence(n: number, seed: number): number[] {
+  const ids = [TOY_BOS];
+  for (let i = 1; i < n; i++) ids.push(3 + ((seed * 7919 + i * 104729) % 5000));
+  return ids;
+}
+
 /** What a correct scorer must return for `ids`: lp[j-1] = log p(ids[j] | ids[j-1]). */
 export function toyLogprobs(ids: readonly number[]): Float64Array {
   const out = new Float64Array(Math.max(0, ids.length - 1));

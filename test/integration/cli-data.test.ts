@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { sift } from '../helpers/cli';
+import { manyRecords, sift } from '../helpers/cli';
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
 
 const stories = join(examplesDir, 'tinystories-instructions.jsonl');
@@ -75,16 +75,6 @@ test('reflect --in-place is the explicit way to replace the dataset; --out and -
   assert.equal(neither.status, 2);
   assert.match(neither.stderr, /--out FILE is required \(or --in-place/);
 });
-
-/** A dataset long enough that a run is still scoring when the test stops it. */
-function manyRecords(count: number): { dir: string; dataset: string } {
-  const dir = tempDir();
-  const dataset = join(dir, 'many.jsonl');
-  const story = readFileSync(stories, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { instruction: string; output: string });
-  const lines = Array.from({ length: count }, (_, i) => JSON.stringify({ instruction: `${story[i % 18].instruction} (${i})`, input: '', output: story[i % 18].output }));
-  writeFileSync(dataset, lines.join('\n') + '\n');
-  return { dir, dataset };
-}
 
 function exited(child: ChildProcess, timeoutMs: number): Promise<number | null | 'timeout'> {
   return new Promise((resolve) => {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { sift } from '../helpers/cli';
+import { manyRecords, sift } from '../helpers/cli';
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
 
 const stories = join(examplesDir, 'tinystories-instructions.jsonl');
@@ -175,18 +175,20 @@ test('DS weight with a valid set', () => {
 });
 
 test('Ctrl-C stops a run cleanly: exit 130, scores so far kept, the re-run resumes', async () => {
-  const dir = tempDir();
-  const dataset = join(dir, 'many.jsonl');
-  const story = readFileSync(stories, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { instruction: string; output: string });
-  const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ instruction: `${story[i % 18].instruction} (${i})`, input: '', output: story[i % 18].output }));
-  writeFileSync(dataset, lines.join('\n') + '\n');
+  const { dir, dataset } = manyRecords(300);
   const out = join(dir, 'scores.jsonl');
   const child = spawn(process.execPath, [cliPath, 'score', dataset, '--out', out, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let sent = false;
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
-    // Interrupt once scoring is under way.
-    if (/records/.test(stderr) && child.exitCode === null && !child.killed) setTimeout(() => child.kill('SIGINT'), 1500);
+    // Interrupt at the first progress line: a record has been scored and put in the store by then
+    // (so some scores are kept), and 300 records are far from done (so the run is stopped), however
+    // fast or slow the machine is.
+    if (!sent && /\d+\/\d+ records/.test(stderr)) {
+      sent = true;
+      child.kill('SIGINT');
+    }
   });
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   assert.equal(code, 130, stderr);

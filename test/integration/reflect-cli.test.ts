@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FakeTeacher, reflectionReply, type TeacherRequest } from '../helpers/fake-teacher';
 import { cliPath, examplesDir, repoRoot, tempDir } from '../helpers/paths';
+import { waitFor } from '../helpers/waitFor';
 
 const KEY = 'sk-cli-secret-0000-never-print';
 const storiesPath = join(examplesDir, 'tinystories-instructions.jsonl');
@@ -260,7 +261,7 @@ test('sift reflect: Ctrl-C stops the run (exit 130), writes no output, keeps fin
       stderr += d.toString();
     });
     // Interrupt once the first answers are in.
-    while (slow.requests.length < 2) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the first teacher calls', () => slow.requests.length >= 2, { timeoutMs: 60_000 });
     child.kill('SIGINT');
     const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
     assert.deepEqual([code, signal], [130, null], stderr);

@@ -161,7 +161,9 @@ test('bad requests get errors, never a crash; other files are not datasets', asy
   const jsonPath = join(dir, 'config.json');
   writeFileSync(jsonPath, '{"not": "a dataset"');
   const jsonUri = await client.open(jsonPath, '{"not": "a dataset"', 'json');
-  await new Promise((resolve) => setTimeout(resolve, 400));
+  // The server handles notifications in order and publishes every dataset it has opened, in the
+  // order opened: once a dataset opened after it has its diagnostics, the JSON file would have had its own.
+  await diagnosticsFor(await openText(record(0), 'after-config.jsonl'));
   assert.equal(client.diagnostics.get(jsonUri), undefined);
   assert.ok(!client.exited);
   assert.equal(client.stderr.includes('uncaught'), false);

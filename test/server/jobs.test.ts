@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import type { InlayHint, MarkupContent, WorkDoneProgressBegin } from 'vscode-languageserver-protocol';
 import { Commands, DEFAULT_SETTINGS, SettingsChangedNotification } from '../../src/protocol';
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
+import { waitFor } from '../helpers/waitFor';
 import { TestClient } from './lspClient';
 
 const run = promisify(execFile);
@@ -46,16 +47,22 @@ function ended(token: string | number): boolean {
   return client.progress.some((p) => p.token === token && p.value.kind === 'end');
 }
 
-test('an edit while its record is being scored: the old result is dropped, the new text is scored', async () => {
-  const sub = join(dir, 'edit');
+/** Opens `records` as <folder>/stories.jsonl (a folder of its own: nothing stored) and waits for its scoring job to begin. */
+async function openAndWaitForJob(folder: string, records: string[]): Promise<{ uri: string; token: string | number; begin: WorkDoneProgressBegin }> {
+  const sub = join(dir, folder);
   mkdirSync(sub);
   const path = join(sub, 'stories.jsonl');
-  const text = stories.slice(0, 6).join('\n') + '\n';
+  const text = records.join('\n') + '\n';
   writeFileSync(path, text);
   const tokensBefore = client.progressTokens.length;
   const uri = await client.open(path, text);
   const token = await client.waitFor('the job to begin', () => client.progressTokens[tokensBefore]);
-  await client.waitFor('progress begin', () => beginOf(token));
+  const begin = await client.waitFor('progress begin', () => beginOf(token));
+  return { uri, token, begin };
+}
+
+test('an edit while its record is being scored: the old result is dropped, the new text is scored', async () => {
+  const { uri } = await openAndWaitForJob('edit', stories.slice(0, 6));
   // Line 0 is in the first batch, which is being scored right now: change its response.
   const original = JSON.parse(stories[0]) as { instruction: string; input: string; output: string };
   const changed = JSON.stringify({ ...original, output: 'Tim and Sue went to the park. They played with a red ball all day. Then they went home.' });
@@ -96,20 +103,21 @@ test('after an edit only the changed record is scored again', async () => {
   await client.replaceLine(uri, 1, stories[1]);
   const hints = (await client.inlayHints(uri, 1, 1)) as InlayHint[];
   assert.match(String(hints[0].label), /^IFD \d\.\d\d · r-IFD \d\.\d\d$/);
-  await new Promise((resolve) => setTimeout(resolve, 800));
-  assert.ok(!client.logs.slice(logsAfter).some((l) => /job \d+ \(score\) started/.test(l)), 'no job for a text the store knows');
+  // A job for the undone text would be queued when typing pauses. Edit another record right away:
+  // once that one is scored, every pause since the undo has passed, so the jobs started since
+  // then are all there will be; a job for the undone text would show as a second job or as a
+  // second record in the same job.
+  const other = JSON.parse(stories[2]) as { output: string };
+  await client.replaceLine(uri, 2, JSON.stringify({ ...other, output: other.output + ' The end.' }));
+  await client.waitFor('a job for the other edit', () => client.logs.slice(logsAfter).find((l) => /job \d+ \(score\) started/.test(l)));
+  await client.waitScored(uri);
+  const startedAfter = client.logs.slice(logsAfter).filter((l) => /job \d+ \(score\) started/.test(l));
+  assert.equal(startedAfter.length, 1, 'no job for a text the store knows');
+  assert.match(startedAfter[0], /: 1 records to score$/, 'no job for a text the store knows');
 });
 
 test('$/progress: a cancellable job, cancelled from the progress indicator', async () => {
-  const sub = join(dir, 'cancel');
-  mkdirSync(sub);
-  const path = join(sub, 'stories.jsonl');
-  const text = stories.slice(6, 16).join('\n') + '\n';
-  writeFileSync(path, text);
-  const tokensBefore = client.progressTokens.length;
-  const uri = await client.open(path, text);
-  const token = await client.waitFor('the job to begin', () => client.progressTokens[tokensBefore]);
-  const begin = await client.waitFor('progress begin', () => beginOf(token));
+  const { uri, token, begin } = await openAndWaitForJob('cancel', stories.slice(6, 16));
   assert.equal(begin.cancellable, true);
   assert.equal(begin.title, 'Sift: scoring stories.jsonl');
   assert.equal(begin.message, '0 / 10 scored');
@@ -123,6 +131,11 @@ test('$/progress: a cancellable job, cancelled from the progress indicator', asy
   assert.ok(status.scored < 10, `cancelled before the end (${status.scored} scored)`);
   const hints = (await client.inlayHints(uri, 0, 10)) as InlayHint[];
   assert.ok(hints.every((h) => !String(h.label).includes('scoring')), 'no record still shows as being scored');
+  // An unscored record has no hint (the list above may even be empty): its hover says whether it is queued.
+  const hovers = await client.recordStates(uri, 10);
+  assert.equal(hovers.length, 10);
+  assert.equal(hovers.filter((h) => /scoring this record/.test(h)).length, 0, 'no record still shows as being scored');
+  assert.equal(hovers.filter((h) => /not scored yet/.test(h)).length, 10 - status.scored);
 
   // Score file starts a new job for what is missing; the cancel command stops it.
   const tokensNow = client.progressTokens.length;
@@ -145,13 +158,15 @@ test('DS weight from a valid set set in the settings: the same values as `sift s
     settings: { ...DEFAULT_SETTINGS, template: 'plain', threads: 1, metrics: ['ifd', 'rifd', 'ds'], dsValidSet: valid },
   });
   // The job can start and end between two status messages: wait for the hints themselves.
-  let hints: InlayHint[] = [];
-  const deadline = Date.now() + 60_000;
-  while (!(hints.length === 3 && hints.every((h) => /· DS \d/.test(String(h.label))))) {
-    assert.ok(Date.now() < deadline, `no DS values: ${JSON.stringify(hints.map((h) => h.label))}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    hints = ((await client.inlayHints(rescoreUri, 0, 3)) as InlayHint[]) ?? [];
-  }
+  let last: InlayHint[] = [];
+  const hints = await waitFor(
+    'DS values on the 3 records',
+    async () => {
+      last = ((await client.inlayHints(rescoreUri, 0, 3)) as InlayHint[]) ?? [];
+      return last.length === 3 && last.every((h) => /· DS \d/.test(String(h.label))) ? last : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, detail: () => `no DS values: ${JSON.stringify(last.map((h) => h.label))}` },
+  );
   await cliRun;
   const rows = readFileSync(join(own, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ifd: number; rifd: number; ds: number });
   assert.deepEqual(

@@ -54,6 +54,7 @@ import {
   type StatusParams,
 } from '../../src/protocol';
 import { repoRoot } from '../helpers/paths';
+import { waitFor } from '../helpers/waitFor';
 
 export const serverPath = join(repoRoot, 'dist', 'server.js');
 
@@ -249,6 +250,16 @@ export class TestClient {
     return this.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line, character } });
   }
 
+  /** The hover text of lines 0 to count - 1: what each record shows, scored or not. */
+  recordStates(uri: string, count: number): Promise<string[]> {
+    return Promise.all(
+      Array.from({ length: count }, async (_, line) => {
+        const contents = (await this.hover(uri, line))?.contents;
+        return contents && typeof contents === 'object' && 'value' in contents ? contents.value : '';
+      }),
+    );
+  }
+
   codeActions(uri: string, range: Range): Promise<(Command | CodeAction)[] | null> {
     const diagnostics = (this.diagnostics.get(uri)?.diagnostics ?? []).filter((d) => d.range.start.line <= range.end.line && d.range.end.line >= range.start.line);
     return this.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range, context: { diagnostics } });
@@ -262,24 +273,15 @@ export class TestClient {
     return this.connection.sendNotification(WorkDoneProgressCancelNotification.type, { token });
   }
 
-  /** Resolves once `check` returns a value other than undefined/false, re-checking on every message. */
-  async waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = check();
-      if (value !== undefined && value !== false) return value;
-      const left = deadline - Date.now();
-      if (left <= 0 || this.exited) {
-        throw new Error(`timed out waiting for ${what}${this.exited ? ' (the server exited)' : ''}\nlast logs:\n${this.logs.slice(-15).join('\n')}\nstderr:\n${this.stderr.slice(-2000)}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  /** Resolves once `check` returns a value other than undefined/null/false, re-checking on every message. */
+  waitFor<T>(what: string, check: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+    return waitFor(what, check, {
+      timeoutMs,
+      intervalMs: 200,
+      changed: () => new Promise<void>((resolve) => this.waiters.push(resolve)),
+      gone: () => (this.exited ? 'the server exited' : undefined),
+      detail: () => `last logs:\n${this.logs.slice(-15).join('\n')}\nstderr:\n${this.stderr.slice(-2000)}`,
+    });
   }
 
   /** The latest status of a document once every record is scored and no job runs. */

@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { hostRefusal, parseHostHeader } from '../../src/core/serve/requestGuards';
 import { startScoringServer, type RunningServer, type ScoringServerOptions, type ServableScorer } from '../../src/core/serve/scoringServer';
+import { waitFor } from '../helpers/waitFor';
 
 /** A scorer whose token ids are the characters' codes; `gate`, when set, holds every evaluation until opened. */
 function fakeScorer(): ServableScorer & { tokenized: number; evaluating: number; gate?: Promise<void> } {
@@ -127,7 +128,7 @@ test('work is bounded: requests beyond the active and queued limits get 503, the
   server.scorer.gate = new Promise<void>((resolve) => (open = resolve));
   try {
     const first = raw(server.url, 'POST', '/v1/completions', {}, completion([[1, 5, 6]]));
-    while (server.scorer.evaluating === 0) await new Promise((resolve) => setImmediate(resolve));
+    await waitFor('the first request to be evaluated', () => server.scorer.evaluating > 0, { intervalMs: 1 });
     // Of two more, one waits in the queue and the other finds it full.
     const more = [0, 1].map(() => raw(server.url, 'POST', '/v1/completions', {}, completion([[1, 5, 6]])));
     assert.equal((await Promise.race(more)).status, 503);

@@ -8,16 +8,10 @@ import assert from 'node:assert/strict';
 import { PermanentScorerError, RetriesExhaustedError } from '../../src/core/scoring/types';
 import { SglangScorer, type SglangScorerOptions } from '../../src/core/scoring/sglang/client';
 import type { HttpEvent } from '../../src/core/scoring/http/pool';
-import { FakeSglang, toyLogprobs, toyTokenize, TOY_BOS, type Fault } from '../helpers/fake-sglang';
+import { FakeSglang, toyLogprobs, toySequence, toyTokenize, TOY_BOS, type Fault } from '../helpers/fake-sglang';
 
 const KEY = 'sk-sglang-SECRET-0a1b2c3d4e';
 const FAST = { backoffBaseMs: 5, backoffCapMs: 40, requestTimeoutMs: 400 } as const;
-
-function seq(n: number, seed: number): number[] {
-  const ids = [TOY_BOS];
-  for (let i = 1; i < n; i++) ids.push(3 + ((seed * 7919 + i * 104729) % 5000));
-  return ids;
-}
 
 function assertLogprobsEqual(actual: Float64Array[], sequences: number[][]): void {
   assert.equal(actual.length, sequences.length);
@@ -53,7 +47,7 @@ describe('SGLang backend', () => {
 
   it('returns exact log-probs and sends the documented prefill-only request', async () => {
     fake.requests.length = 0;
-    const sequences = [seq(5, 1), seq(12, 2)];
+    const sequences = [toySequence(5, 1), toySequence(12, 2)];
     assertLogprobsEqual(await scorer.logprobs(sequences), sequences);
     const r = fake.requestsTo('/generate')[0];
     assert.deepEqual(r?.body, {
@@ -69,8 +63,8 @@ describe('SGLang backend', () => {
 
   it('batches by tokens, keeps order, a single prompt is still sent as a batch', async () => {
     fake.requests.length = 0;
-    const sequences = Array.from({ length: 30 }, (_, i) => seq(2 + ((i * 13) % 20), i));
-    sequences.push(seq(100, 77)); // longer than maxTokensPerRequest: alone
+    const sequences = Array.from({ length: 30 }, (_, i) => toySequence(2 + ((i * 13) % 20), i));
+    sequences.push(toySequence(100, 77)); // longer than maxTokensPerRequest: alone
     assertLogprobsEqual(await scorer.logprobs(sequences), sequences);
     const bodies = fake.requestsTo('/generate').map((r) => (r.body as { input_ids: number[][] }).input_ids);
     for (const b of bodies) {
@@ -82,7 +76,7 @@ describe('SGLang backend', () => {
   });
 
   it('refuses a sequence that fills the whole context, before any request', async () => {
-    await assert.rejects(scorer.logprobs([seq(128, 1)]), PermanentScorerError);
+    await assert.rejects(scorer.logprobs([toySequence(128, 1)]), PermanentScorerError);
   });
 
   it('tokenizes many texts per /v1/tokenize request, without special tokens', async () => {
@@ -105,7 +99,7 @@ describe('SGLang backend', () => {
     assert.equal(s.loraPath, 'math-lora');
     assert.equal(s.maxContext, 127);
     fake.requests.length = 0;
-    const sequences = [seq(4, 9)];
+    const sequences = [toySequence(4, 9)];
     assertLogprobsEqual(await s.logprobs(sequences), sequences);
     assert.equal((fake.requestsTo('/generate')[0]?.body as Record<string, unknown>)['lora_path'], 'math-lora');
     await s.close();
@@ -125,7 +119,7 @@ describe('SGLang backend', () => {
     it(`retries after ${name}`, async () => {
       const { scorer: s, events } = await connect(fake, { apiKey: KEY });
       fake.inject('/generate', fault);
-      const sequences = [seq(4, 1), seq(6, 2)];
+      const sequences = [toySequence(4, 1), toySequence(6, 2)];
       assertLogprobsEqual(await s.logprobs(sequences), sequences);
       const retries = events.filter((e) => e.type === 'retry');
       assert.equal(retries.length, 1);
@@ -136,18 +130,18 @@ describe('SGLang backend', () => {
 
   it('reads a null log-prob (orjson writes -inf and NaN as null) as -Infinity', async () => {
     fake.inject('/generate', { kind: 'nan' });
-    const [lp] = await scorer.logprobs([seq(4, 1)]);
+    const [lp] = await scorer.logprobs([toySequence(4, 1)]);
     assert.equal(lp?.[0], -Infinity);
-    assert.deepEqual(Array.from(lp as Float64Array).slice(1), Array.from(toyLogprobs(seq(4, 1))).slice(1));
+    assert.deepEqual(Array.from(lp as Float64Array).slice(1), Array.from(toyLogprobs(toySequence(4, 1))).slice(1));
   });
 
   it('gives up after the retry limit, and does not retry a 400', async () => {
     const { scorer: s } = await connect(fake, { apiKey: KEY, retries: 1 });
     fake.inject('/generate', { kind: 'status', status: 500 }, 2);
-    await assert.rejects(s.logprobs([seq(4, 1)]), RetriesExhaustedError);
+    await assert.rejects(s.logprobs([toySequence(4, 1)]), RetriesExhaustedError);
     const n0 = fake.requestsTo('/generate').length;
     fake.inject('/generate', { kind: 'status', status: 400, message: 'The input (9000 tokens) is longer than the model\'s context length (8192 tokens).' });
-    await assert.rejects(s.logprobs([seq(4, 1)]), (e: Error) => {
+    await assert.rejects(s.logprobs([toySequence(4, 1)]), (e: Error) => {
       assert.ok(e instanceof PermanentScorerError);
       assert.match(e.message, /HTTP 400: The input \(9000 tokens\) is longer than the model's context length/);
       return true;
@@ -162,10 +156,10 @@ describe('SGLang backend', () => {
     const ctl = new AbortController();
     setTimeout(() => ctl.abort(), 50);
     const t0 = performance.now();
-    await assert.rejects(s.logprobs([seq(4, 1)], ctl.signal), { name: 'AbortError' });
+    await assert.rejects(s.logprobs([toySequence(4, 1)], ctl.signal), { name: 'AbortError' });
     assert.ok(performance.now() - t0 < 300);
     fake.inject('/generate', { kind: 'status', status: 400, message: `bad key ${KEY}` });
-    const err = await s.logprobs([seq(4, 1)]).catch((e: Error) => e);
+    const err = await s.logprobs([toySequence(4, 1)]).catch((e: Error) => e);
     assert.ok(err instanceof PermanentScorerError);
     assert.ok(!String(err.message).includes(KEY) && !JSON.stringify(events).includes(KEY));
     await s.close();

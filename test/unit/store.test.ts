@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { ScoreStore, storeKey } from '../../src/core/store';
 import { STORE_FLUSH_DELAY_MS } from '../../src/core/store/scoreStore';
 import { tempDir } from '../helpers/paths';
+import { waitFor } from '../helpers/waitFor';
 
 const parts = { texts: ['prompt', 'response'], template: 'plain', metric: 'ifd', modelId: 'm', methodVersion: 'v1', boundary: 'clean' };
 
@@ -73,8 +74,7 @@ test('an entry reaches the file within the flush delay, without waiting for 256 
   const path = join(tempDir(), '.sift', 'scores.jsonl');
   const store = await ScoreStore.open(path);
   store.put('a', { losses: [1, 2], truncated: false, at: 1 });
-  const deadline = Date.now() + 10 * STORE_FLUSH_DELAY_MS;
-  while (!(existsSync(path) && readFileSync(path, 'utf8').includes('"k":"a"')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor('the entry in the file, without close()', () => existsSync(path) && readFileSync(path, 'utf8').includes('"k":"a"'), { timeoutMs: 10 * STORE_FLUSH_DELAY_MS });
   assert.match(existsSync(path) ? readFileSync(path, 'utf8') : '', /"k":"a"/, 'written without close()');
   await store.close();
 });

@@ -8,16 +8,10 @@ import { PartialLogprobsError, PermanentScorerError, RetriesExhaustedError } fro
 import { DEFAULT_VLLM_MODE } from '../../src/core/scoring/backends';
 import { VllmScorer, type VllmScorerOptions } from '../../src/core/scoring/vllm/client';
 import type { HttpEvent } from '../../src/core/scoring/http/pool';
-import { deadUrl, FakeVllm, toyLogprobs, toyTokenize, TOY_BOS, type Fault } from '../helpers/fake-vllm';
+import { deadUrl, FakeVllm, toyLogprobs, toySequence, toyTokenize, TOY_BOS, type Fault } from '../helpers/fake-vllm';
 
 const KEY = 'sk-test-SECRET-9f8e7d6c5b4a';
 const FAST = { backoffBaseMs: 5, backoffCapMs: 40, requestTimeoutMs: 400 } as const;
-
-function seq(n: number, seed: number): number[] {
-  const ids = [TOY_BOS];
-  for (let i = 1; i < n; i++) ids.push(3 + ((seed * 7919 + i * 104729) % 5000));
-  return ids;
-}
 
 function assertLogprobsEqual(actual: Float64Array[], sequences: number[][]): void {
   assert.equal(actual.length, sequences.length);
@@ -110,7 +104,7 @@ describe('vLLM backend: scoring', () => {
 
   it('returns exact log-probs and sends the documented echo request', async () => {
     fake.requests.length = 0;
-    const sequences = [seq(5, 1), seq(9, 2), [TOY_BOS, 72, 105]];
+    const sequences = [toySequence(5, 1), toySequence(9, 2), [TOY_BOS, 72, 105]];
     const lp = await scorer.logprobs(sequences);
     assertLogprobsEqual(lp, sequences);
     const reqs = fake.requestsTo('/v1/completions');
@@ -128,13 +122,13 @@ describe('vLLM backend: scoring', () => {
     assert.deepEqual(lp.map((a) => a.length), [0, 0]);
     assert.equal(fake.requests.length, 0);
     // max_model_len 256: at most 255 tokens (the engine runs one generated token even for echo)
-    await assert.rejects(scorer.logprobs([seq(256, 1)]), (e: Error) => {
+    await assert.rejects(scorer.logprobs([toySequence(256, 1)]), (e: Error) => {
       assert.ok(e instanceof PermanentScorerError);
       assert.match(e.message, /sequence 0 has 256 tokens.*at most 255/);
       return true;
     });
     assert.equal(fake.requests.length, 0);
-    const sequences = [seq(3, 1), seq(257, 1), seq(255, 2)];
+    const sequences = [toySequence(3, 1), toySequence(257, 1), toySequence(255, 2)];
     await assert.rejects(scorer.logprobs(sequences), (e: Error) => {
       assert.ok(e instanceof PartialLogprobsError);
       assert.match(e.message, /sequence 1 has 257 tokens.*at most 255/);
@@ -149,7 +143,7 @@ describe('vLLM backend: scoring', () => {
   it('sends the prompt_logprobs request when no mode is configured (DEFAULT_VLLM_MODE)', async () => {
     const { scorer: s } = await connect(fake, { apiKey: KEY });
     fake.requests.length = 0;
-    const sequences = [seq(5, 1), seq(255, 2)];
+    const sequences = [toySequence(5, 1), toySequence(255, 2)];
     assertLogprobsEqual(await s.logprobs(sequences), sequences);
     const bodies = fake.requestsTo('/v1/completions').map((r) => r.body);
     assert.deepEqual(bodies, [{ model: 'toy-model', prompt: sequences, max_tokens: 1, prompt_logprobs: 0 }]);
@@ -159,8 +153,8 @@ describe('vLLM backend: scoring', () => {
   it('batches by tokens, keeps order across many sequences, sends a long sequence alone', async () => {
     fake.requests.length = 0;
     const sequences: number[][] = [];
-    for (let i = 0; i < 60; i++) sequences.push(seq(2 + ((i * 37) % 30), i));
-    sequences.splice(17, 0, seq(100, 999)); // longer than maxTokensPerRequest (64)
+    for (let i = 0; i < 60; i++) sequences.push(toySequence(2 + ((i * 37) % 30), i));
+    sequences.splice(17, 0, toySequence(100, 999)); // longer than maxTokensPerRequest (64)
     const lp = await scorer.logprobs(sequences);
     assertLogprobsEqual(lp, sequences);
     const bodies = fake.requestsTo('/v1/completions').map((r) => r.body as { prompt: number[][] });
@@ -179,7 +173,7 @@ describe('vLLM backend: scoring', () => {
   it('respects maxPromptsPerRequest', async () => {
     const { scorer: s } = await connect(fake, { apiKey: KEY, maxPromptsPerRequest: 3 });
     fake.requests.length = 0;
-    const sequences = Array.from({ length: 10 }, (_, i) => seq(3, i));
+    const sequences = Array.from({ length: 10 }, (_, i) => toySequence(3, i));
     assertLogprobsEqual(await s.logprobs(sequences), sequences);
     const sizes = fake.requestsTo('/v1/completions').map((r) => (r.body as { prompt: unknown[] }).prompt.length);
     assert.deepEqual(sizes.sort(), [1, 3, 3, 3]);
@@ -205,7 +199,7 @@ describe('vLLM backend: prompt_logprobs mode', () => {
   it('returns exact log-probs from choices[i].prompt_logprobs and sends the documented request', async () => {
     const fake = await FakeVllm.start({ maxModelLen: 64 });
     const { scorer } = await connect(fake, { mode: 'prompt_logprobs' });
-    const sequences = [seq(6, 3), seq(63, 4)]; // 63 = max_model_len - 1 still fits
+    const sequences = [toySequence(6, 3), toySequence(63, 4)]; // 63 = max_model_len - 1 still fits
     assertLogprobsEqual(await scorer.logprobs(sequences), sequences);
     const r = fake.requestsTo('/v1/completions')[0];
     assert.deepEqual(r?.body, { model: 'toy-model', prompt: sequences, max_tokens: 1, prompt_logprobs: 0 });
@@ -225,7 +219,7 @@ describe('vLLM backend: in-flight limit and replicas', () => {
     const fake = await FakeVllm.start({ latencyMs: 30 });
     const { scorer } = await connect(fake, { maxInFlightPerUrl: 3, maxTokensPerRequest: 10 });
     fake.maxInFlight = 0;
-    const sequences = Array.from({ length: 40 }, (_, i) => seq(5, i)); // 2 per request → 20 requests
+    const sequences = Array.from({ length: 40 }, (_, i) => toySequence(5, i)); // 2 per request → 20 requests
     const texts = Array.from({ length: 12 }, (_, i) => `text ${i}`);
     const [lp, ids] = await Promise.all([scorer.logprobs(sequences), scorer.tokenize(texts)]);
     assertLogprobsEqual(lp, sequences);
@@ -242,7 +236,7 @@ describe('vLLM backend: in-flight limit and replicas', () => {
     const { scorer, events } = await connect([a.url, dead, b.url], { maxInFlightPerUrl: 2, maxTokensPerRequest: 8 });
     a.requests.length = 0;
     b.requests.length = 0;
-    const sequences = Array.from({ length: 48 }, (_, i) => seq(4, i));
+    const sequences = Array.from({ length: 48 }, (_, i) => toySequence(4, i));
     assertLogprobsEqual(await scorer.logprobs(sequences), sequences);
     const na = a.requestsTo('/v1/completions').length;
     const nb = b.requestsTo('/v1/completions').length;
@@ -262,7 +256,7 @@ describe('vLLM backend: in-flight limit and replicas', () => {
     const { scorer, events } = await connect([a.url, b.url], { backoffBaseMs: 5000, backoffCapMs: 30_000, maxTokensPerRequest: 4 });
     a.inject('/v1/completions', { kind: 'reset' });
     const t0 = performance.now();
-    const sequences = [seq(4, 1), seq(4, 2), seq(4, 3), seq(4, 4)];
+    const sequences = [toySequence(4, 1), toySequence(4, 2), toySequence(4, 3), toySequence(4, 4)];
     assertLogprobsEqual(await scorer.logprobs(sequences), sequences);
     assert.ok(performance.now() - t0 < 1500, `took ${(performance.now() - t0).toFixed(0)} ms`);
     const retry = events.find((e) => e.type === 'retry');
@@ -301,7 +295,7 @@ describe('vLLM backend: retries', () => {
     it(`retries after ${name}`, async () => {
       const { scorer, events } = await connect(fake, { apiKey: KEY });
       fake.inject('/v1/completions', fault, 2);
-      const sequences = [seq(4, 1), seq(7, 2)];
+      const sequences = [toySequence(4, 1), toySequence(7, 2)];
       assertLogprobsEqual(await scorer.logprobs(sequences), sequences);
       const retries = events.filter((e) => e.type === 'retry');
       assert.equal(retries.length, 2);
@@ -325,7 +319,7 @@ describe('vLLM backend: retries', () => {
     const { scorer, events } = await connect(fake, { apiKey: KEY, retries: 2 });
     const n0 = fake.requestsTo('/v1/completions').length;
     fake.inject('/v1/completions', { kind: 'status', status: 500, message: 'CUDA out of memory' }, 10);
-    await assert.rejects(scorer.logprobs([seq(4, 1)]), (e: Error) => {
+    await assert.rejects(scorer.logprobs([toySequence(4, 1)]), (e: Error) => {
       assert.ok(e instanceof RetriesExhaustedError, e.name);
       assert.match(e.message, /gave up after 3 attempts/);
       assert.match(e.message, /HTTP 500: CUDA out of memory/);
@@ -345,7 +339,7 @@ describe('vLLM backend: retries', () => {
       status: 400,
       message: "This model's maximum context length is 2048 tokens.",
     });
-    await assert.rejects(scorer.logprobs([seq(4, 1)]), (e: Error) => {
+    await assert.rejects(scorer.logprobs([toySequence(4, 1)]), (e: Error) => {
       assert.ok(e instanceof PermanentScorerError);
       assert.match(e.message, /HTTP 400: This model's maximum context length is 2048 tokens\./);
       assert.equal((e as PermanentScorerError & { status?: number }).status, 400);
@@ -358,7 +352,7 @@ describe('vLLM backend: retries', () => {
       status: 400,
       body: { object: 'error', message: 'max_tokens must be at least 1, got 0.', type: 'BadRequestError', param: null, code: 400 },
     });
-    await assert.rejects(scorer.logprobs([seq(4, 1)]), /HTTP 400: max_tokens must be at least 1, got 0\./);
+    await assert.rejects(scorer.logprobs([toySequence(4, 1)]), /HTTP 400: max_tokens must be at least 1, got 0\./);
     await scorer.close();
   });
 
@@ -366,7 +360,7 @@ describe('vLLM backend: retries', () => {
     const { scorer, events } = await connect(fake, { apiKey: KEY });
     fake.inject('/v1/completions', { kind: 'status', status: 429, retryAfter: '1' });
     const t0 = performance.now();
-    const sequences = [seq(4, 1)];
+    const sequences = [toySequence(4, 1)];
     assertLogprobsEqual(await scorer.logprobs(sequences), sequences);
     const elapsed = performance.now() - t0;
     assert.ok(elapsed >= 900, `waited ${elapsed.toFixed(0)} ms`);
@@ -380,7 +374,7 @@ describe('vLLM backend: retries', () => {
     const when = new Date(Date.now() + 2000).toUTCString(); // 1-2 s away (1 s resolution)
     fake.inject('/v1/completions', { kind: 'status', status: 503, retryAfter: when });
     const t0 = performance.now();
-    await scorer.logprobs([seq(4, 1)]);
+    await scorer.logprobs([toySequence(4, 1)]);
     assert.ok(performance.now() - t0 >= 900);
     const r = events.find((e) => e.type === 'retry');
     assert.ok(r && r.type === 'retry' && r.delayMs >= 900 && r.delayMs <= 2100, JSON.stringify(r));
@@ -410,7 +404,7 @@ describe('vLLM backend: cancellation', () => {
     const { scorer } = await connect(fake);
     fake.inject('/v1/completions', { kind: 'status', status: 503, retryAfter: '30' });
     const ctl = new AbortController();
-    await expectPromptAbort(scorer.logprobs([seq(4, 1)], ctl.signal), ctl, 100);
+    await expectPromptAbort(scorer.logprobs([toySequence(4, 1)], ctl.signal), ctl, 100);
     await scorer.close();
   });
 
@@ -418,7 +412,7 @@ describe('vLLM backend: cancellation', () => {
     const { scorer } = await connect(fake, { requestTimeoutMs: 60_000 });
     fake.inject('/v1/completions', { kind: 'hang' });
     const ctl = new AbortController();
-    await expectPromptAbort(scorer.logprobs([seq(4, 1)], ctl.signal), ctl, 100);
+    await expectPromptAbort(scorer.logprobs([toySequence(4, 1)], ctl.signal), ctl, 100);
     await scorer.close();
   });
 
@@ -426,7 +420,7 @@ describe('vLLM backend: cancellation', () => {
     const { scorer } = await connect(fake, { requestTimeoutMs: 60_000, maxInFlightPerUrl: 1, maxTokensPerRequest: 4 });
     fake.inject('/v1/completions', { kind: 'hang' });
     const ctl = new AbortController();
-    await expectPromptAbort(scorer.logprobs([seq(4, 1), seq(4, 2), seq(4, 3)], ctl.signal), ctl, 80);
+    await expectPromptAbort(scorer.logprobs([toySequence(4, 1), toySequence(4, 2), toySequence(4, 3)], ctl.signal), ctl, 80);
     fake.inject('/tokenize', { kind: 'hang' });
     const ctl2 = new AbortController();
     await expectPromptAbort(scorer.tokenize(['a', 'b', 'c'], ctl2.signal), ctl2, 80);
@@ -449,10 +443,10 @@ describe('vLLM backend: cancellation', () => {
   it('an already aborted signal rejects without a request; close() stops later calls', async () => {
     const { scorer } = await connect(fake);
     const n0 = fake.requests.length;
-    await assert.rejects(scorer.logprobs([seq(4, 1)], AbortSignal.abort()), { name: 'AbortError' });
+    await assert.rejects(scorer.logprobs([toySequence(4, 1)], AbortSignal.abort()), { name: 'AbortError' });
     assert.equal(fake.requests.length, n0);
     await scorer.close();
-    await assert.rejects(scorer.logprobs([seq(4, 1)]), { name: 'AbortError' });
+    await assert.rejects(scorer.logprobs([toySequence(4, 1)]), { name: 'AbortError' });
   });
 });
 
@@ -471,11 +465,11 @@ describe('vLLM backend: the API key stays secret', () => {
     };
     // a server (or proxy) that echoes the Authorization header in its error message
     fake.inject('/v1/completions', { kind: 'status', status: 400, message: `invalid header: Bearer ${KEY}` });
-    await collect(scorer.logprobs([seq(3, 1)]));
+    await collect(scorer.logprobs([toySequence(3, 1)]));
     fake.inject('/v1/completions', { kind: 'status', status: 500, message: `upstream refused key ${KEY}` }, 2);
-    await collect(scorer.logprobs([seq(3, 1)]));
+    await collect(scorer.logprobs([toySequence(3, 1)]));
     fake.inject('/v1/completions', { kind: 'reset' }, 2);
-    await collect(scorer.logprobs([seq(3, 1)]));
+    await collect(scorer.logprobs([toySequence(3, 1)]));
     fake.inject('/tokenize', { kind: 'status', status: 403, body: { detail: `forbidden for ${KEY}` } });
     await collect(scorer.tokenize(['x']));
     await scorer.close();

@@ -5,19 +5,10 @@
 /* global suite, suiteSetup, test */
 const assert = require('assert');
 const vscode = require('vscode');
+const { waitFor } = require('../waitFor.cjs');
 
 const EXTENSION_ID = 'sift.sift';
 const FIXTURE = 'e2e-scored.jsonl';
-
-async function waitFor(what, predicate, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise(resolve => setTimeout(resolve, 200));
-  }
-}
 
 suite('Sift reflection in a real VS Code extension host', () => {
   let uri;

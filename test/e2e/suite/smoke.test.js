@@ -4,20 +4,11 @@
 /* global suite, suiteSetup, test */
 const assert = require('assert');
 const vscode = require('vscode');
+const { waitFor } = require('../waitFor.cjs');
 
 const EXTENSION_ID = 'sift.sift';
 const MALFORMED_FIXTURE = 'e2e-malformed.jsonl';
 const MALFORMED_LINE = 2; // 0-based: the third line of the fixture is not valid JSON
-
-async function waitFor(what, predicate, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise(resolve => setTimeout(resolve, 200));
-  }
-}
 
 suite('Sift in a real VS Code extension host', () => {
   let uri;
