@@ -13,14 +13,18 @@ import {
 } from 'vscode-languageclient/node';
 import {
   Commands,
+  DATASET_EXTENSIONS,
+  DATASET_LANGUAGE_IDS,
   LineScoresRequest,
   ScoresChangedNotification,
   SettingsChangedNotification,
   StatusNotification,
+  type CommandArgs,
+  type CommandResult,
   type InitializationOptions,
   type LineScoresParams,
   type LineScoresResult,
-  type ScoresChangedParams,
+  type ServerCommand,
   type SettingsChangedParams,
   type StatusParams,
 } from '../protocol';
@@ -33,7 +37,8 @@ export function protocolUri(uri: vscode.Uri): string {
   return uri.toString();
 }
 
-export const DOCUMENT_SELECTOR = [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }];
+/** The documents the server gets (the protocol's dataset rule, as a document selector). */
+export const DOCUMENT_SELECTOR = [...DATASET_LANGUAGE_IDS.map((language) => ({ language })), { pattern: `**/*.{${DATASET_EXTENSIONS.join(',')}}` }];
 
 export interface ServerConnectionOptions {
   /** The extension's install folder: dist/server.js and the bundled models/ live there. */
@@ -101,6 +106,21 @@ export class ServerConnection implements vscode.Disposable {
     await client.sendNotification(SettingsChangedNotification, params);
   }
 
+  /** Runs a server command with the arguments its declaration takes. */
+  run<C extends ServerCommand<unknown[], unknown>>(command: C, args: CommandArgs<C>, token?: vscode.CancellationToken): Promise<CommandResult<C> | undefined> {
+    return this.executeCommand<CommandResult<C>>(command.id, args, token);
+  }
+
+  /** `run` with `$/progress` on a token of the client's own (see executeWithProgress). */
+  runWithProgress<C extends ServerCommand<unknown[], unknown>>(
+    command: C,
+    args: CommandArgs<C>,
+    token: vscode.CancellationToken,
+    onProgress: (progress: CommandProgress) => void,
+  ): Promise<CommandResult<C> | undefined> {
+    return this.executeWithProgress<CommandResult<C>>(command.id, args, token, onProgress);
+  }
+
   async executeCommand<T>(command: string, args: unknown[], token?: vscode.CancellationToken): Promise<T | undefined> {
     const client = await this.ensureStarted();
     if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');
@@ -130,7 +150,7 @@ export class ServerConnection implements vscode.Disposable {
     const client = this.running;
     if (!client) return undefined;
     try {
-      return await client.sendRequest<LineScoresResult>(LineScoresRequest, params, token);
+      return await client.sendRequest(LineScoresRequest, params, token);
     } catch (error) {
       if (!token.isCancellationRequested) this.options.log.debug(`lineScores failed: ${String(error)}`);
       return undefined;
@@ -226,8 +246,8 @@ export class ServerConnection implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('sift', 'Sift', serverOptions, clientOptions);
-    client.onNotification(StatusNotification, (params: StatusParams) => this.options.onStatus(params));
-    client.onNotification(ScoresChangedNotification, (params: ScoresChangedParams) => this.options.onScoresChanged(params.uri));
+    client.onNotification(StatusNotification, (params) => this.options.onStatus(params));
+    client.onNotification(ScoresChangedNotification, (params) => this.options.onScoresChanged(params.uri));
     client.onDidChangeState((event) => {
       if (this.client !== client) return;
       if (event.newState === State.Running) {
