@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { ReflectionSettings, SiftSettings } from '../protocol';
-import { isDatasetPath } from './largeFiles';
+import { isDatasetDocument as isDataset } from '../protocol/datasets';
 import { resolveReflectionSettings, type ReflectionSettingKey } from './reflectionSettingsModel';
 import { SECTION, resolveSettings, type InspectedValue, type SettingKey } from './settingsModel';
 
@@ -45,8 +45,9 @@ export function teacherUrlIgnored(resource: vscode.Uri | undefined): boolean {
   return [inspected?.workspaceValue, inspected?.workspaceFolderValue, inspected?.workspaceLanguageValue, inspected?.workspaceFolderLanguageValue].some((v) => typeof v === 'string' && v !== '');
 }
 
+/** A document the server serves (the protocol's one rule). */
 export function isDatasetDocument(document: vscode.TextDocument): boolean {
-  return document.languageId === 'jsonl' || isDatasetPath(document.uri.path);
+  return isDataset({ languageId: document.languageId, uri: document.uri.path });
 }
 
 /**
