@@ -1,6 +1,6 @@
 import type { TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { isDatasetDocument, type SiftSettings } from '../protocol';
+import type { SiftSettings } from '../protocol';
 import { tooLargeMessage } from './diagnostics';
 import { fileUriToPath, SiftDocument } from './document';
 import type { ServerLog } from './log';
@@ -21,8 +21,6 @@ export interface OpenDocumentsDeps {
   docs: Map<string, SiftDocument>;
   /** The editor's text of each open document (kept by the LSP library). */
   texts: TextDocuments<TextDocument>;
-  /** Settings for a document about to be opened (before its SiftDocument exists). */
-  settingsForUri(uri: string): SiftSettings;
   stores: Stores;
   stored: StoredScores;
   jobs: ScoringJobs;
@@ -43,12 +41,11 @@ export class OpenDocuments {
     return this.deps.texts.get(uri)?.getText() ?? '';
   }
 
-  open(document: TextDocument): void {
-    if (!isDatasetDocument(document)) return;
+  /** A dataset opened (the server checked it is one), read with its settings. */
+  open(document: TextDocument, settings: SiftSettings): void {
     const { log, stores, stored, publisher } = this.deps;
     // Read the store while the text is parsed; `sweep` picks it up (a failure is reported there).
     stores.get(fileUriToPath(document.uri)).catch(() => undefined);
-    const settings = this.deps.settingsForUri(document.uri);
     const doc = new SiftDocument(document.uri, document.version, document.getText(), formatOf(settings));
     doc.autoScore = settings.autoScoreOnOpen;
     this.deps.docs.set(doc.uri, doc);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind,
   ExecuteCommandRequest,
@@ -16,7 +15,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { packageRoot as defaultPackageRoot } from '../core/io/packageRoot';
 import {
   DEFAULT_REFLECTION_SETTINGS,
-  DEFAULT_SETTINGS,
+  isDatasetDocument,
   LineScoresRequest,
   SettingsChangedNotification,
   type InitializationOptions,
@@ -27,6 +26,7 @@ import {
 } from '../protocol';
 import { codeActions, onlyKinds } from './codeActions';
 import { ServerCommands } from './commands';
+import { Configuration } from './configuration';
 import type { SiftDocument } from './document';
 import { errorMessage, ServerLog } from './log';
 import { OpenDocuments } from './openDocuments';
@@ -47,6 +47,8 @@ interface ClientCaps {
   inlayHints: boolean;
   /** The client shows reflection results itself (VS Code's diff view). */
   reflectionView: boolean;
+  /** The client tells the server when workspace folders come and go. */
+  workspaceFolders: boolean;
 }
 
 /**
@@ -56,18 +58,20 @@ interface ClientCaps {
  * open document lives in SiftDocument, and scoring runs through one queue for the server.
  */
 export class SiftServer {
-  private settings: SiftSettings = DEFAULT_SETTINGS;
   private reflectionSettings: ReflectionSettings = DEFAULT_REFLECTION_SETTINGS;
   private apiKey: string | undefined;
   private root: string = defaultPackageRoot();
-  private workspaceRoot: string | undefined;
-  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false };
+  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false };
   private scorers!: Scorers;
   private reflections!: Reflections;
   private shuttingDown = false;
+  /** A settings pull in flight, and whether another was asked for meanwhile. */
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
   private readonly texts = new TextDocuments(TextDocument);
   private readonly docs = new Map<string, SiftDocument>();
   private readonly log: ServerLog;
+  private readonly config: Configuration;
   // A store that cannot be written (a read-only folder) keeps its scores in memory and retries on every flush.
   private readonly stores = new Stores((path, error) => {
     if (!error) return this.log.info(`score store ${path} written again`);
@@ -85,6 +89,7 @@ export class SiftServer {
 
   constructor(private readonly connection: Connection) {
     const log = (this.log = new ServerLog(connection));
+    this.config = new Configuration(connection, log);
     const docs = this.docs;
     const stores = this.stores;
     const settingsFor = (doc: SiftDocument): SiftSettings => this.settingsFor(doc);
@@ -106,7 +111,7 @@ export class SiftServer {
       log,
       docs,
       settingsFor,
-      folderOf: () => this.workspaceRoot,
+      folderOf: (doc) => this.config.folderOf(doc.path),
       apiKey: () => this.apiKey,
       scorers,
       stores,
@@ -114,7 +119,7 @@ export class SiftServer {
       markDirty,
     });
     const metricSettings = (doc: SiftDocument) => this.validSet.metricSettings(doc);
-    this.jobs = new ScoringJobs({ log, docs, settings: () => this.settings, settingsFor, scorers, stores, publisher: this.publisher, progress: this.progress, validSet: this.validSet });
+    this.jobs = new ScoringJobs({ log, docs, settings: () => this.config.wide, settingsFor, scorers, stores, publisher: this.publisher, progress: this.progress, validSet: this.validSet });
     this.stored = new StoredScores({
       log,
       docs,
@@ -131,7 +136,6 @@ export class SiftServer {
       log,
       docs,
       texts: this.texts,
-      settingsForUri: () => this.settings,
       stores,
       stored: this.stored,
       jobs: this.jobs,
@@ -160,31 +164,35 @@ export class SiftServer {
     const c = this.connection;
     const { log } = this;
     c.onInitialize((params) => this.initialize(params));
-    c.onInitialized(() => {
-      log.info(`Sift language server ready (package ${this.root})`);
-      // The model's identity is part of every store key: read it now, and start loading the model,
-      // so the first file shows its stored scores at once and starts scoring sooner. A failure is
-      // reported when a file needs the scorer.
-      this.scorers.modelId().catch(() => undefined);
-      this.scorers.load().catch(() => undefined);
-    });
+    c.onInitialized(() => this.initialized());
     c.onShutdown(() => this.shutdown());
     c.onNotification(SettingsChangedNotification, (params: SettingsChangedParams) =>
-      log.guard('settings', () => this.applySettings(params?.settings, params?.scorerApiKey, params?.reflection, params?.teacherApiKey)),
+      log.guard('settings', () => {
+        // A client that answers workspace/configuration is asked again (its settings here are for one folder only); the keys apply either way.
+        if (!this.config.pulled) return this.applySettings({ wide: normalizeSettings(params?.settings), apiKey: params?.scorerApiKey, reflection: params?.reflection, teacherApiKey: params?.teacherApiKey });
+        this.applySettings({ wide: this.config.wide, documents: new Map(), apiKey: params?.scorerApiKey, teacherApiKey: params?.teacherApiKey });
+        this.refresh();
+      }),
     );
     c.onDidChangeConfiguration((params) =>
       log.guard('configuration', () => {
-        // Generic clients (Neovim's `settings`, Helix's `config`) send `{ sift: {...} }`; VS Code's client uses sift/settingsChanged.
+        if (this.config.pulled) return this.refresh();
+        // Generic clients (Neovim's `settings`, Helix's `config`) send `{ sift: {...} }`.
         const section = (params?.settings as Record<string, unknown> | null | undefined)?.sift;
         if (section && typeof section === 'object') {
           const reflection = reflectionSettingsFromSection(section as Record<string, unknown>, this.reflectionSettings);
-          this.applySettings({ ...this.settings, ...section }, undefined, reflection);
+          this.applySettings({ wide: normalizeSettings({ ...this.config.wide, ...section }), reflection });
         }
       }),
     );
-    this.texts.onDidOpen((e) => log.guard('open', () => this.documents.open(e.document)));
+    this.texts.onDidOpen((e) => log.guard('open', () => this.open(e.document)));
     this.texts.onDidChangeContent((e) => log.guard('change', () => this.documents.change(e.document)));
-    this.texts.onDidClose((e) => log.guard('close', () => this.documents.close(e.document.uri)));
+    this.texts.onDidClose((e) =>
+      log.guard('close', () => {
+        this.documents.close(e.document.uri);
+        this.config.forget(e.document.uri);
+      }),
+    );
     c.onHover((params) => log.guard('hover', () => this.requests.hover(params.textDocument.uri, params.position.line), null));
     c.onCodeAction((params) =>
       log.guard('code actions', () => {
@@ -207,8 +215,8 @@ export class SiftServer {
     c.listen();
   }
 
-  private settingsFor(_doc: SiftDocument): SiftSettings {
-    return this.settings;
+  private settingsFor(doc: SiftDocument): SiftSettings {
+    return this.config.forDocument(doc.uri);
   }
 
   private initialize(params: InitializeParams): InitializeResult {
@@ -221,30 +229,24 @@ export class SiftServer {
       documentChanges: caps.workspace?.workspaceEdit?.documentChanges === true,
       inlayHints: options.inlayHints !== false,
       reflectionView: options.reflectionView === true,
+      workspaceFolders: caps.workspace?.workspaceFolders === true,
     };
-    const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
-    if (folder?.startsWith('file:')) {
-      try {
-        this.workspaceRoot = fileURLToPath(folder);
-      } catch {
-        this.workspaceRoot = undefined;
-      }
-    }
+    this.config.initialize(params, options.settings);
     this.scorers = new Scorers(this.root, (message) => this.log.info(message));
     this.reflections = new Reflections({
       scorers: this.scorers,
       stores: this.stores,
-      settings: () => this.settings,
-      workspaceRoot: () => this.workspaceRoot,
+      settings: () => this.config.wide,
+      workspaceRoot: () => this.config.firstFolder,
       ifdScores: (doc, items, signal) => this.jobs.ifdScores(doc, items, signal, this.validSet.metricSettings(doc)),
       info: (text) => this.log.info(text),
     });
     this.reflectionSettings = normalizeReflectionSettings(options.reflection);
     this.reflections.configure(this.reflectionSettings, typeof options.teacherApiKey === 'string' ? options.teacherApiKey : undefined);
-    this.settings = normalizeSettings(options.settings);
+    const settings = this.config.wide;
     this.apiKey = typeof options.scorerApiKey === 'string' && options.scorerApiKey ? options.scorerApiKey : undefined;
-    this.scorers.configure(scorerSettings(this.settings, this.apiKey), scorerIdentity(this.settings, this.apiKey));
-    this.log.info(`settings: ${JSON.stringify(this.settings)}${this.apiKey ? ' (an API key is set)' : ''}; ${this.reflections.describe()}`);
+    this.scorers.configure(scorerSettings(settings, this.apiKey), scorerIdentity(settings, this.apiKey));
+    this.log.info(`settings: ${JSON.stringify(settings)}${this.apiKey ? ' (an API key is set)' : ''}; ${this.reflections.describe()}${this.config.pulled ? '; settings are pulled per document' : ''}`);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -252,36 +254,116 @@ export class SiftServer {
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite] },
         inlayHintProvider: this.caps.inlayHints ? { resolveProvider: false } : undefined,
         executeCommandProvider: { commands: this.commands.ids },
+        workspace: this.caps.workspaceFolders ? { workspaceFolders: { supported: true, changeNotifications: true } } : undefined,
       },
       serverInfo: { name: 'sift', version: packageVersion(this.root) },
     };
   }
 
-  private applySettings(raw: unknown, apiKey?: string, reflection?: unknown, teacherApiKey?: string): void {
+  private initialized(): void {
+    this.log.info(`Sift language server ready (package ${this.root})`);
+    if (this.caps.workspaceFolders) {
+      this.connection.workspace.onDidChangeWorkspaceFolders(() =>
+        this.connection.workspace.getWorkspaceFolders().then(
+          (folders) => {
+            this.config.setFolders(folders?.map((f) => f.uri) ?? []);
+            this.refresh();
+          },
+          (error: unknown) => this.log.error(`workspace/workspaceFolders failed: ${errorMessage(error)}`),
+        ),
+      );
+    }
+    // The model's identity is part of every store key: read it now, and start loading the model,
+    // so the first file shows its stored scores at once and starts scoring sooner. A failure is
+    // reported when a file needs the scorer. Pulled settings are read first: they name the model.
+    const warmUp = (): void => {
+      this.scorers.modelId().catch(() => undefined);
+      this.scorers.load().catch(() => undefined);
+    };
+    if (!this.config.pulled) return warmUp();
+    this.refresh();
+    void this.refreshing?.finally(warmUp);
+  }
+
+  /** A dataset opened: with pulled settings, once its folder's settings are known (edits meanwhile are in the text it is read from). */
+  private open(document: TextDocument): void {
+    if (!isDatasetDocument(document)) return;
+    if (!this.config.pulled) return this.documents.open(document, this.config.wide);
+    void this.config.fetch([document.uri]).then((pulled) =>
+      this.log.guard('open', () => {
+        const current = this.texts.get(document.uri);
+        if (!current || this.docs.has(document.uri) || this.shuttingDown) return;
+        const settings = pulled?.documents.get(document.uri);
+        if (settings) this.config.set(this.config.wide, new Map([[document.uri, settings]]));
+        this.documents.open(current, this.config.forDocument(document.uri));
+      }),
+    );
+  }
+
+  /** Pulls every open document's settings (and the server-wide ones) again; one pull at a time. */
+  private refresh(): void {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = this.refreshOnce().finally(() => {
+      this.refreshing = undefined;
+      if (!this.refreshAgain) return;
+      this.refreshAgain = false;
+      this.refresh();
+    });
+  }
+
+  private async refreshOnce(): Promise<void> {
+    const pulled = await this.config.fetch([...this.docs.keys()]);
+    if (!pulled || this.shuttingDown) return;
+    for (const uri of pulled.documents.keys()) if (!this.docs.has(uri)) pulled.documents.delete(uri);
+    this.log.guard('settings', () => this.applySettings({ wide: pulled.wide.settings, documents: pulled.documents, reflection: pulled.wide.reflection }));
+  }
+
+  /**
+   * New settings (and keys): the scorer is configured again, and each document whose scoring
+   * settings or format changed loses its scores and is looked up and queued again. Pushed settings
+   * (no `documents`) are every document's.
+   */
+  private applySettings(change: { wide: SiftSettings; documents?: ReadonlyMap<string, SiftSettings>; apiKey?: string; reflection?: unknown; teacherApiKey?: string }): void {
+    const { reflection, teacherApiKey } = change;
     if (reflection !== undefined || teacherApiKey !== undefined) {
       if (reflection !== undefined) this.reflectionSettings = normalizeReflectionSettings(reflection);
       if (this.reflections.configure(this.reflectionSettings, teacherApiKey)) this.log.info(`reflection settings changed: ${this.reflections.describe()}`);
     }
-    const next = normalizeSettings(raw);
-    const prev = this.settings;
-    this.settings = next;
-    if (apiKey !== undefined) this.apiKey = apiKey || undefined;
+    const docs = [...this.docs.values()];
+    const before = new Map(docs.map((doc) => [doc, this.settingsFor(doc)]));
+    const prevWide = this.config.wide;
+    const next = change.wide;
+    this.config.set(next, change.documents);
+    if (change.apiKey !== undefined) this.apiKey = change.apiKey || undefined;
     const scorerChanged = this.scorers.configure(scorerSettings(next, this.apiKey), scorerIdentity(next, this.apiKey));
-    const scoringChanged = scoringIdentity(prev) !== scoringIdentity(next);
-    const formatChanged = prev.format !== next.format;
+    const wideChanged = scorerChanged || scoringIdentity(prevWide) !== scoringIdentity(next) || prevWide.format !== next.format;
     this.log.info(`settings changed: ${JSON.stringify(next)}${this.apiKey ? ' (an API key is set)' : ''}`);
-    if (scorerChanged || scoringChanged || formatChanged) {
-      this.jobs.scheduler.cancel(() => true);
-      this.validSet.reset();
-      this.publisher.jobErrors.clear();
-      for (const doc of this.docs.values()) {
-        if (formatChanged) doc.setText(this.documents.text(doc.uri), formatOf(next));
+    const changed = docs.filter((doc) => {
+      const prev = before.get(doc)!;
+      const now = this.settingsFor(doc);
+      if (now !== next && JSON.stringify(now) !== JSON.stringify(prev)) this.log.info(`settings of ${doc.uri}: ${JSON.stringify(now)}`);
+      return scorerChanged || scoringIdentity(prev) !== scoringIdentity(now) || prev.format !== now.format;
+    });
+    if (wideChanged || changed.length > 0) {
+      this.jobs.scheduler.cancel((job) => wideChanged || changed.includes(job.doc));
+      // Valid-set results are kept per set and settings; a new scorer or new server-wide settings start afresh.
+      if (wideChanged) {
+        this.validSet.reset();
+        this.publisher.jobErrors.clear();
+      }
+      for (const doc of changed) {
+        const now = this.settingsFor(doc);
+        this.publisher.jobErrors.delete(doc.uri);
+        if (before.get(doc)!.format !== now.format) doc.setText(this.documents.text(doc.uri), formatOf(now));
         else doc.invalidateScores();
-        doc.autoScore ||= next.autoScoreOnOpen;
+        doc.autoScore ||= now.autoScoreOnOpen;
         void this.stored.sweep(doc);
       }
     }
-    for (const doc of this.docs.values()) this.publisher.markDirty(doc);
+    for (const doc of docs) this.publisher.markDirty(doc);
   }
 
   private async shutdown(): Promise<void> {
