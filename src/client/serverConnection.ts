@@ -1,9 +1,11 @@
 import * as vscode from 'vscode';
 import {
   CloseAction,
+  DidChangeConfigurationNotification,
   ErrorAction,
   ExecuteCommandRequest,
   LanguageClient,
+  ResponseError,
   RevealOutputChannelOn,
   State,
   TransportKind,
@@ -28,6 +30,7 @@ import {
   type SettingsChangedParams,
   type StatusParams,
 } from '../protocol';
+import { SECTION } from '../protocol/settings';
 import { redact } from './redact';
 import { RestartPolicy } from './restartPolicy';
 import type { ServerState } from './statusModel';
@@ -46,6 +49,11 @@ export interface ServerConnectionOptions {
   log: vscode.LogOutputChannel;
   /** Settings and key to start the server with (called on every start and restart). */
   currentSettings(): SettingsChangedParams;
+  /**
+   * The `sift` section the server pulls for a document (workspace/configuration with its URI as
+   * scopeUri; undefined: the server-wide settings), with workspace trust applied. Never holds a key.
+   */
+  configurationFor(scope: vscode.Uri | undefined): unknown;
   /** Secrets to keep out of the log (the API key). */
   secrets(): (string | undefined)[];
   onStatus(params: StatusParams): void;
@@ -119,6 +127,13 @@ export class ServerConnection implements vscode.Disposable {
     onProgress: (progress: CommandProgress) => void,
   ): Promise<CommandResult<C> | undefined> {
     return this.executeWithProgress<CommandResult<C>>(command.id, args, token, onProgress);
+  }
+
+  /** Settings changed somewhere (any folder): the server pulls every document's again. */
+  async configurationChanged(): Promise<void> {
+    const client = this.running;
+    if (!client) return; // a (re)starting server pulls them once it runs
+    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
   }
 
   async executeCommand<T>(command: string, args: unknown[], token?: vscode.CancellationToken): Promise<T | undefined> {
@@ -220,6 +235,18 @@ export class ServerConnection implements vscode.Disposable {
         provideInlayHints: () => [],
         // Reflection results open in the diff view; every other server command runs as usual.
         executeCommand: (command, args, next) => (command === Commands.reflect && this.options.onReflect ? this.options.onReflect(args) : next(command, args)),
+        workspace: {
+          // The server pulls `sift` per document: the answer comes from the same trusted reading as
+          // what is pushed (restricted settings from user scope in an untrusted workspace, workspace
+          // endpoints only once approved), never VS Code's raw values. Other sections as usual.
+          configuration: async (params, token, next) => {
+            const others = params.items.some((item) => item.section !== SECTION) ? await next(params, token) : [];
+            if (others instanceof ResponseError) return others;
+            return params.items.map((item, i) =>
+              item.section === SECTION ? this.options.configurationFor(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined) : (others[i] ?? null),
+            );
+          },
+        },
       },
       errorHandler: {
         error: (error, _message, count) => {

@@ -51,10 +51,10 @@ export function isDatasetDocument(document: vscode.TextDocument): boolean {
 }
 
 /**
- * The resource whose settings the server gets: the dataset in the active editor, else one in any
- * visible editor, else the first workspace folder. The server runs with one set of settings (the
- * protocol has no per-document settings), so in a multi-root workspace the active dataset's folder
- * wins.
+ * The resource whose settings are the server-wide ones (the scorer, the teacher and the keys that go
+ * with them): the dataset in the active editor, else one in any visible editor, else the first
+ * workspace folder. Each document's own scoring settings are pulled by the server with that
+ * document as scope, so in a multi-root workspace every folder's datasets get that folder's.
  */
 export function settingsScope(): vscode.Uri | undefined {
   const active = vscode.window.activeTextEditor?.document;

@@ -36,7 +36,11 @@ export interface InitializationOptions {
   reflectionView?: boolean;
 }
 
-/** client -> server notification: settings (or the key) changed. */
+/**
+ * client -> server notification: settings (or a key) changed. A server whose client answers
+ * workspace/configuration takes only the keys from it and pulls the settings again (per document);
+ * for other clients it carries the settings every document uses.
+ */
 export interface SettingsChangedParams {
   settings: SiftSettings;
   scorerApiKey?: string;

@@ -1,6 +1,7 @@
 import type { TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { SiftSettings } from '../protocol';
+import { isDatasetDocument, type SiftSettings } from '../protocol';
+import type { Configuration } from './configuration';
 import { tooLargeMessage } from './diagnostics';
 import { fileUriToPath, SiftDocument } from './document';
 import type { ServerLog } from './log';
@@ -21,6 +22,8 @@ export interface OpenDocumentsDeps {
   docs: Map<string, SiftDocument>;
   /** The editor's text of each open document (kept by the LSP library). */
   texts: TextDocuments<TextDocument>;
+  config: Configuration;
+  shuttingDown(): boolean;
   stores: Stores;
   stored: StoredScores;
   jobs: ScoringJobs;
@@ -28,11 +31,13 @@ export interface OpenDocumentsDeps {
 }
 
 /**
- * The open datasets, kept in step with the editor: each open, edit and close, and the debounce
- * that queues edited records for scoring once typing pauses.
+ * The open datasets, kept in step with the editor: each open (once its settings are known), edit
+ * and close, and the debounce that queues edited records for scoring once typing pauses.
  */
 export class OpenDocuments {
   private readonly editTimers = new Map<string, NodeJS.Timeout>();
+  /** Datasets whose settings are being pulled before they open: requests about them wait for it. */
+  private readonly opening = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: OpenDocumentsDeps) {}
 
@@ -41,8 +46,38 @@ export class OpenDocuments {
     return this.deps.texts.get(uri)?.getText() ?? '';
   }
 
-  /** A dataset opened (the server checked it is one), read with its settings. */
-  open(document: TextDocument, settings: SiftSettings): void {
+  /**
+   * A document opened. With pulled settings a dataset opens once its folder's settings are known;
+   * edits meanwhile are in the text it is then read from.
+   */
+  open(document: TextDocument): void {
+    if (!isDatasetDocument(document)) return;
+    const { config } = this.deps;
+    if (!config.pulled) return this.openWith(document, config.wide);
+    const uri = document.uri;
+    const opened = config.fetch([uri]).then((pulled) =>
+      this.deps.log.guard('open', () => {
+        const current = this.deps.texts.get(uri);
+        if (!current || this.deps.docs.has(uri) || this.deps.shuttingDown()) return;
+        const settings = pulled?.documents.get(uri);
+        if (settings) config.set(config.wide, new Map([[uri, settings]]));
+        this.openWith(current, config.forDocument(uri));
+      }),
+    );
+    this.opening.set(uri, opened);
+    void opened.finally(() => {
+      if (this.opening.get(uri) === opened) this.opening.delete(uri);
+    });
+  }
+
+  /** Runs a request about a document once it has opened (or, without a URI, once every dataset being opened has); at once when none is pending. */
+  afterOpen<T>(uri: string | undefined, run: () => T): T | Promise<T> {
+    if (this.opening.size === 0) return run();
+    const pending = uri !== undefined ? this.opening.get(uri) : Promise.all(this.opening.values());
+    return pending ? pending.then(run) : run();
+  }
+
+  private openWith(document: TextDocument, settings: SiftSettings): void {
     const { log, stores, stored, publisher } = this.deps;
     // Read the store while the text is parsed; `sweep` picks it up (a failure is reported there).
     stores.get(fileUriToPath(document.uri)).catch(() => undefined);
@@ -85,6 +120,7 @@ export class OpenDocuments {
     if (timer) clearTimeout(timer);
     this.editTimers.delete(uri);
     this.deps.docs.delete(uri);
+    this.deps.config.forget(uri);
     this.deps.publisher.forget(uri);
   }
 

@@ -15,7 +15,6 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { packageRoot as defaultPackageRoot } from '../core/io/packageRoot';
 import {
   DEFAULT_REFLECTION_SETTINGS,
-  isDatasetDocument,
   LineScoresRequest,
   SettingsChangedNotification,
   type InitializationOptions,
@@ -136,6 +135,8 @@ export class SiftServer {
       log,
       docs,
       texts: this.texts,
+      config: this.config,
+      shuttingDown: () => this.shuttingDown,
       stores,
       stored: this.stored,
       jobs: this.jobs,
@@ -185,32 +186,36 @@ export class SiftServer {
         }
       }),
     );
-    this.texts.onDidOpen((e) => log.guard('open', () => this.open(e.document)));
+    this.texts.onDidOpen((e) => log.guard('open', () => this.documents.open(e.document)));
     this.texts.onDidChangeContent((e) => log.guard('change', () => this.documents.change(e.document)));
-    this.texts.onDidClose((e) =>
-      log.guard('close', () => {
-        this.documents.close(e.document.uri);
-        this.config.forget(e.document.uri);
-      }),
-    );
-    c.onHover((params) => log.guard('hover', () => this.requests.hover(params.textDocument.uri, params.position.line), null));
+    this.texts.onDidClose((e) => log.guard('close', () => this.documents.close(e.document.uri)));
+    c.onHover((params) => this.documents.afterOpen(params.textDocument.uri, () => log.guard('hover', () => this.requests.hover(params.textDocument.uri, params.position.line), null)));
     c.onCodeAction((params) =>
-      log.guard('code actions', () => {
-        const doc = this.docs.get(params.textDocument.uri);
-        if (!doc) return [];
-        const actions = codeActions(doc, params.range, params.context.diagnostics, this.caps.documentChanges, { apply: !this.caps.reflectionView });
-        return onlyKinds(actions, params.context.only);
-      }, [] as CodeAction[]),
+      this.documents.afterOpen(params.textDocument.uri, () =>
+        log.guard('code actions', () => {
+          const doc = this.docs.get(params.textDocument.uri);
+          if (!doc) return [];
+          const actions = codeActions(doc, params.range, params.context.diagnostics, this.caps.documentChanges, { apply: !this.caps.reflectionView });
+          return onlyKinds(actions, params.context.only);
+        }, [] as CodeAction[]),
+      ),
     );
     c.languages.inlayHint.on((params) =>
-      log.guard('inlay hints', () => this.requests.inlayHints(params.textDocument.uri, params.range.start.line, params.range.end.line), [] as InlayHint[]),
+      this.documents.afterOpen(params.textDocument.uri, () =>
+        log.guard('inlay hints', () => this.requests.inlayHints(params.textDocument.uri, params.range.start.line, params.range.end.line), [] as InlayHint[]),
+      ),
     );
     c.onRequest(LineScoresRequest, (params: LineScoresParams) =>
-      log.guard('line scores', () => this.requests.lineScores(params), { version: params?.version ?? 0, scores: [] }),
+      this.documents.afterOpen(params?.uri, () => log.guard('line scores', () => this.requests.lineScores(params), { version: params?.version ?? 0, scores: [] })),
     );
     // Registered as a plain request rather than with onExecuteCommand, which strips the client's
     // workDoneToken from the params before a handler sees it.
-    c.onRequest(ExecuteCommandRequest.type, (params, token) => this.commands.execute(params.command, params.arguments ?? [], { token, workDoneToken: params.workDoneToken }));
+    c.onRequest(ExecuteCommandRequest.type, (params, token) => {
+      const args = params.arguments ?? [];
+      return this.documents.afterOpen(typeof args[0] === 'string' ? args[0] : undefined, () =>
+        this.commands.execute(params.command, args, { token, workDoneToken: params.workDoneToken }),
+      );
+    });
     this.texts.listen(c);
     c.listen();
   }
@@ -283,21 +288,6 @@ export class SiftServer {
     if (!this.config.pulled) return warmUp();
     this.refresh();
     void this.refreshing?.finally(warmUp);
-  }
-
-  /** A dataset opened: with pulled settings, once its folder's settings are known (edits meanwhile are in the text it is read from). */
-  private open(document: TextDocument): void {
-    if (!isDatasetDocument(document)) return;
-    if (!this.config.pulled) return this.documents.open(document, this.config.wide);
-    void this.config.fetch([document.uri]).then((pulled) =>
-      this.log.guard('open', () => {
-        const current = this.texts.get(document.uri);
-        if (!current || this.docs.has(document.uri) || this.shuttingDown) return;
-        const settings = pulled?.documents.get(document.uri);
-        if (settings) this.config.set(this.config.wide, new Map([[document.uri, settings]]));
-        this.documents.open(current, this.config.forDocument(document.uri));
-      }),
-    );
   }
 
   /** Pulls every open document's settings (and the server-wide ones) again; one pull at a time. */
