@@ -22,15 +22,20 @@ export interface PulledSection {
  * workspace has its own scoring settings; the scorer, the batch sizes and the teacher come from the
  * section asked for without a scope (one scorer and one teacher per server). The client applies
  * workspace trust before it answers; API keys never travel in settings (sift/settingsChanged carries
- * them). A client without it pushes settings instead: `initializationOptions.settings`, then
- * `workspace/didChangeConfiguration` with `{ sift: {...} }` (or sift/settingsChanged), one set for
- * every document.
+ * them). Pushed settings (`initializationOptions.settings`, then `workspace/didChangeConfiguration`
+ * with `{ sift: {...} }` or sift/settingsChanged) are every document's when the client does not
+ * answer, and the base a pulled section is laid over when it does: an editor configured through
+ * `init_options` answers with no `sift` section at all, or only part of one.
  */
 export class Configuration {
   /** The client answers workspace/configuration. */
   private pull = false;
+  /** The pushed settings: every document's without pulling, the base of pulled sections otherwise. */
+  private pushed: SiftSettings = DEFAULT_SETTINGS;
   /** Server-wide settings: the pushed ones, or the section pulled without a scope. */
   private wideSettings: SiftSettings = DEFAULT_SETTINGS;
+  /** The teacher's settings (server-wide), the base of a pulled section's `teacher` / `reflection`. */
+  reflection: ReflectionSettings = DEFAULT_REFLECTION_SETTINGS;
   private readonly perDocument = new Map<string, SiftSettings>();
   /** Local paths of the workspace folders, longest first (the innermost folder of a document wins). */
   private folders: string[] = [];
@@ -42,9 +47,10 @@ export class Configuration {
     private readonly log: ServerLog,
   ) {}
 
-  initialize(params: InitializeParams, pushed: unknown): void {
+  initialize(params: InitializeParams, pushed: unknown, reflection: ReflectionSettings): void {
     this.pull = params.capabilities.workspace?.configuration === true;
-    this.wideSettings = normalizeSettings(pushed);
+    this.pushed = this.wideSettings = normalizeSettings(pushed);
+    this.reflection = reflection;
     const folderUris = params.workspaceFolders?.map((f) => f.uri) ?? [];
     this.setFolders(folderUris, params.rootUri ?? undefined);
   }
@@ -62,7 +68,16 @@ export class Configuration {
     return this.perDocument.get(uri) ?? this.wideSettings;
   }
 
-  /** New settings: server-wide, and for the documents listed (pulled ones); pushed settings replace every document's. */
+  /** The pushed settings (raw, as a client sent them): the base pulled sections are laid over. */
+  get base(): SiftSettings {
+    return this.pushed;
+  }
+
+  push(settings: SiftSettings): void {
+    this.pushed = settings;
+  }
+
+  /** New settings in use: server-wide, and for the documents listed (pulled ones); without `documents`, every document's. */
   set(wide: SiftSettings, documents?: ReadonlyMap<string, SiftSettings>): void {
     this.wideSettings = wide;
     if (!documents) this.perDocument.clear();
@@ -103,20 +118,22 @@ export class Configuration {
   async fetch(uris: readonly string[]): Promise<{ wide: PulledSection; documents: Map<string, SiftSettings> } | undefined> {
     try {
       const answers: unknown[] = await this.connection.workspace.getConfiguration([{ section: SECTION }, ...uris.map((scopeUri) => ({ scopeUri, section: SECTION }))]);
-      const wide = section(answers[0]);
-      const documents = new Map(uris.map((uri, i) => [uri, section(answers[i + 1]).settings]));
+      const wide = this.section(answers[0]);
+      const documents = new Map(uris.map((uri, i) => [uri, this.section(answers[i + 1]).settings]));
       return { wide, documents };
     } catch (error) {
       this.log.error(`workspace/configuration failed: ${errorMessage(error)}`);
       return undefined;
     }
   }
+
+  /** A pulled `sift` section over the pushed settings (a client with no such section answers null). */
+  private section(value: unknown): PulledSection {
+    const raw = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+    return { settings: normalizeSettings({ ...this.pushed, ...raw }), reflection: reflectionSettingsFromSection(raw, this.reflection) };
+  }
 }
 
-function section(value: unknown): PulledSection {
-  const raw = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-  return { settings: normalizeSettings(raw), reflection: reflectionSettingsFromSection(raw, DEFAULT_REFLECTION_SETTINGS) };
-}
 
 function localPath(uri: string | undefined): string | undefined {
   if (!uri?.startsWith('file:')) return undefined;

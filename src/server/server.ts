@@ -14,12 +14,10 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { packageRoot as defaultPackageRoot } from '../core/io/packageRoot';
 import {
-  DEFAULT_REFLECTION_SETTINGS,
   LineScoresRequest,
   SettingsChangedNotification,
   type InitializationOptions,
   type LineScoresParams,
-  type ReflectionSettings,
   type SettingsChangedParams,
   type SiftSettings,
 } from '../protocol';
@@ -57,7 +55,6 @@ interface ClientCaps {
  * open document lives in SiftDocument, and scoring runs through one queue for the server.
  */
 export class SiftServer {
-  private reflectionSettings: ReflectionSettings = DEFAULT_REFLECTION_SETTINGS;
   private apiKey: string | undefined;
   private root: string = defaultPackageRoot();
   private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false };
@@ -171,19 +168,24 @@ export class SiftServer {
       log.guard('settings', () => {
         // A client that answers workspace/configuration is asked again (its settings here are for one folder only); the keys apply either way.
         if (!this.config.pulled) return this.applySettings({ wide: normalizeSettings(params?.settings), apiKey: params?.scorerApiKey, reflection: params?.reflection, teacherApiKey: params?.teacherApiKey });
+        if (params?.settings) this.config.push(normalizeSettings(params.settings));
         this.applySettings({ wide: this.config.wide, documents: new Map(), apiKey: params?.scorerApiKey, teacherApiKey: params?.teacherApiKey });
         this.refresh();
       }),
     );
     c.onDidChangeConfiguration((params) =>
       log.guard('configuration', () => {
-        if (this.config.pulled) return this.refresh();
-        // Generic clients (Neovim's `settings`, Helix's `config`) send `{ sift: {...} }`.
+        // Generic clients (Neovim's `settings`, Helix's `config`) send `{ sift: {...} }`; a client
+        // that answers workspace/configuration is asked again whatever it sent (VS Code sends null).
         const section = (params?.settings as Record<string, unknown> | null | undefined)?.sift;
-        if (section && typeof section === 'object') {
-          const reflection = reflectionSettingsFromSection(section as Record<string, unknown>, this.reflectionSettings);
-          this.applySettings({ wide: normalizeSettings({ ...this.config.wide, ...section }), reflection });
+        const pushed = section && typeof section === 'object' ? (section as Record<string, unknown>) : undefined;
+        const reflection = pushed && reflectionSettingsFromSection(pushed, this.config.reflection);
+        if (this.config.pulled) {
+          if (pushed) this.config.push(normalizeSettings({ ...this.config.base, ...pushed }));
+          if (reflection) this.config.reflection = reflection;
+          return this.refresh();
         }
+        if (pushed) this.applySettings({ wide: normalizeSettings({ ...this.config.wide, ...pushed }), reflection });
       }),
     );
     this.texts.onDidOpen((e) => log.guard('open', () => this.documents.open(e.document)));
@@ -236,7 +238,6 @@ export class SiftServer {
       reflectionView: options.reflectionView === true,
       workspaceFolders: caps.workspace?.workspaceFolders === true,
     };
-    this.config.initialize(params, options.settings);
     this.scorers = new Scorers(this.root, (message) => this.log.info(message));
     this.reflections = new Reflections({
       scorers: this.scorers,
@@ -246,8 +247,9 @@ export class SiftServer {
       ifdScores: (doc, items, signal) => this.jobs.ifdScores(doc, items, signal, this.validSet.metricSettings(doc)),
       info: (text) => this.log.info(text),
     });
-    this.reflectionSettings = normalizeReflectionSettings(options.reflection);
-    this.reflections.configure(this.reflectionSettings, typeof options.teacherApiKey === 'string' ? options.teacherApiKey : undefined);
+    const reflection = normalizeReflectionSettings(options.reflection);
+    this.config.initialize(params, options.settings, reflection);
+    this.reflections.configure(reflection, typeof options.teacherApiKey === 'string' ? options.teacherApiKey : undefined);
     const settings = this.config.wide;
     this.apiKey = typeof options.scorerApiKey === 'string' && options.scorerApiKey ? options.scorerApiKey : undefined;
     this.scorers.configure(scorerSettings(settings, this.apiKey), scorerIdentity(settings, this.apiKey));
@@ -319,8 +321,8 @@ export class SiftServer {
   private applySettings(change: { wide: SiftSettings; documents?: ReadonlyMap<string, SiftSettings>; apiKey?: string; reflection?: unknown; teacherApiKey?: string }): void {
     const { reflection, teacherApiKey } = change;
     if (reflection !== undefined || teacherApiKey !== undefined) {
-      if (reflection !== undefined) this.reflectionSettings = normalizeReflectionSettings(reflection);
-      if (this.reflections.configure(this.reflectionSettings, teacherApiKey)) this.log.info(`reflection settings changed: ${this.reflections.describe()}`);
+      if (reflection !== undefined) this.config.reflection = normalizeReflectionSettings(reflection);
+      if (this.reflections.configure(this.config.reflection, teacherApiKey)) this.log.info(`reflection settings changed: ${this.reflections.describe()}`);
     }
     const docs = [...this.docs.values()];
     const before = new Map(docs.map((doc) => [doc, this.settingsFor(doc)]));

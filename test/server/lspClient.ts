@@ -76,6 +76,12 @@ export interface StartOptions {
    * one of these folders, that folder's settings over them. The folders go in workspaceFolders.
    */
   folders?: FolderSettings[];
+  /**
+   * What workspace/configuration answers without a folder, when it differs from `settings` (which
+   * still go in initializationOptions); null: no `sift` section at all, as an editor configured
+   * only through init_options answers.
+   */
+  pulledSettings?: Partial<SiftSettings> | null;
 }
 
 export interface FolderSettings {
@@ -98,7 +104,7 @@ export class TestClient {
   /** Every workspace/configuration request's items, in order. */
   readonly configurationRequests: ConfigurationItem[][] = [];
   /** What workspace/configuration answers (StartOptions.settings and .folders). */
-  configuration: { settings: Partial<SiftSettings>; folders: FolderSettings[] } = { settings: {}, folders: [] };
+  configuration: { settings: Partial<SiftSettings> | null; folders: FolderSettings[] } = { settings: {}, folders: [] };
   stderr = '';
   private waiters: (() => void)[] = [];
 
@@ -158,7 +164,7 @@ export class TestClient {
     const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const client = new TestClient(child);
     const pull = options.folders !== undefined;
-    client.configuration = { settings: { ...options.settings }, folders: options.folders ?? [] };
+    client.configuration = { settings: options.pulledSettings === undefined ? { ...options.settings } : options.pulledSettings, folders: options.folders ?? [] };
     const capabilities: ClientCapabilities = {
       window: { workDoneProgress: !options.withoutProgress },
       workspace: {
@@ -194,12 +200,13 @@ export class TestClient {
   }
 
   /** The `sift` section for a scope: the default settings, with those of the folder holding it on top. */
-  private sectionFor(scopeUri: string | undefined): Partial<SiftSettings> {
+  private sectionFor(scopeUri: string | undefined): Partial<SiftSettings> | null {
     const path = scopeUri?.startsWith('file:') ? fileURLToPath(scopeUri) : undefined;
     const folder = path === undefined ? undefined : this.configuration.folders.find((f) => {
       const rel = relative(f.path, path);
       return !rel.startsWith('..') && !isAbsolute(rel);
     });
+    if (this.configuration.settings === null && !folder) return null;
     return { ...this.configuration.settings, ...folder?.settings };
   }
 

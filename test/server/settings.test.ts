@@ -90,3 +90,18 @@ test("a change of one folder's settings is pulled again and reaches that folder'
   assert.match(await hoverText(uriA, 0), /template `plain`/);
   assert.equal(client.lastStatus(uriA)!.scored, scoredA, "folder A's scores are kept");
 });
+
+test('an editor configured through init_options answers with no sift section: its init options stay in force', async () => {
+  const other = await TestClient.start({ settings: { format: 'sharegpt', autoScoreOnOpen: false, threads: 1 }, folders: [], pulledSettings: null });
+  try {
+    const uri = await other.open(join(dir, 'init-options.jsonl'), text);
+    const diags = await other.waitFor('schema errors for ShareGPT', () => {
+      const d = other.diagnostics.get(uri)?.diagnostics;
+      return d && d.length >= stories.length ? d : undefined;
+    });
+    assert.ok(diags.every((d) => d.code === 'schema' && /conversations/.test(d.message)), JSON.stringify(diags));
+    assert.ok(other.configurationRequests.some((items) => items.some((item) => item.scopeUri === uri)), 'the settings were pulled');
+  } finally {
+    await other.stop();
+  }
+});
