@@ -136,6 +136,7 @@ export class ServerConnection implements vscode.Disposable {
     await client.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
   }
 
+  /** A server command by id, untyped (`run` checks the arguments against the command's declaration). */
   async executeCommand<T>(command: string, args: unknown[], token?: vscode.CancellationToken): Promise<T | undefined> {
     const client = await this.ensureStarted();
     if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');

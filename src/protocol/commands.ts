@@ -55,7 +55,7 @@ function uri(value: unknown): string {
   return value;
 }
 
-/** A URI, or every open dataset when the argument is missing (or not a string, as before). */
+/** A URI, or none (every open dataset) when the argument is missing or not a string. */
 function optionalUri(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
@@ -133,16 +133,3 @@ export const ReflectBatchCommand = documentCommand<[uri: string, params: Reflect
   uri(a[0]),
   options<ReflectionBatchParams>(a[1]),
 ]);
-
-/** Every server command, as the server registers them (`executeCommandProvider`). */
-export const SERVER_COMMANDS = [
-  ScoreFileCommand,
-  ScoreLinesCommand,
-  CancelCommand,
-  FilterFileCommand,
-  ClearScoresCommand,
-  DropRecordCommand,
-  ReflectCommand,
-  EstimateReflectionCommand,
-  ReflectBatchCommand,
-] as const;

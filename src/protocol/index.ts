@@ -153,11 +153,6 @@ export type ErrorReason = (typeof ErrorReasons)[keyof typeof ErrorReasons];
 /** `ResponseError.data.reason` when reflection is asked for but no teacher is configured. */
 export const NO_TEACHER = ErrorReasons.noTeacher;
 
-/** The reason code of an error a command answered with, if it has one. */
-export function errorReason(error: unknown): ErrorReason | undefined {
-  const reason = (error as { data?: { reason?: unknown } } | null | undefined)?.data?.reason;
-  return typeof reason === 'string' && (Object.values(ErrorReasons) as string[]).includes(reason) ? (reason as ErrorReason) : undefined;
-}
 
 export interface FilterOptions {
   outPath: string;

@@ -6,6 +6,7 @@ import {
   CancelCommand,
   ClearScoresCommand,
   CommandArgumentError,
+  Commands,
   DropRecordCommand,
   EstimateReflectionCommand,
   FilterFileCommand,
@@ -75,21 +76,22 @@ export class ServerCommands {
   private readonly table: ReadonlyMap<string, Entry>;
 
   constructor(private readonly deps: CommandDeps) {
-    const entries: Entry[] = [
-      entry(ScoreFileCommand, async ([uri]) => {
+    // Keyed like `Commands`: a command declared in the protocol without an entry here does not compile.
+    const entries = {
+      scoreFile: entry(ScoreFileCommand, async ([uri]) => {
         // Without a URI (Helix's :lsp-workspace-command sends none): every open dataset.
         if (uri !== undefined) return this.score(this.requireDoc(uri), undefined);
         const docs = [...deps.docs.values()].filter((d) => d.tooLarge === undefined);
         const queued = await Promise.all(docs.map((d) => this.score(d, undefined)));
         return { queued: queued.reduce((sum, q) => sum + q.queued, 0) };
       }),
-      entry(ScoreLinesCommand, ([uri, first, last]) => this.score(this.requireDoc(uri), [first, last])),
-      entry(CancelCommand, ([uri]) => {
+      scoreLines: entry(ScoreLinesCommand, ([uri, first, last]) => this.score(this.requireDoc(uri), [first, last])),
+      cancel: entry(CancelCommand, ([uri]) => {
         const n = deps.jobs.scheduler.cancel((job) => uri === undefined || job.doc.uri === uri).length;
         deps.log.info(`cancel: ${n} job(s) stopped`);
         return { cancelled: n };
       }),
-      entry(FilterFileCommand, async ([uri, options]) => {
+      filterFile: entry(FilterFileCommand, async ([uri, options]) => {
         const doc = this.requireDoc(uri);
         const result = await filterDocument(doc, deps.text(doc.uri), options, {
           settings: deps.settingsFor(doc),
@@ -99,16 +101,16 @@ export class ServerCommands {
         deps.log.info(`filter ${doc.uri}: kept ${result.kept} of ${result.total} -> ${result.outPath}`);
         return result;
       }),
-      entry(ClearScoresCommand, ([uri]) => this.clear(uri)),
-      entry(DropRecordCommand, async ([uri, line, version]) => {
+      clearScores: entry(ClearScoresCommand, ([uri]) => this.clear(uri)),
+      dropRecord: entry(DropRecordCommand, async ([uri, line, version]) => {
         const doc = this.requireDoc(uri);
         if (version !== undefined && version !== doc.version) return { applied: false, reason: 'the document changed' };
         if (line >= doc.records.lineCount) throw new ResponseError(ErrorCodes.InvalidParams, `no line ${line}`);
         const result = await deps.connection.workspace.applyEdit({ label: 'Drop record', edit: dropEdit(doc, line, deps.documentChanges()) });
         return { applied: result.applied };
       }),
-      entry(ReflectCommand, (args, ctx) => this.reflect(args, ctx)),
-      entry(EstimateReflectionCommand, async ([uri, params], ctx) => {
+      reflect: entry(ReflectCommand, (args, ctx) => this.reflect(args, ctx)),
+      estimateReflection: entry(EstimateReflectionCommand, async ([uri, params], ctx) => {
         const doc = this.requireDoc(uri);
         const progress = await deps.progress.forCommand(`Sift: estimating reflection of ${displayName(doc)}`, ctx);
         try {
@@ -117,7 +119,7 @@ export class ServerCommands {
           progress.done();
         }
       }),
-      entry(ReflectBatchCommand, async ([uri, params], ctx) => {
+      reflectBatch: entry(ReflectBatchCommand, async ([uri, params], ctx) => {
         const doc = this.requireDoc(uri);
         const progress = await deps.progress.forCommand(`Sift: reflecting records of ${displayName(doc)}`, ctx);
         try {
@@ -131,8 +133,8 @@ export class ServerCommands {
           progress.done();
         }
       }),
-    ];
-    this.table = new Map(entries.map((e) => [e.command.id, e]));
+    } satisfies Record<keyof typeof Commands, Entry>;
+    this.table = new Map(Object.values(entries).map((e) => [e.command.id, e]));
   }
 
   /** The ids the server registers (`executeCommandProvider`). */
