@@ -327,16 +327,20 @@ export class SiftServer {
     const docs = [...this.docs.values()];
     const before = new Map(docs.map((doc) => [doc, this.settingsFor(doc)]));
     const prevWide = this.config.wide;
+    const prevKey = this.apiKey;
     const next = change.wide;
     this.config.set(next, change.documents);
     if (change.apiKey !== undefined) this.apiKey = change.apiKey || undefined;
+    const edited = docs.filter((doc) => JSON.stringify(this.settingsFor(doc)) !== JSON.stringify(before.get(doc)));
+    // A pull that finds what is in use already (VS Code asks after every notification) changes nothing.
+    if (this.config.pulled && edited.length === 0 && this.apiKey === prevKey && JSON.stringify(next) === JSON.stringify(prevWide)) return;
     const scorerChanged = this.scorers.configure(scorerSettings(next, this.apiKey), scorerIdentity(next, this.apiKey));
     const wideChanged = scorerChanged || scoringIdentity(prevWide) !== scoringIdentity(next) || prevWide.format !== next.format;
     this.log.info(`settings changed: ${JSON.stringify(next)}${this.apiKey ? ' (an API key is set)' : ''}`);
+    for (const doc of edited) if (this.settingsFor(doc) !== next) this.log.info(`settings of ${doc.uri}: ${JSON.stringify(this.settingsFor(doc))}`);
     const changed = docs.filter((doc) => {
       const prev = before.get(doc)!;
       const now = this.settingsFor(doc);
-      if (now !== next && JSON.stringify(now) !== JSON.stringify(prev)) this.log.info(`settings of ${doc.uri}: ${JSON.stringify(now)}`);
       return scorerChanged || scoringIdentity(prev) !== scoringIdentity(now) || prev.format !== now.format;
     });
     if (wideChanged || changed.length > 0) {
