@@ -37,9 +37,9 @@ export interface InitializationOptions {
 }
 
 /**
- * client -> server notification: settings (or a key) changed. A server whose client answers
- * workspace/configuration takes only the keys from it and pulls the settings again (per document);
- * for other clients it carries the settings every document uses.
+ * client -> server notification: settings (or a key) changed. For a client that answers
+ * workspace/configuration the server takes the keys, keeps the settings as the base of what it
+ * pulls, and pulls every document's settings again; for other clients they are every document's.
  */
 export interface SettingsChangedParams {
   settings: SiftSettings;
