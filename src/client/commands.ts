@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { Commands } from '../protocol';
+import { CancelCommand, ClearScoresCommand, ScoreFileCommand, ScoreLinesCommand } from '../protocol';
 import { CommandIds } from './commandIds';
 import { filterFile } from './filterCommand';
 import { mergeLineRanges, selectionLines } from './lineRanges';
@@ -51,7 +51,7 @@ export function registerCommands({ server, apiKey, log, reflection }: CommandCon
   return [
     register(CommandIds.scoreFile, 'Score File', async (arg) => {
       const document = await targetDocument(arg);
-      if (document) await server.executeCommand(Commands.scoreFile, [uriOf(document)]);
+      if (document) await server.run(ScoreFileCommand, [uriOf(document)]);
     }),
     register(CommandIds.scoreSelection, 'Score Selection', async () => {
       const editor = vscode.window.activeTextEditor;
@@ -60,13 +60,13 @@ export function registerCommands({ server, apiKey, log, reflection }: CommandCon
         return;
       }
       for (const range of mergeLineRanges(editor.selections.map(selectionLines))) {
-        await server.executeCommand(Commands.scoreLines, [uriOf(editor.document), range.start, range.end]);
+        await server.run(ScoreLinesCommand, [uriOf(editor.document), range.start, range.end]);
       }
     }),
     register(CommandIds.cancel, 'Cancel Scoring', async (arg) => {
       if (!server.running) return;
       const document = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
-      await server.executeCommand(Commands.cancel, document ? [server.protocolUri(document)] : []);
+      await server.run(CancelCommand, document ? [server.protocolUri(document)] : []);
     }),
     register(CommandIds.filterFile, 'Filter File', async (arg) => {
       const document = await targetDocument(arg);
@@ -74,7 +74,7 @@ export function registerCommands({ server, apiKey, log, reflection }: CommandCon
     }),
     register(CommandIds.clearScores, 'Clear Scores', async (arg) => {
       const document = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
-      await server.executeCommand(Commands.clearScores, document ? [server.protocolUri(document)] : []);
+      await server.run(ClearScoresCommand, document ? [server.protocolUri(document)] : []);
     }),
     register(CommandIds.setApiKey, 'Set Scoring API Key', async () => {
       // The key is bound to the endpoints configured now: it is never sent to another origin.

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { SettingsChangedParams } from '../protocol';
+import type { ReflectionSettings, SettingsChangedParams, SiftSettings } from '../protocol';
 import { CommandIds } from './commandIds';
 import { consentQuestion, consentStateKey, keyFor, unapprovedOrigins, withheldMessage, workspaceOrigins, type KeyDecision } from './endpointTrustModel';
 import type { SecretKey } from './secrets';
@@ -25,7 +25,19 @@ export class EndpointTrust {
     private readonly changed: () => void,
   ) {}
 
+  /** The settings and keys for the server (sift/settingsChanged and initializationOptions). */
   params(scope: vscode.Uri | undefined): SettingsChangedParams {
+    const { settings, reflection } = this.settings(scope);
+    return {
+      settings,
+      scorerApiKey: this.key('scoring', settings.backend === 'local' ? [] : settings.endpointUrls),
+      reflection,
+      teacherApiKey: this.key('teacher', [reflection.baseUrl]),
+    };
+  }
+
+  /** The settings of a scope as the server may use them: trust applied, unapproved workspace endpoints replaced. */
+  settings(scope: vscode.Uri | undefined): { settings: SiftSettings; reflection: ReflectionSettings } {
     let settings = readSettings(scope);
     let reflection = readReflectionSettings(scope);
     const scoringUrls = settings.backend === 'local' ? [] : settings.endpointUrls;
@@ -36,12 +48,7 @@ export class EndpointTrust {
     if (this.pending('teacher', [reflection.baseUrl], scope).length > 0) {
       reflection = { ...reflection, baseUrl: readReflectionSettings(scope, false).baseUrl };
     }
-    return {
-      settings,
-      scorerApiKey: this.key('scoring', settings.backend === 'local' ? [] : settings.endpointUrls),
-      reflection,
-      teacherApiKey: this.key('teacher', [reflection.baseUrl]),
-    };
+    return { settings, reflection };
   }
 
   /** Workspace origins among `urls` not yet approved; asks about each once. */

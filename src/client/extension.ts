@@ -10,7 +10,7 @@ import { ScoreDecorations } from './scoreDecorations';
 import { ScorerApiKey, TeacherApiKey } from './secrets';
 import { ServerConnection, protocolUri } from './serverConnection';
 import { affectsSift, isDatasetDocument, settingsScope } from './settings';
-import { RESTRICTED_KEYS } from './settingsModel';
+import { RESTRICTED_KEYS, configurationSection } from './settingsModel';
 import { SiftStatus } from './status';
 
 /** Set while active: deactivate() must wait for the server to shut down. */
@@ -24,7 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(apiKey, teacherKey);
   await Promise.all([apiKey.load(), teacherKey.load()]);
 
-  const trust = new EndpointTrust(context.workspaceState, { scoring: apiKey, teacher: teacherKey }, log, () => publish('endpoint answer'));
+  const trust = new EndpointTrust(context.workspaceState, { scoring: apiKey, teacher: teacherKey }, log, () => settingsChanged('endpoint answer'));
   const settings = new SettingsPublisher(trust);
   const status = new SiftStatus(protocolUri);
   // The callbacks below run only once the server exists (declared next).
@@ -40,6 +40,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     extensionPath: context.extensionPath,
     log,
     currentSettings: () => settings.snapshot(),
+    // Without a scope: the active dataset's folder, as for the settings pushed with the keys.
+    configurationFor: (scope) => {
+      const trusted = trust.settings(scope ?? settingsScope());
+      return configurationSection(trusted.settings, trusted.reflection);
+    },
     secrets: () => [apiKey.current?.key, teacherKey.current?.key],
     onStatus: (params) => status.update(params),
     onScoresChanged: (uri) => decorations.scoresChanged(uri),
@@ -61,15 +66,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (sent) log.info(`Settings sent to the server (${why}).`);
     }, (error: unknown) => log.warn(`Sending settings failed: ${String(error)}`));
   }
+  /** Settings may have changed in any folder: the server pulls every document's again, and the keys are re-sent if they changed. */
+  function settingsChanged(why: string): void {
+    publish(why);
+    server.configurationChanged().catch((error: unknown) => log.warn(`Telling the server about changed settings failed: ${String(error)}`));
+  }
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (affectsSift(event)) publish('settings changed');
+      if (affectsSift(event)) settingsChanged('settings changed');
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       log.info('Workspace trusted: workspace values of endpoint, model and valid-set settings now apply.');
-      publish('workspace trusted');
+      settingsChanged('workspace trusted');
     }),
-    // The active dataset decides which folder's settings apply (multi-root workspaces).
+    // The active dataset decides which folder's settings are the server-wide ones (the scorer and the teacher).
     vscode.window.onDidChangeActiveTextEditor(() => publish('active dataset changed')),
     apiKey.onDidChange(() => publish('API key changed')),
     teacherKey.onDidChange(() => publish('teacher API key changed')),

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { Commands, type FilterOptions, type FilterResult } from '../protocol';
+import { FilterFileCommand, type FilterOptions } from '../protocol';
 import { FILTER_RULES, buildFilterOptions, defaultFilteredPath, describeFilterResult, validateAnswer, type FilterRuleId } from './filterChoices';
 import type { ServerConnection } from './serverConnection';
 
@@ -55,7 +55,7 @@ export async function filterFile(server: ServerConnection, document: vscode.Text
     { location: vscode.ProgressLocation.Notification, title: `Sift: filtering ${vscode.workspace.asRelativePath(document.uri)}`, cancellable: true },
     async (_progress, token) => {
       try {
-        return await server.executeCommand<FilterResult>(Commands.filterFile, [server.protocolUri(document.uri), options], token);
+        return await server.run(FilterFileCommand, [server.protocolUri(document.uri), options], token);
       } catch (error) {
         if (token.isCancellationRequested) return undefined;
         throw error;

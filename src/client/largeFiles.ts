@@ -1,18 +1,14 @@
-/**
- * VS Code does not sync a document longer than this many characters to extensions (its
- * `_MODEL_SYNC_LIMIT`, 50 * 1024 * 1024): no extension, Sift included, ever sees such a file.
- */
-export const SYNC_LIMIT_CHARS = 50 * 1024 * 1024;
+import { MAX_DOCUMENT_CHARS } from '../protocol/datasets';
 
-/** Paths Sift handles: `.jsonl` and `.ndjson`, any case. */
-export function isDatasetPath(path: string): boolean {
-  return /\.(jsonl|ndjson)$/i.test(path);
-}
+export { isDatasetPath } from '../protocol/datasets';
+
+/** Files longer than this are not served in the editor (the server's limit, just under what VS Code syncs at all). */
+export const SYNC_LIMIT_CHARS = MAX_DOCUMENT_CHARS;
 
 /**
  * A UTF-8 file has at least as many bytes as UTF-16 code units (the characters VS Code counts), so a
- * file smaller than the limit in bytes is always synced; a larger one is too large unless VS Code
- * did give us its document (multi-byte text can stay under the limit).
+ * file smaller than the limit in bytes is never too large; a larger one is too large unless VS Code
+ * did give us its document (multi-byte text can stay under the limit, and the server then decides).
  */
 export function isTooLargeToSync(sizeBytes: number, hasDocument: boolean): boolean {
   return !hasDocument && sizeBytes > SYNC_LIMIT_CHARS;

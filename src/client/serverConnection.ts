@@ -1,9 +1,11 @@
 import * as vscode from 'vscode';
 import {
   CloseAction,
+  DidChangeConfigurationNotification,
   ErrorAction,
   ExecuteCommandRequest,
   LanguageClient,
+  ResponseError,
   RevealOutputChannelOn,
   State,
   TransportKind,
@@ -13,17 +15,22 @@ import {
 } from 'vscode-languageclient/node';
 import {
   Commands,
+  DATASET_EXTENSIONS,
+  DATASET_LANGUAGE_IDS,
   LineScoresRequest,
   ScoresChangedNotification,
   SettingsChangedNotification,
   StatusNotification,
+  type CommandArgs,
+  type CommandResult,
   type InitializationOptions,
   type LineScoresParams,
   type LineScoresResult,
-  type ScoresChangedParams,
+  type ServerCommand,
   type SettingsChangedParams,
   type StatusParams,
 } from '../protocol';
+import { SECTION } from '../protocol/settings';
 import { redact } from './redact';
 import { RestartPolicy } from './restartPolicy';
 import type { ServerState } from './statusModel';
@@ -33,7 +40,8 @@ export function protocolUri(uri: vscode.Uri): string {
   return uri.toString();
 }
 
-export const DOCUMENT_SELECTOR = [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }];
+/** The documents the server gets (the protocol's dataset rule, as a document selector). */
+export const DOCUMENT_SELECTOR = [...DATASET_LANGUAGE_IDS.map((language) => ({ language })), { pattern: `**/*.{${DATASET_EXTENSIONS.join(',')}}` }];
 
 export interface ServerConnectionOptions {
   /** The extension's install folder: dist/server.js and the bundled models/ live there. */
@@ -41,6 +49,11 @@ export interface ServerConnectionOptions {
   log: vscode.LogOutputChannel;
   /** Settings and key to start the server with (called on every start and restart). */
   currentSettings(): SettingsChangedParams;
+  /**
+   * The `sift` section the server pulls for a document (workspace/configuration with its URI as
+   * scopeUri; undefined: the server-wide settings), with workspace trust applied. Never holds a key.
+   */
+  configurationFor(scope: vscode.Uri | undefined): unknown;
   /** Secrets to keep out of the log (the API key). */
   secrets(): (string | undefined)[];
   onStatus(params: StatusParams): void;
@@ -101,6 +114,29 @@ export class ServerConnection implements vscode.Disposable {
     await client.sendNotification(SettingsChangedNotification, params);
   }
 
+  /** Runs a server command with the arguments its declaration takes. */
+  run<C extends ServerCommand<unknown[], unknown>>(command: C, args: CommandArgs<C>, token?: vscode.CancellationToken): Promise<CommandResult<C> | undefined> {
+    return this.executeCommand<CommandResult<C>>(command.id, args, token);
+  }
+
+  /** `run` with `$/progress` on a token of the client's own (see executeWithProgress). */
+  runWithProgress<C extends ServerCommand<unknown[], unknown>>(
+    command: C,
+    args: CommandArgs<C>,
+    token: vscode.CancellationToken,
+    onProgress: (progress: CommandProgress) => void,
+  ): Promise<CommandResult<C> | undefined> {
+    return this.executeWithProgress<CommandResult<C>>(command.id, args, token, onProgress);
+  }
+
+  /** Settings changed somewhere (any folder): the server pulls every document's again. */
+  async configurationChanged(): Promise<void> {
+    const client = this.running;
+    if (!client) return; // a (re)starting server pulls them once it runs
+    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+  }
+
+  /** A server command by id, untyped (`run` checks the arguments against the command's declaration). */
   async executeCommand<T>(command: string, args: unknown[], token?: vscode.CancellationToken): Promise<T | undefined> {
     const client = await this.ensureStarted();
     if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');
@@ -130,7 +166,7 @@ export class ServerConnection implements vscode.Disposable {
     const client = this.running;
     if (!client) return undefined;
     try {
-      return await client.sendRequest<LineScoresResult>(LineScoresRequest, params, token);
+      return await client.sendRequest(LineScoresRequest, params, token);
     } catch (error) {
       if (!token.isCancellationRequested) this.options.log.debug(`lineScores failed: ${String(error)}`);
       return undefined;
@@ -200,6 +236,18 @@ export class ServerConnection implements vscode.Disposable {
         provideInlayHints: () => [],
         // Reflection results open in the diff view; every other server command runs as usual.
         executeCommand: (command, args, next) => (command === Commands.reflect && this.options.onReflect ? this.options.onReflect(args) : next(command, args)),
+        workspace: {
+          // The server pulls `sift` per document: the answer comes from the same trusted reading as
+          // what is pushed (restricted settings from user scope in an untrusted workspace, workspace
+          // endpoints only once approved), never VS Code's raw values. Other sections as usual.
+          configuration: async (params, token, next) => {
+            const others = params.items.some((item) => item.section !== SECTION) ? await next(params, token) : [];
+            if (others instanceof ResponseError) return others;
+            return params.items.map((item, i) =>
+              item.section === SECTION ? this.options.configurationFor(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined) : (others[i] ?? null),
+            );
+          },
+        },
       },
       errorHandler: {
         error: (error, _message, count) => {
@@ -226,8 +274,8 @@ export class ServerConnection implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('sift', 'Sift', serverOptions, clientOptions);
-    client.onNotification(StatusNotification, (params: StatusParams) => this.options.onStatus(params));
-    client.onNotification(ScoresChangedNotification, (params: ScoresChangedParams) => this.options.onScoresChanged(params.uri));
+    client.onNotification(StatusNotification, (params) => this.options.onStatus(params));
+    client.onNotification(ScoresChangedNotification, (params) => this.options.onScoresChanged(params.uri));
     client.onDidChangeState((event) => {
       if (this.client !== client) return;
       if (event.newState === State.Running) {

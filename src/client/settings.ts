@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { ReflectionSettings, SiftSettings } from '../protocol';
-import { isDatasetPath } from './largeFiles';
+import { isDatasetDocument as isDataset } from '../protocol/datasets';
 import { resolveReflectionSettings, type ReflectionSettingKey } from './reflectionSettingsModel';
 import { SECTION, resolveSettings, type InspectedValue, type SettingKey } from './settingsModel';
 
@@ -45,15 +45,16 @@ export function teacherUrlIgnored(resource: vscode.Uri | undefined): boolean {
   return [inspected?.workspaceValue, inspected?.workspaceFolderValue, inspected?.workspaceLanguageValue, inspected?.workspaceFolderLanguageValue].some((v) => typeof v === 'string' && v !== '');
 }
 
+/** A document the server serves (the protocol's one rule). */
 export function isDatasetDocument(document: vscode.TextDocument): boolean {
-  return document.languageId === 'jsonl' || isDatasetPath(document.uri.path);
+  return isDataset({ languageId: document.languageId, uri: document.uri.path });
 }
 
 /**
- * The resource whose settings the server gets: the dataset in the active editor, else one in any
- * visible editor, else the first workspace folder. The server runs with one set of settings (the
- * protocol has no per-document settings), so in a multi-root workspace the active dataset's folder
- * wins.
+ * The resource whose settings are the server-wide ones (the scorer, the teacher and the keys that go
+ * with them): the dataset in the active editor, else one in any visible editor, else the first
+ * workspace folder. Each document's own scoring settings are pulled by the server with that
+ * document as scope, so in a multi-root workspace every folder's datasets get that folder's.
  */
 export function settingsScope(): vscode.Uri | undefined {
   const active = vscode.window.activeTextEditor?.document;

@@ -1,4 +1,4 @@
-import { SCORING_SETTINGS, normalizeGroup, type SettingKey, type SettingSpec, type SiftSettings } from '../protocol/settings';
+import { REFLECTION_SETTINGS, SCORING_SETTINGS, normalizeGroup, type ReflectionSettings, type SettingKey, type SettingSpec, type SiftSettings } from '../protocol/settings';
 
 export { SECTION } from '../protocol/settings';
 export type { SettingKey };
@@ -61,4 +61,19 @@ export function resolveSettings(source: SettingSource, trusted: boolean): SiftSe
 /** Whether two settings objects differ (they are plain JSON data). */
 export function settingsEqual(a: SiftSettings, b: SiftSettings): boolean {
   return SETTING_KEYS.every((key) => JSON.stringify(a[key]) === JSON.stringify(b[key]));
+}
+
+/**
+ * The `sift` section as the server pulls it (workspace/configuration): the scoring settings at the
+ * top, the teacher's under `teacher` and `reflection` (the shape of `sift.teacher.*` and
+ * `sift.reflection.*`). Built from values already resolved with workspace trust; keys are never in it.
+ */
+export function configurationSection(settings: SiftSettings, reflection: ReflectionSettings): Record<string, unknown> {
+  const section: Record<string, unknown> = { ...settings };
+  for (const [field, spec] of Object.entries(REFLECTION_SETTINGS)) {
+    const group = spec.key.slice(0, spec.key.indexOf('.'));
+    const values = (section[group] ??= {}) as Record<string, unknown>;
+    values[field] = reflection[field as keyof ReflectionSettings];
+  }
+  return section;
 }

@@ -2,13 +2,18 @@
  * The custom part of the protocol between Sift's language server and its VS Code client. Everything
  * an LSP editor needs (diagnostics, hovers, inlay hints, code actions, commands, $/progress) is
  * standard LSP; these extra messages only feed the VS Code client's colours and status item.
- * Both sides import this file; it imports nothing from either.
+ * Each message is declared once as a typed message object (its method and its parameter and result
+ * types), and both sides send and handle that object. Both sides import this file; it imports
+ * nothing from either.
  */
 
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type { ReflectionSettings, SiftSettings } from './settings';
 import type { ReflectionMode, ReflectionView } from './reflectionView';
 
 export { DEFAULT_REFLECTION_SETTINGS, DEFAULT_SETTINGS, type ReflectionSettings, type SiftSettings } from './settings';
+export * from './commands';
+export * from './datasets';
 
 /** initializationOptions of the server. The API key comes from SecretStorage, never from settings. */
 export interface InitializationOptions {
@@ -31,8 +36,11 @@ export interface InitializationOptions {
   reflectionView?: boolean;
 }
 
-/** client -> server notification: settings (or the key) changed. */
-export const SettingsChangedNotification = 'sift/settingsChanged';
+/**
+ * client -> server notification: settings (or a key) changed. For a client that answers
+ * workspace/configuration the server takes the keys, keeps the settings as the base of what it
+ * pulls, and pulls every document's settings again; for other clients they are every document's.
+ */
 export interface SettingsChangedParams {
   settings: SiftSettings;
   scorerApiKey?: string;
@@ -40,6 +48,7 @@ export interface SettingsChangedParams {
   /** Absent: unchanged; '' clears it. */
   teacherApiKey?: string;
 }
+export const SettingsChangedNotification = new NotificationType<SettingsChangedParams>('sift/settingsChanged');
 
 /** Colour bucket of a record: 0 = best for the student ... 4 = worst; -1 = pending; -2 = no score. */
 export type ScoreBucket = -2 | -1 | 0 | 1 | 2 | 3 | 4;
@@ -53,7 +62,6 @@ export interface LineScore {
 }
 
 /** client -> server request: scores of the lines in a range (the visible range plus a margin). */
-export const LineScoresRequest = 'sift/lineScores';
 export interface LineScoresParams {
   uri: string;
   /** The document version the client sees; a reply for another version is dropped by the client. */
@@ -65,15 +73,15 @@ export interface LineScoresResult {
   version: number;
   scores: LineScore[];
 }
+export const LineScoresRequest = new RequestType<LineScoresParams, LineScoresResult, void>('sift/lineScores');
 
 /** server -> client notification: new scores landed for a document; re-request the visible range. */
-export const ScoresChangedNotification = 'sift/scoresChanged';
 export interface ScoresChangedParams {
   uri: string;
 }
+export const ScoresChangedNotification = new NotificationType<ScoresChangedParams>('sift/scoresChanged');
 
 /** server -> client notification: job and endpoint state for the language status item. */
-export const StatusNotification = 'sift/status';
 export interface StatusParams {
   uri?: string;
   scored: number;
@@ -85,37 +93,7 @@ export interface StatusParams {
   reachable: boolean | undefined;
   message?: string;
 }
-
-/** Commands the server executes (workspace/executeCommand). Arguments are listed per command. */
-export const Commands = {
-  /** [uri] */
-  scoreFile: 'sift.scoreFile',
-  /** [uri, startLine, endLine] (0-based, inclusive) */
-  scoreLines: 'sift.scoreLines',
-  /** [uri?] */
-  cancel: 'sift.cancel',
-  /** [uri, FilterOptions] -> FilterResult */
-  filterFile: 'sift.filterFile',
-  /** [uri?] */
-  clearScores: 'sift.clearScores',
-  /**
-   * [uri, line, version?] (0-based line): deletes that record line through workspace/applyEdit (an
-   * ordinary, undoable edit). Used by the hover's "Drop record" link; the code action carries the
-   * same edit directly. With a version, a document that has changed since is left alone.
-   */
-  dropRecord: 'sift.dropRecord',
-  /**
-   * [uri, line, mode, version?, { apply? }] -> ReflectionView: the selective reflection pipeline for
-   * one record (0-based line; mode `instruction` | `response` | `selective`). With a version, a
-   * document that has changed since is refused. With `apply`, a record the student changed is
-   * written back through workspace/applyEdit (for editors without Sift's diff view).
-   */
-  reflect: 'sift.reflect',
-  /** [uri, ReflectionSelection & { mode }] -> ReflectionEstimate: what a batch would cost, before it runs. */
-  estimateReflection: 'sift.estimateReflection',
-  /** [uri, ReflectionSelection & { mode }] -> ReflectionBatchResult, with $/progress and cancel; resumable. */
-  reflectBatch: 'sift.reflectBatch',
-} as const;
+export const StatusNotification = new NotificationType<StatusParams>('sift/status');
 
 /** Which records a reflection batch covers: one of these (checked in this order). */
 export interface ReflectionSelection {
@@ -158,8 +136,23 @@ export interface ReflectionBatchResult {
   summary: { records: number; changed: number; dropped: number; failed: number; calls: number; promptTokens: number; completionTokens: number; cachedReflections: number };
 }
 
+/**
+ * `ResponseError.data.reason` of a command error a client reacts to (rather than matching the
+ * message, which is written for people and may change).
+ */
+export const ErrorReasons = {
+  /** Reflection was asked for but no teacher is configured. */
+  noTeacher: 'no-teacher',
+  /** The URI is not an open dataset. */
+  notOpen: 'not-open',
+  /** The dataset is larger than the editor limit (MAX_DOCUMENT_CHARS): the command line covers it. */
+  tooLarge: 'too-large',
+} as const;
+export type ErrorReason = (typeof ErrorReasons)[keyof typeof ErrorReasons];
+
 /** `ResponseError.data.reason` when reflection is asked for but no teacher is configured. */
-export const NO_TEACHER = 'no-teacher';
+export const NO_TEACHER = ErrorReasons.noTeacher;
+
 
 export interface FilterOptions {
   outPath: string;

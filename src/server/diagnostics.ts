@@ -2,7 +2,7 @@ import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
 import type { Problem } from '../core/dataset/types';
 import { formatNumber } from '../core/metrics/scores';
 import type { MetricName } from '../core/metrics/types';
-import type { SiftSettings } from '../protocol';
+import { MAX_DOCUMENT_CHARS, type SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
 import { formatCount, METRIC_LABELS } from './presentation';
 
@@ -20,8 +20,8 @@ export interface DiagnosticContext {
   settings: SiftSettings;
   /** Metrics being scored (DS only with a valid set). */
   scored: readonly MetricName[];
-  /** The scoring run's own failure for a metric of every record (e.g. the DS valid set): not repeated per line. */
-  globalReasons: ReadonlySet<string>;
+  /** Metrics no record has a value for, for a reason of the whole run (DS without its valid set): not repeated per line. */
+  unavailable: ReadonlySet<MetricName>;
 }
 
 /**
@@ -76,7 +76,7 @@ export function documentDiagnostics(doc: SiftDocument, ctx: DiagnosticContext): 
     let reasons: Map<string, MetricName[]> | undefined;
     for (const metric of ctx.scored) {
       const result = score.metrics[metric];
-      if (!result || result.value !== null || ctx.globalReasons.has(result.reason)) continue;
+      if (!result || result.value !== null || ctx.unavailable.has(metric)) continue;
       reasons ??= new Map();
       reasons.set(result.reason, [...(reasons.get(result.reason) ?? []), metric]);
     }
@@ -136,7 +136,7 @@ export function tooLargeDiagnostic(chars: number): Diagnostic {
 
 export function tooLargeMessage(chars: number): string {
   return (
-    `This file has ${formatCount(chars)} characters, more than an editor hands to extensions (50,000,000): ` +
+    `This file has ${formatCount(chars)} characters, more than an editor hands to extensions (${formatCount(MAX_DOCUMENT_CHARS)}): ` +
     'Sift does not check or score it here. Run `sift score FILE` (or `sift filter`, `sift stats`) in a terminal.'
   );
 }

@@ -3,10 +3,9 @@ import { DocumentRecords, type LineChange, type LineRecord } from '../core/docum
 import type { FormatSpec, TrainingPair } from '../core/dataset/types';
 import type { MetricName } from '../core/metrics/types';
 import type { RecordScore } from '../core/scoring/recordScore';
+import { MAX_DOCUMENT_CHARS } from '../protocol/datasets';
 import { SortedValues } from './presentation';
 
-/** VS Code does not sync documents over 50M characters to extensions; other clients might. */
-export const MAX_DOCUMENT_CHARS = 50_000_000;
 
 /**
  * One open dataset: its records (kept in step with edits) and what is known about their scores.

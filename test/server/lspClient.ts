@@ -5,11 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   ApplyWorkspaceEditRequest,
   CodeActionRequest,
+  ConfigurationRequest,
+  DidChangeConfigurationNotification,
   DidChangeTextDocumentNotification,
   DidCloseTextDocumentNotification,
   DidOpenTextDocumentNotification,
@@ -33,6 +35,7 @@ import {
   type ClientCapabilities,
   type CodeAction,
   type Command,
+  type ConfigurationItem,
   type Diagnostic,
   type Hover,
   type InlayHint,
@@ -68,6 +71,23 @@ export interface StartOptions {
   rootDir?: string;
   /** Sent as initializationOptions.scorerApiKey, as the VS Code client does from SecretStorage. */
   apiKey?: string;
+  /**
+   * Workspace folders with settings of their own: the client then declares workspace/configuration
+   * and answers it as VS Code does, `settings` for a request without a scope and, for a document in
+   * one of these folders, that folder's settings over them. The folders go in workspaceFolders.
+   */
+  folders?: FolderSettings[];
+  /**
+   * What workspace/configuration answers without a folder, when it differs from `settings` (which
+   * still go in initializationOptions); null: no `sift` section at all, as an editor configured
+   * only through init_options answers.
+   */
+  pulledSettings?: Partial<SiftSettings> | null;
+}
+
+export interface FolderSettings {
+  path: string;
+  settings: Partial<SiftSettings>;
 }
 
 export class TestClient {
@@ -82,6 +102,10 @@ export class TestClient {
   readonly messages: string[] = [];
   refreshes = 0;
   scoresChanged = 0;
+  /** Every workspace/configuration request's items, in order. */
+  readonly configurationRequests: ConfigurationItem[][] = [];
+  /** What workspace/configuration answers (StartOptions.settings and .folders). */
+  configuration: { settings: Partial<SiftSettings> | null; folders: FolderSettings[] } = { settings: {}, folders: [] };
   stderr = '';
   private waiters: (() => void)[] = [];
 
@@ -124,6 +148,11 @@ export class TestClient {
       this.wake();
       return null;
     });
+    c.onRequest(ConfigurationRequest.type, (p) => {
+      this.configurationRequests.push(p.items);
+      this.wake();
+      return p.items.map((item) => (item.section === 'sift' ? this.sectionFor(item.scopeUri) : null));
+    });
     c.onRequest(ApplyWorkspaceEditRequest.type, (p) => {
       this.applyEdit(p.edit);
       return { applied: true };
@@ -135,9 +164,12 @@ export class TestClient {
     if (!existsSync(serverPath)) throw new Error(`${serverPath} is missing: run \`node esbuild.mjs\` first`);
     const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const client = new TestClient(child);
+    const pull = options.folders !== undefined;
+    client.configuration = { settings: options.pulledSettings === undefined ? { ...options.settings } : options.pulledSettings, folders: options.folders ?? [] };
     const capabilities: ClientCapabilities = {
       window: { workDoneProgress: !options.withoutProgress },
       workspace: {
+        ...(pull ? { configuration: true, workspaceFolders: true } : {}),
         inlayHint: { refreshSupport: !options.withoutRefresh },
         workspaceEdit: { documentChanges: true },
         applyEdit: true,
@@ -153,11 +185,30 @@ export class TestClient {
     await client.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: options.rootDir ? pathToFileURL(options.rootDir).href : null,
+      ...(pull ? { workspaceFolders: options.folders!.map((f) => ({ uri: pathToFileURL(f.path).href, name: f.path })) } : {}),
       capabilities,
       initializationOptions: { settings, packageRoot: repoRoot, ...(options.apiKey ? { scorerApiKey: options.apiKey } : {}) },
     });
     await client.connection.sendNotification(InitializedNotification.type, {});
     return client;
+  }
+
+  /** New settings for a folder (or, with no path, the default ones), and the didChangeConfiguration an editor sends. */
+  async changeConfiguration(settings: Partial<SiftSettings>, folderPath?: string): Promise<void> {
+    if (folderPath === undefined) this.configuration.settings = settings;
+    else this.configuration.folders = this.configuration.folders.map((f) => (f.path === folderPath ? { path: f.path, settings } : f));
+    await this.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+  }
+
+  /** The `sift` section for a scope: the default settings, with those of the folder holding it on top. */
+  private sectionFor(scopeUri: string | undefined): Partial<SiftSettings> | null {
+    const path = scopeUri?.startsWith('file:') ? fileURLToPath(scopeUri) : undefined;
+    const folder = path === undefined ? undefined : this.configuration.folders.find((f) => {
+      const rel = relative(f.path, path);
+      return !rel.startsWith('..') && !isAbsolute(rel);
+    });
+    if (this.configuration.settings === null && !folder) return null;
+    return { ...this.configuration.settings, ...folder?.settings };
   }
 
   get pid(): number {

@@ -1,0 +1,99 @@
+import type { Hover, InlayHint } from 'vscode-languageserver';
+import type { LineRecord } from '../core/document/documentRecords';
+import type { RecordScore } from '../core/scoring/recordScore';
+import type { LineScore, LineScoresParams, LineScoresResult, SiftSettings } from '../protocol';
+import type { SiftDocument } from './document';
+import { recordHover } from './hover';
+import { bucketOf, FAILED_LABEL, PENDING_LABEL, primaryMetric, scoreLabel } from './presentation';
+import type { Scorers } from './resources';
+import { scoringConfig } from './settings';
+import type { StoredScores } from './storedScores';
+import type { ValidSet } from './validSet';
+
+export interface RequestDeps {
+  docs: ReadonlyMap<string, SiftDocument>;
+  settingsFor(doc: SiftDocument): SiftSettings;
+  scorers(): Scorers;
+  stored: StoredScores;
+  validSet: ValidSet;
+}
+
+interface LineLabel {
+  text: string;
+  score?: RecordScore;
+  pending?: boolean;
+}
+
+/**
+ * The editor's questions about what is on screen: inlay hints (any LSP editor), line scores (the
+ * VS Code client's coloured labels) and hovers. Each looks up the stored scores of the lines asked
+ * about first, so a scored file shows its scores before the sweep reaches them.
+ */
+export class Requests {
+  constructor(private readonly deps: RequestDeps) {}
+
+  inlayHints(uri: string, from: number, to: number): InlayHint[] {
+    const doc = this.deps.docs.get(uri);
+    if (!doc || doc.tooLarge !== undefined) return [];
+    this.deps.stored.resolveRange(doc, from, to);
+    const hints: InlayHint[] = [];
+    for (let i = Math.max(0, from); i <= to && i < doc.records.lineCount; i++) {
+      const label = this.lineLabel(doc, doc.records.line(i)!);
+      if (label) hints.push({ position: { line: i, character: doc.lineEnd(i) }, label: label.text, paddingLeft: true });
+    }
+    return hints;
+  }
+
+  lineScores(params: LineScoresParams): LineScoresResult {
+    const doc = this.deps.docs.get(params.uri);
+    if (!doc || doc.tooLarge !== undefined) return { version: doc?.version ?? params.version, scores: [] };
+    const settings = this.deps.settingsFor(doc);
+    const from = Math.max(0, Math.floor(params.startLine));
+    const to = Math.min(doc.records.lineCount - 1, Math.floor(params.endLine));
+    this.deps.stored.resolveRange(doc, from, to);
+    const metric = primaryMetric(settings.metrics);
+    const scores: LineScore[] = [];
+    for (let i = from; i <= to; i++) {
+      const label = this.lineLabel(doc, doc.records.line(i)!);
+      if (!label) continue;
+      let bucket: LineScore['bucket'] = label.pending ? -1 : -2;
+      if (label.score) {
+        const value = label.score.metrics[metric]?.value;
+        bucket = bucketOf(value, metric, settings, settings.colorBy === 'percentile' ? doc.values(metric) : undefined);
+      }
+      scores.push({ line: i, label: label.text, bucket });
+    }
+    return { version: doc.version, scores };
+  }
+
+  hover(uri: string, line: number): Hover | null {
+    const doc = this.deps.docs.get(uri);
+    if (!doc || doc.tooLarge !== undefined) return null;
+    const settings = this.deps.settingsFor(doc);
+    const scorers = this.deps.scorers();
+    this.deps.stored.resolveRange(doc, line, line);
+    const value = recordHover(doc, line, {
+      settings,
+      scored: scoringConfig(settings).metrics,
+      modelId: scorers.knownModelId,
+      endpoint: scorers.endpoint,
+      dsNote: this.deps.validSet.hoverNote(doc),
+    });
+    if (!value) return null;
+    return {
+      contents: { kind: 'markdown', value },
+      range: { start: { line, character: doc.column(line, 0) }, end: { line, character: doc.lineEnd(line) } },
+    };
+  }
+
+  private lineLabel(doc: SiftDocument, line: LineRecord): LineLabel | undefined {
+    if (!line.scorable) return undefined;
+    const score = doc.scores.get(line.text);
+    if (score) return { text: scoreLabel(score, this.deps.settingsFor(doc).metrics), score };
+    // Before stored scores are known, every record of an auto-scored file is as good as queued.
+    const queued = doc.autoScore && !doc.swept && this.deps.scorers().lastError === undefined;
+    if (doc.pending.has(line.text) || queued) return { text: PENDING_LABEL, pending: true };
+    if (doc.failures.has(line.text)) return { text: FAILED_LABEL };
+    return undefined;
+  }
+}

@@ -1,0 +1,225 @@
+import { basename } from 'node:path';
+import { METHOD_VERSION } from '../core/metrics';
+import type { MetricSettings } from '../core/metrics/recordMetrics';
+import type { MetricName } from '../core/metrics/types';
+import { toRecordScore } from '../core/scoring/recordScore';
+import { lookupStored, scoreRecords, type RecordLossResult } from '../core/scoring/scoreRecords';
+import type { SiftSettings } from '../protocol';
+import type { SiftDocument } from './document';
+import { FilterError } from './filter';
+import { errorMessage, type ServerLog } from './log';
+import { formatCount } from './presentation';
+import type { Progress } from './progress';
+import type { Publisher } from './publisher';
+import { ReflectionRequestError } from './reflection';
+import type { Scorers, Stores } from './resources';
+import { Job, Scheduler, type JobItem } from './scheduler';
+import { scoringConfig } from './settings';
+import type { ValidSet } from './validSet';
+
+export interface ScoringJobsDeps {
+  log: ServerLog;
+  docs: ReadonlyMap<string, SiftDocument>;
+  /** Server-wide settings: the backend decides batch sizes and concurrency. */
+  settings(): SiftSettings;
+  settingsFor(doc: SiftDocument): SiftSettings;
+  scorers(): Scorers;
+  stores: Stores;
+  publisher: Publisher;
+  progress: Progress;
+  validSet: ValidSet;
+}
+
+/**
+ * Scoring on the queue: each document's `score` job (its results become the document's scores as
+ * they stream in) and the Filter's and reflection's `filter` jobs (results collected for the
+ * caller), run one batch at a time by the Scheduler.
+ */
+export class ScoringJobs {
+  readonly scheduler: Scheduler;
+
+  constructor(private readonly deps: ScoringJobsDeps) {
+    this.scheduler = new Scheduler({
+      batchLimits: () => (deps.settings().backend === 'local' ? { chars: 4000, items: 32 } : { chars: 256_000, items: 1024 }),
+      filterBatch: (job, batch) => this.filterBatch(job, batch),
+      runBatch: (job, batch) => this.runBatch(job, batch),
+      onStart: (job) => this.onJobStart(job),
+      onProgress: (job) => this.onJobProgress(job),
+      onEnd: (job, leftOver) => this.onJobEnd(job, leftOver),
+    });
+  }
+
+  /** Adds records to the document's score job (made if there is none); `front` scores them first. */
+  enqueue(doc: SiftDocument, items: JobItem[], front = false, evenIfEmpty = false): number {
+    let job = this.scheduler.scoreJobOf(doc);
+    const isNew = job === undefined;
+    job ??= new Job(doc, 'score', doc.epoch, scoringConfig(this.deps.settingsFor(doc)).metrics);
+    const fresh = items.filter((item) => !doc.pending.has(item.text) && !doc.scores.has(item.text));
+    for (const item of fresh) doc.failures.delete(item.text);
+    job.add(fresh, front);
+    for (const item of fresh) doc.pending.set(item.text, job.id);
+    if (isNew && (fresh.length > 0 || evenIfEmpty)) this.scheduler.submit(job);
+    else if (!isNew) this.onJobProgress(job);
+    this.deps.publisher.markDirty(doc);
+    return fresh.length;
+  }
+
+  /** Queued records with these texts are scored next. */
+  prioritize(doc: SiftDocument, texts: ReadonlySet<string>): void {
+    this.scheduler.scoreJobOf(doc)?.prioritize(texts);
+  }
+
+  /** Scores for the Filter command: stored ones at once, the rest through the queue. */
+  async scoreForFilter(doc: SiftDocument, items: JobItem[], metrics: MetricName[]): Promise<Map<string, RecordLossResult['metrics']>> {
+    const modelId = await this.deps.scorers().modelId();
+    const store = await this.deps.stores.get(doc.path);
+    const config = { ...scoringConfig(this.deps.settingsFor(doc)), metrics };
+    const results = new Map<string, RecordLossResult['metrics']>();
+    const missing: JobItem[] = [];
+    for (const item of items) {
+      const stored = lookupStored(item.pair, { store, config, modelId, methodVersion: METHOD_VERSION });
+      if (stored) results.set(item.text, stored);
+      else missing.push(item);
+    }
+    if (missing.length > 0 || metrics.includes('ds')) {
+      const job = new Job(doc, 'filter', doc.epoch, metrics);
+      job.add(missing);
+      this.scheduler.submit(job);
+      const outcome = await job.finished;
+      if (outcome === 'cancelled') throw new FilterError('the filter was cancelled');
+      if (outcome === 'failed') throw new FilterError(`scoring failed: ${job.error}`);
+      for (const [text, metricsOf] of job.results) results.set(text, metricsOf);
+    }
+    return results;
+  }
+
+  /** IFD by text for the "N lowest" selection: stored scores at once, the rest scored on the queue. */
+  async ifdScores(doc: SiftDocument, items: JobItem[], signal: AbortSignal, metricSettings: MetricSettings): Promise<Map<string, number | null>> {
+    const known = new Map<string, number | null>();
+    const missing: JobItem[] = [];
+    for (const item of items) {
+      const score = doc.scores.get(item.text);
+      const ifd = score?.metrics.ifd;
+      if (ifd) known.set(item.text, ifd.value);
+      else missing.push(item);
+    }
+    if (missing.length === 0) return known;
+    const onAbort = (): void => void this.scheduler.cancel((job) => job.kind === 'filter' && job.doc === doc);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const scored = await this.scoreForFilter(doc, missing, ['ifd']);
+      for (const [text, metrics] of scored) known.set(text, toRecordScore({ id: 0, metrics }, ['ifd'], metricSettings).metrics.ifd?.value ?? null);
+    } catch (error) {
+      if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
+      throw new ReflectionRequestError(`scoring the records to find the lowest IFD failed: ${errorMessage(error)}`);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    return known;
+  }
+
+  private filterBatch(job: Job, batch: JobItem[]): JobItem[] {
+    if (job.kind === 'filter') return batch;
+    const doc = job.doc;
+    return batch.filter((item) => {
+      const keep = job.epoch === doc.epoch && doc.records.hasText(item.text) && !doc.scores.has(item.text);
+      if (!keep && doc.pending.get(item.text) === job.id) doc.pending.delete(item.text);
+      return keep;
+    });
+  }
+
+  private async runBatch(job: Job, batch: JobItem[]): Promise<void> {
+    const doc = job.doc;
+    const settings = this.deps.settings();
+    const config = { ...scoringConfig(this.deps.settingsFor(doc)), metrics: job.metrics };
+    const local = settings.backend === 'local';
+    try {
+      await this.deps.scorers().with(async (scorer) => {
+        const store = await this.deps.stores.get(doc.path);
+        await scoreRecords(
+          batch.map((item, id) => ({ id, pair: item.pair })),
+          {
+            scorer,
+            store,
+            config,
+            methodVersion: METHOD_VERSION,
+            signal: job.signal,
+            // Small chunks on a CPU so results stream in every second or so; big ones keep GPUs busy.
+            chunkTokens: local ? 1024 : 8192,
+            concurrency: local ? 2 : settings.concurrency * Math.max(1, settings.endpointUrls.length),
+            onResult: (result) => this.deliver(job, batch[result.id], result),
+          },
+        );
+        await store.flush();
+      });
+    } finally {
+      if (job.kind === 'score' && job.epoch === doc.epoch) {
+        for (const item of batch) if (doc.pending.get(item.text) === job.id) doc.pending.delete(item.text);
+      }
+    }
+  }
+
+  private deliver(job: Job, item: JobItem, result: RecordLossResult): void {
+    if (job.kind === 'filter') {
+      job.results.set(item.text, result.metrics);
+      return;
+    }
+    const doc = job.doc;
+    if (job.epoch !== doc.epoch || this.deps.docs.get(doc.uri) !== doc) return;
+    if (doc.pending.get(item.text) === job.id) doc.pending.delete(item.text);
+    if (!doc.records.hasText(item.text)) {
+      // The line was edited while its record was being scored: the score (now in the store) belongs
+      // to a text no line has, so it is not shown anywhere.
+      job.discarded++;
+      this.deps.log.log(`discarded a result for ${doc.uri}: the record's text changed while it was being scored`);
+      return;
+    }
+    const failed = Object.values(result.metrics).find((outcome) => outcome && !outcome.ok);
+    if (failed && !failed.ok) doc.failures.set(item.text, failed.error);
+    else doc.scores.set(item.text, toRecordScore(result, job.metrics, this.deps.validSet.metricSettings(doc)));
+    doc.invalidateStats();
+    this.deps.publisher.markDirty(doc);
+  }
+
+  private async onJobStart(job: Job): Promise<void> {
+    const { log, publisher } = this.deps;
+    const doc = job.doc;
+    publisher.jobErrors.delete(doc.uri);
+    const what = job.kind === 'filter' ? 'scoring for the filter' : 'scoring';
+    await this.deps.progress.beginJob(job, `Sift: ${what} ${displayName(doc)}`, () => {
+      log.info(`job ${job.id} cancelled from the progress indicator`);
+      this.scheduler.cancel((j) => j === job);
+    });
+    log.info(`job ${job.id} (${job.kind}) started for ${doc.uri}: ${formatCount(job.total)} records to score`);
+    publisher.markDirty(doc);
+    if (job.metrics.includes('ds')) await this.deps.validSet.ensure(job);
+  }
+
+  private onJobProgress(job: Job): void {
+    this.deps.progress.reportJob(job);
+    this.deps.publisher.markDirty(job.doc);
+  }
+
+  private onJobEnd(job: Job, leftOver: JobItem[]): void {
+    const { log, publisher } = this.deps;
+    const doc = job.doc;
+    if (job.kind === 'score' && job.epoch === doc.epoch) {
+      for (const item of leftOver) if (doc.pending.get(item.text) === job.id) doc.pending.delete(item.text);
+    }
+    this.deps.progress.endJob(job);
+    const summary = `job ${job.id} ${job.outcome}: ${formatCount(job.done)} of ${formatCount(job.total)} records`;
+    if (job.outcome === 'failed') {
+      publisher.jobErrors.set(doc.uri, `scoring failed: ${job.error}`);
+      log.error(`${summary}: ${job.error}`);
+      log.warnOnce(`job:${job.error}`, `Sift: scoring failed: ${job.error}`);
+    } else {
+      log.info(`${summary}${job.discarded > 0 ? ` (${job.discarded} result(s) for edited text discarded)` : ''}`);
+    }
+    publisher.markDirty(doc);
+  }
+}
+
+/** The document's file name in progress titles. */
+export function displayName(doc: SiftDocument): string {
+  return doc.path ? basename(doc.path) : doc.uri;
+}
