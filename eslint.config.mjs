@@ -18,13 +18,17 @@ const HEAVY = [
       '**/core/scoring/scoreRecords',
       '**/core/scoring/scoreFile',
       '**/core/scoring/validSet',
-      '**/core/reflect',
-      '**/core/reflect/**',
       '**/core/serve/**',
       '**/core/store',
       '**/core/store/**',
     ],
     message: 'A scoring engine, model runtime or teacher client: only the server and the CLI load these.',
+  },
+  {
+    // All of core/reflect but modes.ts, a leaf of names (the reflection modes and candidate ids) that
+    // the protocol and the webview share.
+    regex: 'core/reflect(/(?!modes$)|$)',
+    message: 'The reflection pipeline and the teacher client: only the server and the CLI load these.',
   },
 ];
 
