@@ -24,7 +24,7 @@ import {
   type SettingsChangedParams,
   type StatusParams,
 } from '../protocol';
-import { redact } from './redact';
+import { redact } from '../core/net/redact';
 import { RestartPolicy } from './restartPolicy';
 import type { ServerState } from './statusModel';
 

@@ -19,7 +19,7 @@ import {
   type RecordReflection,
   type TeacherEvent,
 } from '../core/reflect';
-import { displayUrl } from '../core/scoring/http/errors';
+import { displayUrl } from '../core/net/redact';
 import {
   DEFAULT_REFLECTION_SETTINGS,
   type ReflectionBatchParams,

@@ -29,7 +29,7 @@ import { METHOD_VERSION } from '../core/metrics';
 import { computeRecordMetrics, type MetricSettings } from '../core/metrics/recordMetrics';
 import type { MetricName } from '../core/metrics/types';
 import { TeacherError } from '../core/reflect';
-import { redactUrls } from '../core/scoring/http/errors';
+import { redactUrls } from '../core/net/redact';
 import { toRecordScore } from '../core/scoring/recordScore';
 import { lookupStored, scoreRecords, type RecordLossResult, type StoredLookup } from '../core/scoring/scoreRecords';
 import { validSetMeanLoss } from '../core/scoring/validSet';

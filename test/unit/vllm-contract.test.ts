@@ -8,6 +8,7 @@ import { PartialLogprobsError, PermanentScorerError, RetriesExhaustedError } fro
 import { DEFAULT_VLLM_MODE } from '../../src/core/scoring/backends';
 import { VllmScorer, type VllmScorerOptions } from '../../src/core/scoring/vllm/client';
 import type { HttpEvent } from '../../src/core/scoring/http/pool';
+import { REDACTED } from '../../src/core/net/redact';
 import { deadUrl, FakeVllm, toyLogprobs, toyTokenize, TOY_BOS, type Fault } from '../helpers/fake-vllm';
 
 const KEY = 'sk-test-SECRET-9f8e7d6c5b4a';
@@ -481,7 +482,7 @@ describe('vLLM backend: the API key stays secret', () => {
     await scorer.close();
     await fake.close();
     const everything = messages.join('\n') + JSON.stringify(events);
-    assert.ok(everything.includes('***'), 'the echoed key was redacted');
+    assert.ok(everything.includes(REDACTED), 'the echoed key was redacted');
     assert.ok(!everything.includes(KEY), 'the key leaked');
     assert.ok(!everything.includes(KEY.slice(3)), 'part of the key leaked');
   });

@@ -15,8 +15,10 @@ import {
   parsePromptLogprobs,
   parseTokenizeResponse,
 } from '../../src/core/scoring/vllm/protocol';
-import { MalformedResponseError, parseJsonBody, redact, serverErrorMessage } from '../../src/core/scoring/http/errors';
-import { backoffDelayMs, parseRetryAfterMs } from '../../src/core/scoring/http/retry';
+import { parseJsonBody, serverErrorMessage } from '../../src/core/net/body';
+import { MalformedResponseError } from '../../src/core/net/errors';
+import { redact, REDACTED } from '../../src/core/net/redact';
+import { backoffDelayMs, parseRetryAfterMs } from '../../src/core/net/retry';
 import { normaliseBaseUrl } from '../../src/core/scoring/http/pool';
 import { PermanentScorerError } from '../../src/core/scoring/types';
 
@@ -208,7 +210,7 @@ describe('HTTP helpers', () => {
   });
 
   it('redact', () => {
-    assert.equal(redact('key sk-abcdef here sk-abcdef', ['sk-abcdef']), 'key *** here ***');
+    assert.equal(redact('key sk-abcdef here sk-abcdef', ['sk-abcdef']), `key ${REDACTED} here ${REDACTED}`);
     assert.equal(redact('nothing', [undefined]), 'nothing');
   });
 

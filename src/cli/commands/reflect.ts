@@ -28,7 +28,7 @@ import {
   type TeacherEvent,
 } from '../../core/reflect';
 import { createScorer } from '../../core/scoring/createScorer';
-import { displayUrl } from '../../core/scoring/http/errors';
+import { displayUrl } from '../../core/net/redact';
 import { REFLECTION_SETTINGS } from '../../protocol/settings';
 import { checkOutputPaths, scoreStorePath, type NamedPath } from '../outputPaths';
 import { closeScoreStore, openScoreStore, warnOnWriteFailure } from '../runScoring';

@@ -3,7 +3,8 @@
  * discovery of the served model on every replica through an OpenAI-style `GET /v1/models`.
  */
 import { PartialLogprobsError, PermanentScorerError } from '../types';
-import { runAll, type HttpEndpointPool } from './pool';
+import { runAll } from './runAll';
+import type { HttpEndpointPool } from './pool';
 
 /**
  * Split items (given by their token lengths, in order) into consecutive batches whose summed

@@ -24,7 +24,7 @@
  */
 import { PermanentScorerError, type TokenScorer } from '../types';
 import { HttpEndpointPool, runAll, type HttpPoolOptions, type HttpStats } from '../http/pool';
-import { MalformedResponseError } from '../http/errors';
+import { MalformedResponseError } from '../../net/errors';
 import { finishLogprobs, isSequenceRefusal, prepareSequences } from '../http/common';
 import { buildGenerateRequest, parseInfo, parsePrefill, parseTokenizeResponse, type TgiInfo, type TgiSimpleToken } from './protocol';
 

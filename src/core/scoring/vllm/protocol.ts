@@ -68,7 +68,7 @@
  *   Older releases: {object: "error", message, type, param, code}. The auth middleware answers
  *   401 {error: "Unauthorized"}.
  */
-import { MalformedResponseError } from '../http/errors';
+import { MalformedResponseError } from '../../net/errors';
 
 // ---------------------------------------------------------------------------------------------
 // Types: the subset we send and read.
