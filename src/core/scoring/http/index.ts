@@ -1,4 +1,6 @@
 export { HttpEndpointPool, normaliseBaseUrl, runAll } from './pool';
 export type { HttpCall, HttpEvent, HttpFailureKind, HttpPoolOptions, HttpStats } from './pool';
-export { planBatches, detectBos, prepareSequences, discoverServedModel, finishLogprobs, isSequenceRefusal, SPLITTABLE_STATUSES } from './common';
-export type { ModelCardLike } from './common';
+export { planBatches, prepareSequences, finishLogprobs, isSequenceRefusal, SPLITTABLE_STATUSES } from './batching';
+export { detectBos, discoverServedModel } from './discovery';
+export type { ModelCardLike } from './discovery';
+export { HttpScorer, BatchingHttpScorer } from './scorer';
