@@ -11,7 +11,7 @@ import type { ScoringConfig } from '../../src/core/scoring/plan';
 import { ScoreStore } from '../../src/core/store/scoreStore';
 import { PermanentScorerError, type TokenScorer } from '../../src/core/scoring/types';
 import { VllmScorer } from '../../src/core/scoring/vllm/client';
-import { vllmPromptFillsContextMessage } from '../../src/core/scoring/vllm/protocol';
+import { vllmPromptFillsContextMessage } from '../../src/core/serve/vllmRefusals';
 import { SglangScorer } from '../../src/core/scoring/sglang/client';
 import { TgiScorer } from '../../src/core/scoring/tgi/client';
 import { FakeVllm, toyLogprob, toyTokenize, TOY_BOS } from '../helpers/fake-vllm';

@@ -5,10 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectBos, planBatches } from '../../src/core/scoring/vllm/client';
+import { buildCompletionResponse, buildErrorResponse, buildModelList } from '../../src/core/serve/vllmResponses';
 import {
-  buildCompletionResponse,
-  buildErrorResponse,
-  buildModelList,
   buildScoringRequest,
   parseEchoLogprobs,
   parseModelList,
