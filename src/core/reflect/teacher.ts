@@ -133,6 +133,7 @@ export function teacherBaseUrl(url: string): string {
 
 /** 409 Conflict: OpenAI's API answers it for a request that may succeed when sent again. */
 const TEACHER_RETRYABLE_STATUSES = [409];
+const PACKAGE_TIMEOUT_SLACK_MS = 1_000;
 
 export class TeacherClient implements Teacher {
   readonly model: string;
@@ -171,9 +172,9 @@ export class TeacherClient implements Teacher {
       project: null,
       webhookSecret: null,
       fetch: (input, init) => boundedFetch(input, init, timeoutMs, maxBytes),
-      // fetchText's deadline decides; the package's own timer (which stops at the headers) only
-      // backs it up.
-      timeout: timeoutMs + 1_000,
+      // fetchText's deadline (which also covers reading the body) decides; the package's own
+      // timer, stopped once the headers are in, only backs it up.
+      timeout: timeoutMs + PACKAGE_TIMEOUT_SLACK_MS,
       maxRetries: 0,
       logLevel: 'off',
     });
@@ -226,7 +227,7 @@ export class TeacherClient implements Teacher {
         json_schema: { name: request.jsonSchema.name, strict: request.jsonSchema.strict, schema: request.jsonSchema.schema },
       };
     }
-    const completion = await this.client.chat.completions.create(body, { signal, timeout: this.timeoutMs, maxRetries: 0 });
+    const completion = await this.client.chat.completions.create(body, { signal, maxRetries: 0 });
     const choice = (completion as Partial<OpenAI.Chat.ChatCompletion>).choices?.[0];
     if (!choice || typeof choice !== 'object' || !choice.message) throw new MalformedReplyError('the reply has no choices[0].message');
     const content = choice.message.content;
@@ -247,12 +248,9 @@ export class TeacherClient implements Teacher {
     const clean = (text: string): string => redact(text, this.secrets);
     if (error instanceof MalformedReplyError) return { kind: 'malformed', message: clean(`malformed reply from ${this.endpoint}: ${error.message}`), retryable: true };
     if (error instanceof APIUserAbortError) return { kind: 'connection', message: 'aborted', retryable: false };
-    if (error instanceof APIConnectionTimeoutError) {
-      return { kind: 'timeout', message: `no reply from ${this.endpoint} within ${Math.round(this.timeoutMs / 1000)} s`, retryable: true };
-    }
     if (error instanceof APIConnectionError) {
       const failed = netFailureOf(error);
-      if (failed?.kind === 'timeout') {
+      if (error instanceof APIConnectionTimeoutError || failed?.kind === 'timeout') {
         return { kind: 'timeout', message: `no reply from ${this.endpoint} within ${Math.round(this.timeoutMs / 1000)} s`, retryable: true };
       }
       if (failed?.kind === 'malformed') return { ...failed, message: clean(`reply from ${this.endpoint}: ${failed.message}`) };

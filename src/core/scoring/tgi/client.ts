@@ -29,6 +29,7 @@ import { runAll } from '../http/runAll';
 import { finishLogprobs, isSequenceRefusal, prepareSequences } from '../http/batching';
 import { onEveryReplica } from '../http/discovery';
 import { connectPool, HttpScorer } from '../http/scorer';
+import { PieceMemory, type Piece } from './pieces';
 import { buildGenerateRequest, parseInfo, parsePrefill, parseTokenizeResponse, type TgiInfo, type TgiSimpleToken } from './protocol';
 
 export interface TgiMismatch {
@@ -47,52 +48,6 @@ export interface TgiScorerOptions extends HttpPoolOptions {
   onMismatch?: (m: TgiMismatch) => void;
   /** Remembered tokenized texts (two generations of this many; default 100000). */
   maxRememberedTexts?: number;
-}
-
-interface Piece {
-  ids: number[];
-  text: string;
-  /** Byte offsets of each token within `text`. */
-  starts: number[];
-  stops: number[];
-}
-
-/** The first `n` tokens of a piece, with the text they cover (byte offsets are into UTF-8). */
-function truncatePiece(piece: Piece, n: number): Piece {
-  const end = piece.stops[n - 1] as number;
-  return {
-    ids: piece.ids.slice(0, n),
-    text: Buffer.from(piece.text, 'utf8').subarray(0, end).toString('utf8'),
-    starts: piece.starts.slice(0, n),
-    stops: piece.stops.slice(0, n),
-  };
-}
-
-/** Two-generation memory of tokenized texts, indexed by their first token id. */
-class PieceMemory {
-  private current = new Map<number, Piece[]>();
-  private previous = new Map<number, Piece[]>();
-  private count = 0;
-  constructor(private readonly limit: number) {}
-
-  add(p: Piece): void {
-    const first = p.ids[0];
-    if (first === undefined) return;
-    const list = this.current.get(first) ?? [];
-    if (list.some((q) => q.text === p.text)) return;
-    list.push(p);
-    list.sort((a, b) => b.ids.length - a.ids.length);
-    this.current.set(first, list);
-    if (++this.count >= this.limit) {
-      this.previous = this.current;
-      this.current = new Map();
-      this.count = 0;
-    }
-  }
-
-  candidates(first: number): Piece[] {
-    return [...(this.current.get(first) ?? []), ...(this.previous.get(first) ?? [])];
-  }
 }
 
 export class TgiScorer extends HttpScorer {
@@ -161,46 +116,13 @@ export class TgiScorer extends HttpScorer {
     );
   }
 
-  /** Split `ids[from..]` into remembered pieces. */
-  private segment(ids: readonly number[], from: number): Piece[] | undefined {
-    const failed = new Set<number>();
-    const go = (p: number): Piece[] | undefined => {
-      if (p === ids.length) return [];
-      if (failed.has(p)) return undefined;
-      for (const piece of this.memory.candidates(ids[p] as number)) {
-        if (p + piece.ids.length > ids.length) continue;
-        let match = true;
-        for (let k = 0; k < piece.ids.length; k++) {
-          if (ids[p + k] !== piece.ids[k]) {
-            match = false;
-            break;
-          }
-        }
-        if (!match) continue;
-        const rest = go(p + piece.ids.length);
-        if (rest) return [piece, ...rest];
-      }
-      // A sequence cut on the right (longer than the context, or a direct span fitted to its
-      // conditioned partner) ends inside a piece: its text is the piece's text up to the last kept
-      // token's end.
-      for (const piece of this.memory.candidates(ids[p] as number)) {
-        const n = ids.length - p;
-        if (n >= piece.ids.length || piece.ids.slice(0, n).some((id, k) => id !== ids[p + k])) continue;
-        return [truncatePiece(piece, n)];
-      }
-      failed.add(p);
-      return undefined;
-    };
-    return go(from);
-  }
-
   async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
     const { results, toSend, failures } = prepareSequences(sequences, this.maxContext, this.info.model_id);
     // Turn every sequence back into text before sending anything.
     const plans = toSend.map((i) => {
       const ids = sequences[i] as number[];
       const hasBos = this.bosId !== undefined && ids[0] === this.bosId;
-      const pieces = this.segment(ids, hasBos ? 1 : 0);
+      const pieces = this.memory.segment(ids, hasBos ? 1 : 0);
       if (pieces === undefined) {
         throw new PermanentScorerError(
           `sequence ${i}: TGI scores text, and this sequence contains token ids that were not produced by this scorer's tokenize()`,
