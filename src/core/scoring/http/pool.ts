@@ -123,7 +123,7 @@ export class HttpEndpointPool {
     return this.closer.signal.aborted;
   }
 
-  /** Remove the key (and nothing else) from a message. */
+  /** Remove the key (raw and JSON-escaped) and URL credentials and queries from a message. */
   redact(text: string): string {
     return redact(text, [this.apiKey]);
   }
