@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { FormatName, FormatSpec } from '../core/dataset/types';
 import type { DsRule } from '../core/metrics/types';
 import type { ScorerSettings } from '../core/scoring/createScorer';
-import { displayUrl } from '../core/scoring/http/errors';
+import { displayUrl } from '../core/net/redact';
 import type { ScoringConfig } from '../core/scoring/plan';
 import { SCORING_SETTINGS as S, type NumberSetting } from '../protocol/settings';
 import { UsageError, oneOf } from './usage';

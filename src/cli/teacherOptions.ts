@@ -1,5 +1,5 @@
 import { DEFAULT_PROMPTS, PromptOverrideError, loadPromptOverride, teacherBaseUrl, type PromptSet } from '../core/reflect';
-import { displayUrl } from '../core/scoring/http/errors';
+import { displayUrl } from '../core/net/redact';
 import { REFLECTION_SETTINGS } from '../protocol/settings';
 import { integerFlag, requireFile } from './settings';
 import { UsageError, parseNumber } from './usage';

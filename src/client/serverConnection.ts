@@ -31,7 +31,7 @@ import {
   type StatusParams,
 } from '../protocol';
 import { SECTION } from '../protocol/settings';
-import { redact } from './redact';
+import { redact } from '../core/net/redact';
 import { RestartPolicy } from './restartPolicy';
 import type { ServerState } from './statusModel';
 

@@ -1,5 +1,5 @@
 import type { Connection } from 'vscode-languageserver';
-import { redactUrls } from '../core/scoring/http/errors';
+import { redactUrls } from '../core/net/redact';
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,18 +1,12 @@
 /**
  * A fake vLLM OpenAI-compatible server for contract tests. It answers with bodies in exactly
  * vLLM's shapes (built by the builders `sift serve` uses, which mirror vLLM's serving code; see
- * src/core/scoring/vllm/protocol.ts) from the shared toy model, and injects faults per request.
+ * src/core/serve/vllmResponses.ts) from the shared toy model, and injects faults per request.
  * It enforces vLLM V1's length rules with vLLM's own messages: `echo` with `max_tokens: 0` runs as
  * one generated token, so a prompt of exactly max_model_len tokens is refused with a 400.
  */
-import {
-  buildCompletionResponse,
-  buildErrorResponse,
-  buildModelList,
-  buildTokenizeResponse,
-  vllmLengthRefusal,
-  type ScoredPrompt,
-} from '../../src/core/scoring/vllm/protocol';
+import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, type ScoredPrompt } from '../../src/core/serve/vllmResponses';
+import { vllmLengthRefusal } from '../../src/core/serve/vllmRefusals';
 import { FakeHttpServer, NAN_MARK, TOY_BOS, TOY_EOS, toyDecode, toyLogprobs, toyTokenize, type Fault, type Routed } from './fake-server';
 
 export * from './fake-server';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { REDACTED } from '../../src/core/net/redact';
 import { TeacherClient, TeacherError, teacherBaseUrl, type TeacherEvent, type TeacherSettings } from '../../src/core/reflect/teacher';
 import { FakeTeacher } from '../helpers/fake-teacher';
 
@@ -112,7 +113,7 @@ test('other 4xx are not retried; 401/403/404 are fatal; the key never appears in
   assert.equal(fake.requests.length, before + 1);
   assert.equal(events.length, 0);
   assert.doesNotMatch(error.message, new RegExp(KEY));
-  assert.match(error.message, /context too long for key \*\*\*/);
+  assert.ok(error.message.includes(`context too long for key ${REDACTED}`), error.message);
   fake.script({ status: 401, body: { error: { message: 'Incorrect API key provided: sk-test-DO-NOT-LEAK-4242.' } } });
   const auth = await client().chat(ask).catch((e: unknown) => e);
   assert.ok(auth instanceof TeacherError && auth.fatal);
@@ -172,4 +173,17 @@ test('abort: a call on the wire, a back-off sleep and a queued call all stop at 
   sleeping.abort();
   assert.equal(((await inBackoff.catch((e: unknown) => e)) as Error).name, 'AbortError');
   assert.ok(Date.now() - started < 2000);
+});
+
+test('a reply larger than the response limit fails at once, without a retry', async () => {
+  const events: TeacherEvent[] = [];
+  fake.script({ content: 'x'.repeat(4096) });
+  const before = fake.requests.length;
+  const error = await client({ maxResponseBytes: 1024 }, events).chat(ask).catch((e: unknown) => e);
+  assert.ok(error instanceof TeacherError);
+  assert.equal(error.kind, 'malformed');
+  assert.equal(error.exhausted, false);
+  assert.match(error.message, /response body larger than 1 KiB \(the limit\)/);
+  assert.equal(fake.requests.length, before + 1);
+  assert.equal(events.length, 0);
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { LocalScorer } from '../../src/core/scoring/local';
 import { VllmScorer } from '../../src/core/scoring/vllm';
-import { vllmInputTooLongMessage, vllmPromptFillsContextMessage } from '../../src/core/scoring/vllm/protocol';
+import { vllmInputTooLongMessage, vllmPromptFillsContextMessage } from '../../src/core/serve/vllmRefusals';
 import { sift, startServe } from '../helpers/cli';
 import { bundledModel, examplesDir, tempDir } from '../helpers/paths';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildFilterOptions, defaultFilteredPath, describeFilterResult, parseThreshold, validateAnswer, FILTER_RULES, type FilterRuleId } from '../../src/client/filterChoices';
 import { cliCommandFor, isDatasetPath, isTooLargeToSync, largeFileMessage, SYNC_LIMIT_CHARS } from '../../src/client/largeFiles';
-import { redact, REDACTED } from '../../src/client/redact';
+import { redact, REDACTED } from '../../src/core/net/redact';
 import { RestartPolicy } from '../../src/client/restartPolicy';
 import { describeStatus, progressText } from '../../src/client/statusModel';
 import type { StatusParams } from '../../src/protocol';

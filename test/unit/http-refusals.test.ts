@@ -11,12 +11,13 @@ import type { ScoringConfig } from '../../src/core/scoring/plan';
 import { ScoreStore } from '../../src/core/store/scoreStore';
 import { PermanentScorerError, type TokenScorer } from '../../src/core/scoring/types';
 import { VllmScorer } from '../../src/core/scoring/vllm/client';
-import { vllmPromptFillsContextMessage } from '../../src/core/scoring/vllm/protocol';
+import { vllmPromptFillsContextMessage } from '../../src/core/serve/vllmRefusals';
 import { SglangScorer } from '../../src/core/scoring/sglang/client';
 import { TgiScorer } from '../../src/core/scoring/tgi/client';
 import { FakeVllm, toyLogprob, toyTokenize, TOY_BOS } from '../helpers/fake-vllm';
 import { FakeSglang } from '../helpers/fake-sglang';
 import { FakeTgi } from '../helpers/fake-tgi';
+import type { FakeHttpServer } from '../helpers/fake-server';
 
 const FAST = { backoffBaseMs: 5, backoffCapMs: 40, requestTimeoutMs: 2000 } as const;
 // DS weight scores every token after BOS of "instruction\n" + response: one sequence per record.
@@ -136,26 +137,70 @@ describe('vLLM V1: max_tokens 0 runs as one generated token', () => {
   });
 });
 
-describe('a refused sequence fails alone (the request is split until it is isolated)', () => {
-  it('vLLM: one prompt refused with a 400 among 30 records in one request: 29 scored, 1 error', async () => {
-    const message = `Token id ${POISON_ID} is out of vocabulary`; // _validate_model_input
-    const fake = await FakeVllm.start({ maxModelLen: 256, rejectIf: (ids) => (ids.includes(POISON_ID) ? message : undefined) });
-    const scorer = await VllmScorer.connect({ urls: [fake.url], ...FAST });
-    try {
-      const pairs = records(30, { poisoned: 12 });
-      const results = await score(scorer, pairs);
-      const errors = check(results, pairs, 255, [12]);
-      assert.match(errors.get(12) as string, new RegExp(`HTTP 400: ${message}`));
+/** One backend refusing the poisoned record among 30: its fake, its scorer, and what it says. */
+interface RefusalCase {
+  name: string;
+  start: () => Promise<FakeHttpServer>;
+  connect: (url: string) => Promise<TokenScorer & { close(): Promise<void> }>;
+  poisoned: number;
+  maxContext: number;
+  expect: RegExp;
+  /** Further checks of the requests the fake received. */
+  requests?: (fake: FakeHttpServer) => void;
+}
+
+const VLLM_OOV = `Token id ${POISON_ID} is out of vocabulary`; // _validate_model_input
+
+const REFUSAL_CASES: RefusalCase[] = [
+  {
+    name: 'vLLM: one prompt refused with a 400 among 30 records in one request: 29 scored, 1 error',
+    start: () => FakeVllm.start({ maxModelLen: 256, rejectIf: (ids) => (ids.includes(POISON_ID) ? VLLM_OOV : undefined) }),
+    connect: (url) => VllmScorer.connect({ urls: [url], ...FAST }),
+    poisoned: 12,
+    maxContext: 255,
+    expect: new RegExp(`HTTP 400: ${VLLM_OOV}`),
+    requests: (fake) => {
       // one request for all 30, then halves down to the refused prompt (no retry of a 400)
       const sizes = fake.requestsTo('/v1/completions').map((r) => (r.body as { prompt: unknown[] }).prompt.length);
       assert.equal(sizes[0], 30);
       assert.ok(sizes.length <= 1 + 2 * Math.ceil(Math.log2(30)), `${sizes.length} requests: ${sizes.join(',')}`);
       assert.ok(sizes.includes(1));
-    } finally {
-      await scorer.close();
-      await fake.close();
-    }
-  });
+    },
+  },
+  {
+    name: 'SGLang: one prompt refused with a 400 among 30 records: 29 scored, 1 error',
+    start: () => FakeSglang.start({ contextLen: 256, rejectIf: (ids) => (ids.includes(POISON_ID) ? 'refused by the server' : undefined) }),
+    connect: (url) => SglangScorer.connect({ urls: [url], ...FAST }),
+    poisoned: 3,
+    maxContext: 255,
+    expect: /HTTP 400: refused by the server/,
+  },
+  {
+    name: 'TGI: one input refused with a 422 among 30 records: 29 scored, 1 error',
+    start: () => FakeTgi.start({ maxInputTokens: 1024, maxTotalTokens: 2048, rejectIf: (t) => (t.includes(POISON) ? 'refused' : undefined) }),
+    connect: (url) => TgiScorer.connect({ urls: [url], ...FAST }),
+    poisoned: 29,
+    maxContext: 1024,
+    expect: /HTTP 422: Input validation error: refused/,
+  },
+];
+
+describe('a refused sequence fails alone (the request is split until it is isolated)', () => {
+  for (const c of REFUSAL_CASES) {
+    it(c.name, async () => {
+      const fake = await c.start();
+      const scorer = await c.connect(fake.url);
+      try {
+        const pairs = records(30, { poisoned: c.poisoned });
+        const errors = check(await score(scorer, pairs), pairs, c.maxContext, [c.poisoned]);
+        assert.match(errors.get(c.poisoned) as string, c.expect);
+        c.requests?.(fake);
+      } finally {
+        await scorer.close();
+        await fake.close();
+      }
+    });
+  }
 
   it('vLLM: a 400 on the only sequence of a call is that call error, as before', async () => {
     const fake = await FakeVllm.start({ maxModelLen: 256, rejectIf: () => 'nope' });
@@ -163,32 +208,6 @@ describe('a refused sequence fails alone (the request is split until it is isola
     try {
       await assert.rejects(scorer.logprobs([[TOY_BOS, 70, 71]]), (e: Error) => e instanceof PermanentScorerError && /HTTP 400: nope/.test(e.message));
       assert.equal(fake.requestsTo('/v1/completions').length, 1);
-    } finally {
-      await scorer.close();
-      await fake.close();
-    }
-  });
-
-  it('SGLang: one prompt refused with a 400 among 30 records: 29 scored, 1 error', async () => {
-    const fake = await FakeSglang.start({ contextLen: 256, rejectIf: (ids) => (ids.includes(POISON_ID) ? 'refused by the server' : undefined) });
-    const scorer = await SglangScorer.connect({ urls: [fake.url], ...FAST });
-    try {
-      const pairs = records(30, { poisoned: 3 });
-      const errors = check(await score(scorer, pairs), pairs, 255, [3]);
-      assert.match(errors.get(3) as string, /HTTP 400: refused by the server/);
-    } finally {
-      await scorer.close();
-      await fake.close();
-    }
-  });
-
-  it('TGI: one input refused with a 422 among 30 records: 29 scored, 1 error', async () => {
-    const fake = await FakeTgi.start({ maxInputTokens: 1024, maxTotalTokens: 2048, rejectIf: (t) => (t.includes(POISON) ? 'refused' : undefined) });
-    const scorer = await TgiScorer.connect({ urls: [fake.url], ...FAST });
-    try {
-      const pairs = records(30, { poisoned: 29 });
-      const errors = check(await score(scorer, pairs), pairs, 1024, [29]);
-      assert.match(errors.get(29) as string, /HTTP 422: Input validation error: refused/);
     } finally {
       await scorer.close();
       await fake.close();

@@ -1,25 +1,18 @@
 /**
  * Contract tests of the SGLang backend against a fake server in SGLang's exact shapes
  * (test/helpers/fake-sglang.ts). The retry/concurrency machinery is shared with vLLM and tested
- * in depth there; here: the wire shapes, validation, batching and a representative set of faults.
+ * in depth there, and the cases every HTTP backend shares (retries, the retry limit, refusals,
+ * the key, abort, too-long sequences) are in http-backends-contract.test.ts; here: the wire
+ * shapes, validation and batching.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PermanentScorerError, RetriesExhaustedError } from '../../src/core/scoring/types';
 import { SglangScorer, type SglangScorerOptions } from '../../src/core/scoring/sglang/client';
 import type { HttpEvent } from '../../src/core/scoring/http/pool';
-import { FakeSglang, toyLogprobs, toySequence, toyTokenize, TOY_BOS, type Fault } from '../helpers/fake-sglang';
+import { FakeSglang, toyLogprobs, toySequence, toyTokenize, TOY_BOS } from '../helpers/fake-sglang';
+import { assertLogprobsEqual, FAST } from '../helpers/http-backends';
 
 const KEY = 'sk-sglang-SECRET-0a1b2c3d4e';
-const FAST = { backoffBaseMs: 5, backoffCapMs: 40, requestTimeoutMs: 400 } as const;
-
-function assertLogprobsEqual(actual: Float64Array[], sequences: number[][]): void {
-  assert.equal(actual.length, sequences.length);
-  sequences.forEach((ids, i) => {
-    assert.deepEqual(Array.from(actual[i] as Float64Array), Array.from(toyLogprobs(ids)), `result ${i}`);
-  });
-}
-
 async function connect(fake: FakeSglang, extra: Partial<SglangScorerOptions> = {}): Promise<{ scorer: SglangScorer; events: HttpEvent[] }> {
   const events: HttpEvent[] = [];
   const scorer = await SglangScorer.connect({ urls: [fake.url], ...FAST, onEvent: (e) => events.push(e), ...extra });
@@ -75,10 +68,6 @@ describe('SGLang backend', () => {
     assert.equal(bodies.reduce((s, b) => s + b.length, 0), sequences.length);
   });
 
-  it('refuses a sequence that fills the whole context, before any request', async () => {
-    await assert.rejects(scorer.logprobs([toySequence(128, 1)]), PermanentScorerError);
-  });
-
   it('tokenizes many texts per /v1/tokenize request, without special tokens', async () => {
     const { scorer: s } = await connect(fake, { apiKey: KEY, maxTextsPerTokenizeRequest: 3 });
     fake.requests.length = 0;
@@ -105,63 +94,10 @@ describe('SGLang backend', () => {
     await s.close();
   });
 
-  const retryable: [string, Fault, string][] = [
-    ['a reset connection', { kind: 'reset' }, 'connection'],
-    ['HTTP 503', { kind: 'status', status: 503 }, 'status'],
-    ['truncated JSON', { kind: 'truncated' }, 'malformed'],
-    ['missing input_token_logprobs', { kind: 'missing-logprobs' }, 'malformed'],
-    ['one output too few', { kind: 'wrong-choices' }, 'malformed'],
-    ['log-probs that do not cover the prompt', { kind: 'short-logprobs' }, 'malformed'],
-    ['log-probs for other token ids', { kind: 'wrong-ids' }, 'malformed'],
-    ['an error object with status 200', { kind: 'error-body' }, 'malformed'],
-  ];
-  for (const [name, fault, kind] of retryable) {
-    it(`retries after ${name}`, async () => {
-      const { scorer: s, events } = await connect(fake, { apiKey: KEY });
-      fake.inject('/generate', fault);
-      const sequences = [toySequence(4, 1), toySequence(6, 2)];
-      assertLogprobsEqual(await s.logprobs(sequences), sequences);
-      const retries = events.filter((e) => e.type === 'retry');
-      assert.equal(retries.length, 1);
-      assert.equal(retries[0]?.type === 'retry' && retries[0].kind, kind);
-      await s.close();
-    });
-  }
-
   it('reads a null log-prob (orjson writes -inf and NaN as null) as -Infinity', async () => {
     fake.inject('/generate', { kind: 'nan' });
     const [lp] = await scorer.logprobs([toySequence(4, 1)]);
     assert.equal(lp?.[0], -Infinity);
     assert.deepEqual(Array.from(lp as Float64Array).slice(1), Array.from(toyLogprobs(toySequence(4, 1))).slice(1));
-  });
-
-  it('gives up after the retry limit, and does not retry a 400', async () => {
-    const { scorer: s } = await connect(fake, { apiKey: KEY, retries: 1 });
-    fake.inject('/generate', { kind: 'status', status: 500 }, 2);
-    await assert.rejects(s.logprobs([toySequence(4, 1)]), RetriesExhaustedError);
-    const n0 = fake.requestsTo('/generate').length;
-    fake.inject('/generate', { kind: 'status', status: 400, message: 'The input (9000 tokens) is longer than the model\'s context length (8192 tokens).' });
-    await assert.rejects(s.logprobs([toySequence(4, 1)]), (e: Error) => {
-      assert.ok(e instanceof PermanentScorerError);
-      assert.match(e.message, /HTTP 400: The input \(9000 tokens\) is longer than the model's context length/);
-      return true;
-    });
-    assert.equal(fake.requestsTo('/generate').length - n0, 1);
-    await s.close();
-  });
-
-  it('abort rejects promptly; the key never shows up in errors', async () => {
-    const { scorer: s, events } = await connect(fake, { apiKey: KEY, requestTimeoutMs: 30_000 });
-    fake.inject('/generate', { kind: 'hang' });
-    const ctl = new AbortController();
-    setTimeout(() => ctl.abort(), 50);
-    const t0 = performance.now();
-    await assert.rejects(s.logprobs([toySequence(4, 1)], ctl.signal), { name: 'AbortError' });
-    assert.ok(performance.now() - t0 < 300);
-    fake.inject('/generate', { kind: 'status', status: 400, message: `bad key ${KEY}` });
-    const err = await s.logprobs([toySequence(4, 1)]).catch((e: Error) => e);
-    assert.ok(err instanceof PermanentScorerError);
-    assert.ok(!String(err.message).includes(KEY) && !JSON.stringify(events).includes(KEY));
-    await s.close();
   });
 });

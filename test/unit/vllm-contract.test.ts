@@ -1,29 +1,21 @@
 /**
  * Contract tests of the vLLM backend against a fake server that answers in vLLM's exact shapes
- * (test/helpers/fake-vllm.ts), with fault injection. Loopback only.
+ * (test/helpers/fake-vllm.ts), with fault injection. Loopback only. The cases every HTTP backend
+ * shares (retries, the retry limit, refusals, abort of a hanging request) are in
+ * http-backends-contract.test.ts; this file holds what is vLLM's own, and the pool's replica and
+ * queue behaviour.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PartialLogprobsError, PermanentScorerError, RetriesExhaustedError } from '../../src/core/scoring/types';
+import { PartialLogprobsError, PermanentScorerError } from '../../src/core/scoring/types';
 import { DEFAULT_VLLM_MODE } from '../../src/core/scoring/backends';
 import { VllmScorer, type VllmScorerOptions } from '../../src/core/scoring/vllm/client';
 import type { HttpEvent } from '../../src/core/scoring/http/pool';
-import { deadUrl, FakeVllm, toyLogprobs, toySequence, toyTokenize, TOY_BOS, type Fault } from '../helpers/fake-vllm';
+import { REDACTED } from '../../src/core/net/redact';
+import { deadUrl, FakeVllm, toySequence, toyTokenize, TOY_BOS } from '../helpers/fake-vllm';
+import { assertLogprobsEqual, FAST } from '../helpers/http-backends';
 
 const KEY = 'sk-test-SECRET-9f8e7d6c5b4a';
-const FAST = { backoffBaseMs: 5, backoffCapMs: 40, requestTimeoutMs: 400 } as const;
-
-function assertLogprobsEqual(actual: Float64Array[], sequences: number[][]): void {
-  assert.equal(actual.length, sequences.length);
-  sequences.forEach((ids, i) => {
-    const want = toyLogprobs(ids);
-    const got = actual[i] as Float64Array;
-    assert.ok(got instanceof Float64Array, `result ${i} is a Float64Array`);
-    assert.equal(got.length, Math.max(0, ids.length - 1), `length of result ${i}`);
-    assert.deepEqual(Array.from(got), Array.from(want), `values of result ${i}`);
-  });
-}
-
 async function connect(fake: FakeVllm | string[], extra: Partial<VllmScorerOptions> = {}): Promise<{ scorer: VllmScorer; events: HttpEvent[] }> {
   const events: HttpEvent[] = [];
   const urls = Array.isArray(fake) ? fake : [fake.url];
@@ -275,38 +267,6 @@ describe('vLLM backend: retries', () => {
   });
   after(() => fake.close());
 
-  const retryable: [string, Fault, string][] = [
-    ['connection reset', { kind: 'reset' }, 'connection'],
-    ['a hang (timeout)', { kind: 'hang' }, 'timeout'],
-    ['HTTP 500', { kind: 'status', status: 500 }, 'status'],
-    ['HTTP 502 from a proxy', { kind: 'status', status: 502, body: '<html>bad gateway</html>' }, 'status'],
-    ['HTTP 503', { kind: 'status', status: 503 }, 'status'],
-    ['HTTP 429 without Retry-After', { kind: 'status', status: 429 }, 'status'],
-    ['truncated JSON', { kind: 'truncated' }, 'malformed'],
-    ['connection cut mid-body', { kind: 'cut' }, 'connection'],
-    ['a non-JSON body', { kind: 'not-json' }, 'malformed'],
-    ['an error object with status 200', { kind: 'error-body' }, 'malformed'],
-    ['missing logprobs', { kind: 'missing-logprobs' }, 'malformed'],
-    ['the wrong number of choices', { kind: 'wrong-choices' }, 'malformed'],
-    ['a choice that does not cover the prompt', { kind: 'short-logprobs' }, 'malformed'],
-    ['NaN', { kind: 'nan' }, 'malformed'],
-  ];
-  for (const [name, fault, kind] of retryable) {
-    it(`retries after ${name}`, async () => {
-      const { scorer, events } = await connect(fake, { apiKey: KEY });
-      fake.inject('/v1/completions', fault, 2);
-      const sequences = [toySequence(4, 1), toySequence(7, 2)];
-      assertLogprobsEqual(await scorer.logprobs(sequences), sequences);
-      const retries = events.filter((e) => e.type === 'retry');
-      assert.equal(retries.length, 2);
-      for (const e of retries) assert.equal(e.type === 'retry' && e.kind, kind);
-      const st = scorer.stats();
-      assert.equal(st.retries, 2);
-      assert.equal(st.failuresByKind[kind as keyof typeof st.failuresByKind], 2);
-      await scorer.close();
-    });
-  }
-
   it('retries tokenize too', async () => {
     const { scorer } = await connect(fake, { apiKey: KEY });
     fake.inject('/tokenize', { kind: 'status', status: 503 });
@@ -315,38 +275,8 @@ describe('vLLM backend: retries', () => {
     await scorer.close();
   });
 
-  it('stops at the retry limit with RetriesExhaustedError', async () => {
-    const { scorer, events } = await connect(fake, { apiKey: KEY, retries: 2 });
-    const n0 = fake.requestsTo('/v1/completions').length;
-    fake.inject('/v1/completions', { kind: 'status', status: 500, message: 'CUDA out of memory' }, 10);
-    await assert.rejects(scorer.logprobs([toySequence(4, 1)]), (e: Error) => {
-      assert.ok(e instanceof RetriesExhaustedError, e.name);
-      assert.match(e.message, /gave up after 3 attempts/);
-      assert.match(e.message, /HTTP 500: CUDA out of memory/);
-      return true;
-    });
-    assert.equal(fake.requestsTo('/v1/completions').length - n0, 3);
-    assert.equal(events.filter((e) => e.type === 'gave-up').length, 1);
-    fake.clearFaults();
-    await scorer.close();
-  });
-
-  it('does not retry a 400 and reports the server message', async () => {
+  it('understands the older vLLM error shape', async () => {
     const { scorer } = await connect(fake, { apiKey: KEY });
-    const n0 = fake.requestsTo('/v1/completions').length;
-    fake.inject('/v1/completions', {
-      kind: 'status',
-      status: 400,
-      message: "This model's maximum context length is 2048 tokens.",
-    });
-    await assert.rejects(scorer.logprobs([toySequence(4, 1)]), (e: Error) => {
-      assert.ok(e instanceof PermanentScorerError);
-      assert.match(e.message, /HTTP 400: This model's maximum context length is 2048 tokens\./);
-      assert.equal((e as PermanentScorerError & { status?: number }).status, 400);
-      return true;
-    });
-    assert.equal(fake.requestsTo('/v1/completions').length - n0, 1);
-    // the older vLLM error shape is understood too
     fake.inject('/v1/completions', {
       kind: 'status',
       status: 400,
@@ -403,14 +333,6 @@ describe('vLLM backend: cancellation', () => {
   it('abort during a back-off sleep rejects at once with AbortError', async () => {
     const { scorer } = await connect(fake);
     fake.inject('/v1/completions', { kind: 'status', status: 503, retryAfter: '30' });
-    const ctl = new AbortController();
-    await expectPromptAbort(scorer.logprobs([toySequence(4, 1)], ctl.signal), ctl, 100);
-    await scorer.close();
-  });
-
-  it('abort while a request hangs rejects at once', async () => {
-    const { scorer } = await connect(fake, { requestTimeoutMs: 60_000 });
-    fake.inject('/v1/completions', { kind: 'hang' });
     const ctl = new AbortController();
     await expectPromptAbort(scorer.logprobs([toySequence(4, 1)], ctl.signal), ctl, 100);
     await scorer.close();
@@ -475,7 +397,7 @@ describe('vLLM backend: the API key stays secret', () => {
     await scorer.close();
     await fake.close();
     const everything = messages.join('\n') + JSON.stringify(events);
-    assert.ok(everything.includes('***'), 'the echoed key was redacted');
+    assert.ok(everything.includes(REDACTED), 'the echoed key was redacted');
     assert.ok(!everything.includes(KEY), 'the key leaked');
     assert.ok(!everything.includes(KEY.slice(3)), 'part of the key leaked');
   });

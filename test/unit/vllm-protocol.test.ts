@@ -5,18 +5,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectBos, planBatches } from '../../src/core/scoring/vllm/client';
+import { buildCompletionResponse, buildErrorResponse, buildModelList } from '../../src/core/serve/vllmResponses';
 import {
-  buildCompletionResponse,
-  buildErrorResponse,
-  buildModelList,
   buildScoringRequest,
   parseEchoLogprobs,
   parseModelList,
   parsePromptLogprobs,
   parseTokenizeResponse,
 } from '../../src/core/scoring/vllm/protocol';
-import { MalformedResponseError, parseJsonBody, redact, serverErrorMessage } from '../../src/core/scoring/http/errors';
-import { backoffDelayMs, parseRetryAfterMs } from '../../src/core/scoring/http/retry';
+import { parseJsonBody, serverErrorMessage } from '../../src/core/net/body';
+import { MalformedResponseError } from '../../src/core/net/errors';
+import { redact, REDACTED } from '../../src/core/net/redact';
+import { backoffDelayMs, parseRetryAfterMs } from '../../src/core/net/retry';
 import { normaliseBaseUrl } from '../../src/core/scoring/http/pool';
 import { PermanentScorerError } from '../../src/core/scoring/types';
 
@@ -208,7 +208,7 @@ describe('HTTP helpers', () => {
   });
 
   it('redact', () => {
-    assert.equal(redact('key sk-abcdef here sk-abcdef', ['sk-abcdef']), 'key *** here ***');
+    assert.equal(redact('key sk-abcdef here sk-abcdef', ['sk-abcdef']), `key ${REDACTED} here ${REDACTED}`);
     assert.equal(redact('nothing', [undefined]), 'nothing');
   });
 

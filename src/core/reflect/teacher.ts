@@ -1,10 +1,13 @@
 /**
  * The teacher: any OpenAI-compatible chat endpoint (OpenAI, Azure, vLLM, Ollama, `sift serve`)
- * through the `openai` package, with Sift's own policy around it:
+ * through the `openai` package, with the network policy of `core/net` around it:
  *
- * - The package's retries are off (`maxRetries: 0`); Sift retries 429, 408, 409, 5xx, timeouts and
- *   connection errors with exponential back-off and full jitter, and waits at least what a
- *   `retry-after-ms` or `Retry-After` header asks (capped). Any other 4xx is not retried.
+ * - The package's retries are off (`maxRetries: 0`); the one retry loop of `core/net/retry.ts`
+ *   retries 429, 408, 409, 5xx, timeouts and connection errors with exponential back-off and full
+ *   jitter, and waits at least what a `retry-after-ms` or `Retry-After` header asks (capped). Any
+ *   other 4xx is not retried.
+ * - Every attempt goes through `core/net/fetchText.ts` (given to the package as its `fetch`): one
+ *   deadline covering the whole response, and the response size limit.
  * - At most `concurrency` calls are on the wire at once; others wait in FIFO order.
  * - An AbortSignal stops a queued call, a request on the wire and a back-off sleep at once.
  * - The API key goes into the `Authorization` header only: it is never logged, and every message
@@ -13,8 +16,11 @@
  * - Token usage is summed from each response's `usage`.
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { displayUrl, redact } from '../scoring/http/errors';
-import { abortReason, backoffDelayMs, parseRetryAfterMs, sleep, throwIfAborted } from '../scoring/http/retry';
+import { describeNetworkError, isRetryableStatus, type Failure, type FailureKind } from '../net/errors';
+import { fetchText, MAX_RESPONSE_BYTES } from '../net/fetchText';
+import { displayUrl, redact } from '../net/redact';
+import { abortReason, parseRetryAfterMs, retrying, throwIfAborted, type RetryPolicy } from '../net/retry';
+import { Semaphore } from '../net/semaphore';
 import type { TokenUsage } from './types';
 
 export interface ChatMessage {
@@ -59,7 +65,7 @@ export interface Teacher {
   chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatReply>;
 }
 
-export type TeacherFailureKind = 'status' | 'connection' | 'timeout' | 'malformed';
+export type TeacherFailureKind = FailureKind;
 
 /** A teacher call that failed for good; the message never contains the key. */
 export class TeacherError extends Error {
@@ -101,6 +107,8 @@ export interface TeacherSettings {
   backoffCapMs?: number;
   /** Longest Retry-After honoured (default 120 s); longer values are clamped. */
   maxRetryAfterMs?: number;
+  /** Largest reply read (default MAX_RESPONSE_BYTES, 64 MiB); a larger one fails the call. */
+  maxResponseBytes?: number;
   onEvent?: (event: TeacherEvent) => void;
   /** Random source for jitter (tests). */
   random?: () => number;
@@ -123,35 +131,37 @@ export function teacherBaseUrl(url: string): string {
   return parsed.pathname === '/' || parsed.pathname === '' ? `${base}/v1` : base;
 }
 
+/** 409 Conflict: OpenAI's API answers it for a request that may succeed when sent again. */
+const TEACHER_RETRYABLE_STATUSES = [409];
+const PACKAGE_TIMEOUT_SLACK_MS = 1_000;
+
 export class TeacherClient implements Teacher {
   readonly model: string;
   readonly endpoint: string;
   readonly usage: TeacherUsage = { calls: 0, failedCalls: 0, promptTokens: 0, completionTokens: 0 };
   private readonly client: OpenAI;
-  private readonly retries: number;
+  private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
-  private readonly concurrency: number;
-  private readonly backoffBaseMs: number;
-  private readonly backoffCapMs: number;
-  private readonly maxRetryAfterMs: number;
-  private readonly random: () => number;
+  private readonly slots: Semaphore;
   private readonly secrets: (string | undefined)[];
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly settings: TeacherSettings) {
     const baseURL = teacherBaseUrl(settings.url);
     this.model = settings.model;
     this.endpoint = displayUrl(baseURL);
-    this.retries = Math.max(0, settings.retries ?? 5);
+    this.policy = {
+      retries: Math.max(0, settings.retries ?? 5),
+      backoffBaseMs: settings.backoffBaseMs ?? 1000,
+      backoffCapMs: settings.backoffCapMs ?? 60_000,
+      maxRetryAfterMs: settings.maxRetryAfterMs ?? 120_000,
+      random: settings.random ?? Math.random,
+    };
     this.timeoutMs = settings.timeoutMs ?? 120_000;
-    this.concurrency = Math.max(1, settings.concurrency ?? 4);
-    this.backoffBaseMs = settings.backoffBaseMs ?? 1000;
-    this.backoffCapMs = settings.backoffCapMs ?? 60_000;
-    this.maxRetryAfterMs = settings.maxRetryAfterMs ?? 120_000;
-    this.random = settings.random ?? Math.random;
+    this.slots = new Semaphore(Math.max(1, settings.concurrency ?? 4));
     this.secrets = [settings.apiKey];
     const apiKey = settings.apiKey && settings.apiKey !== '' ? settings.apiKey : undefined;
+    const timeoutMs = this.timeoutMs;
+    const maxBytes = settings.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     this.client = new OpenAI({
       baseURL,
       // The package insists on a key; a key-less local server gets a placeholder and no header.
@@ -161,47 +171,46 @@ export class TeacherClient implements Teacher {
       organization: null,
       project: null,
       webhookSecret: null,
-      timeout: this.timeoutMs,
+      fetch: (input, init) => boundedFetch(input, init, timeoutMs, maxBytes),
+      // fetchText's deadline (which also covers reading the body) decides; the package's own
+      // timer, stopped once the headers are in, only backs it up.
+      timeout: timeoutMs + PACKAGE_TIMEOUT_SLACK_MS,
       maxRetries: 0,
       logLevel: 'off',
     });
   }
 
-  async chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatReply> {
-    await this.acquire(signal);
-    try {
-      return await this.withRetries(request, signal);
-    } finally {
-      this.release();
-    }
+  chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatReply> {
+    return this.slots.run(() => this.withRetries(request, signal), signal);
   }
 
   private async withRetries(request: ChatRequest, signal: AbortSignal | undefined): Promise<ChatReply> {
-    const maxAttempts = this.retries + 1;
-    for (let attempt = 1; ; attempt++) {
-      throwIfAborted(signal);
-      let failure: { kind: TeacherFailureKind; status?: number; message: string; retryable: boolean; retryAfterMs?: number };
-      try {
-        const reply = await this.once(request, signal);
-        this.usage.calls++;
-        this.usage.promptTokens += reply.usage.promptTokens;
-        this.usage.completionTokens += reply.usage.completionTokens;
-        return { ...reply, attempts: attempt };
-      } catch (error) {
-        if (signal?.aborted) throw abortReason(signal);
-        failure = this.classify(error);
-      }
-      if (!failure.retryable || attempt >= maxAttempts) {
+    const { value: reply, attempts } = await retrying<Omit<ChatReply, 'attempts'>>({
+      policy: this.policy,
+      signals: [signal, undefined],
+      attempt: async () => {
+        throwIfAborted(signal);
+        try {
+          return { ok: true, value: await this.once(request, signal) };
+        } catch (error) {
+          if (signal?.aborted) throw abortReason(signal);
+          return { ok: false, ...this.classify(error) };
+        }
+      },
+      onRetry: (failure, attempt, maxAttempts, delayMs) => {
+        this.settings.onEvent?.({ type: 'retry', attempt, maxAttempts, kind: failure.kind, status: failure.status, message: failure.message, delayMs });
+      },
+      fail: (failure, attempts, exhausted) => {
         this.usage.failedCalls++;
-        if (failure.retryable) this.settings.onEvent?.({ type: 'gave-up', attempts: attempt, kind: failure.kind, status: failure.status, message: failure.message });
-        const message = failure.retryable ? `${failure.message} (gave up after ${attempt} attempts)` : failure.message;
-        throw new TeacherError(message, failure.kind, failure.status, failure.retryable);
-      }
-      const backoff = backoffDelayMs(attempt - 1, this.backoffBaseMs, this.backoffCapMs, this.random);
-      const delayMs = Math.max(backoff, Math.min(failure.retryAfterMs ?? 0, this.maxRetryAfterMs));
-      this.settings.onEvent?.({ type: 'retry', attempt, maxAttempts, kind: failure.kind, status: failure.status, message: failure.message, delayMs });
-      await sleep(delayMs, signal);
-    }
+        if (exhausted) this.settings.onEvent?.({ type: 'gave-up', attempts, kind: failure.kind, status: failure.status, message: failure.message });
+        const message = exhausted ? `${failure.message} (gave up after ${attempts} attempts)` : failure.message;
+        return new TeacherError(message, failure.kind, failure.status, exhausted);
+      },
+    });
+    this.usage.calls++;
+    this.usage.promptTokens += reply.usage.promptTokens;
+    this.usage.completionTokens += reply.usage.completionTokens;
+    return { ...reply, attempts };
   }
 
   private async once(request: ChatRequest, signal: AbortSignal | undefined): Promise<Omit<ChatReply, 'attempts'>> {
@@ -218,7 +227,7 @@ export class TeacherClient implements Teacher {
         json_schema: { name: request.jsonSchema.name, strict: request.jsonSchema.strict, schema: request.jsonSchema.schema },
       };
     }
-    const completion = await this.client.chat.completions.create(body, { signal, timeout: this.timeoutMs, maxRetries: 0 });
+    const completion = await this.client.chat.completions.create(body, { signal, maxRetries: 0 });
     const choice = (completion as Partial<OpenAI.Chat.ChatCompletion>).choices?.[0];
     if (!choice || typeof choice !== 'object' || !choice.message) throw new MalformedReplyError('the reply has no choices[0].message');
     const content = choice.message.content;
@@ -235,19 +244,22 @@ export class TeacherClient implements Teacher {
     };
   }
 
-  private classify(error: unknown): { kind: TeacherFailureKind; status?: number; message: string; retryable: boolean; retryAfterMs?: number } {
+  private classify(error: unknown): Failure {
     const clean = (text: string): string => redact(text, this.secrets);
     if (error instanceof MalformedReplyError) return { kind: 'malformed', message: clean(`malformed reply from ${this.endpoint}: ${error.message}`), retryable: true };
     if (error instanceof APIUserAbortError) return { kind: 'connection', message: 'aborted', retryable: false };
-    if (error instanceof APIConnectionTimeoutError) {
-      return { kind: 'timeout', message: `no reply from ${this.endpoint} within ${Math.round(this.timeoutMs / 1000)} s`, retryable: true };
-    }
     if (error instanceof APIConnectionError) {
-      return { kind: 'connection', message: clean(`cannot reach ${this.endpoint}: ${describeCause(error)}`), retryable: true };
+      const failed = netFailureOf(error);
+      if (error instanceof APIConnectionTimeoutError || failed?.kind === 'timeout') {
+        return { kind: 'timeout', message: `no reply from ${this.endpoint} within ${Math.round(this.timeoutMs / 1000)} s`, retryable: true };
+      }
+      if (failed?.kind === 'malformed') return { ...failed, message: clean(`reply from ${this.endpoint}: ${failed.message}`) };
+      const cause = failed?.message ?? describeNetworkError((error as Error & { cause?: unknown }).cause ?? error);
+      return { kind: 'connection', message: clean(`cannot reach ${this.endpoint}: ${cause}`), retryable: true };
     }
     if (error instanceof APIError && typeof error.status === 'number') {
       const status = error.status;
-      const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+      const retryable = isRetryableStatus(status, TEACHER_RETRYABLE_STATUSES);
       return {
         kind: 'status',
         status,
@@ -259,34 +271,6 @@ export class TeacherClient implements Teacher {
     if (error instanceof SyntaxError) return { kind: 'malformed', message: clean(`malformed reply from ${this.endpoint}: ${error.message}`), retryable: true };
     const message = error instanceof Error ? error.message : String(error);
     return { kind: 'connection', message: clean(`teacher call to ${this.endpoint} failed: ${message}`), retryable: false };
-  }
-
-  private async acquire(signal: AbortSignal | undefined): Promise<void> {
-    throwIfAborted(signal);
-    if (this.active < this.concurrency) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const grant = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = (): void => {
-        const i = this.waiting.indexOf(grant);
-        if (i >= 0) this.waiting.splice(i, 1);
-        reject(abortReason(signal));
-      };
-      this.waiting.push(grant);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    // The slot passes straight to the next waiter, so `active` stays the same.
-    if (next) next();
-    else this.active--;
   }
 }
 
@@ -314,13 +298,41 @@ function serverMessage(error: APIError): string {
   return short.length > 500 ? `${short.slice(0, 500)}…` : short;
 }
 
-function describeCause(error: APIConnectionError): string {
-  const parts: string[] = [];
+/** A failed attempt of {@link boundedFetch}, carried through the package as its error's cause. */
+class NetFailureError extends Error {
+  override name = 'NetFailureError';
+  constructor(readonly failure: Failure) {
+    super(failure.message);
+  }
+}
+
+function netFailureOf(error: Error): Failure | undefined {
   let cur: unknown = (error as Error & { cause?: unknown }).cause;
   for (let depth = 0; depth < 4 && cur instanceof Error; depth++) {
-    const code = (cur as Error & { code?: unknown }).code;
-    parts.push(typeof code === 'string' ? `${cur.message} (${code})` : cur.message);
+    if (cur instanceof NetFailureError) return cur.failure;
     cur = (cur as Error & { cause?: unknown }).cause;
   }
-  return parts.length > 0 ? parts.join(': ') : error.message;
+  return undefined;
+}
+
+/** The package's `fetch`: one {@link fetchText} attempt, its body read whole (within the limit). */
+async function boundedFetch(input: string | URL | Request, init: RequestInit | undefined, timeoutMs: number, maxBytes: number): Promise<Response> {
+  const body = init?.body;
+  if (body !== undefined && body !== null && typeof body !== 'string') throw new TypeError('the teacher only sends JSON bodies');
+  const result = await fetchText(input instanceof Request ? input.url : String(input), {
+    method: init?.method ?? 'GET',
+    headers: Object.fromEntries(new Headers(init?.headers).entries()),
+    ...(typeof body === 'string' ? { body } : {}),
+    timeoutMs,
+    signals: [init?.signal ?? undefined],
+    maxBytes,
+  });
+  if (!result.ok) {
+    const { ok: _ok, ...failure } = result;
+    throw new NetFailureError(failure);
+  }
+  const { status, headers, text } = result.value;
+  // A Response with a null-body status refuses any body, even an empty one.
+  const nullBody = status === 204 || status === 205 || status === 304;
+  return new Response(nullBody ? null : text, { status, headers });
 }

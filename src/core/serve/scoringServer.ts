@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, vllmLengthRefusal, type ScoredPrompt } from '../scoring/vllm/protocol';
+import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, type ScoredPrompt } from './vllmResponses';
+import { vllmLengthRefusal } from './vllmRefusals';
 import type { GreedyNext } from '../scoring/local/sequenceLogprobs';
 import type { TokenScorer } from '../scoring/types';
 import { chatCompletion } from './chatCompletions';
@@ -48,7 +49,7 @@ export interface RunningServer {
  * The local engine behind the subset of vLLM's OpenAI-compatible API that scoring uses:
  * GET /v1/models, POST /tokenize, POST /v1/completions with echo + logprobs + max_tokens 0 (or
  * prompt_logprobs), text or token-id prompts, lists of prompts, and `usage`. Responses are built by
- * the same functions that mirror vLLM's shapes (scoring/vllm/protocol.ts), so a client that speaks
+ * the same functions that mirror vLLM's shapes (vllmResponses.ts, vllmRefusals.ts), so a client that speaks
  * to vLLM speaks to this, and the numbers are the local backend's numbers.
  *
  * With a `chat` engine it also answers POST /v1/chat/completions in OpenAI's shape (see

@@ -10,7 +10,7 @@ import {
   teacherBaseUrl,
   type PromptSet,
 } from '../../core/reflect';
-import { displayUrl } from '../../core/scoring/http/errors';
+import { displayUrl } from '../../core/net/redact';
 import { DEFAULT_REFLECTION_SETTINGS, type ReflectionSettings } from '../../protocol';
 import type { SiftDocument } from '../document';
 import { resolveSettingPath } from '../settings';

@@ -10,14 +10,18 @@
  * - maxContext is context_len - 1: SGLang refuses a prompt that fills the whole context.
  * - A prompt the server runs with another length than the one sent (`--allow-auto-truncate`,
  *   speculative decoding) is a server setting, reported once: see logprobs().
- * - Retries, back-off, timeouts, cancellation, replicas: `../http/pool.ts`.
+ * - Retries, back-off, timeouts, cancellation, replicas: `../http/pool.ts`; batching, refusal
+ *   splitting, identity and close: `../http/scorer.ts`.
  *
  * `modelId` is `sglang:<served model name>`; as with vLLM, different weights served under the
  * same name share cached scores unless the cache is cleared.
  */
-import { PermanentScorerError, type TokenScorer } from '../types';
-import { HttpEndpointPool, runAll, type HttpPoolOptions, type HttpStats } from '../http/pool';
-import { batchedLogprobs, detectBos, discoverServedModel, planBatches } from '../http/common';
+import { PermanentScorerError } from '../types';
+import type { HttpEndpointPool, HttpPoolOptions } from '../http/pool';
+import { runAll } from '../http/runAll';
+import { planBatches } from '../http/batching';
+import { detectBos, discoverServedModel } from '../http/discovery';
+import { BatchingHttpScorer, checkPositiveIntegers, connectPool } from '../http/scorer';
 import { parseModelList } from '../vllm/protocol';
 import { buildGenerateRequest, buildTokenizeRequest, parseGenerateLogprobs, parseTokenizeBatch } from './protocol';
 
@@ -34,74 +38,43 @@ export interface SglangScorerOptions extends HttpPoolOptions {
   bosProbeText?: string;
 }
 
-export class SglangScorer implements TokenScorer {
+interface SglangServerInfo {
+  servedModel: string;
+  loraPath: string | undefined;
+  contextLen: number;
+  bosId: number | undefined;
+}
+
+export class SglangScorer extends BatchingHttpScorer {
   readonly modelId: string;
-  readonly endpoint: string;
   readonly bosId: number | undefined;
   readonly maxContext: number;
-  readonly servedModel: string;
   /** LoRA adapter sent as `lora_path`, when the served model is an adapter. */
   readonly loraPath: string | undefined;
-  private readonly pool: HttpEndpointPool;
-  private readonly maxTokensPerRequest: number;
-  private readonly maxPromptsPerRequest: number;
   private readonly maxTextsPerTokenizeRequest: number;
   /** The server-setting problem found by an earlier call, if any (see logprobs). */
   private settingProblem: PermanentScorerError | undefined;
 
-  private constructor(
-    pool: HttpEndpointPool,
-    opts: SglangScorerOptions,
-    info: { servedModel: string; loraPath: string | undefined; contextLen: number; bosId: number | undefined },
-  ) {
-    this.pool = pool;
-    this.servedModel = info.servedModel;
+  private constructor(pool: HttpEndpointPool, opts: SglangScorerOptions, info: SglangServerInfo) {
+    super(pool, info.servedModel, {
+      maxTokensPerRequest: opts.maxTokensPerRequest ?? 16384,
+      maxPromptsPerRequest: opts.maxPromptsPerRequest ?? 256,
+    });
     this.loraPath = info.loraPath;
     this.modelId = `sglang:${info.servedModel}`;
-    this.endpoint = pool.bases.map((_, i) => pool.displayUrl(i)).join(', ');
     this.bosId = info.bosId;
     this.maxContext = info.contextLen - 1;
-    this.maxTokensPerRequest = opts.maxTokensPerRequest ?? 16384;
-    this.maxPromptsPerRequest = opts.maxPromptsPerRequest ?? 256;
     this.maxTextsPerTokenizeRequest = opts.maxTextsPerTokenizeRequest ?? 256;
   }
 
   static async connect(opts: SglangScorerOptions, signal?: AbortSignal): Promise<SglangScorer> {
-    for (const [name, v] of [
-      ['maxTokensPerRequest', opts.maxTokensPerRequest],
-      ['maxPromptsPerRequest', opts.maxPromptsPerRequest],
-      ['maxTextsPerTokenizeRequest', opts.maxTextsPerTokenizeRequest],
-    ] as const) {
-      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new PermanentScorerError(`${name} must be a positive integer`);
-    }
-    const pool = new HttpEndpointPool(opts);
-    try {
-      const found = await discoverServedModel(pool, parseModelList, opts.servedModel, signal);
-      if (found.maxModelLen <= 1) {
-        throw new PermanentScorerError(`could not read the context length of ${JSON.stringify(found.servedModel)} from /v1/models`);
-      }
-      const loraPath = found.card.parent ? found.servedModel : undefined;
-      const probe = opts.bosProbeText ?? 'Hello';
-      const tok = (special: boolean) =>
-        pool.request({
-          method: 'POST',
-          path: '/v1/tokenize',
-          body: buildTokenizeRequest(found.servedModel, [probe], special),
-          parse: (b) => parseTokenizeBatch(b, 1)[0] as number[],
-          what: 'tokenize (BOS probe)',
-          signal,
-        });
-      const [withSpecial, plain] = await Promise.all([tok(true), tok(false)]);
-      return new SglangScorer(pool, opts, {
-        servedModel: found.servedModel,
-        loraPath,
-        contextLen: found.maxModelLen,
-        bosId: detectBos(withSpecial, plain),
-      });
-    } catch (e) {
-      pool.close();
-      throw e;
-    }
+    checkPositiveIntegers({
+      maxTokensPerRequest: opts.maxTokensPerRequest,
+      maxPromptsPerRequest: opts.maxPromptsPerRequest,
+      maxTextsPerTokenizeRequest: opts.maxTextsPerTokenizeRequest,
+    });
+    const { pool, found } = await connectPool(opts, (p) => discover(p, opts, signal));
+    return new SglangScorer(pool, opts, found);
   }
 
   async tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
@@ -152,21 +125,35 @@ export class SglangScorer implements TokenScorer {
     }
   }
 
-  private async scoreBatches(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
-    const limits = {
-      maxContext: this.maxContext,
-      modelName: this.servedModel,
-      maxTokensPerRequest: this.maxTokensPerRequest,
-      maxPromptsPerRequest: this.maxPromptsPerRequest,
-    };
-    return batchedLogprobs(this.pool, sequences, limits, { path: '/generate', body: (seqs) => buildGenerateRequest(seqs, this.loraPath), parse: parseGenerateLogprobs, what: 'generate' }, signal);
+  private scoreBatches(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
+    return this.scoreInBatches(
+      sequences,
+      { path: '/generate', body: (seqs) => buildGenerateRequest(seqs, this.loraPath), parse: parseGenerateLogprobs, what: 'generate' },
+      signal,
+    );
   }
+}
 
-  stats(): HttpStats {
-    return this.pool.stats();
+async function discover(pool: HttpEndpointPool, opts: SglangScorerOptions, signal?: AbortSignal): Promise<SglangServerInfo> {
+  const found = await discoverServedModel(pool, parseModelList, opts.servedModel, signal);
+  if (found.maxModelLen <= 1) {
+    throw new PermanentScorerError(`could not read the context length of ${JSON.stringify(found.servedModel)} from /v1/models`);
   }
-
-  async close(): Promise<void> {
-    this.pool.close();
-  }
+  const probe = opts.bosProbeText ?? 'Hello';
+  const tok = (special: boolean) =>
+    pool.request({
+      method: 'POST',
+      path: '/v1/tokenize',
+      body: buildTokenizeRequest(found.servedModel, [probe], special),
+      parse: (b) => parseTokenizeBatch(b, 1)[0] as number[],
+      what: 'tokenize (BOS probe)',
+      signal,
+    });
+  const [withSpecial, plain] = await Promise.all([tok(true), tok(false)]);
+  return {
+    servedModel: found.servedModel,
+    loraPath: found.card.parent ? found.servedModel : undefined,
+    contextLen: found.maxModelLen,
+    bosId: detectBos(withSpecial, plain),
+  };
 }

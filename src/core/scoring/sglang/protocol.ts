@@ -31,7 +31,7 @@
  *   "sglang"`, `max_model_len` = model_config.context_len; LoRA adapters have `parent` and a null
  *   max_model_len.
  */
-import { MalformedResponseError } from '../http/errors';
+import { MalformedResponseError } from '../../net/errors';
 import { PermanentScorerError } from '../types';
 
 /**

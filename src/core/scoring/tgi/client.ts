@@ -22,10 +22,14 @@
  *
  * `modelId` is `tgi:<model_id>[@<first 12 of model_sha>][+<adapter>]` from `/info`.
  */
-import { PermanentScorerError, type TokenScorer } from '../types';
-import { HttpEndpointPool, runAll, type HttpPoolOptions, type HttpStats } from '../http/pool';
-import { MalformedResponseError } from '../http/errors';
-import { finishLogprobs, isSequenceRefusal, prepareSequences } from '../http/common';
+import { PermanentScorerError } from '../types';
+import { MalformedResponseError } from '../../net/errors';
+import type { HttpEndpointPool, HttpPoolOptions, HttpStats } from '../http/pool';
+import { runAll } from '../http/runAll';
+import { finishLogprobs, isSequenceRefusal, prepareSequences } from '../http/batching';
+import { onEveryReplica } from '../http/discovery';
+import { connectPool, HttpScorer } from '../http/scorer';
+import { PieceMemory, type Piece } from './pieces';
 import { buildGenerateRequest, parseInfo, parsePrefill, parseTokenizeResponse, type TgiInfo, type TgiSimpleToken } from './protocol';
 
 export interface TgiMismatch {
@@ -46,60 +50,12 @@ export interface TgiScorerOptions extends HttpPoolOptions {
   maxRememberedTexts?: number;
 }
 
-interface Piece {
-  ids: number[];
-  text: string;
-  /** Byte offsets of each token within `text`. */
-  starts: number[];
-  stops: number[];
-}
-
-/** The first `n` tokens of a piece, with the text they cover (byte offsets are into UTF-8). */
-function truncatePiece(piece: Piece, n: number): Piece {
-  const end = piece.stops[n - 1] as number;
-  return {
-    ids: piece.ids.slice(0, n),
-    text: Buffer.from(piece.text, 'utf8').subarray(0, end).toString('utf8'),
-    starts: piece.starts.slice(0, n),
-    stops: piece.stops.slice(0, n),
-  };
-}
-
-/** Two-generation memory of tokenized texts, indexed by their first token id. */
-class PieceMemory {
-  private current = new Map<number, Piece[]>();
-  private previous = new Map<number, Piece[]>();
-  private count = 0;
-  constructor(private readonly limit: number) {}
-
-  add(p: Piece): void {
-    const first = p.ids[0];
-    if (first === undefined) return;
-    const list = this.current.get(first) ?? [];
-    if (list.some((q) => q.text === p.text)) return;
-    list.push(p);
-    list.sort((a, b) => b.ids.length - a.ids.length);
-    this.current.set(first, list);
-    if (++this.count >= this.limit) {
-      this.previous = this.current;
-      this.current = new Map();
-      this.count = 0;
-    }
-  }
-
-  candidates(first: number): Piece[] {
-    return [...(this.current.get(first) ?? []), ...(this.previous.get(first) ?? [])];
-  }
-}
-
-export class TgiScorer implements TokenScorer {
+export class TgiScorer extends HttpScorer {
   readonly modelId: string;
-  readonly endpoint: string;
   readonly bosId: number | undefined;
   readonly eosId: number | undefined;
   readonly maxContext: number;
   readonly info: TgiInfo;
-  private readonly pool: HttpEndpointPool;
   private readonly adapterId: string | undefined;
   private readonly mismatchPolicy: 'realign' | 'error';
   private readonly onMismatch: ((m: TgiMismatch) => void) | undefined;
@@ -107,7 +63,7 @@ export class TgiScorer implements TokenScorer {
   private mismatches = 0;
 
   private constructor(pool: HttpEndpointPool, opts: TgiScorerOptions, info: TgiInfo, bosId: number | undefined, eosId: number | undefined) {
-    this.pool = pool;
+    super(pool);
     this.info = info;
     this.adapterId = opts.adapterId;
     this.mismatchPolicy = opts.onTokenMismatch ?? 'realign';
@@ -115,7 +71,6 @@ export class TgiScorer implements TokenScorer {
     this.memory = new PieceMemory(opts.maxRememberedTexts ?? 100_000);
     const sha = info.model_sha ? `@${info.model_sha.slice(0, 12)}` : '';
     this.modelId = `tgi:${info.model_id}${sha}${opts.adapterId ? `+${opts.adapterId}` : ''}`;
-    this.endpoint = pool.bases.map((_, i) => pool.displayUrl(i)).join(', ');
     this.bosId = bosId;
     this.eosId = eosId;
     this.maxContext = Math.min(info.max_input_tokens, info.max_total_tokens - 1);
@@ -126,34 +81,9 @@ export class TgiScorer implements TokenScorer {
       throw new PermanentScorerError(`unknown onTokenMismatch ${JSON.stringify(opts.onTokenMismatch)}`);
     }
     // 424 is TGI's "generation failed" (e.g. out of memory): worth retrying.
-    const pool = new HttpEndpointPool({ ...opts, extraRetryableStatuses: [424, ...(opts.extraRetryableStatuses ?? [])] });
-    try {
-      const infos = await Promise.allSettled(
-        pool.bases.map((_, i) => pool.request({ method: 'GET', path: '/info', parse: parseInfo, what: 'info', signal, urlIndex: i })),
-      );
-      if (signal?.aborted) throw signal.reason;
-      for (const r of infos) if (r.status === 'rejected' && r.reason instanceof PermanentScorerError) throw r.reason;
-      const ok = infos.flatMap((r, i) => (r.status === 'fulfilled' ? [{ i, info: r.value }] : []));
-      if (ok.length === 0) throw (infos[0] as PromiseRejectedResult).reason;
-      const info = (ok[0] as { info: TgiInfo }).info;
-      for (const { i, info: other } of ok) {
-        if (other.model_id !== info.model_id || (other.model_sha ?? null) !== (info.model_sha ?? null)) {
-          throw new PermanentScorerError(`${pool.displayUrl(i)} serves ${other.model_id}, not ${info.model_id}`);
-        }
-      }
-      // BOS/EOS: zero-width tokens the tokenizer puts at the start/end of any text.
-      const tok = (text: string) =>
-        pool.request({ method: 'POST', path: '/tokenize', body: { inputs: text }, parse: parseTokenizeResponse, what: 'tokenize (probe)', signal });
-      const [a, b] = await Promise.all([tok('Hello'), tok('xyz')]);
-      const edge = (x: TgiSimpleToken | undefined, y: TgiSimpleToken | undefined) =>
-        x !== undefined && y !== undefined && x.id === y.id && x.start === x.stop && y.start === y.stop ? x.id : undefined;
-      const bosId = edge(a[0], b[0]);
-      const eosId = a.length > 1 ? edge(a[a.length - 1], b[b.length - 1]) : undefined;
-      return new TgiScorer(pool, opts, info, bosId, eosId === bosId ? undefined : eosId);
-    } catch (e) {
-      pool.close();
-      throw e;
-    }
+    const poolOptions = { ...opts, extraRetryableStatuses: [424, ...(opts.extraRetryableStatuses ?? [])] };
+    const { pool, found } = await connectPool(poolOptions, (p) => discover(p, signal));
+    return new TgiScorer(pool, opts, found.info, found.bosId, found.eosId);
   }
 
   /** Drop the special tokens the server adds around a text (leading BOS, trailing EOS). */
@@ -166,12 +96,10 @@ export class TgiScorer implements TokenScorer {
     return tokens.slice(s, e);
   }
 
-  async tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
-    return runAll(
-      texts.length,
-      async (i, sig) => {
-        const text = texts[i] as string;
-        if (text === '') return [];
+  tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+    return this.tokenizeEach(
+      texts,
+      async (text, sig) => {
         const tokens = await this.pool.request({
           method: 'POST',
           path: '/tokenize',
@@ -188,46 +116,13 @@ export class TgiScorer implements TokenScorer {
     );
   }
 
-  /** Split `ids[from..]` into remembered pieces. */
-  private segment(ids: readonly number[], from: number): Piece[] | undefined {
-    const failed = new Set<number>();
-    const go = (p: number): Piece[] | undefined => {
-      if (p === ids.length) return [];
-      if (failed.has(p)) return undefined;
-      for (const piece of this.memory.candidates(ids[p] as number)) {
-        if (p + piece.ids.length > ids.length) continue;
-        let match = true;
-        for (let k = 0; k < piece.ids.length; k++) {
-          if (ids[p + k] !== piece.ids[k]) {
-            match = false;
-            break;
-          }
-        }
-        if (!match) continue;
-        const rest = go(p + piece.ids.length);
-        if (rest) return [piece, ...rest];
-      }
-      // A sequence cut on the right (longer than the context, or a direct span fitted to its
-      // conditioned partner) ends inside a piece: its text is the piece's text up to the last kept
-      // token's end.
-      for (const piece of this.memory.candidates(ids[p] as number)) {
-        const n = ids.length - p;
-        if (n >= piece.ids.length || piece.ids.slice(0, n).some((id, k) => id !== ids[p + k])) continue;
-        return [truncatePiece(piece, n)];
-      }
-      failed.add(p);
-      return undefined;
-    };
-    return go(from);
-  }
-
   async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
     const { results, toSend, failures } = prepareSequences(sequences, this.maxContext, this.info.model_id);
     // Turn every sequence back into text before sending anything.
     const plans = toSend.map((i) => {
       const ids = sequences[i] as number[];
       const hasBos = this.bosId !== undefined && ids[0] === this.bosId;
-      const pieces = this.segment(ids, hasBos ? 1 : 0);
+      const pieces = this.memory.segment(ids, hasBos ? 1 : 0);
       if (pieces === undefined) {
         throw new PermanentScorerError(
           `sequence ${i}: TGI scores text, and this sequence contains token ids that were not produced by this scorer's tokenize()`,
@@ -373,11 +268,34 @@ export class TgiScorer implements TokenScorer {
     return out;
   }
 
-  stats(): HttpStats & { tokenMismatches: number } {
+  override stats(): HttpStats & { tokenMismatches: number } {
     return { ...this.pool.stats(), tokenMismatches: this.mismatches };
   }
+}
 
-  async close(): Promise<void> {
-    this.pool.close();
+/** `/info` on every replica (all must serve the same weights), then BOS/EOS from two probes. */
+async function discover(
+  pool: HttpEndpointPool,
+  signal: AbortSignal | undefined,
+): Promise<{ info: TgiInfo; bosId: number | undefined; eosId: number | undefined }> {
+  const ok = await onEveryReplica(
+    pool,
+    (i) => pool.request({ method: 'GET', path: '/info', parse: parseInfo, what: 'info', signal, urlIndex: i }),
+    signal,
+  );
+  const info = (ok[0] as { value: TgiInfo }).value;
+  for (const { i, value: other } of ok) {
+    if (other.model_id !== info.model_id || (other.model_sha ?? null) !== (info.model_sha ?? null)) {
+      throw new PermanentScorerError(`${pool.displayUrl(i)} serves ${other.model_id}, not ${info.model_id}`);
+    }
   }
+  // BOS/EOS: zero-width tokens the tokenizer puts at the start/end of any text.
+  const tok = (text: string) =>
+    pool.request({ method: 'POST', path: '/tokenize', body: { inputs: text }, parse: parseTokenizeResponse, what: 'tokenize (probe)', signal });
+  const [a, b] = await Promise.all([tok('Hello'), tok('xyz')]);
+  const edge = (x: TgiSimpleToken | undefined, y: TgiSimpleToken | undefined) =>
+    x !== undefined && y !== undefined && x.id === y.id && x.start === x.stop && y.start === y.stop ? x.id : undefined;
+  const bosId = edge(a[0], b[0]);
+  const eosId = a.length > 1 ? edge(a[a.length - 1], b[b.length - 1]) : undefined;
+  return { info, bosId, eosId: eosId === bosId ? undefined : eosId };
 }

@@ -31,7 +31,7 @@
  *   max_client_batch_size, router, version, sha, docker_label}.
  */
 import { PermanentScorerError } from '../types';
-import { MalformedResponseError } from '../http/errors';
+import { MalformedResponseError } from '../../net/errors';
 
 export interface TgiGenerateRequest {
   inputs: string;

@@ -8,16 +8,19 @@
  *   validates that every choice covers its whole prompt, and reassembles results in input order.
  * - tokenize(): `POST /tokenize` per text (the endpoint takes one prompt), `add_special_tokens:
  *   false`, concurrently under the same limits.
- * - Retries, back-off, Retry-After, timeouts, cancellation and replica selection: `../http/pool.ts`.
+ * - Retries, back-off, Retry-After, timeouts, cancellation and replica selection: `../http/pool.ts`;
+ *   batching, refusal splitting, identity and close: `../http/scorer.ts`.
  *
  * Model identity: `modelId` is `vllm:<served model name>`. The score store keys scores by it, so
  * two servers serving DIFFERENT weights under the SAME name share cached scores: give them
  * different `--served-model-name`s, or clear the cache when you change the weights behind a name.
  */
 import { DEFAULT_VLLM_MODE } from '../backends';
-import { PermanentScorerError, type TokenScorer } from '../types';
-import { HttpEndpointPool, runAll, type HttpEvent, type HttpPoolOptions, type HttpStats } from '../http/pool';
-import { batchedLogprobs, detectBos, discoverServedModel, planBatches } from '../http/common';
+import { PermanentScorerError } from '../types';
+import type { HttpEndpointPool, HttpEvent, HttpPoolOptions, HttpStats } from '../http/pool';
+import { planBatches } from '../http/batching';
+import { detectBos, discoverServedModel } from '../http/discovery';
+import { BatchingHttpScorer, checkPositiveIntegers, connectPool } from '../http/scorer';
 import {
   buildScoringRequest,
   buildTokenizeRequest,
@@ -53,35 +56,28 @@ export interface VllmServerInfo {
   bosId: number | undefined;
 }
 
-
 const DEFAULT_MAX_TOKENS_PER_REQUEST = 16384;
 const DEFAULT_MAX_PROMPTS_PER_REQUEST = 1024;
 
-export class VllmScorer implements TokenScorer {
+export class VllmScorer extends BatchingHttpScorer {
   readonly modelId: string;
-  readonly endpoint: string;
   readonly bosId: number | undefined;
   readonly maxContext: number;
-  readonly servedModel: string;
   /** max_model_len reported by the server. */
   readonly maxModelLen: number;
   readonly mode: VllmMode;
-  private readonly pool: HttpEndpointPool;
-  private readonly maxTokensPerRequest: number;
-  private readonly maxPromptsPerRequest: number;
 
   private constructor(pool: HttpEndpointPool, opts: VllmScorerOptions, info: VllmServerInfo) {
-    this.pool = pool;
+    super(pool, info.servedModel, {
+      maxTokensPerRequest: opts.maxTokensPerRequest ?? DEFAULT_MAX_TOKENS_PER_REQUEST,
+      maxPromptsPerRequest: opts.maxPromptsPerRequest ?? DEFAULT_MAX_PROMPTS_PER_REQUEST,
+    });
     this.mode = opts.mode ?? DEFAULT_VLLM_MODE;
-    this.servedModel = info.servedModel;
     this.modelId = `vllm:${info.servedModel}`;
-    this.endpoint = pool.bases.map((_, i) => pool.displayUrl(i)).join(', ');
     this.bosId = info.bosId;
     this.maxModelLen = info.maxModelLen;
     // Both modes run one generated token (see DEFAULT_VLLM_MODE), which must fit in the context.
     this.maxContext = info.maxModelLen - 1;
-    this.maxTokensPerRequest = opts.maxTokensPerRequest ?? DEFAULT_MAX_TOKENS_PER_REQUEST;
-    this.maxPromptsPerRequest = opts.maxPromptsPerRequest ?? DEFAULT_MAX_PROMPTS_PER_REQUEST;
   }
 
   /**
@@ -92,22 +88,14 @@ export class VllmScorer implements TokenScorer {
    */
   static async connect(opts: VllmScorerOptions, signal?: AbortSignal): Promise<VllmScorer> {
     validateOptions(opts);
-    const pool = new HttpEndpointPool(opts);
-    try {
-      const info = await discover(pool, opts, signal);
-      return new VllmScorer(pool, opts, info);
-    } catch (e) {
-      pool.close();
-      throw e;
-    }
+    const { pool, found } = await connectPool(opts, (p) => discover(p, opts, signal));
+    return new VllmScorer(pool, opts, found);
   }
 
-  async tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
-    return runAll(
-      texts.length,
-      async (i, sig) => {
-        const text = texts[i] as string;
-        if (text === '') return [];
+  tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+    return this.tokenizeEach(
+      texts,
+      async (text, sig) => {
         const r = await this.pool.request({
           method: 'POST',
           path: '/tokenize',
@@ -122,23 +110,17 @@ export class VllmScorer implements TokenScorer {
     );
   }
 
-  async logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
-    const limits = {
-      maxContext: this.maxContext,
-      modelName: this.servedModel,
-      maxTokensPerRequest: this.maxTokensPerRequest,
-      maxPromptsPerRequest: this.maxPromptsPerRequest,
-    };
-    return batchedLogprobs(this.pool, sequences, limits, { path: '/v1/completions', body: (seqs) => buildScoringRequest(this.servedModel, seqs, this.mode), parse: this.mode === 'echo' ? parseEchoLogprobs : parsePromptLogprobs, what: 'completions' }, signal);
-  }
-
-  /** Request counters (calls, retries, failures by kind) and replica state, for status displays. */
-  stats(): HttpStats {
-    return this.pool.stats();
-  }
-
-  async close(): Promise<void> {
-    this.pool.close();
+  logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
+    return this.scoreInBatches(
+      sequences,
+      {
+        path: '/v1/completions',
+        body: (seqs) => buildScoringRequest(this.servedModel, seqs, this.mode),
+        parse: this.mode === 'echo' ? parseEchoLogprobs : parsePromptLogprobs,
+        what: 'completions',
+      },
+      signal,
+    );
   }
 }
 
@@ -146,12 +128,7 @@ function validateOptions(opts: VllmScorerOptions): void {
   if (opts.mode !== undefined && opts.mode !== 'echo' && opts.mode !== 'prompt_logprobs') {
     throw new PermanentScorerError(`unknown vLLM scoring mode ${JSON.stringify(opts.mode)}`);
   }
-  for (const [name, v] of [
-    ['maxTokensPerRequest', opts.maxTokensPerRequest],
-    ['maxPromptsPerRequest', opts.maxPromptsPerRequest],
-  ] as const) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new PermanentScorerError(`${name} must be a positive integer`);
-  }
+  checkPositiveIntegers({ maxTokensPerRequest: opts.maxTokensPerRequest, maxPromptsPerRequest: opts.maxPromptsPerRequest });
 }
 
 async function discover(pool: HttpEndpointPool, opts: VllmScorerOptions, signal?: AbortSignal): Promise<VllmServerInfo> {

@@ -1,9 +1,10 @@
 /**
- * Pieces shared by the HTTP TokenScorers: token-budget batching, BOS detection, input checks and
- * discovery of the served model on every replica through an OpenAI-style `GET /v1/models`.
+ * Scoring token-id sequences over HTTP in batches: checking the sequences, packing them under the
+ * token and prompt budgets, and splitting a refused request until the refused sequences are alone.
  */
 import { PartialLogprobsError, PermanentScorerError } from '../types';
-import { runAll, type HttpEndpointPool } from './pool';
+import { runAll } from './runAll';
+import type { HttpEndpointPool } from './pool';
 
 /**
  * Split items (given by their token lengths, in order) into consecutive batches whose summed
@@ -25,17 +26,6 @@ export function planBatches(lengths: readonly number[], maxTokens: number, maxIt
   });
   if (cur.length > 0) batches.push(cur);
   return batches;
-}
-
-/**
- * The BOS id, if tokenizing with special tokens adds exactly one leading token before the plain
- * tokenization (a trailing EOS, as some tokenizers add, is ignored). Tokenizing '' alone would
- * misread a tokenizer that only appends an EOS.
- */
-export function detectBos(withSpecial: readonly number[], plain: readonly number[]): number | undefined {
-  if (withSpecial.length <= plain.length) return undefined;
-  for (let k = 0; k < plain.length; k++) if (withSpecial[k + 1] !== plain[k]) return undefined;
-  return withSpecial[0];
 }
 
 /**
@@ -97,57 +87,6 @@ export function finishLogprobs(results: (Float64Array | undefined)[], failures: 
   const sorted = new Map([...failures].sort((a, b) => a[0] - b[0]));
   for (const i of sorted.keys()) results[i] = undefined;
   throw new PartialLogprobsError(results, sorted);
-}
-
-/** The fields of an OpenAI-style model card that discovery needs (vLLM and SGLang both send them). */
-export interface ModelCardLike {
-  id: string;
-  parent?: string | null;
-  max_model_len?: number | null;
-}
-
-/**
- * `GET /v1/models` on every replica: each replica that answers must serve `servedModel` (default:
- * the first model of the first replica that answers); replicas that cannot be reached are
- * tolerated as long as one answers; a permanent error (bad key...) on any replica is thrown.
- * Returns the model name, its card and the smallest max_model_len any replica reports (0 if none).
- */
-export async function discoverServedModel(
-  pool: HttpEndpointPool,
-  parse: (body: unknown) => { data: ModelCardLike[] },
-  servedModel: string | undefined,
-  signal?: AbortSignal,
-): Promise<{ servedModel: string; card: ModelCardLike; maxModelLen: number }> {
-  const listings = await Promise.allSettled(
-    pool.bases.map((_, i) => pool.request({ method: 'GET', path: '/v1/models', parse, what: 'list models', signal, urlIndex: i })),
-  );
-  if (signal?.aborted) throw signal.reason;
-  for (const l of listings) {
-    if (l.status === 'rejected' && l.reason instanceof PermanentScorerError) throw l.reason;
-  }
-  const ok = listings.flatMap((l, i) => (l.status === 'fulfilled' ? [{ i, cards: l.value.data }] : []));
-  if (ok.length === 0) {
-    throw (listings[0] as PromiseRejectedResult).reason;
-  }
-  const first = ok[0] as { i: number; cards: ModelCardLike[] };
-  const name = servedModel ?? first.cards[0]?.id;
-  if (name === undefined) throw new PermanentScorerError(`${pool.displayUrl(first.i)} serves no model`);
-  let maxModelLen = 0;
-  let found: ModelCardLike | undefined;
-  for (const { i, cards } of ok) {
-    const card = cards.find((c) => c.id === name);
-    if (card === undefined) {
-      throw new PermanentScorerError(
-        `${pool.displayUrl(i)} does not serve model ${JSON.stringify(name)} (it serves ${cards.map((c) => JSON.stringify(c.id)).join(', ') || 'nothing'})`,
-      );
-    }
-    found ??= card;
-    // LoRA adapters have no max_model_len of their own; use their base model's.
-    const parent = card.parent ? cards.find((c) => c.id === card.parent) : undefined;
-    const mml = card.max_model_len ?? parent?.max_model_len ?? cards.find((c) => c.max_model_len)?.max_model_len ?? 0;
-    if (mml > 0) maxModelLen = maxModelLen === 0 ? mml : Math.min(maxModelLen, mml);
-  }
-  return { servedModel: name, card: found as ModelCardLike, maxModelLen };
 }
 
 /** How one batch of token-id sequences becomes a request, and its response per-sequence log-probs. */

@@ -1,47 +1,8 @@
 /**
- * Error helpers shared by the HTTP scoring backends.
- *
- * Secrets: the API key lives only in the `Authorization` header of outgoing requests. Every message
- * that can reach a user, a log or an event passes through {@link redact}, so a server (or proxy)
- * that echoes the key back in an error body still cannot leak it.
+ * Reading what a server answered: JSON as Python servers write it, and the human-readable message
+ * of an error body in the shapes the servers Sift talks to use.
  */
-
-/**
- * A 2xx response whose body is not what the protocol promises: not JSON, truncated JSON, missing
- * log-probs, the wrong number of choices or tokens, NaN... Retryable (a restarted or overloaded
- * server can produce it), and counted against the retry limit like any other failure.
- */
-export class MalformedResponseError extends Error {
-  override name = 'MalformedResponseError';
-}
-
-/** Replace every occurrence of each secret in `text` with `***`. */
-export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const s of secrets) {
-    if (s !== undefined && s.length >= 4) out = out.split(s).join('***');
-  }
-  return out;
-}
-
-/** A URL as shown to users: scheme, host, port and path; never credentials, query or fragment. */
-export function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    const path = u.pathname === '/' ? '' : u.pathname.replace(/\/+$/, '');
-    return `${u.protocol}//${u.host}${path}`;
-  } catch {
-    return '<invalid url>';
-  }
-}
-
-/**
- * Every http(s) URL in free text (a log line, a traced message) without credentials, query string
- * or fragment, where a key may hide (`http://user:key@host`, `?api_key=…`).
- */
-export function redactUrls(text: string): string {
-  return text.replace(/\bhttps?:\/\/[^\s"'<>\\]+/gi, (url) => url.replace(/^(https?:\/\/)[^/?#]*@/i, '$1').replace(/[?#].*$/, ''));
-}
+import { MalformedResponseError } from './errors';
 
 /**
  * JSON.parse, falling back to a lenient parse of the non-standard tokens Python's `json.dumps`
@@ -105,21 +66,4 @@ export function serverErrorMessage(bodyText: string, maxLength = 500): string {
   if (msg === undefined) msg = bodyText.trim();
   if (msg === '') msg = '(empty body)';
   return msg.length > maxLength ? `${msg.slice(0, maxLength)}…` : msg;
-}
-
-/** A short description of a `fetch` network failure (`fetch failed` hides the cause). */
-export function describeNetworkError(e: unknown): string {
-  const parts: string[] = [];
-  let cur: unknown = e;
-  for (let depth = 0; depth < 4 && cur !== null && cur !== undefined; depth++) {
-    if (cur instanceof Error) {
-      const code = (cur as Error & { code?: unknown }).code;
-      parts.push(typeof code === 'string' ? `${cur.message} (${code})` : cur.message);
-      cur = (cur as Error & { cause?: unknown }).cause;
-    } else {
-      parts.push(String(cur));
-      break;
-    }
-  }
-  return parts.join(': ') || 'network error';
 }
