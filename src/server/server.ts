@@ -243,7 +243,7 @@ export class SiftServer {
       scorers: this.scorers,
       stores: this.stores,
       settings: () => this.config.wide,
-      workspaceRoot: () => this.config.firstFolder,
+      folderOf: (doc) => this.config.folderOf(doc.path),
       ifdScores: (doc, items, signal) => this.jobs.ifdScores(doc, items, signal, this.validSet.metricSettings(doc)),
       info: (text) => this.log.info(text),
     });

@@ -14,7 +14,8 @@ export interface ReflectionDeps {
   scorers: Scorers;
   stores: Stores;
   settings(): SiftSettings;
-  workspaceRoot(): string | undefined;
+  /** The folder a dataset's relative setting paths (the teacher's `promptsFile`) are taken from. */
+  folderOf(doc: SiftDocument): string | undefined;
   ifdScores: IfdScores;
   info(text: string): void;
 }
@@ -37,7 +38,7 @@ export class Reflections {
 
   constructor(private readonly deps: ReflectionDeps) {
     this.teachers = new TeacherSessions(
-      () => deps.workspaceRoot(),
+      (doc) => deps.folderOf(doc),
       (text) => deps.info(text),
     );
   }

@@ -27,11 +27,13 @@ export class TeacherSessions {
   private apiKey: string | undefined;
   private identity = '';
   private teacher: TeacherClient | undefined;
-  private prompts: Promise<PromptSet> | undefined;
+  /** Prompt sets by the resolved path of `promptsFile` ('' = the built-in prompts). */
+  private readonly prompts = new Map<string, Promise<PromptSet>>();
   private readonly sessions = new Map<string, Promise<ReflectionSession>>();
 
   constructor(
-    private readonly workspaceRoot: () => string | undefined,
+    /** The folder a dataset's relative `promptsFile` is taken from (its workspace folder). */
+    private readonly folderOf: (doc: SiftDocument) => string | undefined,
     private readonly info: (text: string) => void,
   ) {}
 
@@ -48,7 +50,7 @@ export class TeacherSessions {
     if (identity === this.identity) return false;
     this.identity = identity;
     this.teacher = undefined;
-    this.prompts = undefined;
+    this.prompts.clear();
     const old = [...this.sessions.values()];
     this.sessions.clear();
     for (const session of old) void session.then((s) => s.cache?.close()).catch(() => undefined);
@@ -92,7 +94,7 @@ export class TeacherSessions {
     let session = this.sessions.get(key);
     if (!session) {
       const identity = this.identity;
-      session = this.makeSession(key);
+      session = this.makeSession(key, this.promptsPath(doc));
       this.sessions.set(key, session);
       // A session that could not be made (an unreadable prompt file) is tried again next time.
       session.catch(() => {
@@ -102,7 +104,13 @@ export class TeacherSessions {
     return session;
   }
 
-  private async makeSession(cachePath: string): Promise<ReflectionSession> {
+  /** The prompt file a dataset's reflections use, resolved against the dataset's own folder; '' = built in. */
+  private promptsPath(doc: SiftDocument): string {
+    const file = this.current.promptsFile;
+    return file ? resolveSettingPath(file, this.folderOf(doc)) : '';
+  }
+
+  private async makeSession(cachePath: string, promptsPath: string): Promise<ReflectionSession> {
     const s = this.current;
     this.teacher ??= new TeacherClient({
       url: s.baseUrl,
@@ -112,9 +120,14 @@ export class TeacherSessions {
       onEvent: (event) => this.info(describeTeacherEvent(event)),
     });
     // JSON only: a prompt module would run code in the language server.
-    this.prompts ??= s.promptsFile ? loadPromptOverride(resolveSettingPath(s.promptsFile, this.workspaceRoot()), { allowCode: false }) : Promise.resolve(DEFAULT_PROMPTS);
-    const prompts = await this.prompts.catch((error: unknown) => {
-      this.prompts = undefined;
+    let loading = this.prompts.get(promptsPath);
+    if (!loading) {
+      loading = promptsPath ? loadPromptOverride(promptsPath, { allowCode: false }) : Promise.resolve(DEFAULT_PROMPTS);
+      this.prompts.set(promptsPath, loading);
+    }
+    const prompts = await loading.catch((error: unknown) => {
+      // Read again next time: the file may be fixed meanwhile.
+      if (this.prompts.get(promptsPath) === loading) this.prompts.delete(promptsPath);
       throw new ReflectionRequestError(error instanceof Error ? error.message : String(error));
     });
     const cache = cachePath ? await ReflectionCache.open(cachePath) : ReflectionCache.memory();
