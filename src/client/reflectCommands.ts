@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { Commands, NO_TEACHER, type ReflectionBatchParams, type ReflectionBatchResult, type ReflectionEstimate, type ReflectionSelection } from '../protocol';
+import { NO_TEACHER, type ReflectionSelection } from '../protocol';
+import { EstimateReflectionCommand, ReflectBatchCommand, ReflectCommand, type CommandArgs, type CommandResult, type ServerCommand } from '../protocol/commands';
 import { REFLECTION_MODES, isReflectionView, type ReflectionMode, type ReflectionView } from '../protocol/reflectionView';
 import type { ReflectionPanels } from './reflectionPanel';
 import { MODE_LABELS, batchSummary, estimateMessage, panelTitle } from './reflectionPanelModel';
@@ -73,7 +74,7 @@ export class ReflectionCommands {
     if (!this.teacherReady()) return undefined;
     const view = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Sift: ${MODE_LABELS[mode]}, line ${line + 1}`, cancellable: true },
-      (progress, token) => this.run<ReflectionView>(Commands.reflect, [uri, line, mode, version], token, progress),
+      (progress, token) => this.run(ReflectCommand, [uri, line, mode, version], token, progress),
     );
     if (!view) return undefined;
     if (!isReflectionView(view)) throw new Error('the server sent a reflection result this client does not understand');
@@ -93,7 +94,7 @@ export class ReflectionCommands {
     const uri = this.deps.server.protocolUri(document.uri);
     const estimate = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Sift: estimating the teacher calls', cancellable: true },
-      (progress, token) => this.run<ReflectionEstimate>(Commands.estimateReflection, [uri, { ...selection, mode } satisfies ReflectionBatchParams], token, progress),
+      (progress, token) => this.run(EstimateReflectionCommand, [uri, { ...selection, mode }], token, progress),
     );
     if (!estimate) return;
     if (estimate.lines.length === 0) {
@@ -107,7 +108,7 @@ export class ReflectionCommands {
     }
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Sift: ${MODE_LABELS[mode]} of ${estimate.lines.length} record(s)`, cancellable: true },
-      (progress, token) => this.run<ReflectionBatchResult>(Commands.reflectBatch, [uri, { lines: estimate.lines, mode } satisfies ReflectionBatchParams], token, progress, true),
+      (progress, token) => this.run(ReflectBatchCommand, [uri, { lines: estimate.lines, mode }], token, progress, true),
     );
     if (!result) return;
     const summary = batchSummary(result);
@@ -143,13 +144,13 @@ export class ReflectionCommands {
   // ---- helpers ---------------------------------------------------------------------------------
 
   /** Runs a server command with progress and cancel; undefined when cancelled (or no teacher, already said). */
-  private async run<T>(
-    command: string,
-    args: unknown[],
+  private async run<C extends ServerCommand<unknown[], unknown>>(
+    command: C,
+    args: CommandArgs<C>,
     token: vscode.CancellationToken,
     progress: vscode.Progress<{ message?: string; increment?: number }>,
     keepCancelledResult = false,
-  ): Promise<T | undefined> {
+  ): Promise<CommandResult<C> | undefined> {
     let done = 0;
     const onProgress = ({ message, percentage }: CommandProgress): void => {
       let increment: number | undefined;
@@ -160,7 +161,7 @@ export class ReflectionCommands {
       progress.report({ message, increment });
     };
     try {
-      const result = await this.deps.server.executeWithProgress<T>(command, args, token, onProgress);
+      const result = await this.deps.server.runWithProgress(command, args, token, onProgress);
       if (token.isCancellationRequested && !keepCancelledResult) return undefined;
       return result;
     } catch (error) {

@@ -136,8 +136,8 @@ export class ServerConnection implements vscode.Disposable {
     await client.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
   }
 
-  /** A server command by id, untyped (`run` checks the arguments against the command's declaration). */
-  async executeCommand<T>(command: string, args: unknown[], token?: vscode.CancellationToken): Promise<T | undefined> {
+  /** A server command by id, untyped: callers go through `run`, which takes the arguments its declaration names. */
+  private async executeCommand<T>(command: string, args: unknown[], token?: vscode.CancellationToken): Promise<T | undefined> {
     const client = await this.ensureStarted();
     if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');
     return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }, token)) as T | undefined;
@@ -147,7 +147,7 @@ export class ServerConnection implements vscode.Disposable {
    * Runs a server command with a progress token of the client's own: the server reports `$/progress`
    * on it (`onProgress`), and cancelling `token` cancels the request, which stops the work.
    */
-  async executeWithProgress<T>(command: string, args: unknown[], token: vscode.CancellationToken, onProgress: (progress: CommandProgress) => void): Promise<T | undefined> {
+  private async executeWithProgress<T>(command: string, args: unknown[], token: vscode.CancellationToken, onProgress: (progress: CommandProgress) => void): Promise<T | undefined> {
     const client = await this.ensureStarted();
     if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');
     const workDoneToken = `sift-${command}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
