@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { REDACTED } from '../../src/core/net/redact';
 import { TeacherClient, TeacherError, teacherBaseUrl, type TeacherEvent, type TeacherSettings } from '../../src/core/reflect/teacher';
 import { FakeTeacher } from '../helpers/fake-teacher';
+import { waitFor } from '../helpers/waitFor';
 
 const KEY = 'sk-test-DO-NOT-LEAK-4242';
 let fake: FakeTeacher;
@@ -158,9 +159,10 @@ test('abort: a call on the wire, a back-off sleep and a queued call all stop at 
   const teacher = client({ concurrency: 1, timeoutMs: 60_000 });
   fake.script({ hang: true }, { status: 429, headers: { 'retry-after': '30' } });
   const controller = new AbortController();
+  const sent = fake.requests.length;
   const onWire = teacher.chat(ask, controller.signal);
   const queued = teacher.chat(ask, controller.signal);
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor('the first call on the wire', () => fake.requests.length > sent);
   const started = Date.now();
   controller.abort();
   for (const call of [onWire, queued]) {
@@ -168,8 +170,9 @@ test('abort: a call on the wire, a back-off sleep and a queued call all stop at 
     assert.equal((error as Error).name, 'AbortError');
   }
   const sleeping = new AbortController();
-  const inBackoff = client().chat(ask, sleeping.signal);
-  await new Promise((r) => setTimeout(r, 150));
+  const events: TeacherEvent[] = [];
+  const inBackoff = client({}, events).chat(ask, sleeping.signal);
+  await waitFor('the 429 answered and its 30 s back-off begun', () => events.some((e) => e.type === 'retry'));
   sleeping.abort();
   assert.equal(((await inBackoff.catch((e: unknown) => e)) as Error).name, 'AbortError');
   assert.ok(Date.now() - started < 2000);
