@@ -20,6 +20,23 @@ export function sift(args: string[], options: { cwd?: string; env?: NodeJS.Proce
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * `sift` without blocking this process: for tests that hold pooled HTTP connections of their own.
+ * While `spawnSync` blocks the event loop, a keep-alive socket the server closes meanwhile is not
+ * seen as closed, and the next `fetch` reuses it and fails with "other side closed".
+ */
+export function siftAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 /** Starts `sift serve --port 0` and resolves with its URL once it listens. */
 export async function startServe(extra: string[] = []): Promise<{ url: string; process: ChildProcess; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', ...extra], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { LocalScorer } from '../../src/core/scoring/local';
 import { VllmScorer } from '../../src/core/scoring/vllm';
 import { vllmInputTooLongMessage, vllmPromptFillsContextMessage } from '../../src/core/serve/vllmRefusals';
-import { sift, startServe } from '../helpers/cli';
+import { siftAsync, startServe } from '../helpers/cli';
 import { bundledModel, examplesDir, tempDir } from '../helpers/paths';
 
 let server: Awaited<ReturnType<typeof startServe>>;
@@ -45,11 +45,12 @@ for (const mode of ['echo', 'prompt_logprobs'] as const) test(`the vLLM client a
   }
 });
 
-test('sift score through sift serve equals sift score on the local backend (1e-6)', () => {
+test('sift score through sift serve equals sift score on the local backend (1e-6)', async () => {
   const dir = tempDir();
   const dataset = join(examplesDir, 'tinystories-instructions.jsonl');
-  const viaLocal = sift(['score', dataset, '--out', join(dir, 'local.jsonl'), '--no-cache', '-q']);
-  const viaServe = sift(['score', dataset, '--url', server.url, '--out', join(dir, 'serve.jsonl'), '--no-cache', '-q']);
+  // Not spawnSync: the tests before and after hold keep-alive connections to the server (see siftAsync).
+  const viaLocal = await siftAsync(['score', dataset, '--out', join(dir, 'local.jsonl'), '--no-cache', '-q']);
+  const viaServe = await siftAsync(['score', dataset, '--url', server.url, '--out', join(dir, 'serve.jsonl'), '--no-cache', '-q']);
   assert.equal(viaLocal.status, 0, viaLocal.stderr);
   assert.equal(viaServe.status, 0, viaServe.stderr);
   const rows = (name: string): Record<string, number>[] => readFileSync(join(dir, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
