@@ -96,7 +96,8 @@ for (const backend of HTTP_BACKENDS) {
       setTimeout(() => ctl.abort(), 50);
       const t0 = performance.now();
       await assert.rejects(scorer.logprobs(sequences.slice(0, 1), ctl.signal), { name: 'AbortError' });
-      assert.ok(performance.now() - t0 < 300);
+      // The hang ends only at the 30 s timeout; the margin is for timers on a loaded machine.
+      assert.ok(performance.now() - t0 < 3000);
       await scorer.close();
     });
 
