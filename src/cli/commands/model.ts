@@ -54,13 +54,14 @@ async function listCommand(flags: ModelFlags & { json?: boolean }): Promise<numb
 async function pullCommand(name: string, flags: ModelFlags & { sha256?: string; quiet?: boolean }): Promise<number> {
   const dir = flags.dir ?? defaultModelsDir();
   const progress = new ByteProgress(name, Boolean(flags.quiet));
+  if (!flags.quiet) process.stderr.write(`pulling ${name} into ${dir}\n`);
   try {
     const result = await interruptible(
       (signal) => pullModel({ name, dir, sha256: flags.sha256, signal, onProgress: (p) => progress.update(p.downloaded, p.total) }),
       () => 'download paused: what arrived is kept; run the same pull again to resume',
     );
     progress.stop();
-    if (result instanceof Interrupted) return result.exitCode;
+    if (result instanceof Interrupted) return exitSoon(result.exitCode);
     if (!flags.quiet) {
       const how = result.reused ? 'already pulled, checksum verified' : `sha256 ${result.checksum === 'first download' ? 'recorded' : 'verified'}`;
       process.stderr.write(`${name}: ${formatBytes(result.bytes)}, ${how}\n`);
@@ -72,10 +73,20 @@ async function pullCommand(name: string, flags: ModelFlags & { sha256?: string; 
     progress.stop();
     if (error instanceof ChecksumMismatch || error instanceof DownloadPaused) {
       process.stderr.write(`sift: ${error.message}\n`);
-      return EXIT_RUN_FAILED;
+      return exitSoon(EXIT_RUN_FAILED);
     }
+    exitSoon(EXIT_RUN_FAILED);
     throw error;
   }
+}
+
+/**
+ * A stopped or failed pull may leave the downloader's retry timers running (they take no signal):
+ * exit once the exit code is set and the message written, rather than wait for them to give up.
+ */
+function exitSoon(code: number): number {
+  setTimeout(() => process.exit(), 200).unref();
+  return code;
 }
 
 /** Bytes on stderr: a bar on a terminal, otherwise a line every 10%. */

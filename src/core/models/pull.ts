@@ -18,6 +18,9 @@ export interface PullRequest {
   signal?: AbortSignal;
 }
 
+/** How long the first answer (the file's size) may take: the downloader itself retries for many minutes. */
+const FIRST_ANSWER_MS = 60_000;
+
 export interface PullResult extends PulledModel {
   path: string;
   /** The file was there and matched its checksum: nothing was downloaded. */
@@ -73,7 +76,7 @@ export async function pullModel(request: PullRequest): Promise<PullResult> {
   }
 
   const { createModelDownloader } = await loadNodeLlamaCpp();
-  const downloader = await createModelDownloader({
+  const downloader = await untilAnswered(createModelDownloader({
     modelUri: source,
     dirPath: request.dir,
     // Kept on cancel: the next pull resumes from it.
@@ -83,7 +86,7 @@ export async function pullModel(request: PullRequest): Promise<PullResult> {
     parallelDownloads: 1,
     endpoints: request.hfEndpoint ? { huggingFace: request.hfEndpoint } : undefined,
     onProgress: request.onProgress && ((status) => request.onProgress!({ downloaded: status.downloadedSize, total: status.totalSize })),
-  });
+  }), request);
   if (downloader.totalFiles !== 1) {
     await downloader.cancel({ deleteTempFile: true });
     throw new Error(`${request.name} is split into ${downloader.totalFiles} files; Sift pulls single-file GGUF models`);
@@ -105,6 +108,29 @@ export async function pullModel(request: PullRequest): Promise<PullResult> {
   const entry: PulledModel = { source, file: downloader.entrypointFilename, bytes: statSync(path).size, sha256, checksum: expected?.origin ?? 'first download' };
   await recordPulled(request.dir, entry);
   return { ...entry, path, reused: false };
+}
+
+/**
+ * The downloader's first request (the file's size) retries an unreachable host for minutes and takes
+ * no signal: stop waiting on the signal or after FIRST_ANSWER_MS. Its retries go on in the
+ * background until they give up; their outcome is ignored.
+ */
+async function untilAnswered<T>(created: Promise<T>, request: Pick<PullRequest, 'name' | 'signal'>): Promise<T> {
+  created.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${request.name}: no answer within ${FIRST_ANSWER_MS / 1000} s; check the address and the network`)), FIRST_ANSWER_MS);
+    onAbort = () => reject(paused(0, 0));
+    if (request.signal?.aborted) onAbort();
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([created, stopped]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) request.signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 function paused(downloaded: number, total: number): DownloadPaused {
