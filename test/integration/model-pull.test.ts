@@ -127,8 +127,8 @@ test('cancel: the pull stops with DownloadPaused, no file under the final name; 
   assert.deepEqual(readFileSync(resumed.path), big);
   assert.equal(resumed.checksum, 'given');
   assert.ok(server.requests.some((r) => r.range !== undefined && !r.range.startsWith('bytes=0-')));
-  // What arrived before the cancel is not fetched again.
-  assert.ok(server.rangedBytesSent < big.length - 5 * 1024 * 1024, `${server.rangedBytesSent} bytes fetched again of ${big.length}`);
+  // What arrived before the cancel, in whole 5 MiB chunks (ipull keeps complete chunks), is not fetched again.
+  assert.ok(server.rangedBytesSent <= big.length - 5 * 1024 * 1024, `${server.rangedBytesSent} bytes fetched again of ${big.length}`);
   assert.equal(existsSync(join(dir, 'big.gguf.ipull')), false);
 });
 
