@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../../package.json';
 import { filterCommand } from './commands/filter';
+import { registerModel } from './commands/model';
 import { registerReflect } from './commands/reflect';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
@@ -17,7 +18,7 @@ function addScoringOptions(command: Command): Command {
     .option('--metrics <list>', `comma-separated metrics: ${S.metrics.values.join(', ')}`, S.metrics.default.join(','))
     .option('--valid <file>', 'DS weight valid set (JSONL in any supported format)')
     .addOption(new Option('--backend <name>', 'scoring backend (default: local, or vllm when --url is given)').choices(S.backend.values))
-    .option('--model <path>', 'GGUF model for the local backend (default: the bundled TinyStories 260K)')
+    .option('--model <name>', 'local backend model: a GGUF file, or a model pulled with `sift model pull` (its name, hf: URI or URL); default: the bundled TinyStories 260K')
     .option('--url <url...>', 'scoring endpoint base URL(s); several = data-parallel replicas')
     .option('--served-model <name>', 'model name on the endpoint (default: the first one it lists)')
     .addOption(new Option('--concurrency <n>', `requests in flight per endpoint (HTTP backends), ${concurrency.minimum}-${concurrency.maximum}`).default(String(concurrency.default)))
@@ -69,7 +70,7 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('serve a GGUF model over the subset of the vLLM API that scoring uses, and OpenAI chat completions (a local teacher)')
-    .option('--model <path>', 'GGUF model (default: the bundled TinyStories 260K)')
+    .option('--model <name>', 'GGUF file, or a model pulled with `sift model pull` (default: the bundled TinyStories 260K)')
     .option('--port <n>', 'port (0 = any free port)', '8000')
     .option('--host <address>', 'address to bind', '127.0.0.1')
     .option('--served-model <name>', 'name the model is served under (default: the file name without .gguf)')
@@ -77,6 +78,8 @@ export function buildProgram(): Command {
     .option('--api-key <key...>', 'require Authorization: Bearer <key> on every route but /health, as vLLM (default: $VLLM_API_KEY)')
     .option('--allow-host <name...>', 'accept these Host names too (e.g. behind a proxy); * accepts any')
     .action(exitWith(serveCommand));
+
+  registerModel(program);
   return program;
 }
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { FormatName, FormatSpec } from '../core/dataset/types';
 import type { DsRule } from '../core/metrics/types';
 import type { ScorerSettings } from '../core/scoring/createScorer';
+import { resolveModel } from '../core/models/store';
 import { displayUrl } from '../core/net/redact';
 import type { ScoringConfig } from '../core/scoring/plan';
 import { SCORING_SETTINGS as S, type NumberSetting } from '../protocol/settings';
@@ -59,6 +60,13 @@ export function requireFile(path: string, what: string): string {
   return absolute;
 }
 
+/** `--model`: a GGUF file, or a catalogue name, `hf:` URI or URL pulled before with `sift model pull`. */
+export function modelFile(name: string): string {
+  const resolution = resolveModel(name);
+  if (resolution.kind !== 'file') throw new UsageError(resolution.message);
+  return resolution.path;
+}
+
 export function resolveScoreSettings(flags: ScoreFlags): ResolvedScoreSettings {
   const metrics = [...new Set(flags.metrics.split(',').map((m) => m.trim()).filter(Boolean))].map((m) => oneOf(m, S.metrics.values, '--metrics'));
   if (metrics.length === 0) throw new UsageError(`--metrics needs at least one of ${S.metrics.values.join(', ')}`);
@@ -80,7 +88,7 @@ export function resolveScoreSettings(flags: ScoreFlags): ResolvedScoreSettings {
   return {
     scorer: {
       backend,
-      modelPath: flags.model ? requireFile(flags.model, 'model') : undefined,
+      modelPath: flags.model ? modelFile(flags.model) : undefined,
       urls,
       servedModel: flags.servedModel,
       apiKey: process.env.SIFT_SCORER_API_KEY || undefined,

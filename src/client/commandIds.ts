@@ -17,4 +17,5 @@ export const CommandIds = {
   reflectRecords: 'sift.editor.reflectRecords',
   setTeacherApiKey: 'sift.setTeacherApiKey',
   clearTeacherApiKey: 'sift.clearTeacherApiKey',
+  chooseStudentModel: 'sift.chooseStudentModel',
 } as const;

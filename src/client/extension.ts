@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { SettingsChangedParams } from '../protocol';
+import { CommandIds } from './commandIds';
 import { registerCommands } from './commands';
 import { EndpointTrust } from './endpointTrust';
 import { LargeFileWatcher } from './largeFileWatcher';
@@ -12,6 +13,7 @@ import { ServerConnection, protocolUri } from './serverConnection';
 import { affectsSift, isDatasetDocument, settingsScope } from './settings';
 import { RESTRICTED_KEYS, configurationSection } from './settingsModel';
 import { SiftStatus } from './status';
+import { StudentModels } from './studentModel';
 
 /** Set while active: deactivate() must wait for the server to shut down. */
 let shutdown: (() => Promise<void>) | undefined;
@@ -60,6 +62,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const panels = new ReflectionPanels(context.extensionUri, log, reflectionDocuments);
   const reflection: ReflectionCommands = new ReflectionCommands({ server, panels, teacherKey, log });
   context.subscriptions.push(status, decorations, new LargeFileWatcher(log), reflectionDocuments, panels, ...registerCommands({ server, apiKey, log, reflection }));
+  const students = new StudentModels(context.globalStorageUri, log);
+  context.subscriptions.push(students, vscode.commands.registerCommand(CommandIds.chooseStudentModel, () => students.choose()));
 
   function publish(why: string): void {
     void settings.publishIfChanged(server).then((sent) => {

@@ -154,7 +154,8 @@ export const SCORING_SETTINGS = keyedByField({
     restricted: true,
     order: 4,
     markdownDescription:
-      'Path of a GGUF model for the `local` backend, e.g. a 0.5B–1.5B instruct model. Empty: the tiny model bundled with Sift (a demo, not a useful student). ' + RESTRICTED_NOTE,
+      'Path of a GGUF model for the `local` backend, e.g. a 0.5B–1.5B instruct model (**Sift: Choose Student Model…** downloads a recommended one and sets this). Empty: the tiny model bundled with Sift (a demo, not a useful student). ' +
+      RESTRICTED_NOTE,
   },
   vllmMode: enumSetting(VLLM_MODES, {
     key: 'vllmMode',

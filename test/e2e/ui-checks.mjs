@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as h from './harness.mjs';
 import { reflectionChecks } from './reflection-checks.mjs';
+import { studentChecks } from './student-checks.mjs';
 
 const regexFromEnv = (name, fallback) => (process.env[name] ? new RegExp(process.env[name]) : fallback);
 
@@ -148,5 +149,6 @@ export const checks = [
       await shot('drop-record-undone');
     },
   },
+  ...studentChecks,
   ...reflectionChecks,
 ];

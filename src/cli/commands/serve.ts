@@ -5,7 +5,7 @@ import { LocalScorer } from '../../core/scoring/local/localScorer';
 import { lazyChatEngine, LocalChatEngine } from '../../core/serve/localChat';
 import { startScoringServer } from '../../core/serve/scoringServer';
 import { packageRoot } from '../packageRoot';
-import { requireFile } from '../settings';
+import { modelFile } from '../settings';
 import { UsageError } from '../usage';
 
 export interface ServeFlags {
@@ -23,7 +23,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number (got "${flags.port}")`);
   const threads = flags.threads === undefined ? undefined : Number(flags.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new UsageError('--threads expects a positive integer');
-  const modelPath = flags.model ? requireFile(flags.model, 'model') : bundledModelPath(packageRoot());
+  const modelPath = flags.model ? modelFile(flags.model) : bundledModelPath(packageRoot());
   const scorer = await LocalScorer.load({ modelPath, threads });
   const servedModel = flags.servedModel ?? basename(modelPath).replace(/\.gguf$/i, '');
   // Chat completions (a local teacher) load a generation context on the first request only.
