@@ -1,5 +1,6 @@
 import { bundledModelPath, createScorer, type ScorerSettings } from '../core/scoring/createScorer';
 import { ggufIdentity } from '../core/scoring/local/modelIdentity';
+import type { EndpointState, HealthChange } from '../core/net/health';
 import type { TokenScorer } from '../core/scoring/types';
 import { defaultStorePath, ScoreStore } from '../core/store';
 
@@ -12,6 +13,8 @@ interface ScorerEntry {
   retired: boolean;
   scorer?: TokenScorer;
   error?: string;
+  /** Stops forwarding the scorer's health changes. */
+  unsubscribe?: () => void;
 }
 
 /**
@@ -23,6 +26,7 @@ export class Scorers {
   private current: ScorerEntry | undefined;
   private settings: ScorerSettings | undefined;
   private identity = '';
+  private readonly healthListeners = new Set<(change: HealthChange) => void>();
 
   constructor(
     private readonly packageRoot: string,
@@ -72,6 +76,16 @@ export class Scorers {
     return entry.modelId;
   }
 
+  /** Each endpoint URL's health, once an HTTP scorer is connected. */
+  get health(): EndpointState[] | undefined {
+    return this.current?.scorer?.health?.states();
+  }
+
+  /** Hear the current scorer's health changes (an endpoint stops or starts answering, a probe fails). */
+  onHealthChange(listener: (change: HealthChange) => void): void {
+    this.healthListeners.add(listener);
+  }
+
   get lastError(): string | undefined {
     return this.current?.error;
   }
@@ -116,6 +130,9 @@ export class Scorers {
     entry.promise = createScorer({ ...settings, onEvent: (message) => this.log(message) }, this.packageRoot).then(
       (scorer) => {
         entry.scorer = scorer;
+        entry.unsubscribe = scorer.health?.onChange((change) => {
+          if (this.current === entry) for (const listener of this.healthListeners) listener(change);
+        });
         // Settings may have changed while it loaded.
         if (entry.retired && entry.users === 0) void this.close(entry);
         return scorer;
@@ -139,6 +156,7 @@ export class Scorers {
   private async close(entry: ScorerEntry): Promise<void> {
     const scorer = entry.scorer;
     if (!scorer) return;
+    entry.unsubscribe?.();
     entry.scorer = undefined;
     try {
       await scorer.close();

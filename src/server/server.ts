@@ -239,6 +239,7 @@ export class SiftServer {
       workspaceFolders: caps.workspace?.workspaceFolders === true,
     };
     this.scorers = new Scorers(this.root, (message) => this.log.info(message));
+    this.scorers.onHealthChange((change) => this.jobs.onHealthChange(change));
     this.reflections = new Reflections({
       scorers: this.scorers,
       stores: this.stores,
