@@ -4,6 +4,7 @@ import { METHOD_VERSION } from '../core/metrics';
 import type { MetricSettings } from '../core/metrics/recordMetrics';
 import type { MetricName } from '../core/metrics/types';
 import { toRecordScore } from '../core/scoring/recordScore';
+import { RetriesExhaustedError } from '../core/scoring/types';
 import { lookupStored, scoreRecords, type RecordLossResult } from '../core/scoring/scoreRecords';
 import type { SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
@@ -148,8 +149,8 @@ export class ScoringJobs {
 
   /** Every replica of the current HTTP scorer is unreachable: sending more would only fail. */
   private endpointDown(): boolean {
-    const health = this.deps.scorers().ready?.health;
-    return health !== undefined && health.upCount === 0;
+    const health = this.deps.scorers().health;
+    return health !== undefined && health.length > 0 && health.every((state) => !state.up);
   }
 
   /** Sets records of a score job aside until the endpoint answers again. */
@@ -204,6 +205,10 @@ export class ScoringJobs {
         );
         await store.flush();
       });
+    } catch (error) {
+      // The scorer could not connect because no endpoint answered: wait for one, like a record would.
+      if (!(error instanceof RetriesExhaustedError) || job.kind !== 'score') throw error;
+      this.setAside(job, batch);
     } finally {
       if (job.kind === 'score' && job.epoch === doc.epoch) {
         for (const item of batch) if (doc.pending.get(item.text) === job.id) doc.pending.delete(item.text);

@@ -86,6 +86,29 @@ test('the endpoint stops: the status and the log say so, records wait; it restar
   for (const h of await client.recordStates(uri, 3)) assert.doesNotMatch(h, /waiting|could not be scored|not scored yet/);
 });
 
+test('the endpoint is down when the server starts: the records wait, and are scored once it listens', async () => {
+  const vllm = await FakeVllm.start({ model: 'toy-model' });
+  servers.push(vllm);
+  await vllm.close();
+  const client = await TestClient.start({ settings: { backend: 'vllm', endpointUrls: [vllm.url], template: 'plain', autoScoreOnOpen: true }, rootDir: dir });
+  clients.push(client);
+  const path = join(dir, 'cold.jsonl');
+  const text = ['A cat sat.', 'A dog ran.'].map(record).join('\n') + '\n';
+  writeFileSync(path, text);
+  const uri = await client.open(path, text);
+  const down = await client.waitFor('both records waiting for the unreachable endpoint', () => {
+    const s = client.lastStatus(uri);
+    return s && s.waiting === 2 && downOnes(s) === 1 ? s : undefined;
+  }, 90_000);
+  assert.equal(down.reachable, false);
+  assert.ok(client.logEntries.some((e) => e.type === MessageType.Warning && e.message.includes(`endpoint ${vllm.url} is unreachable`)));
+  await vllm.restart();
+  const scored = await client.waitScored(uri, 90_000);
+  assert.equal(scored.scored, 2);
+  assert.equal(scored.reachable, true);
+  assert.equal(scored.model, 'vllm:toy-model');
+});
+
 test('a record the server refuses (400) stays failed with the reason; it does not wait for the endpoint', async () => {
   const { client, uri } = await setUp(1, 'refused');
   await client.replaceLine(uri, 2, record('REFUSE this one.', 2));
