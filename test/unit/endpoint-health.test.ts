@@ -6,6 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EndpointHealth, type HealthChange, type HealthClock } from '../../src/core/net/health';
+import { HttpEndpointPool } from '../../src/core/scoring/http/pool';
+import { FakeVllm } from '../helpers/fake-vllm';
+import { waitFor } from '../helpers/waitFor';
 
 class ManualClock implements HealthClock {
   t = 1_000_000;
@@ -115,4 +118,26 @@ test('close stops probing and reporting', async () => {
   await clock.advance(10_000);
   assert.equal(probes.length, 0);
   assert.equal(changes.length, 1);
+});
+
+test('the pool: a refused connection marks the replica down; the probe asks /health once it listens again, and brings it up', async () => {
+  const vllm = await FakeVllm.start();
+  await vllm.close();
+  const pool = new HttpEndpointPool({ urls: [vllm.url], retries: 1, backoffBaseMs: 1, probeBaseMs: 20, probeCapMs: 50 });
+  try {
+    const changes: HealthChange[] = [];
+    pool.health.onChange((c) => changes.push(c));
+    await assert.rejects(pool.request({ method: 'GET', path: '/v1/models', parse: (b) => b, what: 'list models' }), /gave up after 2 attempts/);
+    const [state] = pool.health.states();
+    assert.equal(state.up, false);
+    assert.match(state.lastError ?? '', /ECONNREFUSED/);
+    await waitFor('a failed probe', () => changes.some((c) => !c.flipped));
+    await vllm.restart();
+    await waitFor('the replica up again', () => pool.health.isUp(0));
+    assert.ok(vllm.requestsTo('/health').length >= 1);
+    assert.deepEqual(changes.map((c) => c.flipped && c.state.up).filter(Boolean), [true]);
+  } finally {
+    pool.close();
+    await vllm.close();
+  }
 });
