@@ -38,13 +38,11 @@ export function describeStatus(status: StatusParams | undefined, server: ServerS
   const where = endpointText(status);
   const health = describeEndpoints(status.endpoints, status.waiting, now);
   if (health.allDown) {
-    const counts = status.total > 0 ? ` · ${progressText(status.scored, status.total)}` : '';
-    return { text: `Sift: endpoint unreachable${counts}`, detail: [where, ...health.detail].filter(Boolean).join(' — '), severity: 'error', busy: false, action: 'showLog' };
+    return { text: 'Sift: endpoint unreachable', detail: health.detail.join('; '), severity: 'error', busy: false, action: 'showLog' };
   }
   if (health.detail.length > 0 && status.reachable !== false) {
     const text = `${status.total > 0 ? progressText(status.scored, status.total) : 'Sift'}${health.replicas ? ` · ${health.replicas}` : ''}`;
-    const detail = [where, ...health.detail, status.message?.trim()].filter(Boolean).join(' — ');
-    return { text, detail, severity: 'warning', busy: status.running, action: status.running ? 'cancel' : 'showLog' };
+    return { text, detail: health.detail.join('; '), severity: 'warning', busy: status.running, action: status.running ? 'cancel' : 'showLog' };
   }
   if (status.reachable === false) {
     const why = status.message?.trim() || `Cannot reach the scorer${where ? ` (${where})` : ''}`;

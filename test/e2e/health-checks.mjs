@@ -66,10 +66,7 @@ export const healthChecks = [
         await h.waitForLineAnnotations(page, a => a.some(x => x.line === 2 && /waiting for endpoint/.test(x.text)), { timeoutMs: 90_000 });
         const down = await languageStatusHover(page, /endpoint unreachable/);
         log(`status while down: ${down.replace(/\s+/g, ' ')}`);
-        assert.match(down, new RegExp(`${serve.url.replace(/[.]/g, '\\.')} unreachable since \\d\\d:\\d\\d:\\d\\d`));
-        assert.match(down, /ECONNREFUSED/);
-        assert.match(down, /retrying in \d+ s/);
-        assert.match(down, /1 record waiting for the endpoint/);
+        assert.match(down, new RegExp(`${new URL(serve.url).host.replace(/[.]/g, '\\.')} since \\d\\d:\\d\\d:\\d\\d \\(ECONNREFUSED\\), retry in \\d+ s; 1 waiting`));
         await shot('endpoint-down-status');
         await h.dismiss(page);
         serve = await startServe(port);
