@@ -161,7 +161,7 @@ export class ScoringJobs {
       if (doc.pending.get(item.text) === job.id) doc.pending.delete(item.text);
       if (!doc.records.hasText(item.text) || doc.scores.has(item.text)) continue;
       doc.waiting.set(item.text, item.pair);
-      job.waitingForEndpoint++;
+      job.setAside.add(item.text);
     }
     this.deps.publisher.markDirty(doc);
   }
@@ -266,14 +266,14 @@ export class ScoringJobs {
     }
     this.deps.progress.endJob(job);
     const summary = `job ${job.id} ${job.outcome}: ${formatCount(job.done)} of ${formatCount(job.total)} records`;
+    const waiting = [...job.setAside].filter((text) => doc.waiting.has(text)).length;
     if (job.outcome === 'failed') {
       publisher.jobErrors.set(doc.uri, `scoring failed: ${job.error}`);
       log.error(`${summary}: ${job.error}`);
       log.warnOnce(`job:${job.error}`, `Sift: scoring failed: ${job.error}`);
-    } else if (job.waitingForEndpoint > 0) {
+    } else if (waiting > 0) {
       // Not "done": these records were not scored, and are scored when the endpoint answers again.
-      const waiting = `job ${job.id} stopped: the endpoint is unreachable; ${formatCount(job.waitingForEndpoint)} of ${formatCount(job.total)} records wait for it to answer again`;
-      log.warn(waiting);
+      log.warn(`job ${job.id} stopped: the endpoint is unreachable; ${formatCount(waiting)} of ${formatCount(job.total)} records wait for it to answer again`);
       // The endpoint answered again before the job ended: nothing else would queue them.
       if (!this.endpointDown()) this.resumeWaiting();
     } else {

@@ -29,19 +29,25 @@ async function startServe(port) {
   return { url, stop };
 }
 
-/** Hovers the language status item (`{}` in the status bar) and returns its popup's text once it matches. */
+/**
+ * Hovers the language status item (`{}` in the status bar) until its popup's text matches, then
+ * opens it once more so that it is laid out for that text (an open hover follows changes in place),
+ * and returns the text.
+ */
 async function languageStatusHover(page, pattern, { timeoutMs = 90_000 } = {}) {
-  return h.waitFor(
-    `the language status to show ${pattern}`,
-    async () => {
-      await page.mouse.move(10, 10);
-      await page.locator('[id="status.languageStatus"]').hover({ timeout: 5_000 });
-      const hover = page.locator('.context-view .hover-language-status, .monaco-hover').filter({ visible: true }).first();
-      const text = await hover.innerText({ timeout: 5_000 }).catch(() => '');
-      return pattern.test(text) ? text : null;
-    },
-    { timeoutMs, intervalMs: 1_000 },
-  );
+  const popup = () => page.locator('.context-view .hover-language-status, .monaco-hover').filter({ visible: true }).first();
+  const open = async () => {
+    await page.mouse.move(10, 10);
+    await h.waitFor('the language status hover to close', async () => (await popup().count()) === 0, { timeoutMs: 10_000 });
+    await page.locator('[id="status.languageStatus"]').hover({ timeout: 5_000 });
+    return popup().innerText({ timeout: 5_000 }).catch(() => '');
+  };
+  await h.waitFor(`the language status to show ${pattern}`, async () => pattern.test(await open()), { timeoutMs, intervalMs: 1_000 });
+  const text = await open();
+  const box = await popup().boundingBox();
+  const viewport = page.viewportSize();
+  assert.ok(box && viewport && box.x >= 0 && box.x + box.width <= viewport.width, `the status hover does not fit the window: ${JSON.stringify(box)}`);
+  return text;
 }
 
 export const healthChecks = [
