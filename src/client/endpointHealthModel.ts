@@ -1,17 +1,21 @@
-import type { EndpointHealthParams } from '../protocol';
+import type { EndpointHealthParams, StatusParams } from '../protocol';
 
 /**
- * What the status item says about the endpoint URLs' health (editor-free, so it can be tested).
- * VS Code lays a language status item's text and detail out on one row of its hover, so the words
- * are short: host, since when, the error's code, when it is tried again. The log has the full error.
+ * What the status items say about the endpoint URLs' health (editor-free, so it can be tested).
+ * VS Code lays each language status item out on one row of its hover and scrolls a row that is too
+ * wide, so the health of the endpoints gets a row of its own (`sift.endpoint`, shown only while one
+ * is down) with short words: host, since when, the error's code, when it is tried again. The log
+ * has the full error.
  */
 export interface EndpointHealthView {
   /** Every configured endpoint is down. */
   allDown: boolean;
   /** `1 of 2 up` when some (not all) replicas are down; else undefined. */
   replicas?: string;
-  /** One part per endpoint that is down, and how many records wait for it. */
-  detail: string[];
+  /** `1 record waiting` when records wait for the endpoint; else undefined. */
+  waiting?: string;
+  /** The row of the endpoint item, while any endpoint is down. */
+  item?: { text: string; detail: string };
 }
 
 /** `08:01:12`: when an endpoint stopped answering, in the user's local time. */
@@ -40,20 +44,31 @@ export function shortReason(message: string): string {
   return message.length > 40 ? `${message.slice(0, 40)}…` : message;
 }
 
-/** `gpu:8000 since 08:01:12 (ECONNREFUSED), retry in 4 s`; `named` adds "unreachable" (when the text does not say it). */
-export function downPart(endpoint: EndpointHealthParams, now: number, named = false): string {
-  const since = endpoint.downSince !== undefined ? ` since ${clock(endpoint.downSince)}` : '';
-  const why = endpoint.lastError ? ` (${shortReason(endpoint.lastError)})` : '';
-  const retry = endpoint.nextProbeAt !== undefined ? `, retry in ${Math.max(0, Math.ceil((endpoint.nextProbeAt - now) / 1000))} s` : '';
-  return `${hostOf(endpoint.url)}${named ? ' unreachable' : ''}${since}${why}${retry}`;
+function retryText(down: readonly EndpointHealthParams[], now: number): string {
+  const next = Math.min(...down.map((e) => e.nextProbeAt ?? Infinity));
+  return Number.isFinite(next) ? `retry in ${Math.max(0, Math.ceil((next - now) / 1000))} s` : '';
 }
 
-export function describeEndpoints(endpoints: readonly EndpointHealthParams[] | undefined, waiting: number | undefined, now = Date.now()): EndpointHealthView {
-  const list = endpoints ?? [];
+function endpointItem(down: readonly EndpointHealthParams[], total: number, now: number): { text: string; detail: string } {
+  const retry = retryText(down, now);
+  if (down.length === 1) {
+    const [e] = down as [EndpointHealthParams];
+    const since = e.downSince !== undefined ? ` since ${clock(e.downSince)}` : '';
+    return { text: `${hostOf(e.url)} down${since}`, detail: [e.lastError ? shortReason(e.lastError) : '', retry].filter(Boolean).join(', ') };
+  }
+  const hosts = down.map((e) => `${hostOf(e.url)}${e.lastError ? ` (${shortReason(e.lastError)})` : ''}`).join(', ');
+  return { text: `${down.length} of ${total} replicas down`, detail: [hosts, retry].filter(Boolean).join('; ') };
+}
+
+export function describeEndpoints(status: Pick<StatusParams, 'endpoints' | 'waiting'>, now = Date.now()): EndpointHealthView {
+  const list = status.endpoints ?? [];
   const down = list.filter((e) => !e.up);
   const allDown = list.length > 0 && down.length === list.length;
-  const detail = down.map((e) => downPart(e, now, !allDown));
-  if (waiting && waiting > 0) detail.push(`${waiting.toLocaleString('en-US')} waiting`);
-  const replicas = down.length > 0 && !allDown ? `${list.length - down.length} of ${list.length} up` : undefined;
-  return { allDown, ...(replicas ? { replicas } : {}), detail };
+  const waiting = status.waiting && status.waiting > 0 ? `${status.waiting.toLocaleString('en-US')} record${status.waiting === 1 ? '' : 's'} waiting` : undefined;
+  return {
+    allDown,
+    ...(down.length > 0 && !allDown ? { replicas: `${list.length - down.length} of ${list.length} up` } : {}),
+    ...(waiting ? { waiting } : {}),
+    ...(down.length > 0 ? { item: endpointItem(down, list.length, now) } : {}),
+  };
 }

@@ -30,19 +30,21 @@ function endpointText(status: StatusParams): string {
 }
 
 /** What the language status item shows for a document's job status and the server's state. */
-export function describeStatus(status: StatusParams | undefined, server: ServerState, now = Date.now()): StatusView {
+export function describeStatus(status: StatusParams | undefined, server: ServerState): StatusView {
   if (server === 'starting') return { text: 'Sift: starting…', detail: 'Starting the Sift language server', severity: 'information', busy: true };
   if (server === 'restarting') return { text: 'Sift: restarting…', detail: 'The Sift language server stopped unexpectedly and is restarting', severity: 'warning', busy: true, action: 'showLog' };
   if (server === 'stopped') return { text: 'Sift: server stopped', detail: 'The Sift language server is not running', severity: 'error', busy: false, action: 'restartServer' };
   if (!status) return { text: 'Sift', detail: 'No scoring job for this file', severity: 'information', busy: false, action: 'scoreFile' };
   const where = endpointText(status);
-  const health = describeEndpoints(status.endpoints, status.waiting, now);
+  const health = describeEndpoints(status);
   if (health.allDown) {
-    return { text: 'Sift: endpoint unreachable', detail: health.detail.join('; '), severity: 'error', busy: false, action: 'showLog' };
+    const counts = status.total > 0 ? progressText(status.scored, status.total) : '';
+    return { text: 'Sift: endpoint unreachable', detail: health.waiting ?? counts, severity: 'error', busy: false, action: 'showLog' };
   }
-  if (health.detail.length > 0 && status.reachable !== false) {
+  if ((health.replicas || health.waiting) && status.reachable !== false) {
     const text = `${status.total > 0 ? progressText(status.scored, status.total) : 'Sift'}${health.replicas ? ` · ${health.replicas}` : ''}`;
-    return { text, detail: health.detail.join('; '), severity: 'warning', busy: status.running, action: status.running ? 'cancel' : 'showLog' };
+    const detail = [health.waiting, where].filter(Boolean).join(' — ');
+    return { text, detail, severity: 'warning', busy: status.running, action: status.running ? 'cancel' : 'showLog' };
   }
   if (status.reachable === false) {
     const why = status.message?.trim() || `Cannot reach the scorer${where ? ` (${where})` : ''}`;
