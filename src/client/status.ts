@@ -74,19 +74,17 @@ export class SiftStatus implements vscode.Disposable {
   }
 
   private renderEndpoint(status: StatusParams | undefined): void {
-    const health = status ? describeEndpoints(status).item : undefined;
-    if (!health) {
+    const health = status ? describeEndpoints(status) : undefined;
+    if (!health?.item) {
       this.endpointItem?.dispose();
       this.endpointItem = undefined;
       return;
     }
-    if (!this.endpointItem) {
-      this.endpointItem = vscode.languages.createLanguageStatusItem('sift.endpoint', SELECTOR);
-      this.endpointItem.name = 'Sift endpoint';
-      this.endpointItem.severity = vscode.LanguageStatusSeverity.Warning;
-      this.endpointItem.command = { title: ACTIONS.showLog.title, command: ACTIONS.showLog.command };
-    }
-    this.endpointItem.text = health.text;
-    this.endpointItem.detail = health.detail;
+    // No action of its own: the row must fit the hover, and the main item's Show Log is beside it.
+    this.endpointItem ??= vscode.languages.createLanguageStatusItem('sift.endpoint', SELECTOR);
+    this.endpointItem.name = 'Sift endpoint';
+    this.endpointItem.text = health.item.text;
+    this.endpointItem.detail = health.item.detail;
+    this.endpointItem.severity = health.allDown ? vscode.LanguageStatusSeverity.Error : vscode.LanguageStatusSeverity.Warning;
   }
 }
