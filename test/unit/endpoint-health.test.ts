@@ -141,3 +141,24 @@ test('the pool: a refused connection marks the replica down; the probe asks /hea
     await vllm.close();
   }
 });
+
+test('the pool: a 503 retried away leaves the replica up; a call that gives up on 503s marks it down until a probe answers', async () => {
+  const vllm = await FakeVllm.start();
+  const pool = new HttpEndpointPool({ urls: [vllm.url], retries: 1, backoffBaseMs: 1, probeBaseMs: 20, probeCapMs: 50 });
+  const listModels = { method: 'GET' as const, path: '/v1/models', parse: (b: unknown) => b, what: 'list models' };
+  try {
+    vllm.inject('/v1/models', { kind: 'status', status: 503 }, 1);
+    await pool.request(listModels);
+    assert.equal(pool.health.isUp(0), true, 'one 503 that a retry got past is not an outage');
+    vllm.inject('/v1/models', { kind: 'status', status: 503 }, 2);
+    await assert.rejects(pool.request(listModels), /gave up after 2 attempts/);
+    const [state] = pool.health.states();
+    assert.equal(state.up, false);
+    assert.match(state.lastError ?? '', /^HTTP 503: /);
+    await waitFor('the probe to bring it up', () => pool.health.isUp(0));
+    assert.ok(vllm.requestsTo('/health').length >= 1);
+  } finally {
+    pool.close();
+    await vllm.close();
+  }
+});

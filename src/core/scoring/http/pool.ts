@@ -11,9 +11,10 @@
  *   carrying the status and the server's own message. After `retries` retries:
  *   {@link RetriesExhaustedError}.
  * - Each attempt: `core/net/fetchText.ts` (deadline, response size limit).
- * - Health: every attempt tells {@link EndpointHealth} what it saw. A replica that fails to connect
- *   or times out, or whose call gives up on a transient failure, is unreachable and probed on its
- *   own (`GET /health`, see {@link HEALTH_PATH}) with back-off until it answers again.
+ * - Health: every attempt tells {@link EndpointHealth} what it saw. A replica that refuses or drops
+ *   a connection, or whose call gives up on a transient failure (timeouts, 5xx, 429 to the end), is
+ *   unreachable and probed on its own (`GET /health`, see {@link HEALTH_PATH}) with back-off until
+ *   it answers again.
  * - The caller's AbortSignal stops everything at once: a queued call, a request on the wire, a
  *   back-off sleep. The rejection is the signal's reason (an `AbortError` DOMException by default).
  * - The API key is sent as `Authorization: Bearer …` and appears nowhere else: every message in an
@@ -201,7 +202,9 @@ export class HttpEndpointPool {
         }
         this.counters.failuresByKind[result.kind]++;
         const failed = { ...result, message: this.redact(result.message) };
-        if (failed.kind === 'connection' || failed.kind === 'timeout') this.health.reportFailure(idx, failed.message);
+        // Refused or dropped: the replica is gone now. A timeout may be a busy server, so it only
+        // counts when the call gives up (see gaveUp).
+        if (failed.kind === 'connection') this.health.reportFailure(idx, failed.message);
         if (failed.retryable) {
           if (failed.kind === 'connection') {
             const avoidForMs = this.admission.markDown(idx);
