@@ -1,7 +1,10 @@
 import * as vscode from 'vscode';
 import type { StatusParams } from '../protocol';
+import { describeEndpoints } from './endpointHealthModel';
 import { describeStatus, type ServerState, type StatusAction } from './statusModel';
 import { CommandIds } from './commandIds';
+
+const SELECTOR: vscode.DocumentSelector = [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }];
 
 const ACTIONS: Record<StatusAction, { title: string; command: string }> = {
   cancel: { title: 'Cancel', command: CommandIds.cancel },
@@ -15,7 +18,9 @@ const ACTIONS: Record<StatusAction, { title: string; command: string }> = {
  * active document (`1,234 / 5,000 scored`), busy while a job runs, with a Cancel action then.
  */
 export class SiftStatus implements vscode.Disposable {
-  private readonly item = vscode.languages.createLanguageStatusItem('sift.status', [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }]);
+  private readonly item = vscode.languages.createLanguageStatusItem('sift.status', SELECTOR);
+  /** A row of its own for the endpoints' health, while one is down (see endpointHealthModel.ts). */
+  private endpointItem: vscode.LanguageStatusItem | undefined;
   private readonly byUri = new Map<string, StatusParams>();
   private global: StatusParams | undefined;
   private server: ServerState = 'starting';
@@ -47,6 +52,7 @@ export class SiftStatus implements vscode.Disposable {
   dispose(): void {
     this.subscription.dispose();
     this.item.dispose();
+    this.endpointItem?.dispose();
   }
 
   private render(): void {
@@ -64,5 +70,21 @@ export class SiftStatus implements vscode.Disposable {
           : vscode.LanguageStatusSeverity.Information;
     const action = view.action ? ACTIONS[view.action] : undefined;
     this.item.command = action ? { title: action.title, command: action.command } : undefined;
+    this.renderEndpoint(this.server === 'running' ? status : undefined);
+  }
+
+  private renderEndpoint(status: StatusParams | undefined): void {
+    const health = status ? describeEndpoints(status) : undefined;
+    if (!health?.item) {
+      this.endpointItem?.dispose();
+      this.endpointItem = undefined;
+      return;
+    }
+    // No action of its own: the row must fit the hover, and the main item's Show Log is beside it.
+    this.endpointItem ??= vscode.languages.createLanguageStatusItem('sift.endpoint', SELECTOR);
+    this.endpointItem.name = 'Sift endpoint';
+    this.endpointItem.text = health.item.text;
+    this.endpointItem.detail = health.item.detail;
+    this.endpointItem.severity = health.allDown ? vscode.LanguageStatusSeverity.Error : vscode.LanguageStatusSeverity.Warning;
   }
 }

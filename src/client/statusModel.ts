@@ -1,4 +1,5 @@
 import type { StatusParams } from '../protocol';
+import { describeEndpoints } from './endpointHealthModel';
 
 export type ServerState = 'starting' | 'running' | 'restarting' | 'stopped';
 
@@ -35,6 +36,16 @@ export function describeStatus(status: StatusParams | undefined, server: ServerS
   if (server === 'stopped') return { text: 'Sift: server stopped', detail: 'The Sift language server is not running', severity: 'error', busy: false, action: 'restartServer' };
   if (!status) return { text: 'Sift', detail: 'No scoring job for this file', severity: 'information', busy: false, action: 'scoreFile' };
   const where = endpointText(status);
+  const health = describeEndpoints(status);
+  if (health.allDown) {
+    const counts = status.total > 0 ? progressText(status.scored, status.total) : '';
+    return { text: 'Sift: endpoint unreachable', detail: health.waiting ?? counts, severity: 'error', busy: false, action: 'showLog' };
+  }
+  if ((health.replicas || health.waiting) && status.reachable !== false) {
+    const text = `${status.total > 0 ? progressText(status.scored, status.total) : 'Sift'}${health.replicas ? ` · ${health.replicas}` : ''}`;
+    const detail = [health.waiting, where].filter(Boolean).join(' — ');
+    return { text, detail, severity: 'warning', busy: status.running, action: status.running ? 'cancel' : 'showLog' };
+  }
   if (status.reachable === false) {
     const why = status.message?.trim() || `Cannot reach the scorer${where ? ` (${where})` : ''}`;
     return { text: 'Sift: scorer unreachable', detail: why, severity: 'error', busy: false, action: status.running ? 'cancel' : 'showLog' };

@@ -92,6 +92,23 @@ export interface StatusParams {
   model: string;
   reachable: boolean | undefined;
   message?: string;
+  /** Each configured endpoint URL's health (HTTP backends, once connected), in settings order. */
+  endpoints?: EndpointHealthParams[];
+  /** Records of this document that failed because the endpoint was down: re-scored when it answers. */
+  waiting?: number;
+}
+
+/** Whether one endpoint URL (replica) answers, and when it is tried again if not. */
+export interface EndpointHealthParams {
+  /** Display URL (no credentials). */
+  url: string;
+  up: boolean;
+  /** While down: since when (ms since the epoch). */
+  downSince?: number;
+  /** While down: why the last request or probe failed. */
+  lastError?: string;
+  /** While down: when the server probes it next (ms since the epoch). */
+  nextProbeAt?: number;
 }
 export const StatusNotification = new NotificationType<StatusParams>('sift/status');
 

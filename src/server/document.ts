@@ -23,6 +23,8 @@ export class SiftDocument {
   readonly scores = new Map<string, RecordScore>();
   /** Texts the last run could not score (endpoint errors), with the reason; retried on request. */
   readonly failures = new Map<string, string>();
+  /** Texts whose scoring failed because the endpoint was down: queued again when it answers. */
+  readonly waiting = new Map<string, TrainingPair>();
   /** Texts queued or being scored, with the id of the job that has them. */
   readonly pending = new Map<string, number>();
   /** Bumped whenever scores are thrown away (settings, format, clear): older results are dropped. */
@@ -79,6 +81,7 @@ export class SiftDocument {
     this.epoch++;
     this.scores.clear();
     this.failures.clear();
+    this.waiting.clear();
     this.pending.clear();
     this.edited.clear();
     this.swept = false;

@@ -54,6 +54,7 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
   const failure = doc.failures.get(line.text);
   if (!score) {
     if (doc.pending.has(line.text)) parts.push('**Sift** · scoring this record… (queued or in progress)');
+    else if (doc.waiting.has(line.text)) parts.push('**Sift** · waiting for the scoring endpoint, which did not answer: this record is scored as soon as it answers again.');
     else if (failure !== undefined) parts.push(`**Sift** · this record could not be scored: ${escape(failure)}`);
     else parts.push('**Sift** · not scored yet.');
     if (!doc.pending.has(line.text)) links.push(scoreNow);

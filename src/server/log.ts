@@ -23,6 +23,10 @@ export class ServerLog {
     this.connection.console.log(redactUrls(text));
   }
 
+  warn(text: string): void {
+    this.connection.console.warn(redactUrls(text));
+  }
+
   error(text: string): void {
     this.connection.console.error(redactUrls(text));
   }

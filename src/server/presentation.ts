@@ -8,6 +8,8 @@ export const METRIC_LABELS: Record<MetricName, string> = { ifd: 'IFD', rifd: 'r-
 export const PENDING_LABEL = '⋯ scoring';
 /** Shown when the scorer failed on a record (an endpoint error); a cancelled record just shows nothing. */
 export const FAILED_LABEL = '⚠ not scored';
+/** A record whose scoring failed because the endpoint was down: scored when it answers again. */
+export const WAITING_LABEL = '⋯ waiting for endpoint';
 
 /** `IFD 0.82 · r-IFD 0.41 · DS 1.07`, metrics in the order of the settings; `—` for a metric without a value. */
 export function scoreLabel(score: RecordScore, metrics: readonly MetricName[]): string {

@@ -2,6 +2,7 @@ import type { Connection } from 'vscode-languageserver';
 import type { MetricName } from '../core/metrics/types';
 import { ScoresChangedNotification, StatusNotification, type SiftSettings, type StatusParams } from '../protocol';
 import { documentDiagnostics, tooLargeMessage } from './diagnostics';
+import { endpointParams } from './endpointHealth';
 import type { SiftDocument } from './document';
 import { errorMessage, type ServerLog } from './log';
 import type { Scorers } from './resources';
@@ -99,6 +100,8 @@ export class Publisher {
     const model = scorers.knownModelId ?? '';
     const { scored, total } = doc.tooLarge === undefined ? doc.counts() : { scored: 0, total: 0 };
     const validError = this.deps.validSetError(doc);
+    const health = scorers.health;
+    const allDown = health !== undefined && health.length > 0 && health.every((s) => !s.up);
     const notes = [
       doc.tooLarge !== undefined ? tooLargeMessage(doc.tooLarge) : '',
       error ? `the scorer is unavailable: ${error}` : '',
@@ -112,8 +115,10 @@ export class Publisher {
       running: this.deps.isRunning(doc),
       endpoint: scorers.endpoint,
       model,
-      reachable: scorer ? true : error ? false : undefined,
+      reachable: scorer ? !allDown : error ? false : undefined,
       message: notes.length > 0 ? notes.join('; ') : undefined,
+      ...(health ? { endpoints: endpointParams(health) } : {}),
+      ...(doc.waiting.size > 0 ? { waiting: doc.waiting.size } : {}),
     };
   }
 }

@@ -4,7 +4,7 @@ import type { RecordScore } from '../core/scoring/recordScore';
 import type { LineScore, LineScoresParams, LineScoresResult, SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
 import { recordHover } from './hover';
-import { bucketOf, FAILED_LABEL, PENDING_LABEL, primaryMetric, scoreLabel } from './presentation';
+import { bucketOf, FAILED_LABEL, WAITING_LABEL, PENDING_LABEL, primaryMetric, scoreLabel } from './presentation';
 import type { Scorers } from './resources';
 import { scoringConfig } from './settings';
 import type { StoredScores } from './storedScores';
@@ -93,6 +93,7 @@ export class Requests {
     // Before stored scores are known, every record of an auto-scored file is as good as queued.
     const queued = doc.autoScore && !doc.swept && this.deps.scorers().lastError === undefined;
     if (doc.pending.has(line.text) || queued) return { text: PENDING_LABEL, pending: true };
+    if (doc.waiting.has(line.text)) return { text: WAITING_LABEL, pending: true };
     if (doc.failures.has(line.text)) return { text: FAILED_LABEL };
     return undefined;
   }

@@ -1,6 +1,8 @@
 import { bundledModelPath, createScorer, type ScorerSettings } from '../core/scoring/createScorer';
 import { ggufIdentity } from '../core/scoring/local/modelIdentity';
-import type { TokenScorer } from '../core/scoring/types';
+import type { EndpointState, HealthChange } from '../core/net/health';
+import { watchUnreachable, type EndpointWatch } from '../core/scoring/http/watch';
+import { RetriesExhaustedError, type TokenScorer } from '../core/scoring/types';
 import { defaultStorePath, ScoreStore } from '../core/store';
 
 interface ScorerEntry {
@@ -12,6 +14,10 @@ interface ScorerEntry {
   retired: boolean;
   scorer?: TokenScorer;
   error?: string;
+  /** Stops forwarding the scorer's health changes. */
+  unsubscribe?: () => void;
+  /** While an HTTP scorer could not connect because no endpoint answered: the probes that find out when one does. */
+  watch?: EndpointWatch;
 }
 
 /**
@@ -23,6 +29,7 @@ export class Scorers {
   private current: ScorerEntry | undefined;
   private settings: ScorerSettings | undefined;
   private identity = '';
+  private readonly healthListeners = new Set<(change: HealthChange) => void>();
 
   constructor(
     private readonly packageRoot: string,
@@ -72,6 +79,16 @@ export class Scorers {
     return entry.modelId;
   }
 
+  /** Each endpoint URL's health: the connected HTTP scorer's, or the probes' of one that could not connect. */
+  get health(): EndpointState[] | undefined {
+    return (this.current?.scorer?.health ?? this.current?.watch?.health)?.states();
+  }
+
+  /** Hear the current scorer's health changes (an endpoint stops or starts answering, a probe fails). */
+  onHealthChange(listener: (change: HealthChange) => void): void {
+    this.healthListeners.add(listener);
+  }
+
   get lastError(): string | undefined {
     return this.current?.error;
   }
@@ -79,6 +96,7 @@ export class Scorers {
   /** Forget a failed scorer so the next use tries again (after the user asks to score). */
   retry(): void {
     if (this.current?.error !== undefined) {
+      this.current.watch?.close();
       this.current = undefined;
     }
   }
@@ -104,6 +122,7 @@ export class Scorers {
     const entry = this.current;
     this.current = undefined;
     if (entry) {
+      entry.watch?.close();
       entry.retired = true;
       if (entry.users === 0) await this.close(entry);
     }
@@ -116,12 +135,17 @@ export class Scorers {
     entry.promise = createScorer({ ...settings, onEvent: (message) => this.log(message) }, this.packageRoot).then(
       (scorer) => {
         entry.scorer = scorer;
+        entry.unsubscribe = scorer.health?.onChange((change) => {
+          if (this.current === entry) for (const listener of this.healthListeners) listener(change);
+        });
         // Settings may have changed while it loaded.
         if (entry.retired && entry.users === 0) void this.close(entry);
         return scorer;
       },
       (error: unknown) => {
         entry.error = error instanceof Error ? error.message : String(error);
+        // No endpoint answered (not a refusal such as a bad key): connect again once one does.
+        if (error instanceof RetriesExhaustedError && settings.urls && !entry.retired) this.watch(entry, settings.urls, settings.apiKey, entry.error);
         throw error;
       },
     );
@@ -131,7 +155,29 @@ export class Scorers {
     return entry;
   }
 
+  /**
+   * Probes the endpoints of a scorer that could not connect; when one answers, the failed scorer is
+   * forgotten (the next use connects again) and the listeners hear it, so waiting work resumes.
+   */
+  private watch(entry: ScorerEntry, urls: string[], apiKey: string | undefined, reason: string): void {
+    const watch = watchUnreachable(urls, apiKey, reason);
+    entry.watch = watch;
+    watch.health.onChange((change) => {
+      if (this.current !== entry) return;
+      if (change.flipped && change.state.up) {
+        watch.close();
+        this.current = undefined;
+      }
+      for (const listener of this.healthListeners) listener(change);
+    });
+    const all = watch.health.states();
+    all.forEach((state, index) => {
+      for (const listener of this.healthListeners) listener({ index, state, flipped: true, all });
+    });
+  }
+
   private retire(entry: ScorerEntry): void {
+    entry.watch?.close();
     entry.retired = true;
     if (entry.users === 0) void this.close(entry);
   }
@@ -139,6 +185,7 @@ export class Scorers {
   private async close(entry: ScorerEntry): Promise<void> {
     const scorer = entry.scorer;
     if (!scorer) return;
+    entry.unsubscribe?.();
     entry.scorer = undefined;
     try {
       await scorer.close();

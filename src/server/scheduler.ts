@@ -32,6 +32,8 @@ export class Job {
   readonly results = new Map<string, RecordLossResult['metrics']>();
   /** Results that arrived for a text no line has any more, and were dropped. */
   discarded = 0;
+  /** Texts set aside because the endpoint was down (they wait for it in the document's `waiting`). */
+  readonly setAside = new Set<string>();
   readonly finished: Promise<JobOutcome>;
   private resolveFinished!: (outcome: JobOutcome) => void;
 

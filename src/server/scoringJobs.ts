@@ -1,12 +1,15 @@
 import { basename } from 'node:path';
+import type { HealthChange } from '../core/net/health';
 import { METHOD_VERSION } from '../core/metrics';
 import type { MetricSettings } from '../core/metrics/recordMetrics';
 import type { MetricName } from '../core/metrics/types';
 import { toRecordScore } from '../core/scoring/recordScore';
+import { RetriesExhaustedError } from '../core/scoring/types';
 import { lookupStored, scoreRecords, type RecordLossResult } from '../core/scoring/scoreRecords';
 import type { SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
 import { FilterError } from './filter';
+import { healthChangeLine } from './endpointHealth';
 import { errorMessage, type ServerLog } from './log';
 import { formatCount } from './presentation';
 import type { Progress } from './progress';
@@ -55,7 +58,10 @@ export class ScoringJobs {
     const isNew = job === undefined;
     job ??= new Job(doc, 'score', doc.epoch, scoringConfig(this.deps.settingsFor(doc)).metrics);
     const fresh = items.filter((item) => !doc.pending.has(item.text) && !doc.scores.has(item.text));
-    for (const item of fresh) doc.failures.delete(item.text);
+    for (const item of fresh) {
+      doc.failures.delete(item.text);
+      doc.waiting.delete(item.text);
+    }
     job.add(fresh, front);
     for (const item of fresh) doc.pending.set(item.text, job.id);
     if (isNew && (fresh.length > 0 || evenIfEmpty)) this.scheduler.submit(job);
@@ -118,6 +124,48 @@ export class ScoringJobs {
     return known;
   }
 
+  /**
+   * An endpoint stopped or started answering (or a probe failed): a warning in the log when it
+   * flips, every document's status again, and the records that waited for it queued again as soon
+   * as one replica answers.
+   */
+  onHealthChange(change: HealthChange): void {
+    const line = healthChangeLine(change);
+    if (line) this.deps.log.warn(line);
+    if (change.flipped && change.state.up) this.resumeWaiting();
+    for (const doc of this.deps.docs.values()) this.deps.publisher.markDirty(doc);
+  }
+
+  /** Queues again every document's records that waited for the endpoint. */
+  resumeWaiting(): void {
+    for (const doc of this.deps.docs.values()) {
+      if (doc.waiting.size === 0) continue;
+      const items = [...doc.waiting].filter(([text]) => doc.records.hasText(text)).map(([text, pair]) => ({ text, pair }));
+      doc.waiting.clear();
+      const queued = this.enqueue(doc, items);
+      if (queued > 0) this.deps.log.info(`${formatCount(queued)} record(s) of ${doc.uri} queued again: the endpoint answers`);
+    }
+  }
+
+  /** Every replica of the current HTTP scorer is unreachable: sending more would only fail. */
+  private endpointDown(): boolean {
+    const health = this.deps.scorers().health;
+    return health !== undefined && health.length > 0 && health.every((state) => !state.up);
+  }
+
+  /** Sets records of a score job aside until the endpoint answers again. */
+  private setAside(job: Job, items: readonly JobItem[]): void {
+    const doc = job.doc;
+    if (job.epoch !== doc.epoch || this.deps.docs.get(doc.uri) !== doc) return;
+    for (const item of items) {
+      if (doc.pending.get(item.text) === job.id) doc.pending.delete(item.text);
+      if (!doc.records.hasText(item.text) || doc.scores.has(item.text)) continue;
+      doc.waiting.set(item.text, item.pair);
+      job.setAside.add(item.text);
+    }
+    this.deps.publisher.markDirty(doc);
+  }
+
   private filterBatch(job: Job, batch: JobItem[]): JobItem[] {
     if (job.kind === 'filter') return batch;
     const doc = job.doc;
@@ -133,6 +181,11 @@ export class ScoringJobs {
     const settings = this.deps.settings();
     const config = { ...scoringConfig(this.deps.settingsFor(doc)), metrics: job.metrics };
     const local = settings.backend === 'local';
+    if (this.endpointDown()) {
+      if (job.kind === 'filter') throw new Error(`the scoring endpoint is unreachable (${this.deps.scorers().endpoint})`);
+      this.setAside(job, batch);
+      return;
+    }
     try {
       await this.deps.scorers().with(async (scorer) => {
         const store = await this.deps.stores.get(doc.path);
@@ -152,6 +205,10 @@ export class ScoringJobs {
         );
         await store.flush();
       });
+    } catch (error) {
+      // The scorer could not connect because no endpoint answered: wait for one, like a record would.
+      if (!(error instanceof RetriesExhaustedError) || job.kind !== 'score') throw error;
+      this.setAside(job, batch);
     } finally {
       if (job.kind === 'score' && job.epoch === doc.epoch) {
         for (const item of batch) if (doc.pending.get(item.text) === job.id) doc.pending.delete(item.text);
@@ -175,6 +232,7 @@ export class ScoringJobs {
       return;
     }
     const failed = Object.values(result.metrics).find((outcome) => outcome && !outcome.ok);
+    if (failed && !failed.ok && failed.transient) return this.setAside(job, [item]);
     if (failed && !failed.ok) doc.failures.set(item.text, failed.error);
     else doc.scores.set(item.text, toRecordScore(result, job.metrics, this.deps.validSet.metricSettings(doc)));
     doc.invalidateStats();
@@ -208,10 +266,16 @@ export class ScoringJobs {
     }
     this.deps.progress.endJob(job);
     const summary = `job ${job.id} ${job.outcome}: ${formatCount(job.done)} of ${formatCount(job.total)} records`;
+    const waiting = [...job.setAside].filter((text) => doc.waiting.has(text)).length;
     if (job.outcome === 'failed') {
       publisher.jobErrors.set(doc.uri, `scoring failed: ${job.error}`);
       log.error(`${summary}: ${job.error}`);
       log.warnOnce(`job:${job.error}`, `Sift: scoring failed: ${job.error}`);
+    } else if (waiting > 0) {
+      // Not "done": these records were not scored, and are scored when the endpoint answers again.
+      log.warn(`job ${job.id} stopped: the endpoint is unreachable; ${formatCount(waiting)} of ${formatCount(job.total)} records wait for it to answer again`);
+      // The endpoint answered again before the job ended: nothing else would queue them.
+      if (!this.endpointDown()) this.resumeWaiting();
     } else {
       log.info(`${summary}${job.discarded > 0 ? ` (${job.discarded} result(s) for edited text discarded)` : ''}`);
     }

@@ -239,6 +239,11 @@ export class SiftServer {
       workspaceFolders: caps.workspace?.workspaceFolders === true,
     };
     this.scorers = new Scorers(this.root, (message) => this.log.info(message));
+    this.scorers.onHealthChange((change) => {
+      this.jobs.onHealthChange(change);
+      // Documents opened while no endpoint answered have not looked up their stored scores yet.
+      if (change.flipped && change.state.up) for (const doc of this.docs.values()) if (!doc.swept) void this.stored.sweep(doc);
+    });
     this.reflections = new Reflections({
       scorers: this.scorers,
       stores: this.stores,

@@ -3,6 +3,7 @@ import { METHOD_VERSION } from '../core/metrics';
 import type { MetricSettings } from '../core/metrics/recordMetrics';
 import { toRecordScore } from '../core/scoring/recordScore';
 import { lookupStored, type StoredLookup } from '../core/scoring/scoreRecords';
+import { RetriesExhaustedError } from '../core/scoring/types';
 import type { ScoreStore } from '../core/store';
 import type { SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
@@ -118,6 +119,11 @@ export class StoredScores {
       modelId = await this.deps.scorers().modelId();
     } catch (error) {
       publisher.reportScorerError(doc, error);
+      // No endpoint answered: the records wait for one, and are queued when it does (ScoringJobs.resumeWaiting).
+      if (error instanceof RetriesExhaustedError && doc.autoScore && current()) {
+        for (const item of this.unscored(doc, 0, doc.records.lineCount - 1)) doc.waiting.set(item.text, item.pair);
+        publisher.markDirty(doc);
+      }
       return;
     }
     let store: ScoreStore;

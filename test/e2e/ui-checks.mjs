@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as h from './harness.mjs';
+import { healthChecks } from './health-checks.mjs';
 import { reflectionChecks } from './reflection-checks.mjs';
 import { studentChecks } from './student-checks.mjs';
 
@@ -150,5 +151,6 @@ export const checks = [
     },
   },
   ...studentChecks,
+  ...healthChecks,
   ...reflectionChecks,
 ];

@@ -122,11 +122,15 @@ export abstract class FakeHttpServer {
 
   protected constructor(protected readonly common: FakeServerOptions) {}
 
-  protected async listen(): Promise<void> {
+  /** Listens on `port` (0: any free one). */
+  protected async listen(port = 0): Promise<void> {
     const server = http.createServer((req, res) => {
       void this.handle(req, res);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
     this.server = server;
     this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
@@ -144,6 +148,11 @@ export abstract class FakeHttpServer {
 
   requestsTo(path: string): RecordedRequest[] {
     return this.requests.filter((r) => r.path === path);
+  }
+
+  /** Listens again on the port it had before `close`, as a restarted server would. */
+  async restart(): Promise<void> {
+    await this.listen(Number(new URL(this.url).port));
   }
 
   async close(): Promise<void> {

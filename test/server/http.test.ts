@@ -82,13 +82,14 @@ test('an endpoint that is down: reachable false with the reason; nothing shows a
     return s && s.reachable === false ? s : undefined;
   }, 60_000);
   assert.match(status.message ?? '', /scorer is unavailable/);
-  // A record that is not scored has no hint at all, so the hints alone may be an empty list: each
-  // record's hover says what it is waiting for.
+  // The records wait for the endpoint (it is probed; they are scored when it answers): no hint says
+  // "scoring", and each record's hover says what it is waiting for.
   const hints = (await client.inlayHints(uri, 0, 3)) as InlayHint[];
   assert.ok(hints.every((h) => !String(h.label).includes('scoring')), JSON.stringify(hints.map((h) => h.label)));
+  await client.waitFor('three records waiting', () => client.lastStatus(uri)?.waiting === 3);
   const hovers = await client.recordStates(uri, records.length);
   assert.equal(hovers.length, 3);
-  for (const hover of hovers) assert.match(hover, /not scored yet/);
+  for (const hover of hovers) assert.match(hover, /waiting for the scoring endpoint/);
   // Back to the working endpoint: Score file tries again and succeeds.
   await client.connection.sendNotification(SettingsChangedNotification, {
     settings: { ...DEFAULT_SETTINGS, backend: 'vllm', endpointUrls: [vllm.url], template: 'plain' },

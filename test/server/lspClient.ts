@@ -99,6 +99,8 @@ export class TestClient {
   readonly progress: { token: string | number; value: ProgressValue; at: number }[] = [];
   readonly progressTokens: (string | number)[] = [];
   readonly logs: string[] = [];
+  /** The log lines with their level (MessageType: 1 error, 2 warning, 3 info, 4 log). */
+  readonly logEntries: { type: number; message: string }[] = [];
   readonly messages: string[] = [];
   refreshes = 0;
   scoresChanged = 0;
@@ -128,6 +130,7 @@ export class TestClient {
     });
     c.onNotification(LogMessageNotification.type, (p) => {
       this.logs.push(p.message);
+      this.logEntries.push({ type: p.type, message: p.message });
       this.wake();
     });
     c.onNotification(ShowMessageNotification.type, (p) => {

@@ -13,7 +13,7 @@ import {
   type SpanKind,
   type SpanRequest,
 } from './plan';
-import { PartialLogprobsError, type TokenScorer } from './types';
+import { PartialLogprobsError, RetriesExhaustedError, type TokenScorer } from './types';
 
 export interface RecordToScore {
   /** The caller's handle for the record (a line number, a document position, a valid-set index). */
@@ -23,7 +23,8 @@ export interface RecordToScore {
 
 export type MetricOutcome =
   | { ok: true; losses: Partial<Record<SpanKind, SpanLoss>>; truncated: boolean; at: number; cached: boolean }
-  | { ok: false; error: string };
+  /** `transient`: the endpoint failed for a reason that passes (unreachable, timeout, 5xx, 429): worth trying again later. */
+  | { ok: false; error: string; transient?: true };
 
 export interface RecordLossResult {
   id: number;
@@ -286,8 +287,10 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
 function failChunk(chunk: PendingRecord[], error: unknown, options: ScoreRunOptions): void {
   if (isAbort(error)) throw error;
   const message = error instanceof Error ? error.message : String(error);
+  // Retries run out only on failures that were worth retrying: the endpoint, not the record.
+  const outcome: MetricOutcome = error instanceof RetriesExhaustedError ? { ok: false, error: message, transient: true } : { ok: false, error: message };
   for (const record of chunk) {
-    for (const pending of record.pending) record.done[pending.metric] = { ok: false, error: message };
+    for (const pending of record.pending) record.done[pending.metric] = outcome;
     options.onResult({ id: record.id, metrics: record.done });
   }
 }

@@ -2,6 +2,8 @@
  * The one primitive every metric reduces to: per-token log-probabilities of a token sequence under
  * the student model. Backends differ only in how they get them (in-process GGUF, vLLM, sift serve).
  */
+import type { EndpointHealth } from '../net/health';
+
 export interface TokenScorer {
   /** Identity of the model for the score store (file hash for local models, served name for HTTP). */
   readonly modelId: string;
@@ -21,6 +23,8 @@ export interface TokenScorer {
    */
   logprobs(sequences: number[][], signal?: AbortSignal, needFrom?: number[]): Promise<Float64Array[]>;
   close(): Promise<void>;
+  /** Whether each endpoint URL answers (HTTP backends): a caller can wait for one to come back. */
+  readonly health?: EndpointHealth;
 }
 
 /** Thrown for problems that retrying cannot fix (4xx other than 429, bad config). */

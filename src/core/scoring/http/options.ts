@@ -49,6 +49,10 @@ export interface HttpPoolOptions {
   onEvent?: (event: HttpEvent) => void;
   /** Random source for jitter (tests). */
   random?: () => number;
+  /** First delay of the health probe of an unreachable replica (default 1 s), doubled per failed probe. */
+  probeBaseMs?: number;
+  /** Longest delay between health probes (default 15 s). */
+  probeCapMs?: number;
   /** Statuses to retry besides 408, 425, 429 and 5xx (e.g. TGI's 424 for a failed generation). */
   extraRetryableStatuses?: readonly number[];
 }

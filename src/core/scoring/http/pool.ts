@@ -11,6 +11,10 @@
  *   carrying the status and the server's own message. After `retries` retries:
  *   {@link RetriesExhaustedError}.
  * - Each attempt: `core/net/fetchText.ts` (deadline, response size limit).
+ * - Health: every attempt tells {@link EndpointHealth} what it saw. A replica that refuses or drops
+ *   a connection, or whose call gives up on a transient failure (timeouts, 5xx, 429 to the end), is
+ *   unreachable and probed on its own (`GET /health`, see {@link HEALTH_PATH}) with back-off until
+ *   it answers again.
  * - The caller's AbortSignal stops everything at once: a queued call, a request on the wire, a
  *   back-off sleep. The rejection is the signal's reason (an `AbortError` DOMException by default).
  * - The API key is sent as `Authorization: Bearer …` and appears nowhere else: every message in an
@@ -24,6 +28,7 @@ import { PermanentScorerError, RetriesExhaustedError } from '../types';
 import { parseJsonBody, serverErrorMessage } from '../../net/body';
 import { isRetryableStatus, MalformedResponseError, type Failure } from '../../net/errors';
 import { fetchText } from '../../net/fetchText';
+import { EndpointHealth } from '../../net/health';
 import { displayUrl, redact } from '../../net/redact';
 import { parseRetryAfterMs, retrying, throwIfAborted, type AttemptResult, type RetryPolicy } from '../../net/retry';
 import {
@@ -46,6 +51,22 @@ export { runAll } from './runAll';
 
 /** 425 Too Early: the scoring servers' proxies may send it while a replica warms up. */
 const POOL_RETRYABLE_STATUSES = [425];
+
+/**
+ * The route the health probe asks: every backend Sift talks to serves it outside its API-key guard.
+ * - vLLM: vllm/entrypoints/serve/instrumentator/health.py, `@router.get("/health",
+ *   response_class=Response)`, 200 when `engine_client.check_health()` passes, 503 on
+ *   `EngineDeadError` (and while warming up); not under the `/v1` key middleware.
+ * - SGLang: python/sglang/srt/entrypoints/http_server.py lists `/health` among its native routes
+ *   (next to `/health_generate`, which runs a generation: too heavy for a probe).
+ * - TGI: router/src/server.rs, the `health` handler ("Health check method").
+ * - `sift serve` answers it without a key (src/core/serve/scoringServer.ts).
+ * A replica "answers" when the probe gets any status that is not worth retrying (a 404 from a proxy
+ * that lacks the route still proves the server is there); 5xx, 408, 425 and 429 keep it down.
+ */
+export const HEALTH_PATH = '/health';
+/** A probe is one quick request: a server that takes longer than this is not back yet. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 export interface HttpCall<T> {
   method: 'GET' | 'POST';
@@ -75,6 +96,8 @@ export class HttpEndpointPool {
   private readonly onEvent: ((e: HttpEvent) => void) | undefined;
   private readonly retryableStatuses: ReadonlySet<number>;
   private readonly admission: ReplicaAdmission;
+  /** Whether each replica answers; probes the ones that do not. */
+  readonly health: EndpointHealth;
   private readonly closer = new AbortController();
   private readonly counters = {
     calls: 0,
@@ -112,6 +135,10 @@ export class HttpEndpointPool {
     );
     // Requests in flight listen on this signal (a few per replica); allow more than 10 replicas.
     setMaxListeners(0, this.closer.signal);
+    this.health = new EndpointHealth(this.display, (i, signal) => this.probe(i, signal), {
+      ...(opts.probeBaseMs !== undefined ? { baseMs: nonNegative(opts.probeBaseMs, 0, 'probeBaseMs') } : {}),
+      ...(opts.probeCapMs !== undefined ? { capMs: nonNegative(opts.probeCapMs, 0, 'probeCapMs') } : {}),
+    });
   }
 
   /** Display form of replica `i` (no credentials). */
@@ -142,6 +169,7 @@ export class HttpEndpointPool {
     if (this.closed) return;
     this.closer.abort(new DOMException('The scorer was closed', 'AbortError'));
     this.admission.close();
+    this.health.close();
   }
 
   /** One logical call: attempts, retries, back-off; resolves with `call.parse`'s value. */
@@ -168,11 +196,15 @@ export class HttpEndpointPool {
         }
         if (result.ok) {
           if (this.admission.markUp(idx)) this.emit({ type: 'endpoint-up', url: this.displayUrl(idx) });
+          this.health.reportSuccess(idx);
           this.counters.succeeded++;
           return result;
         }
         this.counters.failuresByKind[result.kind]++;
         const failed = { ...result, message: this.redact(result.message) };
+        // Refused or dropped: the replica is gone now. A timeout may be a busy server, so it only
+        // counts when the call gives up (see gaveUp).
+        if (failed.kind === 'connection') this.health.reportFailure(idx, failed.message);
         if (failed.retryable) {
           if (failed.kind === 'connection') {
             const avoidForMs = this.admission.markDown(idx);
@@ -211,6 +243,8 @@ export class HttpEndpointPool {
 
   private gaveUp(call: HttpCall<unknown>, idx: number, failure: Failure, attempts: number): RetriesExhaustedError {
     const url = this.displayUrl(idx);
+    // A server that answers but keeps failing (5xx, 429 to the end) is as unusable as one that is gone.
+    this.health.reportFailure(idx, `${failure.status !== undefined ? `HTTP ${failure.status}: ` : ''}${failure.message}`);
     this.emit({ type: 'gave-up', url, what: call.what, attempts, ...eventFields(failure) });
     const statusPart = failure.status !== undefined ? `HTTP ${failure.status}: ` : '';
     const err = new RetriesExhaustedError(
@@ -219,6 +253,28 @@ export class HttpEndpointPool {
     (err as RetriesExhaustedError & { kind?: HttpFailureKind; status?: number }).kind = failure.kind;
     if (failure.status !== undefined) (err as RetriesExhaustedError & { status?: number }).status = failure.status;
     return err;
+  }
+
+  /**
+   * One health probe of replica `i` (no retries, no admission queue: it must not wait behind the
+   * calls that wait for it). Resolves with undefined when the replica answers, else why not.
+   */
+  private async probe(i: number, signal: AbortSignal): Promise<string | undefined> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.apiKey !== undefined) headers['authorization'] = `Bearer ${this.apiKey}`;
+    const response = await fetchText(`${this.bases[i]}${HEALTH_PATH}`, {
+      method: 'GET',
+      headers,
+      timeoutMs: Math.min(this.timeoutMs, PROBE_TIMEOUT_MS),
+      signals: [signal, this.closer.signal],
+      maxBytes: 1024 * 1024,
+    });
+    if (!response.ok) return this.redact(response.message);
+    const { status, text } = response.value;
+    if (isRetryableStatus(status, this.retryableStatuses)) return this.redact(`HTTP ${status}: ${serverErrorMessage(text)}`);
+    // Queued calls need not wait out the replica's down period any more.
+    if (this.admission.markUp(i)) this.emit({ type: 'endpoint-up', url: this.displayUrl(i) });
+    return undefined;
   }
 
   private async attempt<T>(idx: number, call: HttpCall<T>): Promise<AttemptResult<T>> {

@@ -4,6 +4,7 @@
  * backends that take token ids) scoring in batches with refused sequences split out
  * (see `batching.ts`). A backend adds its wire format and what it learns when it connects.
  */
+import type { EndpointHealth } from '../../net/health';
 import { PermanentScorerError, type TokenScorer } from '../types';
 import { batchedLogprobs, type BatchRequest } from './batching';
 import { HttpEndpointPool, type HttpPoolOptions, type HttpStats } from './pool';
@@ -22,6 +23,11 @@ export abstract class HttpScorer implements TokenScorer {
 
   abstract tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]>;
   abstract logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]>;
+
+  /** Whether each replica answers; the pool probes those that do not. */
+  get health(): EndpointHealth {
+    return this.pool.health;
+  }
 
   /** Request counters (calls, retries, failures by kind) and replica state, for status displays. */
   stats(): HttpStats {

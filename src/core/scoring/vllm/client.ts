@@ -6,8 +6,13 @@
  *   token-id lists (total tokens <= maxTokensPerRequest, at most maxPromptsPerRequest prompts; a
  *   longer sequence goes alone), sends them concurrently within the per-replica in-flight limit,
  *   validates that every choice covers its whole prompt, and reassembles results in input order.
- * - tokenize(): `POST /tokenize` per text (the endpoint takes one prompt), `add_special_tokens:
- *   false`, concurrently under the same limits.
+ * - tokenize(): `POST /tokenize` per text, `add_special_tokens: false`, concurrently under the same
+ *   limits. It cannot be batched: vLLM's request takes one prompt
+ *   (vllm/entrypoints/serve/tokenize/protocol.py: `class TokenizeCompletionRequest(OpenAIBaseModel):
+ *   model: str | None = None; prompt: str`), and the one request that takes a list of prompts,
+ *   /v1/completions, would run the model over every text to return its ids. The texts of a chunk
+ *   are tokenized once each (scoreRecords dedupes them); SGLang's /v1/tokenize takes a list and is
+ *   batched (sglang/client.ts).
  * - Retries, back-off, Retry-After, timeouts, cancellation and replica selection: `../http/pool.ts`;
  *   batching, refusal splitting, identity and close: `../http/scorer.ts`.
  *
