@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { StatusParams } from '../protocol';
-import { describeStatus, type ServerState, type StatusAction } from './statusModel';
+import { isDatasetDocument } from './settings';
+import { describeStatus, statusBarText, type ServerState, type StatusAction } from './statusModel';
 import { CommandIds } from './commandIds';
 
 const ACTIONS: Record<StatusAction, { title: string; command: string }> = {
@@ -12,10 +13,12 @@ const ACTIONS: Record<StatusAction, { title: string; command: string }> = {
 
 /**
  * The `{}` language status item of JSONL files: endpoint/model reachability and job progress of the
- * active document (`1,234 / 5,000 scored`), busy while a job runs, with a Cancel action then.
+ * active document (`1,234 / 5,000 scored`), busy while a job runs, with a Cancel action then; and the
+ * same words as a status bar entry while a dataset is the active editor (see statusBarText).
  */
 export class SiftStatus implements vscode.Disposable {
   private readonly item = vscode.languages.createLanguageStatusItem('sift.status', [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }]);
+  private readonly bar = vscode.window.createStatusBarItem('sift.progress', vscode.StatusBarAlignment.Right, 100);
   private readonly byUri = new Map<string, StatusParams>();
   private global: StatusParams | undefined;
   private server: ServerState = 'starting';
@@ -23,6 +26,7 @@ export class SiftStatus implements vscode.Disposable {
 
   constructor(private readonly protocolUri: (uri: vscode.Uri) => string) {
     this.item.name = 'Sift';
+    this.bar.name = 'Sift scoring';
     this.subscription = vscode.window.onDidChangeActiveTextEditor(() => this.render());
     this.render();
   }
@@ -47,6 +51,7 @@ export class SiftStatus implements vscode.Disposable {
   dispose(): void {
     this.subscription.dispose();
     this.item.dispose();
+    this.bar.dispose();
   }
 
   private render(): void {
@@ -64,5 +69,14 @@ export class SiftStatus implements vscode.Disposable {
           : vscode.LanguageStatusSeverity.Information;
     const action = view.action ? ACTIONS[view.action] : undefined;
     this.item.command = action ? { title: action.title, command: action.command } : undefined;
+    if (!document || !isDatasetDocument(document)) {
+      this.bar.hide();
+      return;
+    }
+    this.bar.text = statusBarText(view);
+    this.bar.tooltip = view.detail;
+    this.bar.accessibilityInformation = { label: `Sift: ${view.text}. ${view.detail}` };
+    this.bar.command = action ? { title: action.title, command: action.command } : undefined;
+    this.bar.show();
   }
 }
