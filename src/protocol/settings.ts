@@ -388,7 +388,7 @@ export const REFLECTION_SETTINGS = {
     scope: 'resource',
     order: 55,
     markdownDescription:
-      "The released selection script's extra rule: keep a record only when the student chose the rewrite and the rewritten pair has IFD < 1 and r-IFD < 1; other records are marked as dropped. Off: the paper's pairwise rule only (higher IFD, then lower r-IFD).",
+      "The released selection script's extra rule: keep a record only when the student chose the rewrite and the rewritten pair has IFD < 1 and r-IFD < 1; other records are marked as dropped. Off (the default): the paper's pairwise rule only (higher IFD, then lower r-IFD), and the reflection view shows when the pair kept fails IFD < 1 or r-IFD < 1 and what the filter would then do. Off by default because the gate drops the whole record, also an original that passes `IFD < 1`; with it off, dropping stays the filter's one job and a rewrite that crosses 1 can be rejected, keeping the original.",
   },
 } as const satisfies Record<string, SettingSpec>;
 
