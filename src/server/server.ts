@@ -272,6 +272,10 @@ export class SiftServer {
 
   private initialized(): void {
     this.log.info(`Sift language server ready (package ${this.root})`);
+    // The server starts with the first dataset opened, which is scored at once: load llama.cpp and
+    // the model now, while that document is parsed and its stored scores looked up, not after.
+    const wide = this.config.wide;
+    if (wide.autoScoreOnOpen && wide.backend === 'local') void this.scorers.load().catch(() => undefined);
     if (this.caps.workspaceFolders) {
       this.connection.workspace.onDidChangeWorkspaceFolders(() =>
         this.connection.workspace.getWorkspaceFolders().then(
