@@ -64,7 +64,11 @@ export async function benchFirstScore({ timeoutMs = 120_000 } = {}) {
         visibleLines = scored.size;
         break;
       }
-      if (Date.now() > deadline) throw new Error(`no scores on screen ${timeoutMs / 1000} s after opening ${FILE}`);
+      if (Date.now() > deadline) {
+        if (firstScoreMs === undefined) throw new Error(`no scores on screen ${timeoutMs / 1000} s after opening ${FILE}`);
+        visibleLines = scored.size; // not every record on screen was scored in time: say how many were
+        break;
+      }
       await sleep(25);
     }
     await h.screenshot(page, 'bench-first-score');
