@@ -10,6 +10,9 @@ const common = {
   target: 'node20',
   sourcemap: true,
   external: ['vscode', 'node-llama-cpp', '@node-llama-cpp/*'],
+  // jsonc-parser's `main` is a UMD build that requires its parts by paths a bundler cannot follow;
+  // its ES module build bundles.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   logLevel: 'warning',
 };
 const entries = [

@@ -188,6 +188,8 @@ export interface ScoreRow {
   reason?: string;
   /** The rewrite is better on this row by the stage's rule (higher IFD, lower r-IFD); undefined when not comparable or not a decision metric. */
   better?: boolean;
+  /** The candidate's value fails the selection gate (IFD < 1, r-IFD < 1): a "better" IFD of 1.0011 is still dropped. */
+  failsGate?: boolean;
 }
 
 function metricRow(label: string, hint: string, a: MetricView | undefined, b: MetricView | undefined, rule: 'higher' | 'lower', decides: boolean): ScoreRow {
@@ -195,6 +197,7 @@ function metricRow(label: string, hint: string, a: MetricView | undefined, b: Me
   const reason = [a?.value === null ? a.reason : undefined, b?.value === null ? b.reason : undefined].filter(Boolean).join('; ');
   if (reason) row.reason = reason;
   if (decides && typeof a?.value === 'number' && typeof b?.value === 'number' && a.value !== b.value) row.better = rule === 'higher' ? b.value > a.value : b.value < a.value;
+  if (typeof b?.value === 'number' && b.value >= GATE_LIMIT) row.failsGate = true;
   return row;
 }
 
@@ -216,6 +219,46 @@ export function scoreRows(original: CandidateView, shown: CandidateView, decided
     lossRow("L(x|y')", 'Mean loss of the instruction after the response.', original.losses.xGivenY, shown.losses.xGivenY),
     lossRow('L(x)', 'Mean loss of the instruction alone.', original.losses.x, shown.losses.x),
   ];
+}
+
+/**
+ * The released selection's gate (IFD < 1 and r-IFD < 1), which is also where the default filter
+ * (`sift filter`, IFD < 1) and the worst colour cut: a pair at or above 1 on either is dropped there.
+ */
+export const GATE_LIMIT = 1;
+
+/** Which side of the gate a candidate falls on, and why, in words; undefined without both scores. */
+export function gateOf(candidate: CandidateView): { passes: boolean; why: string; ifdFails: boolean } | undefined {
+  const ifd = candidate.scores?.ifd.value;
+  const rifd = candidate.scores?.rifd.value;
+  if (typeof ifd !== 'number' || typeof rifd !== 'number') return undefined;
+  const ifdFails = ifd >= GATE_LIMIT;
+  const fails = [ifdFails ? `IFD ${ifd.toFixed(4)} ≥ 1` : '', rifd >= GATE_LIMIT ? `r-IFD ${rifd.toFixed(4)} ≥ 1` : ''].filter(Boolean);
+  return { passes: fails.length === 0, why: fails.length === 0 ? 'IFD < 1 and r-IFD < 1' : fails.join(' and '), ifdFails };
+}
+
+/**
+ * When the gate was not applied (`sift.reflection.gateBothBelowOne` off) and the record the student
+ * kept fails it: what the gate and the default filter would do, and whether the original would
+ * pass. Undefined when there is no conflict to show.
+ */
+export function gateConflict(view: ReflectionView): string | undefined {
+  if (view.gate || view.kept === null) return undefined;
+  const kept = view.candidates.find((c) => c.id === view.kept);
+  const keptGate = kept && gateOf(kept);
+  if (!kept || !keptGate || keptGate.passes) return undefined;
+  const name = view.kept === 'original' ? 'The original' : `The ${CANDIDATE_TITLES[kept.id].toLowerCase()} the student chose`;
+  const filter = keptGate.ifdFails ? ", and so would the default filter (IFD < 1)" : ' (the default filter, IFD < 1 only, keeps it)';
+  const original = view.kept === 'original' ? undefined : view.candidates.find((c) => c.id === 'original');
+  const originalGate = original && gateOf(original);
+  const instead = originalGate?.passes ? ` The original passes (${originalGate.why}): Reject keeps it.` : '';
+  return `${name} has ${keptGate.why}: the released selection's gate (IFD < 1 and r-IFD < 1) would drop this record${filter}.${instead}`;
+}
+
+/** The action the view highlights: Accept when the student chose a rewrite that passes the gate, Reject otherwise. */
+export function primaryAction(view: ReflectionView): 'accept' | 'reject' {
+  if (view.kept === null || view.kept === 'original') return 'reject';
+  return gateConflict(view) === undefined ? 'accept' : 'reject';
 }
 
 /** One sentence on what the student decided for this record. */

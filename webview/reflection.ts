@@ -25,6 +25,8 @@ import {
   SHORTCUTS,
   actionsFor,
   decisionHeadline,
+  gateConflict,
+  primaryAction,
   fieldDiffs,
   scoreRows,
   shortcutFor,
@@ -198,6 +200,8 @@ function render(): void {
   const shown = shownCandidate(view, state.shown[index]);
   const actions = actionsFor(shown);
   const headline = decisionHeadline(view);
+  const conflict = gateConflict(view);
+  const primary = primaryAction(view);
   const fileName = decodeURIComponent(view.uri.split('/').pop() ?? view.uri);
   const total = state.records.length;
 
@@ -221,6 +225,7 @@ function render(): void {
     // The stage lines below give each comparison; the overall reason says more only without them.
     view.decisions.length === 0 || view.kept === null ? h('p', { class: 'reason' }, view.reason) : null,
     view.gate ? h('p', { class: 'gate' }, `Released rule: ${view.gate.passed ? 'passed' : 'not passed'} (${view.gate.reason})`) : null,
+    conflict ? h('p', { class: 'gate conflict', attrs: { role: 'note' } }, h('strong', {}, 'Selection conflict: '), conflict) : null,
     ...view.decisions.map((d) =>
       h('p', { class: 'stage' }, h('vscode-badge', {}, d.stage === 'instruction' ? 'instruction stage' : 'response stage'), ' ', d.reason),
     ),
@@ -265,7 +270,12 @@ function render(): void {
           { attrs: { title: r.reason ? `${r.hint} No value: ${r.reason}` : r.hint } },
           h('th', { attrs: { scope: 'row' } }, r.label),
           h('td', {}, r.before),
-          h('td', { class: r.better === undefined ? '' : r.better ? 'better' : 'worse' }, r.after, r.better === undefined ? '' : r.better ? ' ▲ better' : ' ▼ worse'),
+          h(
+            'td',
+            { class: r.failsGate ? 'worse' : r.better === undefined ? '' : r.better ? 'better' : 'worse' },
+            r.after,
+            r.better === undefined ? '' : r.better ? (r.failsGate ? ' ▲ higher, but ≥ 1: dropped by the gate' : ' ▲ better') : ' ▼ worse',
+          ),
         ),
       ),
     ),
@@ -313,10 +323,11 @@ function render(): void {
   const actionBar = h(
     'div',
     { class: 'actions', attrs: { role: 'toolbar', 'aria-label': 'Actions' } },
-    button('accept', 'Accept', () => run('accept'), { state: actions.accept, shortcut: 'Alt+A' }),
+    // The highlighted button follows the student's decision: Reject when it kept the original (or the choice fails the gate).
+    button('accept', 'Accept', () => run('accept'), { secondary: primary !== 'accept', state: actions.accept, shortcut: 'Alt+A' }),
     button('acceptInstruction', 'Accept instruction only', () => run('acceptInstruction'), { secondary: true, state: actions.acceptInstruction, shortcut: 'Alt+I' }),
     button('acceptResponse', 'Accept response only', () => run('acceptResponse'), { secondary: true, state: actions.acceptResponse, shortcut: 'Alt+S' }),
-    button('reject', 'Reject', () => run('reject'), { secondary: true, shortcut: 'Alt+R' }),
+    button('reject', 'Reject', () => run('reject'), { secondary: primary !== 'reject', shortcut: 'Alt+R' }),
     button('openDiff', 'Open in diff editor', () => run('openDiff'), { secondary: true, state: actions.openDiff, shortcut: 'Alt+D' }),
   );
 

@@ -77,7 +77,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   }
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (affectsSift(event)) settingsChanged('settings changed');
+      if (!affectsSift(event)) return;
+      settingsChanged('settings changed');
+      // The label position is the client's own: redraw at once.
+      decorations.refreshAll();
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       log.info('Workspace trusted: workspace values of endpoint, model and valid-set settings now apply.');

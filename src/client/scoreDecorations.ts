@@ -3,7 +3,7 @@ import type { LineScoresParams, LineScoresResult } from '../protocol';
 import { DECORATION_KINDS, groupByKind, gutterIconFile, marksOverviewRuler, themeColorId, type DecorationKind } from './buckets';
 import { linesToRequest } from './lineRanges';
 import { RefreshScheduler } from './refreshScheduler';
-import { isDatasetDocument } from './settings';
+import { isDatasetDocument, readSettings } from './settings';
 
 export interface ScoreSource {
   /** Scores for a range of a document version; undefined when the server is not available. */
@@ -18,26 +18,28 @@ function createDecorationType(kind: DecorationKind, extensionUri: vscode.Uri): v
     const file = gutterIconFile(kind, theme);
     return file ? { gutterIconPath: vscode.Uri.joinPath(extensionUri, file), gutterIconSize: 'contain' } : {};
   };
+  const fontStyle = kind === 'pending' || kind === 'none' ? 'italic' : 'normal';
   return vscode.window.createTextEditorDecorationType({
     light: gutter('light'),
     dark: gutter('dark'),
-    after: {
-      color,
-      margin: '0 0 0 2em',
-      fontStyle: kind === 'pending' || kind === 'none' ? 'italic' : 'normal',
-    },
+    // `sift.labelPosition` picks one per decoration (renderOptions.before or .after).
+    before: { color, margin: '0 1.5em 0 0', fontStyle },
+    after: { color, margin: '0 0 0 2em', fontStyle },
     ...(marksOverviewRuler(kind) ? { overviewRulerColor: color, overviewRulerLane: vscode.OverviewRulerLane.Right } : {}),
     rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
   });
 }
 
 /**
- * Line-end score decorations. The server already offers the same labels as inlay hints, for editors
+ * Score labels on record lines. The server already offers the same labels as inlay hints, for editors
  * without this client; in VS Code the client suppresses those hints (the middleware in
  * serverConnection.ts) and shows the label here instead, after a marker in the record's bucket
- * colour, with the same colour in the overview ruler and as a dot in the gutter (visible even when a
- * long record's line end is scrolled out of view), so good and bad records stand out at a glance and
- * the score is never shown twice.
+ * colour, with the same colour in the overview ruler and as a dot in the gutter, so good and bad
+ * records stand out at a glance and the score is never shown twice.
+ *
+ * The label goes before the record by default (`sift.labelPosition: start`): real records are
+ * hundreds to thousands of characters on one line, so a label at the line end is off-screen without
+ * word wrap and cut at the right edge with it; at the start it is readable at any record length.
  *
  * Only the visible ranges plus a margin are decorated. Refreshes are debounced per editor; a scroll or
  * an edit cancels the running one; a reply is applied only if the document version it was asked for
@@ -131,10 +133,13 @@ export class ScoreDecorations implements vscode.Disposable {
       scores.push(...reply.scores);
     }
     const groups = groupByKind(scores, document.lineCount);
+    const atStart = readSettings(document.uri).labelPosition === 'start';
     for (const [kind, type] of this.types) {
       const decorations = (groups.get(kind) ?? []).map((item): vscode.DecorationOptions => {
-        const end = document.lineAt(item.line).range.end;
-        return { range: new vscode.Range(end, end), renderOptions: { after: { contentText: item.text } } };
+        const line = document.lineAt(item.line).range;
+        const at = atStart ? line.start : line.end;
+        const text = { contentText: item.text };
+        return { range: new vscode.Range(at, at), renderOptions: atStart ? { before: text } : { after: text } };
       });
       editor.setDecorations(type, decorations);
     }

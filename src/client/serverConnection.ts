@@ -226,7 +226,7 @@ export class ServerConnection implements vscode.Disposable {
       outputChannel: channel,
       traceOutputChannel: channel,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath, reflectionView: this.options.onReflect !== undefined }),
+      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath, reflectionView: this.options.onReflect !== undefined, commandLinks: true }),
       // Hover command links may run the server's own commands only; dataset text shown in a hover
       // can never trigger any other command.
       markdown: { isTrusted: { enabledCommands: Object.values(Commands) }, supportHtml: false },

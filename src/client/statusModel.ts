@@ -57,3 +57,15 @@ export function describeStatus(status: StatusParams | undefined, server: ServerS
   const text = status.total > 0 ? progressText(status.scored, status.total) : 'Sift';
   return { text, detail: detailParts.join(' — ') || 'Idle', severity: 'information', busy: false, action: 'scoreFile' };
 }
+
+/**
+ * The status bar entry of the active dataset: the same words as the language status item, with a
+ * spinner while a job runs. The language status item alone folds into the `{}` icon when it is not
+ * busy, so the count vanished the moment scoring finished; this entry stays while a dataset is the
+ * active editor.
+ */
+export function statusBarText(view: StatusView): string {
+  const icon = view.busy ? '$(sync~spin)' : view.severity === 'error' ? '$(error)' : view.severity === 'warning' ? '$(warning)' : '$(pulse)';
+  const text = view.text.startsWith('Sift') ? view.text : `Sift: ${view.text}`;
+  return `${icon} ${text}`;
+}

@@ -34,6 +34,12 @@ export interface InitializationOptions {
    * actions that apply the record the student kept straight away, as an ordinary edit.
    */
   reflectionView?: boolean;
+  /**
+   * The client renders `command:` links in hover markdown (VS Code does; Neovim and Helix show them
+   * as raw URL-encoded text). LSP has no capability for it, so the client says so here; without it
+   * hovers point to the code actions, which carry the same commands.
+   */
+  commandLinks?: boolean;
 }
 
 /**

@@ -268,8 +268,33 @@ export const SCORING_SETTINGS = keyedByField({
     default: 1,
     scope: 'resource',
     order: 21,
-    markdownDescription: 'Records whose IFD is at or above this get a warning: the instruction does not help the student predict the response.',
+    markdownDescription:
+      'IFD at or above this means the instruction does not help the student predict the response: such records get the worst colour (and a problem, with `#sift.scoreDiagnostics#` on), and their labels show the digits that decide it.',
   },
+  scoreDiagnostics: enumSetting(['off', 'hint', 'information'], {
+    key: 'scoreDiagnostics',
+    default: 'off',
+    scope: 'resource',
+    order: 23,
+    descriptions: {
+      off: 'Scores show only as colours, labels and in the hover; the Problems panel lists problems with the file.',
+      hint: 'Also a hint (dotted underline, not in the Problems panel counts) on records with IFD ≥ `#sift.ifdWarnAt#` and records a metric cannot score.',
+      information: 'Also an information problem on records with IFD ≥ `#sift.ifdWarnAt#` and records a metric cannot score.',
+    },
+    markdownDescription:
+      'Whether scores also become diagnostics. A score is not a problem with the file, and on real data most records can have IFD ≥ 1, so by default they do not flood the Problems panel (which shows at most 1,000 per file).',
+  }),
+  labelPosition: enumSetting(['start', 'end'], {
+    key: 'labelPosition',
+    default: 'start',
+    scope: 'resource',
+    order: 24,
+    descriptions: {
+      start: 'Before the record, so it is readable on records longer than the window, with or without word wrap.',
+      end: "After the record's last character (off-screen on long records unless scrolled).",
+    },
+    markdownDescription: 'Where the score label of a record is shown in the editor.',
+  }),
   autoScoreOnOpen: {
     key: 'autoScoreOnOpen',
     type: 'boolean',
@@ -367,7 +392,7 @@ export const REFLECTION_SETTINGS = {
     scope: 'resource',
     order: 55,
     markdownDescription:
-      "The released selection script's extra rule: keep a record only when the student chose the rewrite and the rewritten pair has IFD < 1 and r-IFD < 1; other records are marked as dropped. Off: the paper's pairwise rule only (higher IFD, then lower r-IFD).",
+      "The released selection script's extra rule: keep a record only when the student chose the rewrite and the rewritten pair has IFD < 1 and r-IFD < 1; other records are marked as dropped. Off (the default): the paper's pairwise rule only (higher IFD, then lower r-IFD), and the reflection view shows when the pair kept fails IFD < 1 or r-IFD < 1 and what the filter would then do. Off by default because the gate drops the whole record, also an original that passes `IFD < 1`; with it off, dropping stays the filter's one job and a rewrite that crosses 1 can be rejected, keeping the original.",
   },
 } as const satisfies Record<string, SettingSpec>;
 

@@ -16,6 +16,12 @@ const SEVERITY: Record<Problem['severity'], DiagnosticSeverity> = {
   info: DiagnosticSeverity.Information,
 };
 
+const SCORE_SEVERITY: Record<SiftSettings['scoreDiagnostics'], DiagnosticSeverity | undefined> = {
+  off: undefined,
+  hint: DiagnosticSeverity.Hint,
+  information: DiagnosticSeverity.Information,
+};
+
 export interface DiagnosticContext {
   settings: SiftSettings;
   /** Metrics being scored (DS only with a valid set). */
@@ -25,10 +31,11 @@ export interface DiagnosticContext {
 }
 
 /**
- * Problems of a document, most severe first: every parse and schema problem at its exact range;
- * record-level warnings from the core (empty response, no assistant turn); IFD at or above
- * `ifdWarnAt`; and records the metrics cannot score, with the reason. Scores themselves are never
- * diagnostics (they are inlay hints and colours). Capped at MAX_DIAGNOSTICS plus one summary.
+ * Problems of a document, most severe first: every parse and schema problem at its exact range and
+ * record-level warnings from the core (empty response, no assistant turn). Score-based notes (IFD at
+ * or above `ifdWarnAt`, records a metric cannot score) only with `scoreDiagnostics` on, at its
+ * severity: a score is not a problem with the file, and on real data most records would be flagged.
+ * Capped at MAX_DIAGNOSTICS plus one summary.
  */
 export function documentDiagnostics(doc: SiftDocument, ctx: DiagnosticContext): Diagnostic[] {
   if (doc.tooLarge !== undefined) return [tooLargeDiagnostic(doc.tooLarge)];
@@ -47,6 +54,7 @@ export function documentDiagnostics(doc: SiftDocument, ctx: DiagnosticContext): 
   const { records } = doc;
   const warnAt = ctx.settings.ifdWarnAt;
   const showsIfd = ctx.settings.metrics.includes('ifd');
+  const scoreSeverity = SCORE_SEVERITY[ctx.settings.scoreDiagnostics];
   for (let i = 0; i < records.lineCount; i++) {
     const line = records.line(i)!;
     if (line.blank) continue;
@@ -60,14 +68,15 @@ export function documentDiagnostics(doc: SiftDocument, ctx: DiagnosticContext): 
         message: p.reason ?? p.message,
       });
     }
+    if (scoreSeverity === undefined) continue;
     const score = doc.scoreOf(line);
     if (!score) continue;
     const whole = (): Diagnostic['range'] => ({ start: { line: i, character: doc.column(i, 0) }, end: { line: i, character: doc.lineEnd(i) } });
     const ifd = score.metrics.ifd?.value;
-    if (showsIfd && typeof ifd === 'number' && ifd >= warnAt && keep(DiagnosticSeverity.Warning)) {
+    if (showsIfd && typeof ifd === 'number' && ifd >= warnAt && keep(scoreSeverity)) {
       add({
         range: whole(),
-        severity: DiagnosticSeverity.Warning,
+        severity: scoreSeverity,
         code: 'ifd-not-helpful',
         source: SOURCE,
         message: `IFD ${formatNumber(ifd, warnAt)} ≥ ${formatNumber(warnAt)}: the instruction does not help the student predict the response`,
@@ -81,10 +90,10 @@ export function documentDiagnostics(doc: SiftDocument, ctx: DiagnosticContext): 
       reasons.set(result.reason, [...(reasons.get(result.reason) ?? []), metric]);
     }
     for (const [reason, metrics] of reasons ?? []) {
-      if (!keep(DiagnosticSeverity.Information)) continue;
+      if (!keep(scoreSeverity)) continue;
       add({
         range: whole(),
-        severity: DiagnosticSeverity.Information,
+        severity: scoreSeverity,
         code: 'unscorable',
         source: SOURCE,
         message: `${metrics.map((m) => METRIC_LABELS[m]).join(', ')} cannot be computed: ${reason}`,

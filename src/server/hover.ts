@@ -4,7 +4,7 @@ import type { RecordScore } from '../core/scoring/recordScore';
 import type { SpanKind } from '../core/scoring/plan';
 import { Commands, type SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
-import { formatCount, METRIC_LABELS, ordinal } from './presentation';
+import { formatCount, legendText, METRIC_LABELS, ordinal } from './presentation';
 
 export interface HoverContext {
   settings: SiftSettings;
@@ -14,6 +14,12 @@ export interface HoverContext {
   endpoint: string | undefined;
   /** Why DS has no value for any record, when that is a file-wide condition. */
   dsNote: string | undefined;
+  /**
+   * The client renders `command:` links in hovers (it said so in initializationOptions.commandLinks,
+   * as the VS Code extension does). Other editors show them as raw URL-encoded text, so they get a
+   * pointer to the code actions, which carry the same commands.
+   */
+  commandLinks: boolean;
 }
 
 const SPANS: Record<MetricName, { kind: SpanKind; name: string }[]> = {
@@ -48,7 +54,7 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
     // Invalid lines: their diagnostics say what is wrong; only the drop action is useful here.
     parts.push(line.problems.some((p) => p.severity === 'error') ? '**Sift** · this line is not a valid record (see the problems on it).' : '**Sift** · this record cannot be scored (see the problems on it).');
     links.push(drop);
-    return [...parts, links.join(' · ')].join('\n\n');
+    return [...parts, actions(links, ctx)].join('\n\n');
   }
   const score = doc.scores.get(line.text);
   const failure = doc.failures.get(line.text);
@@ -59,14 +65,21 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
     else parts.push('**Sift** · not scored yet.');
     if (!doc.pending.has(line.text)) links.push(scoreNow);
     links.push(reflect, drop);
-    return [...parts, links.join(' · ')].join('\n\n');
+    return [...parts, actions(links, ctx)].join('\n\n');
   }
   parts.push(`**Sift** · line ${index + 1}`);
   for (const metric of ctx.settings.metrics) parts.push(metricSection(doc, metric, score, ctx));
   parts.push(provenance(score, ctx));
+  parts.push(legendText(ctx.settings));
   links.push(reflect, drop);
-  parts.push(links.join(' · '));
+  parts.push(actions(links, ctx));
   return parts.join('\n\n');
+}
+
+/** The action links, or where to find the same actions in an editor that does not render command links. */
+function actions(links: string[], ctx: HoverContext): string {
+  if (ctx.commandLinks) return links.join(' · ');
+  return '_Score, reflect or drop this record: code actions on this line._';
 }
 
 function metricSection(doc: SiftDocument, metric: MetricName, score: RecordScore, ctx: HoverContext): string {

@@ -11,12 +11,51 @@ export const FAILED_LABEL = '⚠ not scored';
 /** A record whose scoring failed because the endpoint was down: scored when it answers again. */
 export const WAITING_LABEL = '⋯ waiting for endpoint';
 
-/** `IFD 0.82 · r-IFD 0.41 · DS 1.07`, metrics in the order of the settings; `—` for a metric without a value. */
-export function scoreLabel(score: RecordScore, metrics: readonly MetricName[]): string {
-  return metrics
+/**
+ * The value a metric's selection rule compares with (`IFD < ifdWarnAt`, `r-IFD < 1`), where a label
+ * must show enough digits to decide it; DS has no fixed cut.
+ */
+export function ruleThreshold(metric: MetricName, settings: Pick<SiftSettings, 'ifdWarnAt'>): number | undefined {
+  return metric === 'ifd' ? settings.ifdWarnAt : metric === 'rifd' ? 1 : undefined;
+}
+
+/**
+ * `v` with two decimals, or with as many more as it takes for the text to fall on the same side of
+ * `threshold` as the value: 1.001 against 1 is "1.001" (not "1.00", which reads as passing "< 1"),
+ * 0.9996 is "0.9996" (not "1.00", which reads as failing it).
+ */
+export function decisiveNumber(v: number, threshold: number | undefined): string {
+  let text = v.toFixed(2);
+  if (threshold === undefined || !Number.isFinite(v)) return text;
+  for (let digits = 3; digits <= 17 && Math.sign(Number(text) - threshold) !== Math.sign(v - threshold); digits++) text = v.toFixed(digits);
+  return text;
+}
+
+/**
+ * Why a metric has no value, in a few words for the label (the hover has the full reason): the
+ * reasons come from core/metrics/ifd.ts and core/scoring/plan.ts.
+ */
+export function shortReason(reason: string): string {
+  const empty = /empty (instruction|response|input)/.exec(reason);
+  if (empty) return `empty ${empty[1]}`;
+  if (/alone is \d+ tokens/.test(reason) || /fills the context/.test(reason)) return 'too long for the model';
+  if (/tokenizes to nothing|no tokens/.test(reason)) return 'no tokens';
+  if (/not finite|overflows|undefined/.test(reason)) return 'undefined ratio';
+  if (/valid set/.test(reason)) return 'no valid set';
+  return 'see hover';
+}
+
+/**
+ * `IFD 0.82 · r-IFD 0.41 · DS 1.07`, metrics in the order of the settings, with the digits that decide
+ * each rule's threshold; `r-IFD — (too long for the model)` for a metric without a value.
+ */
+export function scoreLabel(score: RecordScore, settings: Pick<SiftSettings, 'metrics' | 'ifdWarnAt'>): string {
+  return settings.metrics
     .map((m) => {
-      const v = score.metrics[m]?.value;
-      return `${METRIC_LABELS[m]} ${typeof v === 'number' ? v.toFixed(2) : '—'}`;
+      const result = score.metrics[m];
+      const v = result?.value;
+      if (typeof v === 'number') return `${METRIC_LABELS[m]} ${decisiveNumber(v, ruleThreshold(m, settings))}`;
+      return `${METRIC_LABELS[m]} —${result?.reason ? ` (${shortReason(result.reason)})` : ''}`;
     })
     .join(' · ');
 }
@@ -121,6 +160,33 @@ function nextBelow(x: number): number {
   const bits = new BigInt64Array(buf.buffer);
   bits[0] += x > 0 ? -1n : 1n;
   return buf[0];
+}
+
+/**
+ * The legend of the colours and numbers, in words, for the hover: what each colour means under the
+ * current `colorBy`, which direction of each shown metric is good and where its rule cuts, and what
+ * the percentile ranks. Follows `bucketOf` (one place says what good means; this says it in words).
+ */
+export function legendText(settings: Pick<SiftSettings, 'metrics' | 'colorBy' | 'ifdWarnAt'>): string {
+  const colouredBy = METRIC_LABELS[primaryMetric(settings.metrics)];
+  const how =
+    settings.colorBy === 'percentile'
+      ? `by its rank among this file's scored records`
+      : `by fixed cut points of its value`;
+  const warn = String(settings.ifdWarnAt);
+  const lines = [
+    `**Legend** · the dot and label are coloured by ${colouredBy}, ${how}: green = best for the student, then light green, yellow, orange; red = the rule below drops it; grey = not scored yet or no value.`,
+  ];
+  const words: Record<MetricName, string> = {
+    ifd: `**IFD** (instruction-following difficulty): below ${warn}, higher is better (a hard pair the instruction helps with); ≥ ${warn} the instruction does not help, and the filter \`IFD < ${warn}\` drops it.`,
+    rifd: "**r-IFD** (reversed IFD): lower is better (the response makes the instruction predictable); ≥ 1 it does not, and `r-IFD < 1` drops it.",
+    ds: '**DS** (distribution-shift weight): lower is better (the record is closer to the valid set); it is always ≥ 1.',
+  };
+  for (const metric of settings.metrics) lines.push(words[metric]);
+  lines.push(
+    "**Percentile**: the share of this file's scored records whose value is at or below this one (90th = higher than 90% of them). It ranks the value, not its quality: for IFD a high percentile is good, for r-IFD and DS a low one.",
+  );
+  return lines.join('  \n');
 }
 
 /** A percentile as people say it: 63.3 -> "63rd". */

@@ -66,9 +66,13 @@ export class Progress {
     reporter.begin(title, 0, jobMessage(job), true);
   }
 
-  /** The job's count so far. */
-  reportJob(job: Job): void {
-    this.reporters.get(job.id)?.report(job.total > 0 ? Math.floor((100 * job.done) / job.total) : 100, jobMessage(job));
+  /**
+   * The job's count so far; `inBatch` counts the records of the running batch already delivered, so
+   * the count moves with the colours rather than a batch (several records on a CPU) behind them.
+   */
+  reportJob(job: Job, inBatch = 0): void {
+    const done = job.done + inBatch;
+    this.reporters.get(job.id)?.report(job.total > 0 ? Math.floor((100 * done) / job.total) : 100, jobMessage(job, done));
   }
 
   /** A step of the job other than its records (the DS valid set). */
@@ -96,6 +100,6 @@ export class Progress {
   }
 }
 
-function jobMessage(job: Job): string {
-  return `${formatCount(job.done)} / ${formatCount(job.total)} scored`;
+function jobMessage(job: Job, done = job.done): string {
+  return `${formatCount(done)} / ${formatCount(job.total)} scored`;
 }

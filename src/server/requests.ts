@@ -16,6 +16,8 @@ export interface RequestDeps {
   scorers(): Scorers;
   stored: StoredScores;
   validSet: ValidSet;
+  /** The client renders `command:` links in hovers. */
+  commandLinks(): boolean;
 }
 
 interface LineLabel {
@@ -78,6 +80,7 @@ export class Requests {
       modelId: scorers.knownModelId,
       endpoint: scorers.endpoint,
       dsNote: this.deps.validSet.hoverNote(doc),
+      commandLinks: this.deps.commandLinks(),
     });
     if (!value) return null;
     return {
@@ -89,7 +92,7 @@ export class Requests {
   private lineLabel(doc: SiftDocument, line: LineRecord): LineLabel | undefined {
     if (!line.scorable) return undefined;
     const score = doc.scores.get(line.text);
-    if (score) return { text: scoreLabel(score, this.deps.settingsFor(doc).metrics), score };
+    if (score) return { text: scoreLabel(score, this.deps.settingsFor(doc)), score };
     // Before stored scores are known, every record of an auto-scored file is as good as queued.
     const queued = doc.autoScore && !doc.swept && this.deps.scorers().lastError === undefined;
     if (doc.pending.has(line.text) || queued) return { text: PENDING_LABEL, pending: true };

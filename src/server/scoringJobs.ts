@@ -20,6 +20,9 @@ import { Job, Scheduler, type JobItem } from './scheduler';
 import { scoringConfig } from './settings';
 import type { ValidSet } from './validSet';
 
+/** How often the progress count follows the records of a running batch. */
+const PROGRESS_REPORT_MS = 250;
+
 export interface ScoringJobsDeps {
   log: ServerLog;
   docs: ReadonlyMap<string, SiftDocument>;
@@ -186,6 +189,8 @@ export class ScoringJobs {
       this.setAside(job, batch);
       return;
     }
+    let delivered = 0;
+    let reportedAt = 0;
     try {
       await this.deps.scorers().with(async (scorer) => {
         const store = await this.deps.stores.get(doc.path);
@@ -200,7 +205,15 @@ export class ScoringJobs {
             // Small chunks on a CPU so results stream in every second or so; big ones keep GPUs busy.
             chunkTokens: local ? 1024 : 8192,
             concurrency: local ? 2 : settings.concurrency * Math.max(1, settings.endpointUrls.length),
-            onResult: (result) => this.deliver(job, batch[result.id], result),
+            onResult: (result) => {
+              this.deliver(job, batch[result.id], result);
+              delivered++;
+              // At most a few reports a second: a GPU delivers thousands of records in one.
+              if (Date.now() - reportedAt >= PROGRESS_REPORT_MS) {
+                reportedAt = Date.now();
+                this.deps.progress.reportJob(job, delivered);
+              }
+            },
           },
         );
         await store.flush();

@@ -46,6 +46,8 @@ interface ClientCaps {
   reflectionView: boolean;
   /** The client tells the server when workspace folders come and go. */
   workspaceFolders: boolean;
+  /** The client renders `command:` links in hover markdown. */
+  commandLinks: boolean;
 }
 
 /**
@@ -57,7 +59,7 @@ interface ClientCaps {
 export class SiftServer {
   private apiKey: string | undefined;
   private root: string = defaultPackageRoot();
-  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false };
+  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false, commandLinks: false };
   private scorers!: Scorers;
   private reflections!: Reflections;
   private shuttingDown = false;
@@ -139,7 +141,7 @@ export class SiftServer {
       jobs: this.jobs,
       publisher: this.publisher,
     });
-    this.requests = new Requests({ docs, settingsFor, scorers, stored: this.stored, validSet: this.validSet });
+    this.requests = new Requests({ docs, settingsFor, scorers, stored: this.stored, validSet: this.validSet, commandLinks: () => this.caps.commandLinks });
     this.commands = new ServerCommands({
       connection,
       log,
@@ -237,6 +239,7 @@ export class SiftServer {
       inlayHints: options.inlayHints !== false,
       reflectionView: options.reflectionView === true,
       workspaceFolders: caps.workspace?.workspaceFolders === true,
+      commandLinks: options.commandLinks === true,
     };
     this.scorers = new Scorers(this.root, (message) => this.log.info(message));
     this.scorers.onHealthChange((change) => {
@@ -274,6 +277,10 @@ export class SiftServer {
 
   private initialized(): void {
     this.log.info(`Sift language server ready (package ${this.root})`);
+    // The server starts with the first dataset opened, which is scored at once: load llama.cpp and
+    // the model now, while that document is parsed and its stored scores looked up, not after.
+    const wide = this.config.wide;
+    if (wide.autoScoreOnOpen && wide.backend === 'local') void this.scorers.load().catch(() => undefined);
     if (this.caps.workspaceFolders) {
       this.connection.workspace.onDidChangeWorkspaceFolders(() =>
         this.connection.workspace.getWorkspaceFolders().then(

@@ -72,11 +72,14 @@ export class StoredScores {
     const lookup = this.lookup(doc);
     const wanted = new Set<string>();
     const last = Math.min(to, doc.records.lineCount - 1, from + RANGE_LOOKUP_LINES);
+    let found = 0;
     for (let i = Math.max(0, from); i <= last; i++) {
       const line = doc.records.line(i)!;
-      if (lookup) this.resolveCached(doc, line, lookup);
+      if (lookup && this.resolveCached(doc, line, lookup)) found++;
       if (doc.pending.has(line.text)) wanted.add(line.text);
     }
+    // The lines asked about show these scores at once: the status count must follow, not lag until the sweep gets there.
+    if (found > 0) this.deps.publisher.markDirty(doc);
     if (wanted.size > 0) this.deps.jobs().prioritize(doc, wanted);
   }
 

@@ -57,7 +57,8 @@ export const reflectionChecks = [
       const html = { instruction: 'Write a story with <script>alert(1)</script> in it.', input: '', output: 'Tim saw <img src=x onerror=alert(1)> on the wall. He was happy.' };
       const lines = [
         '{"instruction": "Lily finds a red ball.", "input": "", "output": "Lily saw a red ball in the park. She played with it all day."}',
-        JSON.stringify(html),
+        // Written with ", " and ": " as Alpaca ships its records: Accept must keep that spacing.
+        `{"instruction": ${JSON.stringify(html.instruction)}, "input": "", "output": ${JSON.stringify(html.output)}}`,
         '{"instruction": "A cat naps in the sun.", "input": "", "output": "The cat lay in the sun. It was warm and it slept."}',
       ];
       const original = Buffer.from(lines.join('\r\n') + '\r\n');
@@ -65,7 +66,8 @@ export const reflectionChecks = [
       // indexes it (Quick Open may not list a file created while it runs); rewrite it to be sure.
       assert.deepEqual(fs.readFileSync(file), original, 'test/e2e/fixtures/reflect-e2e.jsonl matches this check');
       fs.writeFileSync(file, original);
-      const expectedLine = JSON.stringify({ ...html, output: rewrite(html.output) });
+      // Only the output's value changes: every other byte of the line stays.
+      const expectedLine = `{"instruction": ${JSON.stringify(html.instruction)}, "input": "", "output": ${JSON.stringify(rewrite(html.output))}}`;
       const accepted = Buffer.from([lines[0], expectedLine, lines[2]].join('\r\n') + '\r\n');
       try {
         await openWithTeacher(page, server, name, teacher, key);
@@ -76,6 +78,16 @@ export const reflectionChecks = [
         assert.equal(teacher.requests.length, 1, 'one teacher call for a response reflection');
         await page.locator('.editor-group-container').nth(1).waitFor({ state: 'visible' });
         await shot('reflection-panel');
+        // The highlighted button follows the student's decision: Accept for a rewrite it chose, Reject when it kept the original.
+        const decision = await frame.evaluate(() => ({
+          headline: document.querySelector('.decision .headline')?.textContent ?? '',
+          acceptSecondary: document.querySelector('vscode-button[data-key="accept"]')?.hasAttribute('secondary'),
+          rejectSecondary: document.querySelector('vscode-button[data-key="reject"]')?.hasAttribute('secondary'),
+        }));
+        log(`decision: ${JSON.stringify(decision)}`);
+        const keptOriginal = /kept the original/.test(decision.headline);
+        assert.equal(decision.acceptSecondary, keptOriginal, 'Accept is highlighted only when the student chose the rewrite');
+        assert.equal(decision.rejectSecondary, !keptOriginal, 'Reject is highlighted when the student kept the original');
 
         // Dataset text is text: the markup is on screen as characters, and nothing in it ran.
         const dom = await frame.evaluate(() => ({

@@ -95,7 +95,7 @@ export const checks = [
     },
   },
   {
-    name: 'scores appear at the end of every record line, coloured',
+    name: 'scores appear on every record line, coloured',
     timeoutMs: options.scoreTimeoutMs + 20_000,
     async run({ page, workspace, options: o, shot, log }) {
       await h.openFile(page, o.scoredFile);
@@ -152,5 +152,67 @@ export const checks = [
   },
   ...studentChecks,
   ...healthChecks,
+  {
+    name: 'alpaca-sample: every score label is whole on screen, before its record, with and without word wrap, in light, dark and high contrast',
+    timeoutMs: options.scoreTimeoutMs + 120_000,
+    async run({ page, shot, log }) {
+      const file = 'alpaca-sample.jsonl';
+      const full = /^● IFD \d+\.\d{2,} · r-IFD (\d+\.\d{2,}|— \([a-z ]+\))$/;
+      const started = Date.now();
+      await h.openFile(page, file);
+      await h.waitForLineAnnotations(page, a => a.some(x => full.test(x.text)), { timeoutMs: options.scoreTimeoutMs });
+      log(`first score on screen ${((Date.now() - started) / 1000).toFixed(1)} s after opening ${file}`);
+      // Every rendered label: its text and its box against the editor's visible text area.
+      const labels = () =>
+        page.evaluate(() => {
+          const editor = document.querySelector('.editor-group-container.active .editor-instance .monaco-scrollable-element.editor-scrollable');
+          const area = editor.getBoundingClientRect();
+          const out = [];
+          for (const span of editor.querySelectorAll('.view-line span')) {
+            const content = window.getComputedStyle(span, '::before').content;
+            if (!content || !content.includes('IFD')) continue;
+            const r = span.getBoundingClientRect();
+            out.push({ text: JSON.parse(content), left: r.left, right: r.right, areaLeft: area.left, areaRight: area.right });
+          }
+          return out;
+        });
+      // Without wrap some 30 records are on screen; with it a few (each wraps over many rows).
+      const checkLabels = async (what, atLeast = 1) => {
+        const shown = await h.waitFor(`labels of the visible records (${what})`, async () => {
+          const l = await labels();
+          return l.length >= atLeast && l.every(x => full.test(x.text)) ? l : null;
+        }, { timeoutMs: options.scoreTimeoutMs });
+        for (const l of shown) {
+          assert.ok(l.left >= l.areaLeft - 1 && l.right <= l.areaRight + 1, `${what}: "${l.text}" is cut or off-screen: ${JSON.stringify(l)}`);
+        }
+        log(`${what}: ${shown.length} whole labels, e.g. ${shown.slice(0, 3).map(l => l.text).join(' | ')}`);
+      };
+      await checkLabels('no wrap', 10);
+      await shot('alpaca-labels');
+      await h.runCommand(page, 'View: Toggle Word Wrap');
+      try {
+        await checkLabels('word wrap');
+        const themes = ['Dark Modern', 'Dark High Contrast', 'Light 2026'];
+        for (const theme of themes) {
+          await h.setColorTheme(page, theme);
+          await checkLabels(theme);
+          await shot(`alpaca-labels-${theme.toLowerCase().replace(/\s+/g, '-')}`);
+        }
+        // The hover says in words what the colours, the directions and the percentile mean.
+        const hover = await h.hoverLine(page, 2, { xOffset: 300, hasText: 'Legend' });
+        assert.match(hover, /Legend/);
+        assert.match(hover, /higher is better/);
+        assert.match(hover, /Percentile/);
+        await shot('alpaca-hover-legend');
+        await h.dismiss(page);
+        // Score-based problems are off by default: the Problems panel is not flooded.
+        const squiggles = await h.readSquiggles(page);
+        assert.deepEqual(squiggles.filter(sq => sq.severity === 'warning' || sq.severity === 'info'), [], `no score squiggles: ${JSON.stringify(squiggles)}`);
+      } finally {
+        await h.setColorTheme(page, 'Light 2026').catch(() => {});
+        await h.runCommand(page, 'View: Toggle Word Wrap').catch(() => {});
+      }
+    },
+  },
   ...reflectionChecks,
 ];

@@ -145,7 +145,26 @@ test('without auto-scoring nothing is scored until asked; "Score this record" sc
   assert.equal(scored.total, 3);
   const shown = (await client.inlayHints(uri, 0, 3)) as InlayHint[];
   assert.deepEqual(shown.map((h) => h.position.line), [1]);
-  assert.match(String(shown[0].label), /^IFD \d\.\d\d · r-IFD \d\.\d\d$/);
+  assert.match(String(shown[0].label), /^IFD \d\.\d{2,} · r-IFD (\d\.\d{2,}|— \([a-z ]+\))$/);
+});
+
+test('an editor that does not say it renders command links gets none in hovers: the code actions carry them', async () => {
+  const plain = await TestClient.start({ settings: { template: 'plain', autoScoreOnOpen: false, threads: 1 }, rootDir: dir, commandLinks: false });
+  try {
+    const path = join(dir, 'no-links.jsonl');
+    const text = [record(20), '{"instruction": "x",'].join('\n') + '\n';
+    writeFileSync(path, text);
+    const uri = await plain.open(path, text);
+    for (const line of [0, 1]) {
+      const value = ((await plain.hover(uri, line))!.contents as MarkupContent).value;
+      assert.ok(!value.includes('command:'), value);
+      assert.match(value, /code actions on this line/);
+    }
+    const actions = (await plain.codeActions(uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } })) as CodeAction[];
+    assert.deepEqual(actions.map((a) => a.command?.command ?? 'edit'), [Commands.scoreLines, Commands.reflect, Commands.reflect, Commands.reflect, 'edit']);
+  } finally {
+    await plain.stop();
+  }
 });
 
 test('bad requests get errors, never a crash; other files are not datasets', async () => {

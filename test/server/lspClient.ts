@@ -83,6 +83,8 @@ export interface StartOptions {
    * only through init_options answers.
    */
   pulledSettings?: Partial<SiftSettings> | null;
+  /** initializationOptions.commandLinks: the client renders `command:` links in hovers (default true, as VS Code). */
+  commandLinks?: boolean;
 }
 
 export interface FolderSettings {
@@ -190,7 +192,7 @@ export class TestClient {
       rootUri: options.rootDir ? pathToFileURL(options.rootDir).href : null,
       ...(pull ? { workspaceFolders: options.folders!.map((f) => ({ uri: pathToFileURL(f.path).href, name: f.path })) } : {}),
       capabilities,
-      initializationOptions: { settings, packageRoot: repoRoot, ...(options.apiKey ? { scorerApiKey: options.apiKey } : {}) },
+      initializationOptions: { settings, packageRoot: repoRoot, commandLinks: options.commandLinks !== false, ...(options.apiKey ? { scorerApiKey: options.apiKey } : {}) },
     });
     await client.connection.sendNotification(InitializedNotification.type, {});
     return client;

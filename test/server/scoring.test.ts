@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { CodeAction, InlayHint, MarkupContent, TextDocumentEdit } from 'vscode-languageserver-protocol';
+import { DidChangeConfigurationNotification, type CodeAction, type InlayHint, type MarkupContent, type TextDocumentEdit } from 'vscode-languageserver-protocol';
 import { Commands, type FilterResult } from '../../src/protocol';
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
 import { TestClient } from './lspClient';
@@ -48,6 +48,27 @@ async function cliScore(path: string, out: string): Promise<Map<number, CliRow>>
   }
   const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CliRow);
   return new Map(rows.map((r) => [r.line - 1, r]));
+}
+
+/**
+ * Checks a label's number against the value it shows: rounded to its own decimals (two at least),
+ * on the same side of the rule's threshold 1 as the value, and with no more decimals than that needs.
+ */
+function assertDecides(text: string, v: number, what: string): void {
+  const decimals = text.split('.')[1]?.length ?? 0;
+  assert.ok(decimals >= 2, `${what}: ${text} has at least two decimals`);
+  assert.ok(Math.abs(Number(text) - v) <= 0.5 * 10 ** -decimals + 1e-15, `${what}: ${text} is ${v} rounded`);
+  const side = (x: number) => (x < 1 ? 'below' : x === 1 ? 'at' : 'above');
+  assert.equal(side(Number(text)), side(v), `${what}: ${text} falls on the side of 1 that ${v} does`);
+  if (decimals > 2) assert.notEqual(side(Number(v.toFixed(decimals - 1))), side(v), `${what}: ${text} has no digit more than needed`);
+}
+
+/** A label `IFD a · r-IFD b` matches the CLI's values. */
+function assertLabel(label: string, row: CliRow, what: string): void {
+  const m = /^IFD (\S+) · r-IFD (\S+)$/.exec(label);
+  assert.ok(m, `${what}: ${label}`);
+  assertDecides(m[1], row.ifd!, `${what} IFD`);
+  assertDecides(m[2], row.rifd!, `${what} r-IFD`);
 }
 
 before(async () => {
@@ -93,7 +114,7 @@ test('every record is scored; inlay hints show the IFD and r-IFD of `sift score`
     const line = hint.position.line;
     const row = cli.get(line)!;
     assert.equal(hint.position.character, lines[line].length, 'at the end of the line');
-    assert.equal(hint.label, `IFD ${row.ifd!.toFixed(2)} · r-IFD ${row.rifd!.toFixed(2)}`);
+    assertLabel(String(hint.label), row, `line ${line}`);
   }
   // A range asks for its lines only.
   const some = (await client.inlayHints(uri, 4, 5)) as InlayHint[];
@@ -114,20 +135,40 @@ test('the server computed exactly the CLI numbers (IFD to 1e-9)', async () => {
   }
 });
 
-test('IFD >= 1 is a warning diagnostic; scores themselves never are', async () => {
+test('scores are not diagnostics by default; with scoreDiagnostics on, IFD >= 1 is a note at that severity', async () => {
   await client.waitScored(uri);
-  const flagged = RECORD_LINES.filter((line) => cli.get(line)!.ifd! >= 1);
-  const diags = await client.waitFor('IFD warnings', () => {
-    const d = client.diagnostics.get(uri)?.diagnostics.filter((x) => x.code === 'ifd-not-helpful');
-    return d && d.length === flagged.length ? d : undefined;
+  const scoreCodes = new Set(['ifd-not-helpful', 'unscorable']);
+  const current = await client.waitFor('diagnostics of the scored file', () => {
+    const d = client.diagnostics.get(uri);
+    return d && d.version === client.version(uri) ? d.diagnostics : undefined;
   });
-  assert.deepEqual(diags.map((d) => d.range.start.line), flagged);
-  for (const d of diags) {
-    assert.equal(d.severity, 2);
-    assert.match(d.message, /^IFD 1\.\d+ ≥ 1: the instruction does not help the student predict the response$/);
+  assert.deepEqual(current.filter((d) => scoreCodes.has(String(d.code))), [], 'no score-based diagnostics by default');
+  const flagged = RECORD_LINES.filter((line) => cli.get(line)!.ifd! >= 1);
+  assert.ok(flagged.length > 0, 'the file has a record with IFD >= 1 to check');
+  const change = (scoreDiagnostics: string) =>
+    client.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { sift: { template: 'plain', metrics: ['ifd', 'rifd'], threads: 1, scoreDiagnostics } } });
+  try {
+    await change('information');
+    const diags = await client.waitFor('IFD notes', () => {
+      const d = client.diagnostics.get(uri)?.diagnostics.filter((x) => x.code === 'ifd-not-helpful');
+      return d && d.length === flagged.length ? d : undefined;
+    });
+    assert.deepEqual(diags.map((d) => d.range.start.line), flagged);
+    for (const d of diags) {
+      assert.equal(d.severity, 3, 'Information, never a warning');
+      assert.match(d.message, /^IFD 1\.\d+ ≥ 1: the instruction does not help the student predict the response$/);
+    }
+    await change('hint');
+    await client.waitFor('IFD hints', () => {
+      const d = client.diagnostics.get(uri)?.diagnostics.filter((x) => x.code === 'ifd-not-helpful');
+      return d && d.length === flagged.length && d.every((x) => x.severity === 4) ? d : undefined;
+    });
+    const all = client.diagnostics.get(uri)!.diagnostics;
+    assert.ok(all.every((d) => !/r-IFD \d/.test(d.message)), 'no diagnostic just reports a score');
+  } finally {
+    await change('off');
+    await client.waitFor('score notes gone', () => !client.diagnostics.get(uri)?.diagnostics.some((d) => scoreCodes.has(String(d.code))));
   }
-  const all = client.diagnostics.get(uri)!.diagnostics;
-  assert.ok(all.every((d) => !/r-IFD/.test(d.message)), 'no diagnostic just reports a score');
 });
 
 test('LineScores: a label and a colour bucket per record line; IFD >= 1 is always the worst bucket', async () => {
@@ -138,7 +179,7 @@ test('LineScores: a label and a colour bucket per record line; IFD >= 1 is alway
   const below: { ifd: number; bucket: number }[] = [];
   for (const s of result.scores) {
     const row = cli.get(s.line)!;
-    assert.equal(s.label, `IFD ${row.ifd!.toFixed(2)} · r-IFD ${row.rifd!.toFixed(2)}`);
+    assertLabel(s.label, row, `line ${s.line}`);
     if (row.ifd! >= 1) assert.equal(s.bucket, 4);
     else {
       assert.ok(s.bucket >= 0 && s.bucket <= 3);
@@ -167,6 +208,11 @@ test('hover: every metric with the losses, perplexities and token counts it came
   );
   assert.ok(value.includes(`L(y) = ${row.loss_y!.toFixed(4)} (ppl ${Math.exp(row.loss_y!).toFixed(3)}) over ${row.tokens.y} tokens`));
   assert.match(value, /percentile of 5 scored records in this file/);
+  // The legend says in words what the colours, the directions and the percentile mean.
+  assert.match(value, /\*\*Legend\*\* · the dot and label are coloured by IFD, by its rank among this file's scored records: green = best/);
+  assert.match(value, /\*\*IFD\*\* \(instruction-following difficulty\): below 1, higher is better/);
+  assert.match(value, /\*\*r-IFD\*\* \(reversed IFD\): lower is better/);
+  assert.match(value, /\*\*Percentile\*\*: the share of this file's scored records whose value is at or below this one/);
   assert.match(value, /model `gguf:stories260K\.gguf:[0-9a-f]+`/);
   assert.match(value, /endpoint `local:[^`]*stories260K\.gguf`/);
   assert.match(value, /template `plain` · boundary `clean`/);

@@ -4,7 +4,7 @@ import { buildFilterOptions, defaultFilteredPath, describeFilterResult, parseThr
 import { cliCommandFor, isDatasetPath, isTooLargeToSync, largeFileMessage, SYNC_LIMIT_CHARS } from '../../src/client/largeFiles';
 import { redact, REDACTED } from '../../src/core/net/redact';
 import { RestartPolicy } from '../../src/client/restartPolicy';
-import { describeStatus, progressText } from '../../src/client/statusModel';
+import { describeStatus, progressText, statusBarText } from '../../src/client/statusModel';
 import type { StatusParams } from '../../src/protocol';
 
 describe('filter choices', () => {
@@ -134,6 +134,12 @@ describe('RestartPolicy', () => {
 
 describe('status model', () => {
   const status = (over: Partial<StatusParams>): StatusParams => ({ scored: 0, total: 0, running: false, endpoint: 'local', model: 'stories260K', reachable: true, ...over });
+
+  it('the status bar entry keeps the count once scoring ends, with a spinner only while it runs', () => {
+    assert.equal(statusBarText(describeStatus(status({ scored: 9, total: 18, running: true }), 'running')), '$(sync~spin) Sift: 9 / 18 scored');
+    assert.equal(statusBarText(describeStatus(status({ scored: 18, total: 18, running: false }), 'running')), '$(pulse) Sift: 18 / 18 scored');
+    assert.equal(statusBarText(describeStatus(undefined, 'stopped')), '$(error) Sift: server stopped');
+  });
 
   it('shows job progress with thousands separators, busy with a Cancel action', () => {
     assert.equal(progressText(1234, 5000), '1,234 / 5,000 scored');

@@ -8,8 +8,9 @@ const next = { instruction: 'New instruction?', input: '', response: 'New answer
 
 /** Writing a pair back and reading the record again gives that pair, history untouched. */
 function roundTrip(value: unknown, format: FormatSpec, pair: { instruction: string; input: string; response: string } = next): { value: unknown; pair: TrainingPair } {
-  const before = parseRecord({ line: 1, text: JSON.stringify(value), offset: 0 }, format).pair!;
-  const line = recordLine(value, format, pair);
+  const text = JSON.stringify(value);
+  const before = parseRecord({ line: 1, text, offset: 0 }, format).pair!;
+  const line = recordLine(text, value, format, pair);
   const after = parseRecord({ line: 1, text: line, offset: 0 }, format);
   assert.deepEqual(after.problems.filter((p) => p.severity === 'error'), []);
   assert.deepEqual(after.pair!.history, before.history);
@@ -105,4 +106,22 @@ test('records that cannot take a pair say why', () => {
   assert.throws(() => applyPair([], { name: 'alpaca' }, next), ApplyPairError);
   assert.throws(() => applyPair({ messages: [{ role: 'user', content: 'hi' }] }, { name: 'messages' }, next), /no assistant turn/);
   assert.throws(() => applyPair({ conversations: [{ from: 'gpt', value: 'hi' }] }, { name: 'sharegpt' }, next), /no user turn/);
+});
+
+test('recordLine rewrites only the values that changed: spacing, key order, escapes and numbers as written stay', () => {
+  // A line as Alpaca ships it: ", " and ": " separators, an escaped non-ASCII letter, a number written with an exponent.
+  const text = '{"instruction": "Name a colour.", "input": "", "output": "Bleu \\u00e9t\u00e9", "w": 1e0}';
+  const value: unknown = JSON.parse(text);
+  const line = recordLine(text, value, { name: 'alpaca' }, { instruction: 'Name a warm colour.', input: '', response: 'Bleu \u00e9t\u00e9' });
+  // Computed by hand: only the instruction's value is replaced; the output did not change, so its escapes stay.
+  assert.equal(line, '{"instruction": "Name a warm colour.", "input": "", "output": "Bleu \\u00e9t\u00e9", "w": 1e0}');
+  // A changed response inside a conversation: only that string is replaced.
+  const chat = '{"messages": [ {"role": "user", "content": "Hi"},  {"role": "assistant", "content": "Yo"} ], "id":3}';
+  assert.equal(
+    recordLine(chat, JSON.parse(chat), { name: 'messages' }, { instruction: 'Hi', input: '', response: 'Hello.' }),
+    '{"messages": [ {"role": "user", "content": "Hi"},  {"role": "assistant", "content": "Hello."} ], "id":3}',
+  );
+  // An input added to a record without one is appended in the line's own spacing.
+  const bare = '{"instruction": "Sum.", "output": "3"}';
+  assert.equal(recordLine(bare, JSON.parse(bare), { name: 'alpaca' }, { instruction: 'Sum.', input: '1, 2', response: '3' }), '{"instruction": "Sum.", "output": "3", "input": "1, 2"}');
 });

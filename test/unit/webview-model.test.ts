@@ -7,6 +7,8 @@ import {
   defaultCandidate,
   diffSides,
   fieldDiffs,
+  gateConflict,
+  primaryAction,
   scoreRows,
   shortcutFor,
   shownCandidate,
@@ -158,5 +160,36 @@ describe('keyboard shortcuts', () => {
     assert.equal(shortcutFor(key('KeyA', { ctrlKey: true })), undefined);
     assert.equal(shortcutFor(key('KeyA', { shiftKey: true })), undefined);
     assert.equal(shortcutFor(key('KeyZ')), undefined);
+  });
+});
+
+describe('the selection gate in the reflection view', () => {
+  const scored = (id: CandidateView['id'], ifd: number, rifd: number): CandidateView => candidate(id, { scores: { ifd: { value: ifd }, rifd: { value: rifd } } });
+
+  it('an IFD rise from 0.96 to 1.0011 is higher but dropped by the gate, and the view says what the filter would do', () => {
+    const original = scored('original', 0.96, 0.5);
+    const rewrite = scored('instruction-reflected', 1.0011, 0.5);
+    const v = view([original, rewrite], { kept: 'instruction-reflected', changed: true });
+    const rows = scoreRows(original, rewrite, ['ifd']);
+    assert.equal(rows[0].better, true, 'higher, by the pairwise rule');
+    assert.equal(rows[0].failsGate, true, 'but at or above 1');
+    assert.equal(
+      gateConflict(v),
+      "The instruction rewrite the student chose has IFD 1.0011 ≥ 1: the released selection's gate (IFD < 1 and r-IFD < 1) would drop this record, and so would the default filter (IFD < 1). The original passes (IFD < 1 and r-IFD < 1): Reject keeps it.",
+    );
+    assert.equal(primaryAction(v), 'reject', 'Accept is not the highlighted button for a choice the filter drops');
+  });
+
+  it('Accept is highlighted only when the student chose a rewrite that passes the gate', () => {
+    const original = scored('original', 0.6, 0.5);
+    const rewrite = scored('response-reflected', 0.7, 0.4);
+    assert.equal(primaryAction(view([original, rewrite], { kept: 'response-reflected', changed: true })), 'accept');
+    assert.equal(gateConflict(view([original, rewrite], { kept: 'response-reflected', changed: true })), undefined);
+    assert.equal(primaryAction(view([original, rewrite], { kept: 'original' })), 'reject', 'the student kept the original');
+    assert.equal(primaryAction(view([original], { kept: null, changed: true })), 'reject', 'the gate dropped it');
+    // With the gate applied the view shows its verdict instead of a conflict.
+    assert.equal(gateConflict(view([scored('original', 1.2, 0.5)], { kept: 'original', gate: { passed: false, reason: 'IFD ≥ 1' } })), undefined);
+    // r-IFD alone at or above 1: the gate drops it, the default filter keeps it.
+    assert.match(gateConflict(view([scored('original', 0.5, 1.02)], { kept: 'original' }))!, /r-IFD 1\.0200 ≥ 1: .* \(the default filter, IFD < 1 only, keeps it\)\.$/);
   });
 });

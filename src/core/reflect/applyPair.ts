@@ -1,3 +1,4 @@
+import { applyEdits, modify, type Edit, type JSONPath } from 'jsonc-parser';
 import { MESSAGE_ROLES, SHAREGPT_ROLES } from '../dataset/schemas';
 import type { FormatSpec, TrainingPair } from '../dataset/types';
 import { instructionText } from '../metrics/templates';
@@ -140,7 +141,52 @@ function child(cur: unknown, key: string, path: string): unknown {
   throw new ApplyPairError(`the record has no object at "${key}" of "${path}"`);
 }
 
-/** The record as one JSONL line (no terminator). */
-export function recordLine(value: unknown, format: FormatSpec, pair: Pick<TrainingPair, 'instruction' | 'input' | 'response'>): string {
-  return JSON.stringify(applyPair(value, format, pair));
+/**
+ * The record line with the pair written back (no terminator), changing only the values that
+ * changed: every other byte of `text` (key order, spacing, escapes, numbers as written) stays, so
+ * the editor's diff and `git diff` show just the rewrite. `value` is `JSON.parse(text)`.
+ */
+export function recordLine(text: string, value: unknown, format: FormatSpec, pair: Pick<TrainingPair, 'instruction' | 'input' | 'response'>): string {
+  const updated = applyPair(value, format, pair);
+  const changes: { path: JSONPath; value: unknown }[] = [];
+  changedPaths(value, updated, [], changes);
+  const spacing = separators(text);
+  let out = text;
+  for (const change of changes) {
+    const edits = modify(out, change.path, change.value, {}).map((edit) => respace(edit, change, spacing));
+    out = applyEdits(out, edits);
+  }
+  return out;
+}
+
+/** Paths where `after` differs from `before`: leaves, keys added, and lists whose length changed (replaced whole). */
+function changedPaths(before: unknown, after: unknown, path: JSONPath, out: { path: JSONPath; value: unknown }[]): void {
+  if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
+    after.forEach((item, i) => changedPaths(before[i], item, [...path, i], out));
+    return;
+  }
+  if (isObject(before) && isObject(after)) {
+    for (const [key, item] of Object.entries(after)) {
+      if (key in before) changedPaths(before[key], item, [...path, key], out);
+      else out.push({ path: [...path, key], value: item });
+    }
+    return;
+  }
+  if (JSON.stringify(before) !== JSON.stringify(after)) out.push({ path, value: after });
+}
+
+function isObject(v: unknown): v is Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The spacing the line uses after `,` and after `:` (`{"a": 1, "b": 2}` -> " " and " "). */
+function separators(text: string): { comma: string; colon: string } {
+  return { comma: /,(\s*)"/.exec(text)?.[1] ?? '', colon: /"\s*:(\s*)/.exec(text)?.[1] ?? '' };
+}
+
+/** A key `modify` appends after others comes as `,"key": value`: written in the line's own spacing instead. */
+function respace(edit: Edit, change: { path: JSONPath; value: unknown }, spacing: { comma: string; colon: string }): Edit {
+  const key = change.path[change.path.length - 1];
+  if (typeof key !== 'string' || !edit.content.startsWith(',')) return edit;
+  return { ...edit, content: `,${spacing.comma}${JSON.stringify(key)}:${spacing.colon}${JSON.stringify(change.value)}` };
 }

@@ -12,7 +12,7 @@
  *   reflector.estimate(pairs, mode);                          // calls and tokens, before anything runs
  *   await reflector.reflectRecord(pair, mode, { signal });    // one record (a code action)
  *   await reflector.reflectBatch(items, mode, { signal, onRecord, onProgress });  // many; cancel with the signal
- *   recordLine(record.value, format, result.keptPair);        // the record's new JSONL text, in its own format
+ *   recordLine(record.text, record.value, format, result.keptPair); // the new JSONL text: only changed values rewritten
  *
  * Over a whole JSONL file (what `sift reflect` does), `FileReflection` reads the selected records,
  * runs the batch and writes the output atomically, every other line copied byte for byte.

@@ -137,7 +137,7 @@ export class FileReflection {
         edits.push({ offset: record.offset, original: record.text, replacement: undefined });
       } else if (result.changed && result.keptPair) {
         try {
-          edits.push({ offset: record.offset, original: record.text, replacement: recordLine(record.value, this.format, result.keptPair) });
+          edits.push({ offset: record.offset, original: record.text, replacement: recordLine(record.text, record.value, this.format, result.keptPair) });
         } catch (error) {
           if (!(error instanceof ApplyPairError)) throw error;
           result.error = `cannot write the kept pair back into the record: ${error.message}`;

@@ -26,7 +26,7 @@ export function reflectionView(record: SelectedRecord, result: RecordReflection,
     originalText: record.text,
     format: context.format.name,
     mode: result.mode,
-    candidates: result.candidates.map((c) => candidateView(c, original, value, context.format)),
+    candidates: result.candidates.map((c) => candidateView(c, original, record.text, value, context.format)),
     decisions: result.decisions.map((d) => ({ ...d, between: [...d.between] })),
     kept: result.kept,
     changed: result.changed,
@@ -48,7 +48,7 @@ function lossView(loss: SpanLoss | undefined): LossView | undefined {
   return { mean: Number.isFinite(loss.mean) ? loss.mean : null, n: loss.n };
 }
 
-function candidateView(c: Candidate, original: Candidate, value: unknown, format: FormatSpec): CandidateView {
+function candidateView(c: Candidate, original: Candidate, text: string, value: unknown, format: FormatSpec): CandidateView {
   const view: CandidateView = {
     id: c.id,
     instruction: c.instruction,
@@ -69,12 +69,12 @@ function candidateView(c: Candidate, original: Candidate, value: unknown, format
   if (c.scoreError !== undefined) view.scoreError = c.scoreError;
   if (c.id === 'original' || c.teacherError !== undefined) return view;
   try {
-    view.line = recordLine(value, format, c);
+    view.line = recordLine(text, value, format, c);
     const instructionChanged = c.instruction !== original.instruction || c.input !== original.input;
     const responseChanged = c.response !== original.response;
     if (instructionChanged && responseChanged) {
-      view.instructionOnlyLine = recordLine(value, format, { instruction: c.instruction, input: c.input, response: original.response });
-      view.responseOnlyLine = recordLine(value, format, { instruction: original.instruction, input: original.input, response: c.response });
+      view.instructionOnlyLine = recordLine(text, value, format, { instruction: c.instruction, input: c.input, response: original.response });
+      view.responseOnlyLine = recordLine(text, value, format, { instruction: original.instruction, input: original.input, response: c.response });
     }
   } catch (error) {
     if (!(error instanceof ApplyPairError)) throw error;
