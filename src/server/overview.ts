@@ -1,0 +1,57 @@
+import { ErrorCodes, ResponseError } from 'vscode-languageserver';
+import { datasetOverview, type OverviewRecord } from '../core/overview/aggregate';
+import { ErrorReasons, type OverviewParams, type OverviewResult, type SiftSettings } from '../protocol';
+import type { SiftDocument } from './document';
+import { scoringConfig } from './settings';
+import type { StoredScores } from './storedScores';
+
+export interface OverviewRequestDeps {
+  docs: ReadonlyMap<string, SiftDocument>;
+  settingsFor(doc: SiftDocument): SiftSettings;
+  stored: StoredScores;
+  isScoring(doc: SiftDocument): boolean;
+}
+
+/** `sift/overview`: the stored scores are looked up first if they have not been (their arrival sends ScoresChanged). */
+export function overviewRequest(params: OverviewParams, deps: OverviewRequestDeps): OverviewResult {
+  const doc = deps.docs.get(params?.uri);
+  if (!doc) throw new ResponseError(ErrorCodes.InvalidParams, `not an open dataset: ${String(params?.uri)}`, { reason: ErrorReasons.notOpen });
+  if (doc.tooLarge !== undefined) {
+    throw new ResponseError(ErrorCodes.InvalidRequest, 'the file is too large for the editor: use `sift report` in a terminal', { reason: ErrorReasons.tooLarge });
+  }
+  // The sweep reports its own failures (the log, the status item).
+  if (!doc.swept) deps.stored.sweep(doc).catch(() => undefined);
+  return documentOverview(doc, params, { settings: deps.settingsFor(doc), scoring: deps.isScoring(doc) });
+}
+
+export interface OverviewDeps {
+  settings: SiftSettings;
+  /** A job is scoring the document: more scores will come. */
+  scoring: boolean;
+}
+
+/**
+ * The overview of an open dataset as it is now: the scores the server holds (stored or just
+ * computed), the rules applied by core's one definition. It scores nothing itself: records without
+ * a score are counted as such, and the client asks again on ScoresChanged.
+ */
+export function documentOverview(doc: SiftDocument, params: OverviewParams, deps: OverviewDeps): OverviewResult {
+  const records: OverviewRecord[] = [];
+  let invalid = 0;
+  for (let i = 0; i < doc.records.lineCount; i++) {
+    const line = doc.records.line(i)!;
+    if (line.blank) continue;
+    // As `sift filter` and the Filter command: a line with errors or without a pair is invalid.
+    if (!line.pair || line.problems.some((p) => p.severity === 'error')) {
+      invalid++;
+      continue;
+    }
+    const score = line.scorable ? doc.scores.get(line.text) : undefined;
+    // A record that can never be scored (an empty response) is scored as "no value", as `sift filter` sees it.
+    const scored = score !== undefined || !line.scorable;
+    records.push({ line: i + 1, scored, metrics: score?.metrics ?? {}, question: line.pair.instruction, response: line.pair.response });
+  }
+  const rows = Math.min(200, Math.max(1, Math.floor(params.rows ?? 20)));
+  const data = datasetOverview(records, invalid, params.rules ?? {}, { dsRule: deps.settings.dsRule, rows });
+  return { ...data, version: doc.version, metrics: scoringConfig(deps.settings).metrics, dsRule: deps.settings.dsRule, scoring: deps.scoring };
+}
