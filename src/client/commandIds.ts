@@ -1,3 +1,5 @@
+import { OVERVIEW_COMMAND } from '../protocol/overview';
+
 /**
  * The client's own commands (the palette entries in package.json). They differ from the server's
  * command ids (`Commands` in the protocol: sift.scoreFile, ...) because the language client
@@ -17,4 +19,5 @@ export const CommandIds = {
   reflectRecords: 'sift.editor.reflectRecords',
   setTeacherApiKey: 'sift.setTeacherApiKey',
   clearTeacherApiKey: 'sift.clearTeacherApiKey',
+  overview: OVERVIEW_COMMAND,
 } as const;

@@ -3,6 +3,7 @@ import type { SettingsChangedParams } from '../protocol';
 import { registerCommands } from './commands';
 import { EndpointTrust } from './endpointTrust';
 import { LargeFileWatcher } from './largeFileWatcher';
+import { OverviewPanels } from './overviewPanel';
 import { ReflectionCommands } from './reflectCommands';
 import { ReflectionDocuments } from './reflectionDocuments';
 import { ReflectionPanels } from './reflectionPanel';
@@ -47,7 +48,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
     secrets: () => [apiKey.current?.key, teacherKey.current?.key],
     onStatus: (params) => status.update(params),
-    onScoresChanged: (uri) => decorations.scoresChanged(uri),
+    onScoresChanged: (uri) => {
+      decorations.scoresChanged(uri);
+      overview.scoresChanged(uri);
+    },
     onState: (state) => {
       status.setServerState(state);
       if (state === 'running') decorations.refreshAll();
@@ -59,7 +63,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const reflectionDocuments = new ReflectionDocuments();
   const panels = new ReflectionPanels(context.extensionUri, log, reflectionDocuments);
   const reflection: ReflectionCommands = new ReflectionCommands({ server, panels, teacherKey, log });
-  context.subscriptions.push(status, decorations, new LargeFileWatcher(log), reflectionDocuments, panels, ...registerCommands({ server, apiKey, log, reflection }));
+  const overview: OverviewPanels = new OverviewPanels(context.extensionUri, server, log);
+  context.subscriptions.push(status, decorations, new LargeFileWatcher(log), reflectionDocuments, panels, overview, ...registerCommands({ server, apiKey, log, reflection, overview }));
 
   function publish(why: string): void {
     void settings.publishIfChanged(server).then((sent) => {

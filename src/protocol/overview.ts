@@ -8,7 +8,14 @@ import { RequestType } from 'vscode-languageserver-protocol';
 import type { DsRule, MetricName } from '../core/metrics/types';
 import type { OverviewData, OverviewRules } from '../core/overview/types';
 
+export type { DsRule, MetricName };
 export type { Density, DropCount, Histogram, OverviewCounts, OverviewData, OverviewRow, OverviewRules } from '../core/overview/types';
+
+/**
+ * The VS Code client's command that opens the overview ([uri?]): the hover links to it. A client
+ * command, not a server one: the overview is a view of the client's.
+ */
+export const OVERVIEW_COMMAND = 'sift.editor.overview';
 
 /** client -> server request: the overview of an open dataset under these rules. */
 export interface OverviewParams {

@@ -2,7 +2,7 @@ import type { MetricName, SpanLoss } from '../core/metrics/types';
 import { perplexity } from '../core/metrics/nll';
 import type { RecordScore } from '../core/scoring/recordScore';
 import type { SpanKind } from '../core/scoring/plan';
-import { Commands, type SiftSettings } from '../protocol';
+import { Commands, OVERVIEW_COMMAND, type SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
 import { formatCount, METRIC_LABELS, ordinal } from './presentation';
 
@@ -64,6 +64,7 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
   for (const metric of ctx.settings.metrics) parts.push(metricSection(doc, metric, score, ctx));
   parts.push(provenance(score, ctx));
   links.push(reflect, drop);
+  links.push(`[Dataset overview](command:${OVERVIEW_COMMAND}?${uriArg([doc.uri])} "Histograms, the selection rules and what they keep")`);
   parts.push(links.join(' · '));
   return parts.join('\n\n');
 }
