@@ -8,6 +8,7 @@ import uPlot from 'uplot';
 import type { Density, Histogram } from '../src/protocol/overview';
 
 export interface ChartColors {
+  background: string;
   text: string;
   grid: string;
   all: string;
@@ -20,6 +21,7 @@ export function themeColors(): ChartColors {
   const css = getComputedStyle(document.body);
   const v = (name: string, fallback: string): string => css.getPropertyValue(name).trim() || fallback;
   return {
+    background: v('--sift-bg', '#fff'),
     text: v('--sift-text', '#444'),
     grid: v('--sift-grid', 'rgba(128,128,128,0.25)'),
     all: v('--sift-all', 'rgba(128,128,128,0.55)'),
@@ -49,7 +51,17 @@ function drawRules(u: uPlot, rules: readonly RuleLine[], colors: ChartColors): v
   ctx.fillStyle = colors.rule;
   ctx.lineWidth = 2 * uPlot.pxRatio;
   ctx.setLineDash([6 * uPlot.pxRatio, 4 * uPlot.pxRatio]);
-  ctx.font = `${Math.round(11 * uPlot.pxRatio)}px sans-serif`;
+  ctx.textBaseline = 'alphabetic';
+  const px = uPlot.pxRatio;
+  ctx.font = `${Math.round(11 * px)}px sans-serif`;
+  // A label on the theme's background, so bars under it cannot hide it.
+  const label = (text: string, x: number, y: number): void => {
+    const w = ctx.measureText(text).width;
+    ctx.fillStyle = colors.background;
+    ctx.fillRect(x - 2 * px, y - 11 * px, w + 4 * px, 14 * px);
+    ctx.fillStyle = colors.rule;
+    ctx.fillText(text, x, y);
+  };
   for (const rule of rules) {
     ctx.beginPath();
     if (rule.axis === 'x') {
@@ -58,14 +70,14 @@ function drawRules(u: uPlot, rules: readonly RuleLine[], colors: ChartColors): v
       ctx.moveTo(x, top);
       ctx.lineTo(x, top + height);
       ctx.stroke();
-      ctx.fillText(rule.label, Math.min(x + 4 * uPlot.pxRatio, left + width - ctx.measureText(rule.label).width), top + 12 * uPlot.pxRatio);
+      label(rule.label, Math.min(x + 4 * px, left + width - ctx.measureText(rule.label).width - 2 * px), top + 12 * px);
     } else {
       const y = u.valToPos(rule.at, 'y', true);
       if (y < top || y > top + height) continue;
       ctx.moveTo(left, y);
       ctx.lineTo(left + width, y);
       ctx.stroke();
-      ctx.fillText(rule.label, left + width - ctx.measureText(rule.label).width - 4 * uPlot.pxRatio, y - 4 * uPlot.pxRatio);
+      label(rule.label, left + width - ctx.measureText(rule.label).width - 4 * px, y - 4 * px);
     }
   }
   ctx.restore();
