@@ -50,7 +50,7 @@ export const RULE_LABELS: Record<string, string> = {
   'rifd-max': 'r-IFD at or above the maximum',
   'ds-keep': 'not in the lowest-DS share',
   top: 'not in the top share by IFD',
-  invalid: 'invalid line (not a record)',
+  invalid: 'cannot be scored (bad JSON, not a record, or an empty response)',
 };
 
 export interface BinRow {

@@ -41,15 +41,14 @@ export function documentOverview(doc: SiftDocument, params: OverviewParams, deps
   for (let i = 0; i < doc.records.lineCount; i++) {
     const line = doc.records.line(i)!;
     if (line.blank) continue;
-    // As `sift filter` and the Filter command: a line with errors or without a pair is invalid.
-    if (!line.pair || line.problems.some((p) => p.severity === 'error')) {
+    // As `sift filter`: a line that cannot be scored (bad JSON, no pair, an empty response) is
+    // invalid, dropped and counted as such.
+    if (!line.pair || !line.scorable) {
       invalid++;
       continue;
     }
-    const score = line.scorable ? doc.scores.get(line.text) : undefined;
-    // A record that can never be scored (an empty response) is scored as "no value", as `sift filter` sees it.
-    const scored = score !== undefined || !line.scorable;
-    records.push({ line: i + 1, scored, metrics: score?.metrics ?? {}, question: line.pair.instruction, response: line.pair.response });
+    const score = doc.scores.get(line.text);
+    records.push({ line: i + 1, scored: score !== undefined, metrics: score?.metrics ?? {}, question: line.pair.instruction, response: line.pair.response });
   }
   const rows = Math.min(200, Math.max(1, Math.floor(params.rows ?? 20)));
   const data = datasetOverview(records, invalid, params.rules ?? {}, { dsRule: deps.settings.dsRule, rows });

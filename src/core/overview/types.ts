@@ -62,7 +62,7 @@ export interface OverviewCounts {
   dropped: number;
   /** Valid records without a score yet: neither kept nor dropped until they have one. */
   unscored: number;
-  /** Lines that are not records (bad JSON, no pair): `sift filter` drops them. */
+  /** Lines that cannot be scored (bad JSON, no pair, an empty response): `sift filter` drops them as invalid. */
   invalid: number;
 }
 
