@@ -1,4 +1,4 @@
-import { applyFilterRules, type FilterCandidate, type FilterRules } from '../metrics/filterRules';
+import { applyFilterRules, type FilterCandidate, type FilterDecision, type FilterRules } from '../metrics/filterRules';
 import { METRIC_NAMES, type DsRule, type MetricName } from '../metrics/types';
 import { binOf, binRange, type BinRange } from './bins';
 import type { Density, DropCount, Histogram, OverviewData, OverviewRow, OverviewRules } from './types';
@@ -42,7 +42,9 @@ export function datasetOverview(records: readonly OverviewRecord[], invalid: num
   for (const d of outcome.decisions) {
     if (d.kept) continue;
     const colon = d.reason.indexOf(': ');
-    if (d.reason.startsWith('unscored', colon + 2)) noValue.set(d.reason.slice(0, colon), (noValue.get(d.reason.slice(0, colon)) ?? 0) + 1);
+    if (!d.reason.startsWith('unscored', colon + 2)) continue;
+    const rule = d.reason.slice(0, colon);
+    noValue.set(rule, (noValue.get(rule) ?? 0) + 1);
   }
   const dropped: DropCount[] = Object.entries(outcome.dropped).map(([rule, count]) => ({ rule, count, noValue: noValue.get(rule) ?? 0 }));
   if (invalid > 0) dropped.push({ rule: 'invalid', count: invalid, noValue: 0 });
@@ -62,9 +64,8 @@ export function datasetOverview(records: readonly OverviewRecord[], invalid: num
 
   const rankedBy = histograms.find((h) => h.metric === 'ifd')?.metric ?? histograms[0]?.metric;
   const rows = options.rows ?? 20;
-  const reasons = new Map(outcome.decisions.map((d) => [d.line, d]));
   const row = (r: OverviewRecord): OverviewRow => {
-    const decision = reasons.get(r.line)!;
+    const decision = decisionOf(outcome.decisions, r.line);
     const values: OverviewRow['values'] = {};
     for (const m of METRIC_NAMES) if (r.metrics[m]) values[m] = r.metrics[m]!.value;
     return { line: r.line, values, kept: decision.kept, reason: decision.reason };
@@ -91,6 +92,18 @@ export function datasetOverview(records: readonly OverviewRecord[], invalid: num
     worst,
     best,
   };
+}
+
+/** The decision for a line: `decisions` is in line order (a map of every line would cost more than the few rows need). */
+function decisionOf(decisions: readonly FilterDecision[], line: number): FilterDecision {
+  let lo = 0;
+  let hi = decisions.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (decisions[mid].line < line) lo = mid + 1;
+    else hi = mid;
+  }
+  return decisions[lo];
 }
 
 function valuesOf(records: readonly OverviewRecord[], metric: MetricName): Float64Array {
