@@ -36,6 +36,29 @@ export interface OverviewDeps {
  * a score are counted as such, and the client asks again on ScoresChanged.
  */
 export function documentOverview(doc: SiftDocument, params: OverviewParams, deps: OverviewDeps): OverviewResult {
+  const { records, invalid } = overviewRecords(doc);
+  const rows = Math.min(200, Math.max(1, Math.floor(params.rows ?? 20)));
+  const data = datasetOverview(records, invalid, params.rules ?? {}, { dsRule: deps.settings.dsRule, rows });
+  return { ...data, version: doc.version, metrics: scoringConfig(deps.settings).metrics, dsRule: deps.settings.dsRule, scoring: deps.scoring };
+}
+
+interface RecordsSnapshot {
+  key: string;
+  /** doc.values() is rebuilt after every change of a score (invalidateStats): its identity says "unchanged". */
+  token: object;
+  records: OverviewRecord[];
+  invalid: number;
+}
+
+/** The last snapshot per document: moving a threshold asks again with the same records. */
+const snapshots = new WeakMap<SiftDocument, RecordsSnapshot>();
+
+/** The document's records with their scores, read again only when the text or a score changed. */
+function overviewRecords(doc: SiftDocument): RecordsSnapshot {
+  const key = `${doc.version}:${doc.epoch}:${doc.scores.size}`;
+  const token = doc.values('ifd');
+  const cached = snapshots.get(doc);
+  if (cached?.key === key && cached.token === token) return cached;
   const records: OverviewRecord[] = [];
   let invalid = 0;
   for (let i = 0; i < doc.records.lineCount; i++) {
@@ -50,7 +73,7 @@ export function documentOverview(doc: SiftDocument, params: OverviewParams, deps
     const score = doc.scores.get(line.text);
     records.push({ line: i + 1, scored: score !== undefined, metrics: score?.metrics ?? {}, question: line.pair.instruction, response: line.pair.response });
   }
-  const rows = Math.min(200, Math.max(1, Math.floor(params.rows ?? 20)));
-  const data = datasetOverview(records, invalid, params.rules ?? {}, { dsRule: deps.settings.dsRule, rows });
-  return { ...data, version: doc.version, metrics: scoringConfig(deps.settings).metrics, dsRule: deps.settings.dsRule, scoring: deps.scoring };
+  const snapshot = { key, token, records, invalid };
+  snapshots.set(doc, snapshot);
+  return snapshot;
 }
