@@ -13,7 +13,7 @@ import type { OverviewHostMessage, OverviewReportData, OverviewShow, OverviewWeb
 import { h, replaceChildren } from './dom';
 import { densityChart, histogramChart, themeColors, type RuleLine } from './overviewCharts';
 import { ruleForm } from './overviewControls';
-import { METRIC_LABELS, METRIC_MEANINGS, RULE_LABELS, binRows, countsSentence, formatCount, formatValue, histogramSentence, shownMetrics, sortRows, type SortKey, type SortState } from './overviewModel';
+import { METRIC_LABELS, METRIC_MEANINGS, RULE_LABELS, binRows, counted, countsSentence, formatCount, formatValue, histogramSentence, shownMetrics, sortRows, type SortKey, type SortState } from './overviewModel';
 
 interface VsCodeApi {
   postMessage(message: OverviewWebviewMessage): void;
@@ -110,7 +110,7 @@ function renderCharts(result: OverviewResult): void {
   const d = result.density;
   if (d) {
     const plot = h('div', { class: 'plot', attrs: { 'aria-hidden': 'true' } });
-    const sentence = `${formatCount(d.points)} records with both IFD and r-IFD. Cells are darker where more records lie; coloured as kept where most of a cell's records are kept.`;
+    const sentence = `${counted(d.points, 'record')} with both IFD and r-IFD. Cells are darker where more records lie; coloured as kept where most of a cell's records are kept.`;
     figures.push(figure('density', 'IFD against r-IFD (Selective Reflection-Tuning keeps IFD < 1 and r-IFD < 1)', sentence, plot, null));
     pending.push(() => charts.push(densityChart(plot, d, [...ruleLines(result, 'ifd', 'x'), ...ruleLines(result, 'rifd', 'y')], colors)));
   }

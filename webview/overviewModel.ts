@@ -30,6 +30,11 @@ export function formatValue(v: number | null | undefined, near?: number): string
   return String(v);
 }
 
+/** `1 record`, `3 records`. */
+export function counted(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatShare(part: number, whole: number): string {
   if (whole === 0) return '0%';
   return `${String(Number(((100 * part) / whole).toPrecision(3)))}%`;
@@ -39,8 +44,8 @@ export function formatShare(part: number, whole: number): string {
 export function countsSentence(c: OverviewCounts, scoring: boolean): string {
   const parts = [`Kept ${formatCount(c.kept)} of ${formatCount(c.scored)} scored records (${formatShare(c.kept, c.scored)})`, `dropped ${formatCount(c.dropped)}`];
   if (c.unscored > 0) parts.push(`${formatCount(c.unscored)} not scored yet${scoring ? ' (scoring)' : ''}`);
-  if (c.invalid > 0) parts.push(`${formatCount(c.invalid)} invalid lines`);
-  return `${parts.join(', ')}; ${formatCount(c.records)} records in the file.`;
+  if (c.invalid > 0) parts.push(`${counted(c.invalid, 'invalid line')}`);
+  return `${parts.join(', ')}; ${counted(c.records, 'record')} in the file.`;
 }
 
 /** What the rule names in `dropped` mean. */
@@ -71,7 +76,7 @@ export function histogramSentence(h: Histogram): string {
   const peak = h.total.indexOf(Math.max(...h.total));
   const rows = binRows(h);
   const outside = h.below + h.above > 0 ? ` ${formatCount(h.below + h.above)} values outside the range are counted in the edge bins.` : '';
-  return `${label} histogram of ${formatCount(h.values)} records, from ${formatValue(h.min)} to ${formatValue(h.max)}; ${formatCount(kept)} kept. Most records are between ${formatValue(rows[peak].from)} and ${formatValue(rows[peak].to)}.${outside}`;
+  return `${label} histogram of ${counted(h.values, 'record')}, from ${formatValue(h.min)} to ${formatValue(h.max)}; ${formatCount(kept)} kept. Most records are between ${formatValue(rows[peak].from)} and ${formatValue(rows[peak].to)}.${outside}`;
 }
 
 export type SortKey = 'line' | MetricName | 'kept';

@@ -55,15 +55,19 @@ export const overviewChecks = [
         assert.match(charts.command, /^sift filter alpaca-sample\.jsonl --ifd-max 1 --out alpaca-sample\.selected\.jsonl$/);
         await shot('overview-opened');
 
-        // The IFD threshold from the keyboard: Tab to its number field, type a lower one.
+        // The IFD threshold: a click in its number field (which focuses the webview), then typed.
         const input = frame.locator('#rule-ifdMax ~ input.rule-number');
-        await input.focus();
-        await page.keyboard.press('Control+A');
+        await input.click({ clickCount: 3 });
         await page.keyboard.type('0.95');
         // The server's reasons now name the new maximum.
         await h.waitFor('the reasons for IFD < 0.95', async () => frame.evaluate(() => [...document.querySelectorAll('td.why')].some(td => /ifd-max: IFD [\d.]+ >= 0\.95/.test(td.textContent))), { timeoutMs: 30_000 });
         log(`after IFD < 0.95: ${await statusOf(frame)}`);
         assert.match(await frame.evaluate(() => document.querySelector('code.command').textContent), /--ifd-max 0\.95/);
+        // From the keyboard alone: Tab from the number field to its slider, ArrowRight moves it one step.
+        await page.keyboard.press('Tab');
+        assert.equal(await frame.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'IFD below, slider');
+        await page.keyboard.press('ArrowRight');
+        await h.waitFor('the command for IFD < 0.96', async () => /--ifd-max 0\.96\b/.test(await frame.evaluate(() => document.querySelector('code.command').textContent)), { timeoutMs: 30_000 });
         await shot('overview-threshold');
 
         // A row's line button: the editor beside shows that line.
@@ -91,7 +95,7 @@ export const overviewChecks = [
             return null;
           }, { timeoutMs: 30_000 });
           const look = await f.evaluate(() => {
-            const style = getComputedStyle(document.body);
+            const style = window.getComputedStyle(document.body);
             return { background: style.backgroundColor, color: style.color, kept: style.getPropertyValue('--sift-kept').trim() };
           });
           looks.push(look);

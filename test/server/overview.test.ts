@@ -106,3 +106,11 @@ test('export writes byte for byte what the shown sift filter command writes', as
 test('an overview of a document that is not open is refused with a reason', async () => {
   await assert.rejects(client.connection.sendRequest(OverviewRequest, { uri: 'file:///nowhere.jsonl', rules: {} }), /not an open dataset/);
 });
+
+test('a scored record’s hover links to the overview of its dataset', async () => {
+  const hover = await client.hover(uri, 0);
+  const value = JSON.stringify(hover);
+  const link = /\[Dataset overview\]\(command:sift\.editor\.overview\?([^ )]+)/.exec(JSON.parse(value).contents.value as string);
+  assert.ok(link, value);
+  assert.deepEqual(JSON.parse(decodeURIComponent(link[1])), [uri]);
+});

@@ -14,7 +14,7 @@ test('a value next to a threshold shows the digits that decide it', () => {
 });
 
 test('counts and histograms in words', () => {
-  assert.equal(countsSentence({ records: 12, scored: 8, kept: 6, dropped: 3, unscored: 3, invalid: 1 }, true), 'Kept 6 of 8 scored records (75%), dropped 3, 3 not scored yet (scoring), 1 invalid lines; 12 records in the file.');
+  assert.equal(countsSentence({ records: 12, scored: 8, kept: 6, dropped: 3, unscored: 3, invalid: 1 }, true), 'Kept 6 of 8 scored records (75%), dropped 3, 3 not scored yet (scoring), 1 invalid line; 12 records in the file.');
   const h: Histogram = { metric: 'ifd', lo: 0.5, width: 0.25, total: [1, 4, 2], kept: [1, 3, 0], values: 7, min: 0.55, max: 1.2, below: 0, above: 0 };
   assert.deepEqual(binRows(h)[1], { from: 0.75, to: 1, total: 4, kept: 3 });
   assert.equal(histogramSentence(h), 'IFD histogram of 7 records, from 0.55 to 1.2; 4 kept. Most records are between 0.75 and 1.');
