@@ -74,7 +74,7 @@ export const overviewChecks = [
         const target = await frame.evaluate(() => document.querySelector('.table tbody tr button.link')?.textContent);
         await frame.locator('.table tbody tr button.link').first().click();
         await h.waitFor(`the cursor on line ${target}`, async () => {
-          const text = await page.locator('.statusbar [id*="editor.status.selection"]').first().innerText().catch(() => '');
+          const text = await page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ }).first().innerText().catch(() => '');
           return text.includes(`Ln ${target},`) ? text : null;
         }, { timeoutMs: 20_000 });
 
