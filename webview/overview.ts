@@ -147,7 +147,7 @@ function renderTable(result: OverviewResult): void {
   );
   replaceChildren(tableArea, [
     h('h2', {}, 'Records'),
-    h('div', { class: 'tabs', attrs: { role: 'group', 'aria-label': 'Which records' } }, tab('worst', `Worst ${rows.length > 0 || table === 'worst' ? result.worst.length : ''} (highest ${ranked})`), tab('best', `Best ${result.best.length} kept (in the order the selection prefers)`)),
+    h('div', { class: 'tabs', attrs: { role: 'group', 'aria-label': 'Which records' } }, tab('worst', `Worst ${result.worst.length} (highest ${ranked})`), tab('best', `Best ${result.best.length} kept (in the order the selection prefers)`)),
     rows.length === 0
       ? h('p', { class: 'empty' }, 'No records here yet.')
       : h('table', {}, h('thead', {}, h('tr', {}, header('line', 'Line'), ...metrics.map((m) => header(m, METRIC_LABELS[m])), header('kept', 'Decision'), h('th', { attrs: { scope: 'col' } }, 'Why'))), h('tbody', {}, ...body)),
