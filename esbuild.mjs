@@ -21,6 +21,8 @@ const entries = [
   { entryPoints: ['src/client/extension.ts'], outfile: 'dist/extension.js' },
   // The reflection diff webview: a browser bundle (its CSS import becomes dist/webview/reflection.css).
   { entryPoints: ['webview/reflection.ts'], outdir: 'dist/webview', platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: true },
+  // The dataset overview (also inlined into `sift report` pages).
+  { entryPoints: ['webview/overview.ts'], outdir: 'dist/webview', platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: true },
 ];
 const existing = (await import('node:fs')).existsSync;
 for (const entry of entries) {

@@ -3,6 +3,7 @@ import packageJson from '../../package.json';
 import { filterCommand } from './commands/filter';
 import { registerModel } from './commands/model';
 import { registerReflect } from './commands/reflect';
+import { reportCommand } from './commands/report';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
@@ -64,6 +65,17 @@ export function buildProgram(): Command {
   addScoringOptions(program.command('stats <file>').description('histograms of the scores in the terminal (scores what the store lacks)'))
     .option('--bins <n>', 'histogram bins', '20')
     .action(exitWith(statsCommand));
+
+  addScoringOptions(program.command('report <file>').description("the editor's dataset overview as one self-contained HTML page (histograms, IFD vs r-IFD, counts, worst and best records)"))
+    .requiredOption('--html <file>', 'where to write the page')
+    .option('--ifd-max <x>', 'rule to draw and count, as in sift filter: drop IFD >= x')
+    .option('--rifd-max <x>', 'as in sift filter: drop r-IFD >= x')
+    .option('--top <share>', `as in sift filter: keep the top share by IFD; ${SHARE_RULE}`)
+    .option('--ds-keep <share>', `as in sift filter: keep the lowest-DS share; ${SHARE_RULE}`)
+    .option('--self-consistent', 'as in sift filter: keep answers that agree with their question\'s majority')
+    .option('--rows <n>', 'records in the worst and best tables', '20')
+    .option('--cached-only', 'score nothing: report the scores in the store; records without one are counted as not scored')
+    .action(exitWith(reportCommand));
 
   registerReflect(addScoringOptions(program.command('reflect <file>')));
 

@@ -1,3 +1,5 @@
+import { OVERVIEW_COMMAND } from '../protocol/overview';
+
 /**
  * The client's own commands (the palette entries in package.json). They differ from the server's
  * command ids (`Commands` in the protocol: sift.scoreFile, ...) because the language client
@@ -18,4 +20,5 @@ export const CommandIds = {
   setTeacherApiKey: 'sift.setTeacherApiKey',
   clearTeacherApiKey: 'sift.clearTeacherApiKey',
   chooseStudentModel: 'sift.chooseStudentModel',
+  overview: OVERVIEW_COMMAND,
 } as const;

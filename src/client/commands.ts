@@ -3,6 +3,7 @@ import { CancelCommand, ClearScoresCommand, ScoreFileCommand, ScoreLinesCommand 
 import { CommandIds } from './commandIds';
 import { filterFile } from './filterCommand';
 import { mergeLineRanges, selectionLines } from './lineRanges';
+import type { OverviewPanels } from './overviewPanel';
 import type { ReflectionCommands } from './reflectCommands';
 import type { ScorerApiKey } from './secrets';
 import type { ServerConnection } from './serverConnection';
@@ -14,6 +15,7 @@ export interface CommandContext {
   apiKey: ScorerApiKey;
   log: vscode.LogOutputChannel;
   reflection: ReflectionCommands;
+  overview: OverviewPanels;
 }
 
 /** The dataset a command acts on: an explorer/editor-title URI argument, else the active editor's. */
@@ -43,7 +45,7 @@ function guarded(log: vscode.LogOutputChannel, name: string, handler: (...args: 
   };
 }
 
-export function registerCommands({ server, apiKey, log, reflection }: CommandContext): vscode.Disposable[] {
+export function registerCommands({ server, apiKey, log, reflection, overview }: CommandContext): vscode.Disposable[] {
   const register = (id: string, name: string, handler: (...args: unknown[]) => Promise<unknown>): vscode.Disposable =>
     vscode.commands.registerCommand(id, guarded(log, name, handler));
   const uriOf = (document: vscode.TextDocument): string => server.protocolUri(document.uri);
@@ -71,6 +73,11 @@ export function registerCommands({ server, apiKey, log, reflection }: CommandCon
     register(CommandIds.filterFile, 'Filter File', async (arg) => {
       const document = await targetDocument(arg);
       if (document) await filterFile(server, document);
+    }),
+    register(CommandIds.overview, 'Dataset Overview', async (arg) => {
+      // The hover's link passes the document's URI as a string.
+      const document = await targetDocument(typeof arg === 'string' ? vscode.Uri.parse(arg) : arg);
+      if (document) overview.show(document);
     }),
     register(CommandIds.clearScores, 'Clear Scores', async (arg) => {
       const document = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;

@@ -4,6 +4,7 @@ import { CommandIds } from './commandIds';
 import { registerCommands } from './commands';
 import { EndpointTrust } from './endpointTrust';
 import { LargeFileWatcher } from './largeFileWatcher';
+import { OverviewPanels } from './overviewPanel';
 import { ReflectionCommands } from './reflectCommands';
 import { ReflectionDocuments } from './reflectionDocuments';
 import { ReflectionPanels } from './reflectionPanel';
@@ -49,7 +50,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
     secrets: () => [apiKey.current?.key, teacherKey.current?.key],
     onStatus: (params) => status.update(params),
-    onScoresChanged: (uri) => decorations.scoresChanged(uri),
+    onScoresChanged: (uri) => {
+      decorations.scoresChanged(uri);
+      overview.scoresChanged(uri);
+    },
     onState: (state) => {
       status.setServerState(state);
       if (state === 'running') decorations.refreshAll();
@@ -61,7 +65,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const reflectionDocuments = new ReflectionDocuments();
   const panels = new ReflectionPanels(context.extensionUri, log, reflectionDocuments);
   const reflection: ReflectionCommands = new ReflectionCommands({ server, panels, teacherKey, log });
-  context.subscriptions.push(status, decorations, new LargeFileWatcher(log), reflectionDocuments, panels, ...registerCommands({ server, apiKey, log, reflection }));
+  const overview: OverviewPanels = new OverviewPanels(context.extensionUri, server, log);
+  context.subscriptions.push(status, decorations, new LargeFileWatcher(log), reflectionDocuments, panels, overview, ...registerCommands({ server, apiKey, log, reflection, overview }));
   const students = new StudentModels(context.globalStorageUri, log);
   context.subscriptions.push(students, vscode.commands.registerCommand(CommandIds.chooseStudentModel, () => students.choose()));
 

@@ -11,6 +11,7 @@ import {
   TransportKind,
   WorkDoneProgress,
   type LanguageClientOptions,
+  type RequestType,
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import {
@@ -18,6 +19,7 @@ import {
   DATASET_EXTENSIONS,
   DATASET_LANGUAGE_IDS,
   LineScoresRequest,
+  OVERVIEW_COMMAND,
   ScoresChangedNotification,
   SettingsChangedNotification,
   StatusNotification,
@@ -162,6 +164,13 @@ export class ServerConnection implements vscode.Disposable {
     }
   }
 
+  /** One of the protocol's custom requests (starting the server if it is not running). */
+  async request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
+    const client = await this.ensureStarted();
+    if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');
+    return client.sendRequest(type, params, token);
+  }
+
   async lineScores(params: LineScoresParams, token: vscode.CancellationToken): Promise<LineScoresResult | undefined> {
     const client = this.running;
     if (!client) return undefined;
@@ -229,7 +238,7 @@ export class ServerConnection implements vscode.Disposable {
       initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath, reflectionView: this.options.onReflect !== undefined, commandLinks: true }),
       // Hover command links may run the server's own commands only; dataset text shown in a hover
       // can never trigger any other command.
-      markdown: { isTrusted: { enabledCommands: Object.values(Commands) }, supportHtml: false },
+      markdown: { isTrusted: { enabledCommands: [...Object.values(Commands), OVERVIEW_COMMAND] }, supportHtml: false },
       middleware: {
         // The server's inlay hints carry the same label as the line-end decorations (see
         // ScoreDecorations), which VS Code shows coloured; other LSP editors keep the hints.

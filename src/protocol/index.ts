@@ -14,6 +14,7 @@ import type { ReflectionMode, ReflectionView } from './reflectionView';
 export { DEFAULT_REFLECTION_SETTINGS, DEFAULT_SETTINGS, type ReflectionSettings, type SiftSettings } from './settings';
 export * from './commands';
 export * from './datasets';
+export * from './overview';
 
 /** initializationOptions of the server. The API key comes from SecretStorage, never from settings. */
 export interface InitializationOptions {

@@ -2,7 +2,7 @@ import type { MetricName, SpanLoss } from '../core/metrics/types';
 import { perplexity } from '../core/metrics/nll';
 import type { RecordScore } from '../core/scoring/recordScore';
 import type { SpanKind } from '../core/scoring/plan';
-import { Commands, type SiftSettings } from '../protocol';
+import { Commands, OVERVIEW_COMMAND, type SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
 import { formatCount, legendText, METRIC_LABELS, ordinal } from './presentation';
 
@@ -72,6 +72,7 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
   parts.push(provenance(score, ctx));
   parts.push(legendText(ctx.settings));
   links.push(reflect, drop);
+  links.push(`[Dataset overview](command:${OVERVIEW_COMMAND}?${uriArg([doc.uri])} "Histograms, the selection rules and what they keep")`);
   parts.push(actions(links, ctx));
   return parts.join('\n\n');
 }

@@ -15,9 +15,11 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { packageRoot as defaultPackageRoot } from '../core/io/packageRoot';
 import {
   LineScoresRequest,
+  OverviewRequest,
   SettingsChangedNotification,
   type InitializationOptions,
   type LineScoresParams,
+  type OverviewParams,
   type SettingsChangedParams,
   type SiftSettings,
 } from '../protocol';
@@ -27,6 +29,7 @@ import { Configuration } from './configuration';
 import type { SiftDocument } from './document';
 import { errorMessage, ServerLog } from './log';
 import { OpenDocuments } from './openDocuments';
+import { overviewRequest } from './overview';
 import { Progress } from './progress';
 import { Publisher } from './publisher';
 import { Reflections, normalizeReflectionSettings, reflectionSettingsFromSection } from './reflection';
@@ -211,6 +214,9 @@ export class SiftServer {
     );
     c.onRequest(LineScoresRequest, (params: LineScoresParams) =>
       this.documents.afterOpen(params?.uri, () => log.guard('line scores', () => this.requests.lineScores(params), { version: params?.version ?? 0, scores: [] })),
+    );
+    c.onRequest(OverviewRequest, (params: OverviewParams) =>
+      this.documents.afterOpen(params?.uri, () => overviewRequest(params, { docs: this.docs, settingsFor: (doc) => this.settingsFor(doc), stored: this.stored, isScoring: (doc) => this.jobs.scheduler.isRunning(doc) })),
     );
     // Registered as a plain request rather than with onExecuteCommand, which strips the client's
     // workDoneToken from the params before a handler sees it.

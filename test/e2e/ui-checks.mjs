@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as h from './harness.mjs';
 import { healthChecks } from './health-checks.mjs';
+import { overviewChecks } from './overview-checks.mjs';
 import { reflectionChecks } from './reflection-checks.mjs';
 import { studentChecks } from './student-checks.mjs';
 
@@ -214,5 +215,6 @@ export const checks = [
       }
     },
   },
+  ...overviewChecks,
   ...reflectionChecks,
 ];
