@@ -14,6 +14,7 @@ import type { ReflectionMode, ReflectionView } from './reflectionView';
 export { DEFAULT_REFLECTION_SETTINGS, DEFAULT_SETTINGS, type ReflectionSettings, type SiftSettings } from './settings';
 export * from './commands';
 export * from './datasets';
+export * from './records';
 
 /** initializationOptions of the server. The API key comes from SecretStorage, never from settings. */
 export interface InitializationOptions {
@@ -34,6 +35,12 @@ export interface InitializationOptions {
    * actions that apply the record the student kept straight away, as an ordinary edit.
    */
   reflectionView?: boolean;
+  /**
+   * Advertise textDocument/documentSymbol (default true). The VS Code client sets false and asks
+   * anyway through a provider of its own, which it registers again as scores land: VS Code keeps a
+   * document's symbols until the text changes, and LSP has no message to say they changed.
+   */
+  documentSymbols?: boolean;
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CodeActionKind,
+  type DocumentSymbol,
   ExecuteCommandRequest,
   TextDocumentSyncKind,
   TextDocuments,
@@ -15,9 +16,13 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { packageRoot as defaultPackageRoot } from '../core/io/packageRoot';
 import {
   LineScoresRequest,
+  RecordByScoreRequest,
+  RecordRequest,
   SettingsChangedNotification,
   type InitializationOptions,
   type LineScoresParams,
+  type RecordByScoreParams,
+  type RecordParams,
   type SettingsChangedParams,
   type SiftSettings,
 } from '../protocol';
@@ -29,12 +34,14 @@ import { errorMessage, ServerLog } from './log';
 import { OpenDocuments } from './openDocuments';
 import { Progress } from './progress';
 import { Publisher } from './publisher';
+import { RecordQueries } from './records';
 import { Reflections, normalizeReflectionSettings, reflectionSettingsFromSection } from './reflection';
 import { Requests } from './requests';
 import { Stores, Scorers } from './resources';
 import { ScoringJobs } from './scoringJobs';
 import { formatOf, normalizeSettings, scorerIdentity, scorerSettings, scoringIdentity } from './settings';
 import { StoredScores } from './storedScores';
+import { documentSymbols } from './symbols';
 import { ValidSet } from './validSet';
 
 interface ClientCaps {
@@ -46,6 +53,8 @@ interface ClientCaps {
   reflectionView: boolean;
   /** The client tells the server when workspace folders come and go. */
   workspaceFolders: boolean;
+  /** Advertise textDocument/documentSymbol (the VS Code client registers its own provider, to refresh it as scores land). */
+  documentSymbols: boolean;
 }
 
 /**
@@ -57,7 +66,7 @@ interface ClientCaps {
 export class SiftServer {
   private apiKey: string | undefined;
   private root: string = defaultPackageRoot();
-  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false };
+  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false, documentSymbols: true };
   private scorers!: Scorers;
   private reflections!: Reflections;
   private shuttingDown = false;
@@ -81,6 +90,7 @@ export class SiftServer {
   private readonly stored: StoredScores;
   private readonly documents: OpenDocuments;
   private readonly requests: Requests;
+  private readonly records: RecordQueries;
   private readonly commands: ServerCommands;
 
   constructor(private readonly connection: Connection) {
@@ -140,6 +150,7 @@ export class SiftServer {
       publisher: this.publisher,
     });
     this.requests = new Requests({ docs, settingsFor, scorers, stored: this.stored, validSet: this.validSet });
+    this.records = new RecordQueries({ docs, settingsFor, scorers, stored: this.stored });
     this.commands = new ServerCommands({
       connection,
       log,
@@ -210,6 +221,16 @@ export class SiftServer {
     c.onRequest(LineScoresRequest, (params: LineScoresParams) =>
       this.documents.afterOpen(params?.uri, () => log.guard('line scores', () => this.requests.lineScores(params), { version: params?.version ?? 0, scores: [] })),
     );
+    c.onDocumentSymbol((params) =>
+      this.documents.afterOpen(params.textDocument.uri, () =>
+        log.guard('document symbols', () => {
+          const doc = this.docs.get(params.textDocument.uri);
+          return doc ? documentSymbols(doc, this.settingsFor(doc), this.scorers.lastError !== undefined) : [];
+        }, [] as DocumentSymbol[]),
+      ),
+    );
+    c.onRequest(RecordRequest, (params: RecordParams) => this.documents.afterOpen(params?.uri, () => log.guard('record', () => this.records.details(params), null)));
+    c.onRequest(RecordByScoreRequest, (params: RecordByScoreParams) => this.documents.afterOpen(params?.uri, () => log.guard('record by score', () => this.records.byScore(params), null)));
     // Registered as a plain request rather than with onExecuteCommand, which strips the client's
     // workDoneToken from the params before a handler sees it.
     c.onRequest(ExecuteCommandRequest.type, (params, token) => {
@@ -237,6 +258,7 @@ export class SiftServer {
       inlayHints: options.inlayHints !== false,
       reflectionView: options.reflectionView === true,
       workspaceFolders: caps.workspace?.workspaceFolders === true,
+      documentSymbols: options.documentSymbols !== false,
     };
     this.scorers = new Scorers(this.root, (message) => this.log.info(message));
     this.reflections = new Reflections({
@@ -260,6 +282,7 @@ export class SiftServer {
         hoverProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite] },
         inlayHintProvider: this.caps.inlayHints ? { resolveProvider: false } : undefined,
+        documentSymbolProvider: this.caps.documentSymbols ? { label: 'Sift records' } : undefined,
         executeCommandProvider: { commands: this.commands.ids },
         workspace: this.caps.workspaceFolders ? { workspaceFolders: { supported: true, changeNotifications: true } } : undefined,
       },
