@@ -18,6 +18,8 @@ const entries = [
   { entryPoints: ['src/client/extension.ts'], outfile: 'dist/extension.js' },
   // The reflection diff webview: a browser bundle (its CSS import becomes dist/webview/reflection.css).
   { entryPoints: ['webview/reflection.ts'], outdir: 'dist/webview', platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: true },
+  // The record view: the same kind of bundle (dist/webview/record.js and record.css).
+  { entryPoints: ['webview/record.ts'], outdir: 'dist/webview', platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: true },
 ];
 const existing = (await import('node:fs')).existsSync;
 for (const entry of entries) {

@@ -17,4 +17,7 @@ export const CommandIds = {
   reflectRecords: 'sift.editor.reflectRecords',
   setTeacherApiKey: 'sift.setTeacherApiKey',
   clearTeacherApiKey: 'sift.clearTeacherApiKey',
+  showRecord: 'sift.editor.showRecord',
+  nextRecordByScore: 'sift.editor.nextRecordByScore',
+  previousRecordByScore: 'sift.editor.previousRecordByScore',
 } as const;

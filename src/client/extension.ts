@@ -3,6 +3,9 @@ import type { SettingsChangedParams } from '../protocol';
 import { registerCommands } from './commands';
 import { EndpointTrust } from './endpointTrust';
 import { LargeFileWatcher } from './largeFileWatcher';
+import { registerRecordCommands } from './recordNavigation';
+import { RecordSymbols } from './recordSymbols';
+import { RecordView } from './recordView';
 import { ReflectionCommands } from './reflectCommands';
 import { ReflectionDocuments } from './reflectionDocuments';
 import { ReflectionPanels } from './reflectionPanel';
@@ -47,7 +50,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
     secrets: () => [apiKey.current?.key, teacherKey.current?.key],
     onStatus: (params) => status.update(params),
-    onScoresChanged: (uri) => decorations.scoresChanged(uri),
+    onScoresChanged: (uri) => {
+      decorations.scoresChanged(uri);
+      recordView.scoresChanged(uri);
+      recordSymbols.scoresChanged(uri);
+    },
     onState: (state) => {
       status.setServerState(state);
       if (state === 'running') decorations.refreshAll();
@@ -60,6 +67,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const panels = new ReflectionPanels(context.extensionUri, log, reflectionDocuments);
   const reflection: ReflectionCommands = new ReflectionCommands({ server, panels, teacherKey, log });
   context.subscriptions.push(status, decorations, new LargeFileWatcher(log), reflectionDocuments, panels, ...registerCommands({ server, apiKey, log, reflection }));
+  const recordView = new RecordView({ extensionUri: context.extensionUri, server, reflection, log });
+  const recordSymbols = new RecordSymbols(server);
+  context.subscriptions.push(recordView, recordSymbols, ...registerRecordCommands(server, recordView, log));
 
   function publish(why: string): void {
     void settings.publishIfChanged(server).then((sent) => {

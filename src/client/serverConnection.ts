@@ -226,7 +226,8 @@ export class ServerConnection implements vscode.Disposable {
       outputChannel: channel,
       traceOutputChannel: channel,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath, reflectionView: this.options.onReflect !== undefined }),
+      // Document symbols come through RecordSymbols, which can make VS Code ask again as scores land.
+      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath, reflectionView: this.options.onReflect !== undefined, documentSymbols: false }),
       // Hover command links may run the server's own commands only; dataset text shown in a hover
       // can never trigger any other command.
       markdown: { isTrusted: { enabledCommands: Object.values(Commands) }, supportHtml: false },
