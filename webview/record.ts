@@ -8,7 +8,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import './record.css';
 import { isRecordHostMessage, type RecordAction, type RecordDetails, type RecordMetric, type RecordViewContent, type RecordWebviewMessage } from '../src/protocol/recordView';
 import { h, replaceChildren, type Child } from './dom';
-import { markdownFragment } from './markdown';
+import { markdownTree, type MdNode } from './markdown';
 import { actionButtons, bucketText, percentileText, rankText, stateText, turnTitle } from './recordModel';
 
 interface VsCodeApi {
@@ -92,10 +92,14 @@ function turns(details: RecordDetails): HTMLElement | null {
     { class: 'turns' },
     toggle,
     ...details.turns.map((turn) => {
-      const body: Child = plain ? h('pre', { class: 'plain' }, turn.content) : h('div', { class: 'markdown' }, markdownFragment(turn.content));
+      const body: Child = plain ? h('pre', { class: 'plain' }, turn.content) : h('div', { class: 'markdown' }, ...markdownTree(turn.content).map(markdownElement));
       return h('article', { class: `turn part-${turn.part}` }, h('h2', {}, turnTitle(turn, details.format)), turn.content === '' ? h('p', { class: 'empty' }, '(empty)') : body);
     }),
   );
+}
+
+function markdownElement(node: MdNode): Child {
+  return 'text' in node ? node.text : h(node.tag, { class: node.class, attrs: node.attrs }, ...node.children.map(markdownElement));
 }
 
 function setPlain(value: boolean): void {
