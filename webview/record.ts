@@ -38,7 +38,7 @@ function header(details: RecordDetails, fileName: string): HTMLElement {
   return h(
     'header',
     { class: 'top' },
-    h('div', {}, h('h1', {}, `Line ${details.line + 1} of ${details.lineCount}`), h('p', { class: 'sub' }, `${fileName} · ${details.format}`, details.rank ? ` · ${rankText(details.rank)}` : '')),
+    h('div', {}, h('h1', {}, `Line ${details.line + 1} of ${details.lineCount}`), h('p', { class: 'sub' }, `${fileName} · ${details.format}`, details.rank ? ` · ${rankText(details.rank)}` : '', details.unscored > 0 ? ` · ${details.unscored} not scored yet` : '')),
     h(
       'nav',
       { attrs: { 'aria-label': 'Records by score' } },

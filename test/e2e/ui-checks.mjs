@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as h from './harness.mjs';
+import { recordChecks } from './record-checks.mjs';
 import { reflectionChecks } from './reflection-checks.mjs';
 
 const regexFromEnv = (name, fallback) => (process.env[name] ? new RegExp(process.env[name]) : fallback);
@@ -148,5 +149,6 @@ export const checks = [
       await shot('drop-record-undone');
     },
   },
+  ...recordChecks,
   ...reflectionChecks,
 ];

@@ -1,0 +1,150 @@
+// The record view checks of the UI run (see ui-checks.mjs): on the Alpaca sample (long records on
+// one line each), the view beside the dataset follows the cursor and renders the record readably,
+// Alt+] / Alt+[ walk the records worst first, Go to Symbol lists them with their scores, and the view
+// is looked at in light, dark and high-contrast themes.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as h from './harness.mjs';
+
+/** The frame of the record webview (VS Code nests it in two iframes), once its text matches `pattern`. */
+async function recordFrame(page, pattern, { timeoutMs = 60_000 } = {}) {
+  return h.waitFor(
+    `the record view showing ${pattern}`,
+    async () => {
+      for (const frame of page.frames()) {
+        const text = await frame.evaluate(() => (document.querySelector('main#app header.top, main#app p.empty') ? document.body.innerText : null)).catch(() => null);
+        if (text && pattern.test(text)) return frame;
+      }
+      return null;
+    },
+    { timeoutMs },
+  );
+}
+
+/** What the view shows, as data: its heading, the turns (heading, paragraphs, code blocks, text), the metric lines. */
+function readView(frame) {
+  return frame.evaluate(() => ({
+    title: document.querySelector('header.top h1')?.textContent ?? '',
+    sub: document.querySelector('header.top .sub')?.textContent ?? '',
+    turns: [...document.querySelectorAll('article.turn')].map(a => ({
+      heading: a.querySelector('h2')?.textContent ?? '',
+      paragraphs: a.querySelectorAll('.markdown p').length,
+      breaks: a.querySelectorAll('.markdown br').length,
+      text: a.querySelector('.markdown, pre.plain')?.innerText ?? '',
+    })),
+    metrics: [...document.querySelectorAll('.metric')].map(m => m.innerText),
+    buttons: [...document.querySelectorAll('vscode-button')].map(b => b.textContent.trim()),
+  }));
+}
+
+/** The 0-based line of the cursor in the active editor, from the status bar's "Ln N, Col M". */
+async function cursorLine(page) {
+  const text = await page.locator('.statusbar-item[id="status.editor.selection"]').first().innerText();
+  return Number(/Ln (\d+)/.exec(text)[1]) - 1;
+}
+
+export const recordChecks = [
+  {
+    name: 'record view: follows the cursor on alpaca-sample.jsonl, renders newlines as paragraphs, Alt+]/Alt+[ walk worst first, Go to Symbol lists scores, light/dark/high-contrast themes',
+    timeoutMs: 240_000,
+    async run({ page, workspace, shot, log, options: o }) {
+      const name = 'alpaca-sample.jsonl';
+      const records = fs.readFileSync(path.join(workspace, name), 'utf8').trim().split('\n').map(l => JSON.parse(l));
+      try {
+        await h.openFile(page, name);
+        await h.waitForLineAnnotations(page, a => [1, 2, 3].every(line => a.some(x => x.line === line && o.scorePattern.test(x.text))), { timeoutMs: o.scoreTimeoutMs });
+        await h.goToLine(page, 1);
+        await h.runCommand(page, 'Sift: Show Record');
+        let frame = await recordFrame(page, /Line 1 of 40/);
+        await page.locator('.editor-group-container').nth(1).waitFor({ state: 'visible' });
+        let view = await readView(frame);
+        log(`line 1: ${JSON.stringify({ ...view, turns: view.turns.map(t => ({ ...t, text: t.text.slice(0, 80) })) })}`);
+        assert.deepEqual(view.turns.map(t => t.heading.toUpperCase()), ['INSTRUCTION', 'INPUT', 'RESPONSE']);
+        // Record 1's response has blank lines ("\n\n") in it: they are paragraphs on screen, never a literal \n.
+        const paragraphs = records[0].output.split(/\n\s*\n/).filter(p => p.trim()).length;
+        assert.ok(paragraphs >= 2, 'record 1 of the sample has several paragraphs');
+        assert.equal(view.turns[2].paragraphs, paragraphs);
+        assert.ok(!view.turns[2].text.includes('\\n'));
+        assert.ok(view.metrics.some(m => /^IFD \d\.\d{4}/.test(m) && /instruction helps the student predict the response/.test(m)), 'IFD with its meaning');
+        assert.ok(view.metrics.some(m => /% of the \d+ scored records in this file have an IFD at or below this one/.test(m)), 'what the percentile ranks by');
+        assert.deepEqual(view.buttons.filter(b => /Reflect|Drop|Go to line/.test(b)), ['Reflect…', 'Drop record', 'Go to line 1']);
+        await shot('record-view-line-1');
+
+        // The view follows the cursor (without taking the focus).
+        await h.goToLine(page, 7);
+        frame = await recordFrame(page, /Line 7 of 40/);
+        view = await readView(frame);
+        assert.equal(view.turns[0].text.trim(), records[6].instruction.trim());
+
+        // Alt+] from the editor: the worst record, then the next worse-to-better one; Alt+[ back.
+        // Once every record is scored, the order is complete (the header says how many are still to come).
+        frame = await recordFrame(page, /Line 7 of 40\n.*by IFD(?!.*not scored yet)/, { timeoutMs: o.scoreTimeoutMs });
+        await h.goToLine(page, 7);
+        await page.keyboard.press('Alt+]');
+        frame = await recordFrame(page, /the worst of \d+ by IFD/);
+        const worst = await cursorLine(page);
+        await page.keyboard.press('Alt+]');
+        frame = await recordFrame(page, /2nd worst of \d+ by IFD/);
+        const second = await cursorLine(page);
+        assert.notEqual(second, worst);
+        view = await readView(frame);
+        assert.equal(view.title.startsWith(`Line ${second + 1} of 40`), true);
+        const status = await page.locator('.statusbar-item', { hasText: 'worst first' }).first().innerText();
+        log(`status after Alt+]: ${status}`);
+        assert.match(status, /record 2 of \d+ by IFD, worst first/);
+        await shot('record-view-second-worst');
+        await page.keyboard.press('Alt+[');
+        await recordFrame(page, /the worst of \d+ by IFD/);
+        assert.equal(await cursorLine(page), worst);
+
+        // Go to Symbol in Editor lists every record with its scores.
+        await page.keyboard.press('Control+Shift+O');
+        await page.locator(h.SEL.quickInputRow).first().waitFor({ timeout: 20_000 });
+        const rows = await page.locator(h.SEL.quickInputRow).allInnerTexts();
+        log(`Go to Symbol: ${rows.slice(0, 4).join(' | ')}`);
+        assert.ok(rows.length >= 10, `Go to Symbol lists the records (${rows.length} rows shown)`);
+        assert.ok(rows.filter(r => /IFD \d\.\d+ · r-IFD/.test(r)).length >= 10, 'records are named with their scores');
+        await shot('record-go-to-symbol');
+        await page.keyboard.press('Escape');
+
+        // Themes: the view follows the workbench theme through VS Code's CSS variables (Sift's score colours included).
+        const themes = [
+          ['Dark Modern', 'vscode-dark'],
+          ['Dark High Contrast', 'vscode-high-contrast'],
+          ['Light High Contrast', 'vscode-high-contrast-light'],
+          ['Light 2026', 'vscode-light'],
+        ];
+        const looks = [];
+        for (const [theme, bodyClass] of themes) {
+          await h.setColorTheme(page, theme);
+          const themed = await h.waitFor(
+            `the record view in ${theme}`,
+            async () => {
+              for (const f of page.frames()) {
+                const cls = await f.evaluate(() => (document.querySelector('main#app header.top') ? document.body.className : null)).catch(() => null);
+                if (cls && cls.split(/\s+/).includes(bodyClass)) return f;
+              }
+              return null;
+            },
+            { timeoutMs: 30_000 },
+          );
+          const look = await themed.evaluate(() => {
+            const style = window.getComputedStyle(document.body);
+            const swatch = document.querySelector('.metric .swatch');
+            return { background: style.backgroundColor, color: style.color, swatch: swatch ? window.getComputedStyle(swatch).backgroundColor : null };
+          });
+          looks.push(look);
+          log(`${theme}: ${JSON.stringify(look)}`);
+          assert.notEqual(look.background, look.color, `${theme}: text and background differ`);
+          assert.ok(look.swatch && look.swatch !== 'rgba(0, 0, 0, 0)', `${theme}: the score colour reaches the view`);
+          await shot(`record-theme-${bodyClass}`);
+        }
+        assert.equal(new Set(looks.map(l => `${l.background} ${l.color}`)).size, themes.length, 'each theme gives the view its own colours');
+      } finally {
+        await h.setColorTheme(page, 'Light 2026').catch(() => {});
+        await h.runCommand(page, 'View: Close All Editors').catch(() => {});
+      }
+    },
+  },
+];
