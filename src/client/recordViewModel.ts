@@ -19,6 +19,15 @@ export const FOLLOW_DELAY_MS = 120;
 /** The least time between two refreshes of the outline while scores stream in (each one asks for every record's symbol). */
 export const SYMBOLS_REFRESH_MS = 1500;
 
+/**
+ * The time between two refreshes of a file's symbols while it is scored: every refresh sends a
+ * symbol per line, so a large file waits longer (100k lines: 11.5 s rather than 1.5 s) and the
+ * editor never spends its time re-reading an outline of megabytes.
+ */
+export function symbolsRefreshDelay(lineCount: number): number {
+  return SYMBOLS_REFRESH_MS + Math.ceil(lineCount / 10);
+}
+
 export interface RecordPageParts {
   cspSource: string;
   nonce: string;

@@ -100,6 +100,14 @@ export const recordChecks = [
         await shot('record-view-second-worst');
         await moveTo('Alt+[', 1);
 
+        // The view's own buttons, and the keys with the focus in the view.
+        frame = await recordFrame(page, /the worst of \d+ by IFD/);
+        await frame.locator('vscode-button', { hasText: 'Better' }).click();
+        await recordFrame(page, /2nd worst of \d+ by IFD/);
+        await page.keyboard.press('Alt+[');
+        // (The view has the focus, so the status bar shows no cursor position: the view's line says where the cursor went.)
+        await recordFrame(page, new RegExp(`Line ${worst + 1} of 41\n.*the worst of \\d+ by IFD`));
+
         // Go to Symbol in Editor lists every record with its scores.
         await page.keyboard.press('Control+Shift+O');
         await page.locator(h.SEL.quickInputRow).first().waitFor({ timeout: 20_000 });
@@ -146,6 +154,23 @@ export const recordChecks = [
           await shot(`record-theme-${bodyClass}`);
         }
         assert.equal(new Set(looks.map(l => `${l.background} ${l.color}`)).size, themes.length, 'each theme gives the view its own colours');
+
+        // A conversation: every turn, the scored pair marked, code blocks, and markup left as text.
+        await h.openFile(page, 'record-view-e2e.jsonl');
+        await h.goToLine(page, 1);
+        frame = await recordFrame(page, /Line 1 of 3/);
+        const conversation = await frame.evaluate(() => ({
+          headings: [...document.querySelectorAll('article.turn h2')].map(e => e.textContent),
+          code: [...document.querySelectorAll('article.part-response pre')].map(p => [p.getAttribute('data-language'), p.innerText]),
+          bold: document.querySelectorAll('article.turn b').length,
+          strong: [...document.querySelectorAll('article.part-response strong')].map(e => e.textContent),
+        }));
+        log(`conversation: ${JSON.stringify(conversation)}`);
+        assert.deepEqual(conversation.headings, ['System', 'User', 'Assistant', 'User · the instruction scored', 'Assistant · the response scored']);
+        assert.deepEqual(conversation.code, [['python', 'items = [1, 2, 3]\nitems.reverse()\nprint(items)  # [3, 2, 1]'], ['python', 'copy = items[::-1]']]);
+        assert.equal(conversation.bold, 0, '<b> in a record is text, not an element');
+        assert.deepEqual(conversation.strong, ['In place', 'As a copy']);
+        await shot('record-view-conversation');
       } finally {
         await h.setColorTheme(page, 'Light 2026').catch(() => {});
         await h.runCommand(page, 'View: Close All Editors').catch(() => {});

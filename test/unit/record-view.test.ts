@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import type { LineRecord } from '../../src/core/document/documentRecords';
 import type { MetricName } from '../../src/core/metrics/types';
 import type { RecordDetails, RecordMetric } from '../../src/protocol/recordView';
-import { fileNameOf, moveMessage, pressApplies, recordPageHtml, viewContent, viewTitle } from '../../src/client/recordViewModel';
+import { fileNameOf, moveMessage, pressApplies, recordPageHtml, symbolsRefreshDelay, viewContent, viewTitle } from '../../src/client/recordViewModel';
 import { bucketOf, SortedValues } from '../../src/server/presentation';
 import { worstFirst } from '../../src/server/recordOrder';
 import { decisiveText, recordTurns } from '../../src/server/records';
@@ -116,6 +116,11 @@ describe('record view host', () => {
     assert.equal(pressApplies({ ...press, version: 2 }, details()), false);
     assert.equal(pressApplies({ ...press, line: 5 }, details()), false);
     assert.equal(pressApplies(press, undefined), false);
+  });
+
+  it('refreshes the symbols of a large file less often', () => {
+    assert.equal(symbolsRefreshDelay(41), 1505);
+    assert.equal(symbolsRefreshDelay(100_000), 11_500);
   });
 
   it('says where a move by score landed, or why it did not', () => {
