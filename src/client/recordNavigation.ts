@@ -22,11 +22,12 @@ export async function moveByScore(server: ServerConnection, editor: vscode.TextE
   const client = server.running ?? (await server.ensureStarted());
   if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');
   const result = await client.sendRequest(RecordByScoreRequest, { uri: server.protocolUri(editor.document.uri), line: editor.selection.active.line, direction });
+  if (result?.target) {
+    const at = new vscode.Position(result.target.line, 0);
+    editor.selection = new vscode.Selection(at, at);
+    editor.revealRange(new vscode.Range(at, at), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
   vscode.window.setStatusBarMessage(moveMessage(result, direction), MESSAGE_MS);
-  if (!result?.target) return;
-  const at = new vscode.Position(result.target.line, 0);
-  editor.selection = new vscode.Selection(at, at);
-  editor.revealRange(new vscode.Range(at, at), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }
 
 /** The dataset editor a move acts on: the active one, or the one the record view follows when the view has the focus. */

@@ -87,6 +87,6 @@ export function moveMessage(result: RecordByScoreResult | null | undefined, dire
   if (!result) return 'Sift: this file is not a dataset Sift reads here.';
   const pending = result.unscored > 0 ? ` (${result.unscored} record${result.unscored === 1 ? '' : 's'} not scored yet)` : '';
   if (!result.target) return `Sift: ${result.message ?? `no ${direction} record`}${pending}`;
-  const { position, label } = result.target;
-  return `Sift: record ${position} of ${result.of} by ${result.metric}, worst first — ${label}${pending}`;
+  const { position, label, line } = result.target;
+  return `Sift: record ${position} of ${result.of} by ${result.metric}, worst first (line ${line + 1}) — ${label}${pending}`;
 }

@@ -86,9 +86,10 @@ export const recordChecks = [
           await page.keyboard.press(key);
           const status = await h.waitFor(`the status after ${key}`, async () => {
             const text = await page.locator('.statusbar-item', { hasText: 'worst first' }).first().innerText().catch(() => '');
-            return new RegExp(`record ${position} of \\d+ by IFD, worst first`).test(text) ? text : null;
+            return new RegExp(`record ${position} of \\d+ by IFD, worst first \\(line \\d+\\)`).test(text) ? text : null;
           }, { timeoutMs: 20_000 });
-          const line = await cursorLine(page);
+          const line = Number(/\(line (\d+)\)/.exec(status)[1]) - 1;
+          await h.waitFor(`the cursor on line ${line + 1}`, async () => (await cursorLine(page)) === line, { timeoutMs: 10_000 });
           await recordFrame(page, new RegExp(`Line ${line + 1} of 41`));
           log(`${key}: line ${line + 1}, ${status}`);
           return line;

@@ -124,7 +124,7 @@ describe('record view host', () => {
   });
 
   it('says where a move by score landed, or why it did not', () => {
-    assert.equal(moveMessage({ target: { line: 7, position: 3, label: 'IFD 1.02 · r-IFD 0.40' }, of: 40, metric: 'IFD', unscored: 0 }, 'next'), 'Sift: record 3 of 40 by IFD, worst first — IFD 1.02 · r-IFD 0.40');
+    assert.equal(moveMessage({ target: { line: 7, position: 3, label: 'IFD 1.02 · r-IFD 0.40' }, of: 40, metric: 'IFD', unscored: 0 }, 'next'), 'Sift: record 3 of 40 by IFD, worst first (line 8) — IFD 1.02 · r-IFD 0.40');
     assert.equal(moveMessage({ of: 40, metric: 'IFD', unscored: 2, message: 'This is the best record by IFD.' }, 'next'), 'Sift: This is the best record by IFD. (2 records not scored yet)');
     assert.match(moveMessage(null, 'previous'), /not a dataset/);
   });
