@@ -9,17 +9,24 @@ import * as h from './harness.mjs';
 
 /** The frame of the record webview (VS Code nests it in two iframes), once its text matches `pattern`. */
 async function recordFrame(page, pattern, { timeoutMs = 60_000 } = {}) {
-  return h.waitFor(
-    `the record view showing ${pattern}`,
-    async () => {
-      for (const frame of page.frames()) {
-        const text = await frame.evaluate(() => (document.querySelector('main#app header.top, main#app p.empty') ? document.body.innerText : null)).catch(() => null);
-        if (text && pattern.test(text)) return frame;
-      }
-      return null;
-    },
-    { timeoutMs },
-  );
+  let seen = '';
+  return h
+    .waitFor(
+      `the record view showing ${pattern}`,
+      async () => {
+        for (const frame of page.frames()) {
+          const text = await frame.evaluate(() => (document.querySelector('main#app header.top, main#app p.empty') ? document.body.innerText : null)).catch(() => null);
+          if (text) seen = text;
+          if (text && pattern.test(text)) return frame;
+        }
+        return null;
+      },
+      { timeoutMs },
+    )
+    .catch(error => {
+      error.message += `; the view showed: ${JSON.stringify(seen.slice(0, 300))}`;
+      throw error;
+    });
 }
 
 /** What the view shows, as data: its heading, the turns (heading, paragraphs, code blocks, text), the metric lines. */
