@@ -95,7 +95,7 @@ export const recordChecks = [
         await h.openFile(page, o.scoredFile);
         const scoredLines = fs.readFileSync(path.join(workspace, o.scoredFile), 'utf8').split('\n').length;
         await h.goToLine(page, 1);
-        await recordFrame(page, new RegExp(`Line 1 of ${scoredLines}\\n.*by IFD(?!.*not scored yet)`), { timeoutMs: o.scoreTimeoutMs });
+        await recordFrame(page, new RegExp(`Line 1 of ${scoredLines}\\s+.*by IFD(?!.*not scored yet)`), { timeoutMs: o.scoreTimeoutMs });
         let lastStatus = '';
         const move = async (what, act, position, { fromView = false } = {}) => {
           await act();
