@@ -124,7 +124,8 @@ export const recordChecks = [
         assert.equal(await move('◀ Worse in the view', () => frame.locator('vscode-button', { hasText: 'Worse' }).click(), 3, { fromView: true }), walk[2]);
         assert.equal(await move('Alt+] in the view', () => page.keyboard.press('Alt+]'), 4, { fromView: true }), walk[3]);
 
-        // Go to Symbol in Editor lists every record with its scores.
+        // Go to Symbol in Editor lists every record with its scores (the focus goes back to the dataset first).
+        await page.locator(h.SEL.viewLines).first().click({ position: { x: 5, y: 5 } });
         await h.goToLine(page, 1);
         await page.keyboard.press('Control+Shift+O');
         await page.locator(h.SEL.quickInputRow).first().waitFor({ timeout: 20_000 });
