@@ -134,7 +134,11 @@ export const recordChecks = [
         assert.equal(rows.filter(r => /IFD \d\.\d+ · r-IFD/.test(r)).length, 5, 'every record is named with its scores');
         await shot('record-go-to-symbol');
         await page.keyboard.press('Escape');
-        await h.openFile(page, name);
+        // Back to the Alpaca sample (still open in its tab) for the themes.
+        await page.locator(`.tabs-container .tab[data-resource-name="${name}"]`).first().click();
+        await page.locator(`.tabs-container .tab.active[data-resource-name="${name}"]`).first().waitFor({ timeout: 20_000 });
+        await h.goToLine(page, 2);
+        await recordFrame(page, /Line 2 of 41/);
 
         // Themes: the view follows the workbench theme through VS Code's CSS variables (Sift's score colours included).
         const themes = [
