@@ -1,11 +1,14 @@
+import type { DocumentSymbol } from 'vscode-languageserver';
 import type { LineRecord } from '../core/document/documentRecords';
 import type { MetricName } from '../core/metrics/types';
 import type { SiftSettings } from '../protocol';
 import type { RecordByScoreParams, RecordByScoreResult, RecordParams } from '../protocol/records';
-import type { RecordDetails, RecordMetric, RecordState, RecordTurn } from '../protocol/recordView';
+import type { RecordDetails, RecordMetric, RecordTurn } from '../protocol/recordView';
 import type { SiftDocument } from './document';
 import { bucketOf, METRIC_LABELS, primaryMetric, scoreLabel } from './presentation';
 import { recordOrder } from './recordOrder';
+import { recordState } from './recordState';
+import { documentSymbols } from './symbols';
 import type { Scorers } from './resources';
 import type { StoredScores } from './storedScores';
 
@@ -43,16 +46,6 @@ function verdict(metric: MetricName, value: number): string | undefined {
   return metric === 'ifd'
     ? `at or above ${threshold}: the instruction does not help, so the ${label} < ${threshold} rule drops this record`
     : `at or above ${threshold}: the response does not help, so the ${label} < ${threshold} rule drops this record`;
-}
-
-/** Where a record line stands with the scorer. Before stored scores are known, every record of an auto-scored file is as good as queued. */
-export function recordState(doc: SiftDocument, line: LineRecord, scorerFailed: boolean): RecordState {
-  if (line.blank) return 'blank';
-  if (!line.scorable) return 'invalid';
-  if (doc.scores.has(line.text)) return 'scored';
-  if (doc.pending.has(line.text) || (doc.autoScore && !doc.swept && !scorerFailed)) return 'pending';
-  if (doc.failures.has(line.text)) return 'failed';
-  return 'unscored';
 }
 
 /** The turns of a record in order: earlier turns, then the scored instruction, its input, and the response. */
@@ -121,6 +114,12 @@ export class RecordQueries {
       scored,
       unscored: total - scored,
     };
+  }
+
+  /** The outline's symbols: one per record line, named with its scores (symbols.ts). */
+  symbols(uri: string): DocumentSymbol[] {
+    const doc = this.deps.docs.get(uri);
+    return doc ? documentSymbols(doc, this.deps.settingsFor(doc), this.deps.scorers().lastError !== undefined) : [];
   }
 
   byScore(params: RecordByScoreParams): RecordByScoreResult | null {

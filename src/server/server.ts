@@ -21,8 +21,6 @@ import {
   SettingsChangedNotification,
   type InitializationOptions,
   type LineScoresParams,
-  type RecordByScoreParams,
-  type RecordParams,
   type SettingsChangedParams,
   type SiftSettings,
 } from '../protocol';
@@ -41,7 +39,6 @@ import { Stores, Scorers } from './resources';
 import { ScoringJobs } from './scoringJobs';
 import { formatOf, normalizeSettings, scorerIdentity, scorerSettings, scoringIdentity } from './settings';
 import { StoredScores } from './storedScores';
-import { documentSymbols } from './symbols';
 import { ValidSet } from './validSet';
 
 interface ClientCaps {
@@ -221,16 +218,9 @@ export class SiftServer {
     c.onRequest(LineScoresRequest, (params: LineScoresParams) =>
       this.documents.afterOpen(params?.uri, () => log.guard('line scores', () => this.requests.lineScores(params), { version: params?.version ?? 0, scores: [] })),
     );
-    c.onDocumentSymbol((params) =>
-      this.documents.afterOpen(params.textDocument.uri, () =>
-        log.guard('document symbols', () => {
-          const doc = this.docs.get(params.textDocument.uri);
-          return doc ? documentSymbols(doc, this.settingsFor(doc), this.scorers.lastError !== undefined) : [];
-        }, [] as DocumentSymbol[]),
-      ),
-    );
-    c.onRequest(RecordRequest, (params: RecordParams) => this.documents.afterOpen(params?.uri, () => log.guard('record', () => this.records.details(params), null)));
-    c.onRequest(RecordByScoreRequest, (params: RecordByScoreParams) => this.documents.afterOpen(params?.uri, () => log.guard('record by score', () => this.records.byScore(params), null)));
+    c.onDocumentSymbol((params) => this.documents.afterOpen(params.textDocument.uri, () => log.guard('document symbols', () => this.records.symbols(params.textDocument.uri), [] as DocumentSymbol[])));
+    c.onRequest(RecordRequest, (params) => this.documents.afterOpen(params?.uri, () => log.guard('record', () => this.records.details(params), null)));
+    c.onRequest(RecordByScoreRequest, (params) => this.documents.afterOpen(params?.uri, () => log.guard('record by score', () => this.records.byScore(params), null)));
     // Registered as a plain request rather than with onExecuteCommand, which strips the client's
     // workDoneToken from the params before a handler sees it.
     c.onRequest(ExecuteCommandRequest.type, (params, token) => {

@@ -3,7 +3,7 @@ import type { LineRecord } from '../core/document/documentRecords';
 import type { SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
 import { FAILED_LABEL, PENDING_LABEL, scoreLabel } from './presentation';
-import { recordState } from './records';
+import { recordState } from './recordState';
 
 /** Characters of the instruction a symbol shows: enough to tell records apart in a list. */
 const SNIPPET_CHARS = 60;
