@@ -23,6 +23,8 @@ const entries = [
   { entryPoints: ['webview/reflection.ts'], outdir: 'dist/webview', platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: true },
   // The dataset overview (also inlined into `sift report` pages).
   { entryPoints: ['webview/overview.ts'], outdir: 'dist/webview', platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: true },
+  // The record view: the same kind of bundle (dist/webview/record.js and record.css).
+  { entryPoints: ['webview/record.ts'], outdir: 'dist/webview', platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: true },
 ];
 const existing = (await import('node:fs')).existsSync;
 for (const entry of entries) {

@@ -21,4 +21,7 @@ export const CommandIds = {
   clearTeacherApiKey: 'sift.clearTeacherApiKey',
   chooseStudentModel: 'sift.chooseStudentModel',
   overview: OVERVIEW_COMMAND,
+  showRecord: 'sift.editor.showRecord',
+  nextRecordByScore: 'sift.editor.nextRecordByScore',
+  previousRecordByScore: 'sift.editor.previousRecordByScore',
 } as const;

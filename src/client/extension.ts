@@ -5,6 +5,9 @@ import { registerCommands } from './commands';
 import { EndpointTrust } from './endpointTrust';
 import { LargeFileWatcher } from './largeFileWatcher';
 import { OverviewPanels } from './overviewPanel';
+import { registerRecordCommands } from './recordNavigation';
+import { RecordSymbols } from './recordSymbols';
+import { RecordView } from './recordView';
 import { ReflectionCommands } from './reflectCommands';
 import { ReflectionDocuments } from './reflectionDocuments';
 import { ReflectionPanels } from './reflectionPanel';
@@ -53,6 +56,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     onScoresChanged: (uri) => {
       decorations.scoresChanged(uri);
       overview.scoresChanged(uri);
+      recordView.scoresChanged(uri);
+      recordSymbols.scoresChanged(uri);
     },
     onState: (state) => {
       status.setServerState(state);
@@ -69,6 +74,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(status, decorations, new LargeFileWatcher(log), reflectionDocuments, panels, overview, ...registerCommands({ server, apiKey, log, reflection, overview }));
   const students = new StudentModels(context.globalStorageUri, log);
   context.subscriptions.push(students, vscode.commands.registerCommand(CommandIds.chooseStudentModel, () => students.choose()));
+  const recordView = new RecordView({ extensionUri: context.extensionUri, server, reflection, log });
+  const recordSymbols = new RecordSymbols(server);
+  context.subscriptions.push(recordView, recordSymbols, ...registerRecordCommands(server, recordView, log));
 
   function publish(why: string): void {
     void settings.publishIfChanged(server).then((sent) => {

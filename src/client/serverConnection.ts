@@ -235,7 +235,8 @@ export class ServerConnection implements vscode.Disposable {
       outputChannel: channel,
       traceOutputChannel: channel,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath, reflectionView: this.options.onReflect !== undefined, commandLinks: true }),
+      // Document symbols come through RecordSymbols, which can make VS Code ask again as scores land.
+      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath, reflectionView: this.options.onReflect !== undefined, commandLinks: true, documentSymbols: false }),
       // Hover command links may run the server's own commands only; dataset text shown in a hover
       // can never trigger any other command.
       markdown: { isTrusted: { enabledCommands: [...Object.values(Commands), OVERVIEW_COMMAND] }, supportHtml: false },

@@ -15,6 +15,7 @@ export { DEFAULT_REFLECTION_SETTINGS, DEFAULT_SETTINGS, type ReflectionSettings,
 export * from './commands';
 export * from './datasets';
 export * from './overview';
+export * from './records';
 
 /** initializationOptions of the server. The API key comes from SecretStorage, never from settings. */
 export interface InitializationOptions {
@@ -41,6 +42,12 @@ export interface InitializationOptions {
    * hovers point to the code actions, which carry the same commands.
    */
   commandLinks?: boolean;
+  /**
+   * Advertise textDocument/documentSymbol (default true). The VS Code client sets false and asks
+   * anyway through a provider of its own, which it registers again as scores land: VS Code keeps a
+   * document's symbols until the text changes, and LSP has no message to say they changed.
+   */
+  documentSymbols?: boolean;
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CodeActionKind,
+  type DocumentSymbol,
   ExecuteCommandRequest,
   TextDocumentSyncKind,
   TextDocuments,
@@ -16,6 +17,8 @@ import { packageRoot as defaultPackageRoot } from '../core/io/packageRoot';
 import {
   LineScoresRequest,
   OverviewRequest,
+  RecordByScoreRequest,
+  RecordRequest,
   SettingsChangedNotification,
   type InitializationOptions,
   type LineScoresParams,
@@ -32,6 +35,7 @@ import { OpenDocuments } from './openDocuments';
 import { overviewRequest } from './overview';
 import { Progress } from './progress';
 import { Publisher } from './publisher';
+import { RecordQueries } from './records';
 import { Reflections, normalizeReflectionSettings, reflectionSettingsFromSection } from './reflection';
 import { Requests } from './requests';
 import { Stores, Scorers } from './resources';
@@ -51,6 +55,8 @@ interface ClientCaps {
   workspaceFolders: boolean;
   /** The client renders `command:` links in hover markdown. */
   commandLinks: boolean;
+  /** Advertise textDocument/documentSymbol (the VS Code client registers its own provider, to refresh it as scores land). */
+  documentSymbols: boolean;
 }
 
 /**
@@ -62,7 +68,7 @@ interface ClientCaps {
 export class SiftServer {
   private apiKey: string | undefined;
   private root: string = defaultPackageRoot();
-  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false, commandLinks: false };
+  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false, commandLinks: false, documentSymbols: true };
   private scorers!: Scorers;
   private reflections!: Reflections;
   private shuttingDown = false;
@@ -86,6 +92,7 @@ export class SiftServer {
   private readonly stored: StoredScores;
   private readonly documents: OpenDocuments;
   private readonly requests: Requests;
+  private readonly records: RecordQueries;
   private readonly commands: ServerCommands;
 
   constructor(private readonly connection: Connection) {
@@ -145,6 +152,7 @@ export class SiftServer {
       publisher: this.publisher,
     });
     this.requests = new Requests({ docs, settingsFor, scorers, stored: this.stored, validSet: this.validSet, commandLinks: () => this.caps.commandLinks });
+    this.records = new RecordQueries({ docs, settingsFor, scorers, stored: this.stored });
     this.commands = new ServerCommands({
       connection,
       log,
@@ -218,6 +226,9 @@ export class SiftServer {
     c.onRequest(OverviewRequest, (params: OverviewParams) =>
       this.documents.afterOpen(params?.uri, () => overviewRequest(params, { docs: this.docs, settingsFor: (doc) => this.settingsFor(doc), stored: this.stored, isScoring: (doc) => this.jobs.scheduler.isRunning(doc) })),
     );
+    c.onDocumentSymbol((params) => this.documents.afterOpen(params.textDocument.uri, () => log.guard('document symbols', () => this.records.symbols(params.textDocument.uri), [] as DocumentSymbol[])));
+    c.onRequest(RecordRequest, (params) => this.documents.afterOpen(params?.uri, () => log.guard('record', () => this.records.details(params), null)));
+    c.onRequest(RecordByScoreRequest, (params) => this.documents.afterOpen(params?.uri, () => log.guard('record by score', () => this.records.byScore(params), null)));
     // Registered as a plain request rather than with onExecuteCommand, which strips the client's
     // workDoneToken from the params before a handler sees it.
     c.onRequest(ExecuteCommandRequest.type, (params, token) => {
@@ -246,6 +257,7 @@ export class SiftServer {
       reflectionView: options.reflectionView === true,
       workspaceFolders: caps.workspace?.workspaceFolders === true,
       commandLinks: options.commandLinks === true,
+      documentSymbols: options.documentSymbols !== false,
     };
     this.scorers = new Scorers(this.root, (message) => this.log.info(message));
     this.scorers.onHealthChange((change) => {
@@ -274,6 +286,7 @@ export class SiftServer {
         hoverProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite] },
         inlayHintProvider: this.caps.inlayHints ? { resolveProvider: false } : undefined,
+        documentSymbolProvider: this.caps.documentSymbols ? { label: 'Sift records' } : undefined,
         executeCommandProvider: { commands: this.commands.ids },
         workspace: this.caps.workspaceFolders ? { workspaceFolders: { supported: true, changeNotifications: true } } : undefined,
       },

@@ -18,6 +18,7 @@ import path from 'node:path';
 import * as h from './harness.mjs';
 import { healthChecks } from './health-checks.mjs';
 import { overviewChecks } from './overview-checks.mjs';
+import { recordChecks } from './record-checks.mjs';
 import { reflectionChecks } from './reflection-checks.mjs';
 import { studentChecks } from './student-checks.mjs';
 
@@ -216,5 +217,6 @@ export const checks = [
     },
   },
   ...overviewChecks,
+  ...recordChecks,
   ...reflectionChecks,
 ];
