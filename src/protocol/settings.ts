@@ -174,8 +174,10 @@ export const SCORING_SETTINGS = keyedByField({
       vicuna: 'The Vicuna conversation template.',
       wizardlm: 'The WizardLM template.',
       plain: 'The instruction (and input) as plain text.',
+      chat: "The student model's own chat template (a GGUF model's `tokenizer.chat_template`, a vLLM server's template); `plain` when the model has none.",
     },
-    markdownDescription: 'Prompt template that wraps the instruction before the response is scored. Use the template the student model will be fine-tuned with.',
+    markdownDescription:
+      'Prompt template that wraps the instruction before the response is scored. Use the template the student model will be fine-tuned with: `chat` for an instruct model trained on its own chat format.',
   }),
   format: enumSetting(['', ...FORMAT_NAMES], {
     key: 'format',

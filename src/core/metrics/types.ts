@@ -36,7 +36,15 @@ export type DsRule = (typeof DS_RULES)[number];
 export const METRIC_NAMES = ['ifd', 'rifd', 'ds'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
-export const TEMPLATE_NAMES = ['alpaca', 'vicuna', 'wizardlm', 'plain'] as const;
+/** Templates Sift renders itself, as text (METHODS §2.3). */
+export const TEXT_TEMPLATE_NAMES = ['alpaca', 'vicuna', 'wizardlm', 'plain'] as const;
+export type TextTemplateName = (typeof TEXT_TEMPLATE_NAMES)[number];
+
+/**
+ * `chat`: the student model's own chat template, rendered by the backend (GGUF metadata locally,
+ * the server's template through vLLM's `/tokenize`); see chatSpans.ts for the spans it scores.
+ */
+export const TEMPLATE_NAMES = [...TEXT_TEMPLATE_NAMES, 'chat'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 /**
