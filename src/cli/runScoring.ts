@@ -66,6 +66,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
       store,
       config: settings.config,
       metricSettings,
+      turnScore: settings.turnScore,
       methodVersion: METHOD_VERSION,
       signal: callbacks.signal,
       ...pipelineShape(settings),
@@ -85,6 +86,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
         callbacks.onScore(info, score, record);
       },
     }).finally(() => progress.stop());
+    if (!callbacks.quiet) for (const runNote of stats.notes) process.stderr.write(`note: ${runNote}\n`);
     return {
       stats,
       modelId: scorer.modelId,
