@@ -44,7 +44,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
   const note = scorer instanceof LocalScorer ? vocabularyCostNote(scorer.vocabSize) : undefined;
   if (note && !callbacks.quiet) process.stderr.write(`${note}\n`);
   try {
-    const metricSettings: MetricSettings = { ifdVariant: settings.config.ifdVariant, dsRule: settings.dsRule };
+    const metricSettings: MetricSettings = { ifdVariant: settings.config.ifdVariant, dsRule: settings.dsRule, turnScore: settings.turnScore };
     if (settings.validPath) {
       metricSettings.validMeanLoss = await validSetMeanLoss(settings.validPath, {
         scorer,
@@ -66,7 +66,6 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
       store,
       config: settings.config,
       metricSettings,
-      turnScore: settings.turnScore,
       methodVersion: METHOD_VERSION,
       signal: callbacks.signal,
       ...pipelineShape(settings),

@@ -5,7 +5,7 @@ import type { DsRule } from '../core/metrics/types';
 import type { ScorerSettings } from '../core/scoring/createScorer';
 import { displayUrl } from '../core/net/redact';
 import type { ScoringConfig } from '../core/scoring/plan';
-import type { TurnScore } from '../core/scoring/recordScore';
+import type { TurnScore } from '../core/metrics/types';
 import { SCORING_SETTINGS as S, type NumberSetting } from '../protocol/settings';
 import { UsageError, oneOf } from './usage';
 

@@ -7,11 +7,11 @@
  */
 
 import { FORMAT_NAMES } from '../core/dataset/types';
-import { DS_RULES, METRIC_NAMES, RATIO_VARIANTS, TEMPLATE_NAMES } from '../core/metrics/types';
+import { DS_RULES, METRIC_NAMES, RATIO_VARIANTS, TEMPLATE_NAMES, TURN_SCORES } from '../core/metrics/types';
 import { BACKEND_NAMES, DEFAULT_VLLM_MODE, VLLM_MODES } from '../core/scoring/backends';
 import { BOUNDARIES } from '../core/scoring/plan';
 import { CHAT_DIRECT_FRAMES, CHAT_END_OF_TURN } from '../core/metrics/chatSpans';
-import { TURN_SCORES } from '../core/scoring/recordScore';
+
 
 /** The configuration section: every key below is `sift.<key>`. */
 export const SECTION = 'sift';

@@ -55,13 +55,15 @@ export function scoringConfig(settings: SiftSettings): ScoringConfig {
     template: settings.template,
     boundary: settings.boundary,
     ifdVariant: settings.ifdVariant,
+    chatEndOfTurn: settings.chatEndOfTurn,
+    chatDirectFrame: settings.chatDirectFrame,
   };
 }
 
 /** Everything that changes a stored score or the metrics computed from it. */
 export function scoringIdentity(settings: SiftSettings): string {
   const c = scoringConfig(settings);
-  return JSON.stringify([c.metrics, c.template, c.boundary, c.ifdVariant, settings.dsValidSet, settings.dsRule]);
+  return JSON.stringify([c.metrics, c.template, c.boundary, c.ifdVariant, c.chatEndOfTurn, c.chatDirectFrame, settings.turnScore, settings.dsValidSet, settings.dsRule]);
 }
 
 /** A valid-set path from settings; relative paths are taken from the workspace root. */

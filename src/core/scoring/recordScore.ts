@@ -1,14 +1,8 @@
 import { computeRecordMetrics, type MetricSettings, type RecordMetrics } from '../metrics/recordMetrics';
-import type { MetricName, MetricResult, RecordLosses } from '../metrics/types';
+import type { MetricName, MetricResult, RecordLosses, TurnScore } from '../metrics/types';
 import type { RecordLossResult, TurnOutcomes } from './scoreRecords';
 
-/**
- * How a multi-turn record's score comes from its assistant turns' scores: `last` (default) is the
- * last answer given the whole conversation, what single-pair tools score; `mean` and `min` look at
- * every answer (`min`: a conversation is as easy to follow as its easiest answer).
- */
-export const TURN_SCORES = ['last', 'mean', 'min'] as const;
-export type TurnScore = (typeof TURN_SCORES)[number];
+export { TURN_SCORES, type TurnScore } from '../metrics/types';
 
 /** One assistant turn's scores. */
 export interface TurnScoreDetail {
@@ -35,7 +29,7 @@ export interface RecordScore {
   notes?: string[];
 }
 
-export function toRecordScore(result: RecordLossResult, metrics: MetricName[], settings: MetricSettings, turnScore: TurnScore = 'last'): RecordScore {
+export function toRecordScore(result: RecordLossResult, metrics: MetricName[], settings: MetricSettings, turnScore: TurnScore = settings.turnScore ?? 'last'): RecordScore {
   const turns = (result.turns ?? [result.metrics]).map((outcomes) => turnDetail(outcomes, metrics, settings));
   const last = turns[turns.length - 1];
   const notes = [...new Set(turns.flatMap((t) => t.notes))];

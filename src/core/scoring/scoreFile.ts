@@ -3,7 +3,7 @@ import type { FormatSpec, ParsedRecord, Problem } from '../dataset/types';
 import type { MetricSettings } from '../metrics/recordMetrics';
 import type { ScoreStore } from '../store/scoreStore';
 import type { ScoringConfig } from './plan';
-import { toRecordScore, type RecordScore, type TurnScore } from './recordScore';
+import { toRecordScore, type RecordScore } from './recordScore';
 import { scoreRecords, type RecordToScore, type RunStats } from './scoreRecords';
 import type { TokenScorer } from './types';
 
@@ -19,8 +19,6 @@ export interface ScoreFileOptions {
   store: ScoreStore;
   config: ScoringConfig;
   metricSettings: MetricSettings;
-  /** A multi-turn record's score from its turns' (default `last`). */
-  turnScore?: TurnScore;
   methodVersion: string;
   signal?: AbortSignal;
   chunkTokens?: number;
@@ -78,7 +76,7 @@ export async function scoreFile(path: string, options: ScoreFileOptions): Promis
       const entry = inFlight.get(result.id);
       if (!entry) return;
       inFlight.delete(result.id);
-      options.onScore(entry.info, toRecordScore(result, options.config.metrics, options.metricSettings, options.turnScore), entry.record);
+      options.onScore(entry.info, toRecordScore(result, options.config.metrics, options.metricSettings), entry.record);
     },
   });
   return { ...stats, invalid };
