@@ -29,7 +29,7 @@ export class JinjaChatRenderer implements ChatRenderer {
     try {
       compiled = new JinjaTemplate(source.template);
     } catch (error) {
-      throw new Error(`the model's chat template cannot be parsed: ${(error as Error).message}`);
+      throw new Error(`the model's chat template cannot be parsed: ${(error as Error).message}`, { cause: error });
     }
     return new JinjaChatRenderer(source, compiled, tokenizeRendered);
   }
