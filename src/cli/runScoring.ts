@@ -44,7 +44,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
   const note = scorer instanceof LocalScorer ? vocabularyCostNote(scorer.vocabSize) : undefined;
   if (note && !callbacks.quiet) process.stderr.write(`${note}\n`);
   try {
-    const metricSettings: MetricSettings = { ifdVariant: settings.config.ifdVariant, dsRule: settings.dsRule };
+    const metricSettings: MetricSettings = { ifdVariant: settings.config.ifdVariant, dsRule: settings.dsRule, turnScore: settings.turnScore };
     if (settings.validPath) {
       metricSettings.validMeanLoss = await validSetMeanLoss(settings.validPath, {
         scorer,
@@ -85,6 +85,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
         callbacks.onScore(info, score, record);
       },
     }).finally(() => progress.stop());
+    if (!callbacks.quiet) for (const runNote of stats.notes) process.stderr.write(`note: ${runNote}\n`);
     return {
       stats,
       modelId: scorer.modelId,

@@ -1,5 +1,6 @@
 import type { Problem } from '../core/dataset/types';
-import type { MetricName } from '../core/metrics/types';
+import type { RecordMetrics } from '../core/metrics/recordMetrics';
+import type { MetricName, RecordLosses } from '../core/metrics/types';
 import { notComputable, type RecordScore } from '../core/scoring/recordScore';
 
 /**
@@ -22,15 +23,33 @@ export interface ScoreRow {
   not_computable: Partial<Record<MetricName, string>>;
   /** Why the record failed: invalid, or the run could not score it (endpoint or engine error). */
   error: string | null;
+  /** Multi-turn records: every assistant turn's scores, in order (the record's come from them by `--turn-score`). */
+  turns?: TurnRow[];
+  /** How a sequence was built when it departs from the rule (the chat template's token-prefix fallback). */
+  notes?: string[];
 }
+
+/** One assistant turn of a multi-turn record, scored given the whole conversation before it. */
+export type TurnRow = Pick<ScoreRow, 'ifd' | 'rifd' | 'ds' | 'loss_y_given_x' | 'loss_y' | 'loss_x_given_y' | 'loss_x' | 'loss_xy' | 'tokens'>;
 
 const value = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : x);
 
 export function scoreRow(line: number, score: RecordScore, metrics: MetricName[]): ScoreRow {
-  const l = score.losses;
-  const metric = (name: MetricName): number | null => (metrics.includes(name) ? score.metrics[name]?.value ?? null : null);
-  return {
+  const row: ScoreRow = {
     line,
+    ...turnRow(score.metrics, score.losses, metrics),
+    truncated: score.truncated,
+    not_computable: notComputable(score, metrics),
+    error: score.error ?? null,
+  };
+  if (score.turns) row.turns = score.turns.map((turn) => turnRow(turn.metrics, turn.losses, metrics));
+  if (score.notes) row.notes = score.notes;
+  return row;
+}
+
+function turnRow(values: RecordMetrics, l: RecordLosses, metrics: MetricName[]): TurnRow {
+  const metric = (name: MetricName): number | null => (metrics.includes(name) ? values[name]?.value ?? null : null);
+  return {
     ifd: metric('ifd'),
     rifd: metric('rifd'),
     ds: metric('ds'),
@@ -40,9 +59,6 @@ export function scoreRow(line: number, score: RecordScore, metrics: MetricName[]
     loss_x: value(l.x?.mean),
     loss_xy: value(l.xy?.mean),
     tokens: { y_given_x: l.yGivenX?.n ?? null, y: l.y?.n ?? null, x_given_y: l.xGivenY?.n ?? null, x: l.x?.n ?? null, xy: l.xy?.n ?? null },
-    truncated: score.truncated,
-    not_computable: notComputable(score, metrics),
-    error: score.error ?? null,
   };
 }
 

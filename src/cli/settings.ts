@@ -6,6 +6,7 @@ import type { ScorerSettings } from '../core/scoring/createScorer';
 import { resolveModel } from '../core/models/store';
 import { displayUrl } from '../core/net/redact';
 import type { ScoringConfig } from '../core/scoring/plan';
+import type { TurnScore } from '../core/metrics/types';
 import { SCORING_SETTINGS as S, type NumberSetting } from '../protocol/settings';
 import { UsageError, oneOf } from './usage';
 
@@ -35,6 +36,9 @@ export interface ScoreFlags {
   fieldMap?: string;
   boundary: string;
   ifdVariant: string;
+  chatEndOfTurn: string;
+  chatDirectFrame: string;
+  turnScore: string;
   dsRule: string;
   cache: boolean;
   store?: string;
@@ -49,6 +53,7 @@ export interface ResolvedScoreSettings {
   format?: FormatSpec;
   validPath?: string;
   dsRule: DsRule;
+  turnScore: TurnScore;
   useCache: boolean;
   storePath?: string;
 }
@@ -95,13 +100,17 @@ export function resolveScoreSettings(flags: ScoreFlags): ResolvedScoreSettings {
       threads: threads > 0 ? threads : undefined,
       concurrency: integerFlag(flags.concurrency, S.concurrency, '--concurrency'),
       vllmMode: oneOf(flags.vllmMode, S.vllmMode.values, '--vllm-mode'),
+      chatTemplate: flags.template === 'chat',
     },
     config: {
       metrics,
       template: oneOf(flags.template, S.template.values, '--template'),
       boundary: oneOf(flags.boundary, S.boundary.values, '--boundary'),
       ifdVariant: oneOf(flags.ifdVariant, S.ifdVariant.values, '--ifd-variant'),
+      chatEndOfTurn: oneOf(flags.chatEndOfTurn, S.chatEndOfTurn.values, '--chat-end-of-turn'),
+      chatDirectFrame: oneOf(flags.chatDirectFrame, S.chatDirectFrame.values, '--chat-direct-frame'),
     },
+    turnScore: oneOf(flags.turnScore, S.turnScore.values, '--turn-score'),
     format: formatSpec(flags),
     validPath,
     dsRule: oneOf(flags.dsRule, S.dsRule.values, '--ds-rule'),

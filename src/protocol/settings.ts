@@ -10,9 +10,11 @@
  */
 
 import { FORMAT_NAMES } from '../core/dataset/types';
-import { DS_RULES, METRIC_NAMES, RATIO_VARIANTS, TEMPLATE_NAMES } from '../core/metrics/types';
+import { DS_RULES, METRIC_NAMES, RATIO_VARIANTS, TEMPLATE_NAMES, TURN_SCORES } from '../core/metrics/types';
 import { BACKEND_NAMES, DEFAULT_VLLM_MODE, VLLM_MODES } from '../core/scoring/backends';
 import { BOUNDARIES } from '../core/scoring/plan';
+import { CHAT_DIRECT_FRAMES, CHAT_END_OF_TURN } from '../core/metrics/chatSpans';
+
 
 /** The configuration section: every key below is `sift.<key>`. */
 export const SECTION = 'sift';
@@ -178,8 +180,10 @@ export const SCORING_SETTINGS = keyedByField({
       vicuna: 'The Vicuna conversation template.',
       wizardlm: 'The WizardLM template.',
       plain: 'The instruction (and input) as plain text.',
+      chat: "The student model's own chat template (a GGUF model's `tokenizer.chat_template`, a vLLM server's template); `plain` when the model has none.",
     },
-    markdownDescription: 'Prompt template that wraps the instruction before the response is scored. Use the template the student model will be fine-tuned with.',
+    markdownDescription:
+      'Prompt template that wraps the instruction before the response is scored. Use the template the student model will be fine-tuned with: `chat` for an instruct model trained on its own chat format.',
   }),
   format: enumSetting(['', ...FORMAT_NAMES], {
     key: 'format',
@@ -249,6 +253,40 @@ export const SCORING_SETTINGS = keyedByField({
       repo: "The released code's variant (clipping and threshold).",
     },
     markdownDescription: 'Which definition of the DS weight to use.',
+  }),
+  chatEndOfTurn: enumSetting(CHAT_END_OF_TURN, {
+    key: 'chatEndOfTurn',
+    default: 'exclude',
+    scope: 'resource',
+    order: 17,
+    descriptions: {
+      exclude: "Score the assistant turn's content only, as the IFD papers score the response.",
+      include: 'Also score the tokens the template closes the turn with (`</s>`, `<|im_end|>`), as a trainer that learns to stop does.',
+    },
+    markdownDescription: 'With the `chat` template: whether the end-of-turn tokens after each answer are scored.',
+  }),
+  chatDirectFrame: enumSetting(CHAT_DIRECT_FRAMES, {
+    key: 'chatDirectFrame',
+    default: 'empty-user',
+    scope: 'resource',
+    order: 18,
+    descriptions: {
+      'empty-user': 'An empty user turn: the direct and conditioned renderings differ in the instruction text only.',
+      'no-user': 'The answer alone in the chat frame, without a user turn (some templates refuse this).',
+    },
+    markdownDescription: 'With the `chat` template: the frame the direct losses L(y) and L(x) are scored in.',
+  }),
+  turnScore: enumSetting(TURN_SCORES, {
+    key: 'turnScore',
+    default: 'last',
+    scope: 'resource',
+    order: 19,
+    descriptions: {
+      last: "The last assistant turn's score, given the whole conversation before it.",
+      mean: "The mean of every assistant turn's score.",
+      min: 'The lowest assistant turn score.',
+    },
+    markdownDescription: "A multi-turn record's score (shown, filtered and sorted by): every assistant turn is scored given the conversation before it.",
   }),
   colorBy: enumSetting(['percentile', 'thresholds'], {
     key: 'colorBy',

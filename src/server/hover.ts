@@ -4,6 +4,7 @@ import type { RecordScore } from '../core/scoring/recordScore';
 import type { SpanKind } from '../core/scoring/plan';
 import { Commands, OVERVIEW_COMMAND, type SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
+import { turnsHover } from './hoverTurns';
 import { formatCount, legendText, METRIC_LABELS, ordinal } from './presentation';
 
 export interface HoverContext {
@@ -69,6 +70,7 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
   }
   parts.push(`**Sift** · line ${index + 1}`);
   for (const metric of ctx.settings.metrics) parts.push(metricSection(doc, metric, score, ctx));
+  parts.push(...turnsHover(score, ctx.settings));
   parts.push(provenance(score, ctx));
   parts.push(legendText(ctx.settings));
   links.push(reflect, drop);

@@ -35,13 +35,14 @@ export function scorerSettings(settings: SiftSettings, apiKey: string | undefine
     threads: settings.threads > 0 ? settings.threads : undefined,
     concurrency: settings.concurrency,
     vllmMode: settings.vllmMode,
+    chatTemplate: settings.template === 'chat',
   };
 }
 
 export function scorerIdentity(settings: SiftSettings, apiKey: string | undefined): string {
   const key = apiKey ? createHash('sha256').update(apiKey).digest('hex').slice(0, 12) : '';
   // The request settings of HTTP backends need a new client; the local engine ignores them.
-  const http = settings.backend === 'local' ? [] : [settings.concurrency, settings.backend === 'vllm' ? settings.vllmMode : ''];
+  const http = settings.backend === 'local' ? [] : [settings.concurrency, settings.backend === 'vllm' ? settings.vllmMode : '', settings.template === 'chat'];
   return JSON.stringify([settings.backend, settings.modelPath, settings.endpointUrls, settings.servedModel, settings.threads, key, ...http]);
 }
 
@@ -55,13 +56,15 @@ export function scoringConfig(settings: SiftSettings): ScoringConfig {
     template: settings.template,
     boundary: settings.boundary,
     ifdVariant: settings.ifdVariant,
+    chatEndOfTurn: settings.chatEndOfTurn,
+    chatDirectFrame: settings.chatDirectFrame,
   };
 }
 
 /** Everything that changes a stored score or the metrics computed from it. */
 export function scoringIdentity(settings: SiftSettings): string {
   const c = scoringConfig(settings);
-  return JSON.stringify([c.metrics, c.template, c.boundary, c.ifdVariant, settings.dsValidSet, settings.dsRule]);
+  return JSON.stringify([c.metrics, c.template, c.boundary, c.ifdVariant, c.chatEndOfTurn, c.chatDirectFrame, settings.turnScore, settings.dsValidSet, settings.dsRule]);
 }
 
 /** A valid-set path from settings; relative paths are taken from the workspace root. */

@@ -2,7 +2,7 @@ import type { LineRecord } from '../core/document/documentRecords';
 import { METHOD_VERSION } from '../core/metrics';
 import type { MetricSettings } from '../core/metrics/recordMetrics';
 import { toRecordScore } from '../core/scoring/recordScore';
-import { lookupStored, type StoredLookup } from '../core/scoring/scoreRecords';
+import { lookupStoredTurns, type StoredLookup } from '../core/scoring/scoreRecords';
 import { RetriesExhaustedError } from '../core/scoring/types';
 import type { ScoreStore } from '../core/store';
 import type { SiftSettings } from '../protocol';
@@ -56,9 +56,9 @@ export class StoredScores {
   /** The line's stored score, if it has one and no score yet; true when one was found. */
   resolveCached(doc: SiftDocument, line: LineRecord, lookup: CachedLookup): boolean {
     if (!line.scorable || doc.scores.has(line.text)) return false;
-    const metrics = lookupStored(line.pair!, lookup);
-    if (!metrics) return false;
-    doc.scores.set(line.text, toRecordScore({ id: 0, metrics }, lookup.config.metrics, lookup.metricSettings));
+    const stored = lookupStoredTurns(line.pair!, lookup);
+    if (!stored) return false;
+    doc.scores.set(line.text, toRecordScore({ id: 0, ...stored }, lookup.config.metrics, lookup.metricSettings));
     doc.invalidateStats();
     return true;
   }

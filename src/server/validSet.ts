@@ -48,7 +48,7 @@ export class ValidSet {
 
   metricSettings(doc: SiftDocument): MetricSettings {
     const settings = this.deps.settingsFor(doc);
-    return { ifdVariant: settings.ifdVariant, dsRule: settings.dsRule, validMeanLoss: this.state(doc)?.value };
+    return { ifdVariant: settings.ifdVariant, dsRule: settings.dsRule, turnScore: settings.turnScore, validMeanLoss: this.state(doc)?.value };
   }
 
   /** Why DS has no value for this document, when its valid set could not be scored. */

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { TrainingPair, Turn } from '../../src/core/dataset/types';
 import {
   TEMPLATE_NAMES,
+  TEXT_TEMPLATE_NAMES,
   directResponsePrefix,
   instructionText,
   isTemplateName,
@@ -118,9 +119,11 @@ describe('directResponsePrefix', () => {
 
 describe('TEMPLATE_NAMES', () => {
   it('lists every template and recognises names', () => {
-    assert.deepEqual([...TEMPLATE_NAMES], ['alpaca', 'vicuna', 'wizardlm', 'plain']);
+    assert.deepEqual([...TEMPLATE_NAMES], ['alpaca', 'vicuna', 'wizardlm', 'plain', 'chat']);
+    assert.deepEqual([...TEXT_TEMPLATE_NAMES], ['alpaca', 'vicuna', 'wizardlm', 'plain']);
     assert.ok(isTemplateName('vicuna'));
+    assert.ok(isTemplateName('chat'));
     assert.ok(!isTemplateName('chatml'));
-    for (const name of TEMPLATE_NAMES) assert.equal(typeof renderPrompt(name, pair('I')), 'string');
+    for (const name of TEXT_TEMPLATE_NAMES) assert.equal(typeof renderPrompt(name, pair('I')), 'string');
   });
 });

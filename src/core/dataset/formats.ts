@@ -19,14 +19,17 @@ export interface MappedRecord {
  */
 export function toTrainingPair(value: Record<string, unknown>, format: FormatSpec): MappedRecord {
   switch (format.name) {
-    case 'alpaca':
-      return single(str(value.instruction), str(value.input), str(value.output), '/instruction', '/output');
+    case 'alpaca': {
+      const mapped = single(str(value.instruction), str(value.input), str(value.output), '/instruction', '/output');
+      mapped.pair!.history = alpacaHistory(value);
+      return mapped;
+    }
     case 'prompt-completion':
       return single(str(value.prompt), '', str(value.completion), '/prompt', '/completion');
     case 'qa':
       return single(str(value.question), '', str(value.answer), '/question', '/answer');
     case 'sharegpt':
-      return conversation(sharegptTurns(value.conversations as Array<Record<string, unknown>>), '/conversations', []);
+      return conversation([...systemField(value), ...sharegptTurns(value.conversations as Array<Record<string, unknown>>)], '/conversations', []);
     case 'messages': {
       const notes: Issue[] = [];
       return conversation(messageTurns(value.messages as Array<Record<string, unknown>>, notes), '/messages', notes);
@@ -75,6 +78,27 @@ interface SourceTurn {
   pointer: string;
   /** The turn has no text field at all (already reported). */
   noContent?: boolean;
+}
+
+/** A top-level `system` string (LLaMA-Factory's Alpaca and ShareGPT layouts): the first turn. */
+function systemField(value: Record<string, unknown>): SourceTurn[] {
+  return typeof value.system === 'string' && value.system !== '' ? [{ role: 'system', content: value.system, pointer: '/system' }] : [];
+}
+
+/**
+ * The earlier exchanges of an Alpaca record, so none of its text is lost: the `system` string and
+ * LLaMA-Factory's `history` of [instruction, response] pairs (anything else in `history` is not a
+ * turn and is left out).
+ */
+function alpacaHistory(value: Record<string, unknown>): Turn[] {
+  const turns: Turn[] = systemField(value).map(({ content }) => ({ role: 'system', content }));
+  if (Array.isArray(value.history)) {
+    for (const exchange of value.history as unknown[]) {
+      if (!Array.isArray(exchange) || exchange.length !== 2 || typeof exchange[0] !== 'string' || typeof exchange[1] !== 'string') continue;
+      turns.push({ role: 'user', content: exchange[0] }, { role: 'assistant', content: exchange[1] });
+    }
+  }
+  return turns;
 }
 
 function sharegptTurns(conversations: Array<Record<string, unknown>>): SourceTurn[] {

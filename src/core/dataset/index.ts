@@ -34,3 +34,4 @@ export {
   type ParsedDocument,
 } from './parse';
 export type { Issue } from './issue';
+export { assistantTurns } from './turns';

@@ -25,6 +25,6 @@ export {
   type ConsistencyResult,
   type Vote,
 } from './consistency';
-export { TEMPLATE_NAMES, directResponsePrefix, instructionText, isTemplateName, renderPrompt, renderReversePrompt } from './templates';
+export { TEMPLATE_NAMES, TEXT_TEMPLATE_NAMES, directResponsePrefix, instructionText, isTemplateName, renderPrompt, renderReversePrompt } from './templates';
 export { histogram, percentileRank, quantiles, type Histogram } from './summary';
 export { formatNumber, scoreValue } from './scores';

@@ -1,12 +1,14 @@
 import { dsWeight } from './ds';
 import { ifd, rifd } from './ifd';
-import type { DsRule, MetricName, MetricResult, RatioVariant, RecordLosses } from './types';
+import type { DsRule, MetricName, MetricResult, RatioVariant, RecordLosses, TurnScore } from './types';
 
 export interface MetricSettings {
   ifdVariant: RatioVariant;
   dsRule: DsRule;
   /** Mean loss of the DS valid set; DS weight is unavailable without one. */
   validMeanLoss?: number;
+  /** A multi-turn record's score from its turns' (default `last`; scoring/recordScore.ts). */
+  turnScore?: TurnScore;
 }
 
 export type RecordMetrics = Partial<Record<MetricName, MetricResult>>;

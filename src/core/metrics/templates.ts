@@ -1,7 +1,7 @@
 import type { TrainingPair, Turn } from '../dataset/types';
-import { TEMPLATE_NAMES, type TemplateName } from './types';
+import { TEMPLATE_NAMES, TEXT_TEMPLATE_NAMES, type TemplateName, type TextTemplateName } from './types';
 
-export { TEMPLATE_NAMES };
+export { TEMPLATE_NAMES, TEXT_TEMPLATE_NAMES };
 
 export function isTemplateName(name: string): name is TemplateName {
   return (TEMPLATE_NAMES as readonly string[]).includes(name);
@@ -41,7 +41,7 @@ function systemText(history: readonly Turn[]): string | undefined {
  * - wizardlm: system and user turns `{text}\n\n`, assistant turns `### Response:{a}\n\n`.
  * - plain: every earlier turn's content followed by '\n'.
  */
-export function renderPrompt(template: TemplateName, pair: TrainingPair): string {
+export function renderPrompt(template: TextTemplateName, pair: TrainingPair): string {
   const { instruction, input, history } = pair;
   const hasInput = input !== '';
   switch (template) {
@@ -82,9 +82,13 @@ export function renderPrompt(template: TemplateName, pair: TrainingPair): string
  * response answers, '\n', the response, '\n', one sentence asking to write it, wrapped in the
  * template's no-input form without history. The instruction text x is appended with no separator.
  */
-export function renderReversePrompt(template: TemplateName, response: string): string {
-  const reverse = `${REVERSE_ASK}\n${response}\n${REVERSE_WRITE}`;
-  return renderPrompt(template, { instruction: reverse, input: '', response: '', history: [] });
+export function renderReversePrompt(template: TextTemplateName, response: string): string {
+  return renderPrompt(template, { instruction: reverseInstruction(response), input: '', response: '', history: [] });
+}
+
+/** The reverse instruction of r-IFD (METHODS §4.2) before any template wraps it. */
+export function reverseInstruction(response: string): string {
+  return `${REVERSE_ASK}\n${response}\n${REVERSE_WRITE}`;
 }
 
 /**
@@ -103,7 +107,7 @@ export function instructionText(pair: Pick<TrainingPair, 'instruction' | 'input'
  * `'### Response:' + output`; `'ASSISTANT:'` in the Vicuna scripts), used by the faithful IFD-loss
  * mode. '' for plain: the Superfiltering direct score is the response alone.
  */
-export function directResponsePrefix(template: TemplateName): string {
+export function directResponsePrefix(template: TextTemplateName): string {
   switch (template) {
     case 'alpaca':
     case 'wizardlm':

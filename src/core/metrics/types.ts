@@ -33,10 +33,26 @@ export type MetricResult = { value: number; reason?: undefined } | { value: null
 export const DS_RULES = ['paper', 'repo'] as const;
 export type DsRule = (typeof DS_RULES)[number];
 
+/**
+ * How a multi-turn record's score comes from its assistant turns' scores: `last` (default) is the
+ * last answer given the whole conversation, what single-pair tools score; `mean` and `min` look at
+ * every answer (`min`: a conversation is as easy to follow as its easiest answer).
+ */
+export const TURN_SCORES = ['last', 'mean', 'min'] as const;
+export type TurnScore = (typeof TURN_SCORES)[number];
+
 export const METRIC_NAMES = ['ifd', 'rifd', 'ds'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
-export const TEMPLATE_NAMES = ['alpaca', 'vicuna', 'wizardlm', 'plain'] as const;
+/** Templates Sift renders itself, as text (METHODS §2.3). */
+export const TEXT_TEMPLATE_NAMES = ['alpaca', 'vicuna', 'wizardlm', 'plain'] as const;
+export type TextTemplateName = (typeof TEXT_TEMPLATE_NAMES)[number];
+
+/**
+ * `chat`: the student model's own chat template, rendered by the backend (GGUF metadata locally,
+ * the server's template through vLLM's `/tokenize`); see chatSpans.ts for the spans it scores.
+ */
+export const TEMPLATE_NAMES = [...TEXT_TEMPLATE_NAMES, 'chat'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 /**

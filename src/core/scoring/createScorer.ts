@@ -25,6 +25,8 @@ export interface ScorerSettings {
   threads?: number;
   /** Requests in flight per endpoint (HTTP backends); default: the HTTP pool's. */
   concurrency?: number;
+  /** The run uses the `chat` template: probe the server's chat template at connect (vllm). */
+  chatTemplate?: boolean;
   /** How the vllm backend asks for log-probs; default: the vLLM client's. */
   vllmMode?: VllmMode;
   /** One line per failure kind of the HTTP backends, with counts (see HttpEventDigest). */
@@ -67,7 +69,7 @@ export async function createScorer(settings: ScorerSettings, packageRoot: string
 function connect(backend: Exclude<BackendName, 'local'>, settings: ScorerSettings, common: HttpPoolOptions): Promise<TokenScorer> {
   switch (backend) {
     case 'vllm':
-      return VllmScorer.connect({ ...common, servedModel: settings.servedModel, mode: settings.vllmMode });
+      return VllmScorer.connect({ ...common, servedModel: settings.servedModel, mode: settings.vllmMode, chatTemplate: settings.chatTemplate });
     case 'sglang':
       return SglangScorer.connect({ ...common, servedModel: settings.servedModel });
     case 'tgi':

@@ -1,4 +1,5 @@
 import type { TrainingPair } from '../dataset/types';
+import { conversationBefore, directFrame, reverseFrame, type ChatDirectFrame, type ChatEndOfTurn, type ChatSpan } from '../metrics/chatSpans';
 import { directResponsePrefix, instructionText, renderPrompt, renderReversePrompt } from '../metrics/templates';
 import { meanNll } from '../metrics/nll';
 import type { MetricName, RatioVariant, SpanLoss, TemplateName } from '../metrics/types';
@@ -20,6 +21,10 @@ export interface ScoringConfig {
   template: TemplateName;
   boundary: Boundary;
   ifdVariant: RatioVariant;
+  /** `chat` template: whether the end-of-turn tokens are scored (default `exclude`). */
+  chatEndOfTurn?: ChatEndOfTurn;
+  /** `chat` template: the frame of the direct losses (default `empty-user`). */
+  chatDirectFrame?: ChatDirectFrame;
 }
 
 export type SpanKind = 'yGivenX' | 'y' | 'xGivenY' | 'x' | 'xy';
@@ -49,16 +54,23 @@ export interface SpanRequest {
   whole: boolean;
   /** The conditioned span whose fitted target length also bounds this direct span. */
   pairedWith?: SpanKind;
+  /**
+   * `chat` template: the conversation the target answers (`target` is the assistant turn's content);
+   * `context` is then that conversation as JSON, for the store key.
+   */
+  chat?: ChatSpan;
 }
 
 /** The texts a metric's sequences are built from; they (with the config) make its store key. */
 export function metricRequests(metric: MetricName, pair: TrainingPair, config: ScoringConfig): SpanRequest[] {
+  if (config.template === 'chat') return chatMetricRequests(metric, pair, config.chatDirectFrame ?? 'empty-user');
+  const template = config.template;
   const faithful = config.boundary === 'faithful';
   switch (metric) {
     case 'ifd': {
-      const prompt = renderPrompt(config.template, pair);
+      const prompt = renderPrompt(template, pair);
       // Cherry v1 (loss variant, faithful) conditions the direct score on the literal response marker.
-      const directContext = faithful && config.ifdVariant === 'loss' ? directResponsePrefix(config.template) : '';
+      const directContext = faithful && config.ifdVariant === 'loss' ? directResponsePrefix(template) : '';
       return [
         { kind: 'yGivenX', context: prompt, target: pair.response, whole: false },
         { kind: 'y', context: directContext, target: pair.response, whole: false, pairedWith: 'yGivenX' },
@@ -67,12 +79,40 @@ export function metricRequests(metric: MetricName, pair: TrainingPair, config: S
     case 'rifd': {
       const x = instructionText(pair, { faithful });
       return [
-        { kind: 'xGivenY', context: renderReversePrompt(config.template, pair.response), target: x, whole: false },
+        { kind: 'xGivenY', context: renderReversePrompt(template, pair.response), target: x, whole: false },
         { kind: 'x', context: '', target: x, whole: false, pairedWith: 'xGivenY' },
       ];
     }
     case 'ds':
-      return [{ kind: 'xy', context: renderPrompt(config.template, pair), target: pair.response, whole: true }];
+      return [{ kind: 'xy', context: renderPrompt(template, pair), target: pair.response, whole: true }];
+  }
+}
+
+/** The spans of the `chat` template (chatSpans.ts defines them). */
+function chatMetricRequests(metric: MetricName, pair: TrainingPair, frame: ChatDirectFrame): SpanRequest[] {
+  const request = (kind: SpanKind, span: ChatSpan, extra: Partial<SpanRequest> = {}): SpanRequest => ({
+    kind,
+    context: JSON.stringify(span.context),
+    target: span.target,
+    whole: false,
+    chat: span,
+    ...extra,
+  });
+  switch (metric) {
+    case 'ifd':
+      return [
+        request('yGivenX', { context: conversationBefore(pair), target: pair.response }),
+        request('y', { context: directFrame(frame), target: pair.response }, { pairedWith: 'yGivenX' }),
+      ];
+    case 'rifd': {
+      const x = instructionText(pair);
+      return [
+        request('xGivenY', { context: reverseFrame(pair.response), target: x }),
+        request('x', { context: directFrame(frame), target: x }, { pairedWith: 'xGivenY' }),
+      ];
+    }
+    case 'ds':
+      return [request('xy', { context: conversationBefore(pair), target: pair.response }, { whole: true })];
   }
 }
 
@@ -82,6 +122,8 @@ export interface PlannedSequence {
   start: number;
   end: number;
   truncated: boolean;
+  /** How the sequence was built when it departs from the rule (the chat token-prefix fallback). */
+  note?: string;
 }
 
 export type Tokens = (text: string) => number[];
@@ -111,12 +153,27 @@ export function planSequence(
     ids = [...bos, ...tokens(request.context + request.target)];
     start = bos.length + tokens(request.context).length;
   }
+  return fitSequence(request, ids, start, bos.length > 0, maxContext, fittedTargetTokens);
+}
+
+/**
+ * The common end of planning: scored positions from `start` (from 1 for a whole-sequence span),
+ * cut to the model context and to the partner's fitted target length, or the reason nothing fits.
+ */
+export function fitSequence(
+  request: SpanRequest,
+  ids: number[],
+  start: number,
+  withBos: boolean,
+  maxContext: number,
+  fittedTargetTokens?: number,
+): PlannedSequence | string {
   // Position 0 has no prediction: a model without BOS cannot score the first token of a bare target.
   if (request.whole || start < 1) start = 1;
   const texts = SPAN_TEXTS[request.kind];
   if (request.target.length === 0) return `empty ${texts.target}: no tokens to score`;
   if (start >= maxContext) {
-    const what = bos.length > 0 ? `${texts.context} alone is ${start} tokens (with BOS)` : `${texts.context} alone is ${start} tokens`;
+    const what = withBos ? `${texts.context} alone is ${start} tokens (with BOS)` : `${texts.context} alone is ${start} tokens`;
     return `${what}; the model context is ${maxContext}, so no ${texts.target} token fits`;
   }
   let end = Math.min(ids.length, maxContext);

@@ -1,11 +1,23 @@
 import { computeRecordMetrics, type MetricSettings, type RecordMetrics } from '../metrics/recordMetrics';
-import type { MetricName, RecordLosses } from '../metrics/types';
-import type { RecordLossResult } from './scoreRecords';
+import type { MetricName, MetricResult, RecordLosses, TurnScore } from '../metrics/types';
+import type { RecordLossResult, TurnOutcomes } from './scoreRecords';
+
+export { TURN_SCORES, type TurnScore } from '../metrics/types';
+
+/** One assistant turn's scores. */
+export interface TurnScoreDetail {
+  metrics: RecordMetrics;
+  losses: RecordLosses;
+}
 
 /** A record's scores as every consumer (CLI output, hovers, filters) sees them. */
 export interface RecordScore {
+  /** The record's score: its last turn's, or the turns' mean or min (`turnScore`). */
   metrics: RecordMetrics;
+  /** The last assistant turn's span losses. */
   losses: RecordLosses;
+  /** Every assistant turn in order (the last one included), for records with more than one. */
+  turns?: TurnScoreDetail[];
   truncated: boolean;
   /** Every requested metric came from the store. */
   cached: boolean;
@@ -13,16 +25,44 @@ export interface RecordScore {
   at: number;
   /** Why the run could not score it (endpoint failure); metric-level reasons live in `metrics`. */
   error?: string;
+  /** How a sequence was built when it departs from the rule (the chat template's token-prefix fallback). */
+  notes?: string[];
 }
 
-export function toRecordScore(result: RecordLossResult, metrics: MetricName[], settings: MetricSettings): RecordScore {
+export function toRecordScore(result: RecordLossResult, metrics: MetricName[], settings: MetricSettings, turnScore: TurnScore = settings.turnScore ?? 'last'): RecordScore {
+  const turns = (result.turns ?? [result.metrics]).map((outcomes) => turnDetail(outcomes, metrics, settings));
+  const last = turns[turns.length - 1];
+  const notes = [...new Set(turns.flatMap((t) => t.notes))];
+  const score: RecordScore = {
+    metrics: turns.length > 1 && turnScore !== 'last' ? combineTurns(turns, metrics, turnScore) : last.metrics,
+    losses: last.losses,
+    truncated: turns.some((t) => t.truncated),
+    cached: turns.every((t) => t.cached),
+    at: Math.max(...turns.map((t) => t.at)),
+    error: turns.find((t) => t.error !== undefined)?.error,
+  };
+  if (turns.length > 1) score.turns = turns.map((t) => ({ metrics: t.metrics, losses: t.losses }));
+  if (notes.length > 0) score.notes = notes;
+  return score;
+}
+
+interface TurnResult extends TurnScoreDetail {
+  truncated: boolean;
+  cached: boolean;
+  at: number;
+  error?: string;
+  notes: string[];
+}
+
+function turnDetail(outcomes: TurnOutcomes, metrics: MetricName[], settings: MetricSettings): TurnResult {
   const losses: RecordLosses = {};
   let truncated = false;
   let cached = true;
   let at = 0;
   let error: string | undefined;
+  const notes: string[] = [];
   for (const metric of metrics) {
-    const outcome = result.metrics[metric];
+    const outcome = outcomes[metric];
     if (!outcome) continue;
     if (!outcome.ok) {
       error ??= outcome.error;
@@ -33,14 +73,30 @@ export function toRecordScore(result: RecordLossResult, metrics: MetricName[], s
     truncated ||= outcome.truncated;
     cached &&= outcome.cached;
     at = Math.max(at, outcome.at);
+    notes.push(...(outcome.notes ?? []));
   }
   const computed = computeRecordMetrics(losses, metrics, settings);
   if (error) {
     for (const metric of metrics) {
-      if (result.metrics[metric]?.ok === false) computed[metric] = { value: null, reason: error };
+      if (outcomes[metric]?.ok === false) computed[metric] = { value: null, reason: error };
     }
   }
-  return { metrics: computed, losses, truncated, cached, at, error };
+  return { metrics: computed, losses, truncated, cached, at, error, notes };
+}
+
+/** The mean or min of each metric over the turns that have a value; no value when no turn has one. */
+function combineTurns(turns: TurnScoreDetail[], metrics: MetricName[], how: 'mean' | 'min'): RecordMetrics {
+  const combined: RecordMetrics = {};
+  for (const metric of metrics) {
+    const values = turns.map((t) => t.metrics[metric]?.value).filter((v): v is number => typeof v === 'number');
+    if (values.length === 0) {
+      combined[metric] = turns[turns.length - 1].metrics[metric] ?? { value: null, reason: 'no turn has a score' };
+      continue;
+    }
+    const value: MetricResult = { value: how === 'min' ? Math.min(...values) : values.reduce((a, b) => a + b, 0) / values.length };
+    combined[metric] = value;
+  }
+  return combined;
 }
 
 /**

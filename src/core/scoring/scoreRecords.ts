@@ -1,3 +1,4 @@
+import { assistantTurns } from '../dataset/turns';
 import type { TrainingPair } from '../dataset/types';
 import type { MetricName, SpanLoss } from '../metrics/types';
 import type { ScoreStore, StoredLosses } from '../store/scoreStore';
@@ -14,6 +15,8 @@ import {
   type SpanRequest,
 } from './plan';
 import { PartialLogprobsError, RetriesExhaustedError, type TokenScorer } from './types';
+import { chatRenders, planChatSequence, renderKey } from './chat/chatPlan';
+import type { ChatRenderRequest } from './chat/types';
 
 export interface RecordToScore {
   /** The caller's handle for the record (a line number, a document position, a valid-set index). */
@@ -22,13 +25,18 @@ export interface RecordToScore {
 }
 
 export type MetricOutcome =
-  | { ok: true; losses: Partial<Record<SpanKind, SpanLoss>>; truncated: boolean; at: number; cached: boolean }
+  | { ok: true; losses: Partial<Record<SpanKind, SpanLoss>>; truncated: boolean; at: number; cached: boolean; notes?: string[] }
   /** `transient`: the endpoint failed for a reason that passes (unreachable, timeout, 5xx, 429): worth trying again later. */
   | { ok: false; error: string; transient?: true };
 
+export type TurnOutcomes = Partial<Record<MetricName, MetricOutcome>>;
+
 export interface RecordLossResult {
   id: number;
-  metrics: Partial<Record<MetricName, MetricOutcome>>;
+  /** The record's last assistant turn (its `TrainingPair`). */
+  metrics: TurnOutcomes;
+  /** Every assistant turn in order, the last one included, when the record has more than one. */
+  turns?: TurnOutcomes[];
 }
 
 export interface ScoreRunOptions {
@@ -52,6 +60,8 @@ export interface ScoreRunOptions {
 
 export interface RunStats {
   records: number;
+  /** What the run did differently from what was asked (the `chat` template's fallback). */
+  notes: string[];
   /** Records whose every metric came from the store. */
   cached: number;
   /** Tokens evaluated by the scorer (after de-duplication of identical sequences). */
@@ -64,10 +74,22 @@ interface PendingMetric {
   requests: SpanRequest[];
 }
 
+/** One assistant turn of a record on its way through the store and the scorer. */
 interface PendingRecord {
   id: number;
-  done: Partial<Record<MetricName, MetricOutcome>>;
+  done: TurnOutcomes;
   pending: PendingMetric[];
+  /** Reports this turn's outcomes (collects a record's turns until all are in). */
+  report: (done: TurnOutcomes) => void;
+}
+
+/** The template a run can apply: `chat` falls back to `plain` on a backend without a chat template. */
+export function effectiveConfig(config: ScoringConfig, scorer: Pick<TokenScorer, 'chat' | 'chatUnavailable'>): { config: ScoringConfig; note?: string } {
+  if (config.template !== 'chat' || scorer.chat) return { config };
+  // `plain` is what Cherry LLM's authors advise for a model that does not know the prompt's format
+  // (Cherry LLM issue 22: "directly remove the templates, which is what Superfiltering does").
+  const reason = scorer.chatUnavailable ?? 'the backend cannot apply a chat template';
+  return { config: { ...config, template: 'plain' }, note: `template chat: ${reason}; scored with the plain template instead` };
 }
 
 /**
@@ -80,10 +102,13 @@ export async function scoreRecords(
   records: Iterable<RecordToScore> | AsyncIterable<RecordToScore>,
   options: ScoreRunOptions,
 ): Promise<RunStats> {
-  const { store, config, scorer } = options;
+  const { store, scorer } = options;
+  const effective = effectiveConfig(options.config, scorer);
+  const config = effective.config;
+  const run = { ...options, config };
   const chunkTokens = options.chunkTokens ?? 8192;
   const concurrency = Math.max(1, options.concurrency ?? 2);
-  const stats: RunStats = { records: 0, cached: 0, evaluatedTokens: 0 };
+  const stats: RunStats = { records: 0, notes: effective.note ? [effective.note] : [], cached: 0, evaluatedTokens: 0 };
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   let chunk: PendingRecord[] = [];
@@ -91,7 +116,7 @@ export async function scoreRecords(
 
   const dispatch = async (): Promise<void> => {
     if (chunk.length === 0) return;
-    const work = scoreChunk(chunk, options, stats).catch((error: unknown) => {
+    const work = scoreChunk(chunk, run, stats).catch((error: unknown) => {
       failure ??= error;
     });
     chunk = [];
@@ -105,29 +130,51 @@ export async function scoreRecords(
     options.signal?.throwIfAborted();
     if (failure) break;
     stats.records++;
-    const entry: PendingRecord = { id: record.id, done: {}, pending: [] };
+    const turns = assistantTurns(record.pair);
+    const outcomes = new Array<TurnOutcomes | undefined>(turns.length);
+    let waiting = turns.length;
+    let allCached = true;
+    const entries: PendingRecord[] = [];
     let entryChars = 0;
-    for (const metric of config.metrics) {
-      const requests = metricRequests(metric, record.pair, config);
-      const key = metricStoreKey(metric, requests, config, scorer.modelId, options.methodVersion);
-      const stored = store.get(key);
-      if (stored) {
-        entry.done[metric] = storedOutcome(metric, stored);
-      } else {
-        entry.pending.push({ metric, key, requests });
-        entryChars += requests.reduce((sum, r) => sum + r.context.length + r.target.length, 0);
+    turns.forEach((pair, turn) => {
+      const entry: PendingRecord = {
+        id: record.id,
+        done: {},
+        pending: [],
+        report: (done) => {
+          outcomes[turn] = done;
+          if (--waiting > 0) return;
+          const all = outcomes as TurnOutcomes[];
+          options.onResult(all.length > 1 ? { id: record.id, metrics: all[all.length - 1], turns: all } : { id: record.id, metrics: all[0] });
+        },
+      };
+      for (const metric of config.metrics) {
+        const requests = metricRequests(metric, pair, config);
+        const key = metricStoreKey(metric, requests, config, scorer.modelId, options.methodVersion, scorer.chat?.identity);
+        const stored = store.get(key);
+        if (stored) {
+          entry.done[metric] = storedOutcome(metric, stored);
+        } else {
+          entry.pending.push({ metric, key, requests });
+          entryChars += requests.reduce((sum, r) => sum + r.context.length + r.target.length, 0);
+        }
       }
-    }
-    if (entry.pending.length === 0) {
+      allCached &&= entry.pending.length === 0;
+      entries.push(entry);
+    });
+    if (allCached) {
       stats.cached++;
-      options.onResult({ id: entry.id, metrics: entry.done });
+      for (const entry of entries) entry.report(entry.done);
       continue;
     }
     if (options.onNotStored) {
-      options.onNotStored(entry.id);
+      options.onNotStored(record.id);
       continue;
     }
-    chunk.push(entry);
+    for (const entry of entries) {
+      if (entry.pending.length === 0) entry.report(entry.done);
+      else chunk.push(entry);
+    }
     chunkChars += entryChars;
     // ~3 characters per token is a safe over-estimate of tokens for English BPE/SentencePiece.
     if (chunkChars / 3 >= chunkTokens) await dispatch();
@@ -139,10 +186,21 @@ export async function scoreRecords(
 }
 
 /** The store key of one metric of one record: what `scoreRecords` looks up and writes. */
-export function metricStoreKey(metric: MetricName, requests: SpanRequest[], config: ScoringConfig, modelId: string, methodVersion: string): string {
+export function metricStoreKey(
+  metric: MetricName,
+  requests: SpanRequest[],
+  config: ScoringConfig,
+  modelId: string,
+  methodVersion: string,
+  chatIdentity?: string,
+): string {
   return storeKey({
     texts: requests.flatMap((r) => [r.context, r.target]),
-    template: config.template,
+    // A chat score depends on the template's text (its identity) and on the span options.
+    template:
+      config.template === 'chat'
+        ? `chat:${chatIdentity ?? 'none'}:${config.chatEndOfTurn ?? 'exclude'}:${config.chatDirectFrame ?? 'empty-user'}`
+        : config.template,
     metric: metric === 'ifd' ? `ifd:${config.ifdVariant === 'loss' && config.boundary === 'faithful' ? 'cherry' : 'direct'}` : metric,
     modelId,
     methodVersion,
@@ -156,7 +214,9 @@ function storedOutcome(metric: MetricName, stored: StoredLosses): MetricOutcome 
     const unscorable = stored.unscorable?.[i];
     losses[kind] = unscorable ? { mean: stored.losses[2 * i], n: stored.losses[2 * i + 1], unscorable } : { mean: stored.losses[2 * i], n: stored.losses[2 * i + 1] };
   });
-  return { ok: true, losses, truncated: stored.truncated, at: stored.at, cached: true };
+  return stored.notes?.length
+    ? { ok: true, losses, truncated: stored.truncated, at: stored.at, cached: true, notes: stored.notes }
+    : { ok: true, losses, truncated: stored.truncated, at: stored.at, cached: true };
 }
 
 export interface StoredLookup {
@@ -164,6 +224,8 @@ export interface StoredLookup {
   config: ScoringConfig;
   modelId: string;
   methodVersion: string;
+  /** The scorer's `chat.identity`, for the `chat` template. */
+  chatIdentity?: string;
 }
 
 /**
@@ -172,38 +234,68 @@ export interface StoredLookup {
  * a scorer call: an editor uses it to show stored scores for the visible lines at once.
  */
 export function lookupStored(pair: TrainingPair, lookup: StoredLookup): RecordLossResult['metrics'] | undefined {
-  const metrics: RecordLossResult['metrics'] = {};
-  for (const metric of lookup.config.metrics) {
-    const stored = lookup.store.get(metricStoreKey(metric, metricRequests(metric, pair, lookup.config), lookup.config, lookup.modelId, lookup.methodVersion));
-    if (!stored) return undefined;
-    metrics[metric] = storedOutcome(metric, stored);
+  return lookupStoredTurns(pair, lookup)?.metrics;
+}
+
+/** lookupStored with every assistant turn's outcomes, as `scoreRecords` reports a cached record. */
+export function lookupStoredTurns(pair: TrainingPair, lookup: StoredLookup): Omit<RecordLossResult, 'id'> | undefined {
+  const turns: TurnOutcomes[] = [];
+  for (const turn of assistantTurns(pair)) {
+    const metrics: TurnOutcomes = {};
+    for (const metric of lookup.config.metrics) {
+      const key = metricStoreKey(metric, metricRequests(metric, turn, lookup.config), lookup.config, lookup.modelId, lookup.methodVersion, lookup.chatIdentity);
+      const stored = lookup.store.get(key);
+      if (!stored) return undefined;
+      metrics[metric] = storedOutcome(metric, stored);
+    }
+    turns.push(metrics);
   }
-  return metrics;
+  return turns.length > 1 ? { metrics: turns[turns.length - 1], turns } : { metrics: turns[0] };
 }
 
 async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stats: RunStats): Promise<void> {
   const { scorer, config, store, signal } = options;
   const texts = new Set<string>();
+  const renders = new Map<string, ChatRenderRequest>();
   for (const record of chunk) {
     for (const pending of record.pending) {
       for (const r of pending.requests) {
-        texts.add(r.context);
         texts.add(r.target);
+        if (r.chat) {
+          for (const render of Object.values(chatRenders(r.chat))) renders.set(renderKey(render), render);
+          continue;
+        }
+        texts.add(r.context);
         if (config.boundary === 'faithful') texts.add(r.context + r.target);
       }
     }
   }
   const textList = [...texts];
+  const renderList = [...renders.values()];
   let tokenized: number[][];
+  let rendered: (number[] | Error)[] = [];
   try {
     tokenized = await scorer.tokenize(textList.map((text) => scorablePrefix(text, scorer.maxContext)), signal);
+    if (renderList.length > 0) {
+      if (!scorer.chat) throw new Error('the chat template is not available');
+      rendered = await scorer.chat.render(renderList, signal);
+    }
   } catch (error) {
-    failChunk(chunk, error, options);
+    failChunk(chunk, error);
     return;
   }
   const ids = new Map<string, number[]>();
   textList.forEach((text, i) => ids.set(text, tokenized[i]));
   const tokens = (text: string): number[] => ids.get(text) ?? [];
+  const renderedIds = new Map<string, number[] | Error>();
+  renderList.forEach((render, i) => renderedIds.set(renderKey(render), rendered[i]));
+  const planOne = (request: SpanRequest, fitted: number | undefined): PlannedSequence | string => {
+    if (!request.chat) return planSequence(request, tokens, scorer.bosId, config.boundary, scorer.maxContext, fitted);
+    const r = chatRenders(request.chat);
+    const get = (render: ChatRenderRequest) => renderedIds.get(renderKey(render)) ?? new Error('not rendered');
+    const parts = { prompt: get(r.prompt), content: get(r.content), whole: get(r.whole) };
+    return planChatSequence(request, parts, tokens(request.target), config.chatEndOfTurn ?? 'exclude', scorer.maxContext, fitted);
+  };
 
   // Plan every span; identical id sequences are evaluated once.
   const unique = new Map<string, number>();
@@ -217,7 +309,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
       for (const request of pending.requests) {
         const partner = request.pairedWith ? spans.get(request.pairedWith) : undefined;
         const fitted = partner && typeof partner !== 'string' ? partner.end - partner.start : undefined;
-        const plan = planSequence(request, tokens, scorer.bosId, config.boundary, scorer.maxContext, fitted);
+        const plan = planOne(request, fitted);
         spans.set(request.kind, plan);
         if (typeof plan !== 'string') {
           const key = plan.ids.join(',');
@@ -242,7 +334,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
     logprobs = await scorer.logprobs(sequences, signal, needFrom);
   } catch (error) {
     if (!(error instanceof PartialLogprobsError)) {
-      failChunk(chunk, error, options);
+      failChunk(chunk, error);
       return;
     }
     logprobs = error.results;
@@ -254,6 +346,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
     const losses: Partial<Record<SpanKind, SpanLoss>> = {};
     let truncated = false;
     let error: Error | undefined;
+    const notes = new Set<string>();
     for (const [kind, plan] of spans) {
       // An unscorable span (empty target, prompt filling the context) is a property of the text, so
       // it is stored like a score (NaN, n = 0) and the metric layer turns it into "no score" with a
@@ -263,6 +356,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
         continue;
       }
       truncated ||= plan.truncated;
+      if (plan.note) notes.add(plan.note);
       const index = unique.get(plan.ids.join(','))!;
       const lp = logprobs[index];
       if (lp === undefined) {
@@ -278,20 +372,21 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
     const spanKinds = METRIC_SPANS[pending.metric];
     const flat = spanKinds.flatMap((kind) => [losses[kind]?.mean ?? Number.NaN, losses[kind]?.n ?? 0]);
     const unscorable = spanKinds.some((kind) => losses[kind]?.unscorable) ? spanKinds.map((kind) => losses[kind]?.unscorable ?? null) : undefined;
-    store.put(pending.key, unscorable ? { losses: flat, truncated, at, unscorable } : { losses: flat, truncated, at });
-    record.done[pending.metric] = { ok: true, losses, truncated, at, cached: false };
+    const noted = notes.size > 0 ? { notes: [...notes] } : {};
+    store.put(pending.key, { losses: flat, truncated, at, ...(unscorable ? { unscorable } : {}), ...noted });
+    record.done[pending.metric] = { ok: true, losses, truncated, at, cached: false, ...noted };
   }
-  for (const record of chunk) options.onResult({ id: record.id, metrics: record.done });
+  for (const record of chunk) record.report(record.done);
 }
 
-function failChunk(chunk: PendingRecord[], error: unknown, options: ScoreRunOptions): void {
+function failChunk(chunk: PendingRecord[], error: unknown): void {
   if (isAbort(error)) throw error;
   const message = error instanceof Error ? error.message : String(error);
   // Retries run out only on failures that were worth retrying: the endpoint, not the record.
   const outcome: MetricOutcome = error instanceof RetriesExhaustedError ? { ok: false, error: message, transient: true } : { ok: false, error: message };
   for (const record of chunk) {
     for (const pending of record.pending) record.done[pending.metric] = outcome;
-    options.onResult({ id: record.id, metrics: record.done });
+    record.report(record.done);
   }
 }
 

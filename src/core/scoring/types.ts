@@ -1,3 +1,5 @@
+import type { ChatRenderer } from './chat/types';
+
 /**
  * The one primitive every metric reduces to: per-token log-probabilities of a token sequence under
  * the student model. Backends differ only in how they get them (in-process GGUF, vLLM, sift serve).
@@ -13,6 +15,10 @@ export interface TokenScorer {
   readonly bosId: number | undefined;
   /** Maximum sequence length in tokens. */
   readonly maxContext: number;
+  /** The model's own chat template (the `chat` template), when the backend can apply one. */
+  readonly chat?: ChatRenderer;
+  /** Why there is no `chat`, said when a run asks for the `chat` template and falls back. */
+  readonly chatUnavailable?: string;
   /** Token ids of each text WITHOUT special tokens (no BOS). */
   tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]>;
   /**

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tokenizeChat } from './chatTokenize';
 import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, type ScoredPrompt } from './vllmResponses';
 import { vllmLengthRefusal } from './vllmRefusals';
 import type { GreedyNext } from '../scoring/local/sequenceLogprobs';
@@ -195,6 +196,7 @@ async function encode(scorer: TokenScorer, text: string, addSpecialTokens: boole
 async function tokenize(scorer: TokenScorer, servedModel: string, body: unknown): Promise<unknown> {
   const request = object(body);
   checkModel(request, servedModel);
+  if (request.messages !== undefined) return buildTokenizeResponse(await tokenizeChat(scorer, request), scorer.maxContext);
   if (typeof request.prompt !== 'string') throw new HttpError(400, 'prompt must be a string');
   const ids = await encode(scorer, request.prompt, request.add_special_tokens !== false);
   return buildTokenizeResponse(ids, scorer.maxContext);

@@ -11,6 +11,8 @@ export interface StoredLosses {
   at: number;
   /** Per span, in the same order: why it has no scored token (n = 0), when the text is the cause. */
   unscorable?: (string | null)[];
+  /** How the sequences were built when it differs from the rule (a chat template's token-prefix fallback). */
+  notes?: string[];
 }
 
 export interface StoreKeyParts {
@@ -97,7 +99,7 @@ export class ScoreStore {
   put(key: string, value: StoredLosses): void {
     this.entries.set(key, value);
     if (!this.file) return;
-    this.file.add(JSON.stringify({ k: key, v: value.losses.map(finiteOrNull), t: value.truncated ? 1 : 0, at: value.at, u: value.unscorable }));
+    this.file.add(JSON.stringify({ k: key, v: value.losses.map(finiteOrNull), t: value.truncated ? 1 : 0, at: value.at, u: value.unscorable, n: value.notes }));
     if (this.file.unsaved >= STORE_FLUSH_ENTRIES) void this.flush();
     else this.flushTimer ??= setTimeout(() => void this.flush(), STORE_FLUSH_DELAY_MS).unref();
   }
@@ -125,11 +127,12 @@ export class ScoreStore {
 
   private loadLine(line: string): void {
     try {
-      const entry = JSON.parse(line) as { k?: unknown; v?: unknown; t?: unknown; at?: unknown; u?: unknown };
+      const entry = JSON.parse(line) as { k?: unknown; v?: unknown; t?: unknown; at?: unknown; u?: unknown; n?: unknown };
       if (typeof entry.k !== 'string' || !Array.isArray(entry.v)) throw new Error('not an entry');
       const losses = entry.v.map((x) => (typeof x === 'number' ? x : Number.NaN));
       const stored: StoredLosses = { losses, truncated: entry.t === 1, at: typeof entry.at === 'number' ? entry.at : 0 };
       if (Array.isArray(entry.u)) stored.unscorable = entry.u.map((x) => (typeof x === 'string' ? x : null));
+      if (Array.isArray(entry.n)) stored.notes = entry.n.filter((x): x is string => typeof x === 'string');
       this.entries.set(entry.k, stored);
     } catch {
       this.skippedLines++;

@@ -5,6 +5,8 @@ import { ggufIdentity } from './modelIdentity';
 import { evaluateSequence, type EvaluatingSequence, type GreedyNext } from './sequenceLogprobs';
 import type { LlamaContext, LlamaModel, Token } from './llamaTypes';
 import { openLlama } from './llamaRuntime';
+import { JinjaChatRenderer } from '../chat/jinjaRenderer';
+import type { ChatRenderer } from '../chat/types';
 
 export interface LocalScorerOptions {
   modelPath: string;
@@ -29,6 +31,8 @@ export interface LocalScorerOptions {
  */
 export class LocalScorer implements TokenScorer {
   readonly endpoint: string;
+  chat?: ChatRenderer;
+  chatUnavailable?: string;
   private readonly free: EvaluatingSequence[] = [];
   private readonly waiting: ((seq: EvaluatingSequence) => void)[] = [];
 
@@ -71,11 +75,26 @@ export class LocalScorer implements TokenScorer {
       ignoreMemorySafetyChecks: false,
     });
     const bos = model.tokens.bos ?? undefined;
-    return new LocalScorer(modelId, bos === undefined ? undefined : Number(bos), contextSize, vocabularySize(model), model, context, options.modelPath);
+    const scorer = new LocalScorer(modelId, bos === undefined ? undefined : Number(bos), contextSize, vocabularySize(model), model, context, options.modelPath);
+    const template = chatTemplateOf(model);
+    if (template === undefined) scorer.chatUnavailable = `the model ${options.modelPath} has no chat template (no tokenizer.chat_template in its metadata)`;
+    else {
+      try {
+        scorer.chat = await JinjaChatRenderer.create(template, (text) => scorer.tokenizeRendered(text));
+      } catch (error) {
+        scorer.chatUnavailable = (error as Error).message;
+      }
+    }
+    return scorer;
   }
 
   async tokenize(texts: string[]): Promise<number[][]> {
     return texts.map((text) => Array.from(this.model.tokenize(text, false), Number));
+  }
+
+  /** A chat template's rendering as ids: special tokens (`</s>`, `<|im_end|>`) parsed, no BOS added. */
+  tokenizeRendered(text: string): number[] {
+    return Array.from(this.model.tokenize(text, true), Number);
   }
 
   /**
@@ -171,6 +190,16 @@ function vocabularySize(model: LlamaModel): number {
   const rows = Number(embedding?.dimensions[1]);
   if (Number.isInteger(rows) && rows > 0) return rows;
   throw new PermanentScorerError('the model file names no vocabulary (no tokenizer.ggml.tokens, no token_embd.weight)');
+}
+
+/** The GGUF chat template with the text of the special tokens it refers to; undefined when there is none. */
+function chatTemplateOf(model: LlamaModel): { template: string; bosToken: string; eosToken: string } | undefined {
+  const tokenizer = (model.fileInfo.metadata as { tokenizer?: { chat_template?: unknown; ggml?: { tokens?: unknown; bos_token_id?: unknown; eos_token_id?: unknown } } }).tokenizer;
+  const template = tokenizer?.chat_template;
+  if (typeof template !== 'string' || template.trim() === '') return undefined;
+  const tokens = Array.isArray(tokenizer?.ggml?.tokens) ? (tokenizer.ggml.tokens as unknown[]) : [];
+  const text = (id: unknown): string => (typeof id === 'number' && typeof tokens[id] === 'string' ? (tokens[id] as string) : '');
+  return { template, bosToken: text(tokenizer?.ggml?.bos_token_id), eosToken: text(tokenizer?.ggml?.eos_token_id) };
 }
 
 function compareIds(a: number[], b: number[]): number {

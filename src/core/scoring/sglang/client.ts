@@ -47,6 +47,8 @@ interface SglangServerInfo {
 
 export class SglangScorer extends BatchingHttpScorer {
   readonly modelId: string;
+  /** SGLang's `/tokenize` takes a `prompt` only (python/sglang/srt/entrypoints/openai/protocol.py). */
+  readonly chatUnavailable = "the sglang backend cannot apply the server's chat template (its /tokenize takes no messages)";
   readonly bosId: number | undefined;
   readonly maxContext: number;
   /** LoRA adapter sent as `lora_path`, when the served model is an adapter. */

@@ -52,6 +52,8 @@ export interface TgiScorerOptions extends HttpPoolOptions {
 
 export class TgiScorer extends HttpScorer {
   readonly modelId: string;
+  // TGI's /chat_tokenize is not used yet: its pieces would need the same span checks as vLLM's ids.
+  readonly chatUnavailable = "the tgi backend does not apply the server's chat template yet";
   readonly bosId: number | undefined;
   readonly eosId: number | undefined;
   readonly maxContext: number;

@@ -26,6 +26,8 @@ import type { HttpEndpointPool, HttpEvent, HttpPoolOptions, HttpStats } from '..
 import { planBatches } from '../http/batching';
 import { detectBos, discoverServedModel } from '../http/discovery';
 import { BatchingHttpScorer, checkPositiveIntegers, connectPool } from '../http/scorer';
+import type { ChatRenderer } from '../chat/types';
+import { VllmChatRenderer } from './chatRenderer';
 import {
   buildScoringRequest,
   buildTokenizeRequest,
@@ -53,6 +55,8 @@ export interface VllmScorerOptions extends HttpPoolOptions {
   maxPromptsPerRequest?: number;
   /** Text used to discover the BOS id at connect (default "Hello"). */
   bosProbeText?: string;
+  /** Probe the server's chat template at connect (for the `chat` template); see chatRenderer.ts. */
+  chatTemplate?: boolean;
 }
 
 export interface VllmServerInfo {
@@ -71,6 +75,8 @@ export class VllmScorer extends BatchingHttpScorer {
   /** max_model_len reported by the server. */
   readonly maxModelLen: number;
   readonly mode: VllmMode;
+  chat?: ChatRenderer;
+  chatUnavailable?: string;
 
   private constructor(pool: HttpEndpointPool, opts: VllmScorerOptions, info: VllmServerInfo) {
     super(pool, info.servedModel, {
@@ -94,7 +100,15 @@ export class VllmScorer extends BatchingHttpScorer {
   static async connect(opts: VllmScorerOptions, signal?: AbortSignal): Promise<VllmScorer> {
     validateOptions(opts);
     const { pool, found } = await connectPool(opts, (p) => discover(p, opts, signal));
-    return new VllmScorer(pool, opts, found);
+    const scorer = new VllmScorer(pool, opts, found);
+    if (opts.chatTemplate) {
+      const chat = await VllmChatRenderer.connect(pool, found.servedModel, signal);
+      if ('unavailable' in chat) scorer.chatUnavailable = chat.unavailable;
+      else scorer.chat = chat;
+    } else {
+      scorer.chatUnavailable = 'the chat template was not probed on this connection';
+    }
+    return scorer;
   }
 
   tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
