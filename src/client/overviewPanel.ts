@@ -6,7 +6,7 @@ import { filterCommandLine } from '../core/overview/command';
 import { CommandIds } from './commandIds';
 import { describeFilterResult } from './filterChoices';
 import { DEFAULT_OVERVIEW_RULES, OVERVIEW_VIEW_TYPE, defaultExportPath, nextRefreshDelay, overviewHtml } from './overviewPanelModel';
-import { makeNonce } from './reflectionPanelModel';
+import { makeNonce } from './webviewPage';
 import type { ServerConnection } from './serverConnection';
 
 function bundleFolder(extensionUri: vscode.Uri): vscode.Uri {

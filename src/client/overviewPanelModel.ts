@@ -1,33 +1,15 @@
 /** The overview panel's pieces that need no editor: its page, its default rules and export path, and the pacing of refreshes. */
 import type { OverviewRules } from '../protocol/overview';
-import { contentSecurityPolicy } from './reflectionPanelModel';
+import { webviewPage, type WebviewPageParts } from './webviewPage';
 
 export const OVERVIEW_VIEW_TYPE = 'sift.overview';
 
 /** Cherry LLM's and Superfiltering's first cut: drop IFD >= 1. */
 export const DEFAULT_OVERVIEW_RULES: OverviewRules = { ifdMax: 1 };
 
-function escapeAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** The page: the same policy as the reflection view (scripts only with the nonce, nothing from the network). */
-export function overviewHtml(parts: { cspSource: string; nonce: string; scriptUri: string; styleUri: string; title: string }): string {
-  const a = escapeAttribute;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${a(contentSecurityPolicy(parts.cspSource, parts.nonce))}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${a(parts.styleUri)}" nonce="${a(parts.nonce)}">
-<title>${a(parts.title)}</title>
-</head>
-<body>
-<main id="app"><p>Loading the overview…</p></main>
-<script nonce="${a(parts.nonce)}" src="${a(parts.scriptUri)}"></script>
-</body>
-</html>`;
+/** The overview's page: the same policy as the other views (see webviewPage.ts). */
+export function overviewHtml(parts: WebviewPageParts): string {
+  return webviewPage(parts, { text: 'Loading the overview…' });
 }
 
 /** `data.jsonl` -> `data.selected.jsonl` beside it. */

@@ -4,7 +4,7 @@ import { isRecordWebviewMessage, type RecordDetails, type RecordHostMessage, typ
 import { moveByScore } from './recordNavigation';
 import { FOLLOW_DELAY_MS, RECORD_VIEW_TYPE, SHOW_OVERVIEW_COMMAND, pressApplies, recordPageHtml, viewContent, viewTitle } from './recordViewModel';
 import type { ReflectionCommands } from './reflectCommands';
-import { makeNonce } from './reflectionPanelModel';
+import { makeNonce } from './webviewPage';
 import type { ServerConnection } from './serverConnection';
 import { isDatasetDocument } from './settings';
 

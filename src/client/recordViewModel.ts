@@ -1,6 +1,6 @@
 import type { RecordByScoreResult, ScoreDirection } from '../protocol/records';
 import type { RecordDetails, RecordViewContent, RecordWebviewMessage } from '../protocol/recordView';
-import { contentSecurityPolicy } from './reflectionPanelModel';
+import { webviewPage, type WebviewPageParts } from './webviewPage';
 import { OVERVIEW_COMMAND } from '../protocol/overview';
 
 /**
@@ -29,34 +29,11 @@ export function symbolsRefreshDelay(lineCount: number): number {
   return SYMBOLS_REFRESH_MS + Math.ceil(lineCount / 10);
 }
 
-export interface RecordPageParts {
-  cspSource: string;
-  nonce: string;
-  scriptUri: string;
-  styleUri: string;
-}
+export type RecordPageParts = Omit<WebviewPageParts, 'title'>;
 
-function escapeAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** The page: the same strict CSP as the reflection view, the style sheet and the bundle; the bundle renders everything else. */
+/** The record view's page: the same strict CSP as the other views (see webviewPage.ts). */
 export function recordPageHtml(parts: RecordPageParts): string {
-  const a = escapeAttribute;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${a(contentSecurityPolicy(parts.cspSource, parts.nonce))}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${a(parts.styleUri)}" nonce="${a(parts.nonce)}">
-<title>Sift record</title>
-</head>
-<body>
-<main id="app"><p class="empty">Loading the record…</p></main>
-<script nonce="${a(parts.nonce)}" src="${a(parts.scriptUri)}"></script>
-</body>
-</html>`;
+  return webviewPage({ ...parts, title: 'Sift record' }, { text: 'Loading the record…', className: 'empty' });
 }
 
 /** The file name of a URI, for titles. */

@@ -1,5 +1,6 @@
 import type { ReflectionBatchResult, ReflectionEstimate } from '../protocol';
 import type { AcceptFields, CandidateId, CandidateView, ReflectionMode, ReflectionView } from '../protocol/reflectionView';
+import { webviewPage, type WebviewPageParts } from './webviewPage';
 
 /**
  * The host side of the reflection diff view that needs no editor: the webview's HTML and CSP, the
@@ -9,59 +10,11 @@ import type { AcceptFields, CandidateId, CandidateView, ReflectionMode, Reflecti
 
 export const VIEW_TYPE = 'siftReflection';
 
-/** A nonce for the webview's one script tag and style sheet: 128 random bits, base64. */
-export function makeNonce(random: (bytes: Uint8Array) => Uint8Array = (b) => globalThis.crypto.getRandomValues(b)): string {
-  return Buffer.from(random(new Uint8Array(16))).toString('base64');
-}
+export { contentSecurityPolicy, makeNonce } from './webviewPage';
 
-/**
- * The content security policy of the webview: nothing by default; scripts only with the nonce
- * (no 'unsafe-inline', no 'unsafe-eval'); styles from the bundle folder or with the nonce (Lit's
- * components use constructable style sheets, which CSP does not restrict); images and fonts
- * only from the bundle folder.
- */
-export function contentSecurityPolicy(cspSource: string, nonce: string): string {
-  return [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${cspSource} 'nonce-${nonce}'`,
-    `font-src ${cspSource}`,
-    `img-src ${cspSource}`,
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
-}
-
-export interface WebviewHtmlParts {
-  cspSource: string;
-  nonce: string;
-  /** `asWebviewUri` of dist/webview/reflection.js and .css. */
-  scriptUri: string;
-  styleUri: string;
-  title: string;
-}
-
-function escapeAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** The page: a CSP meta tag, the style sheet and the script bundle; the bundle renders everything else. */
-export function webviewHtml(parts: WebviewHtmlParts): string {
-  const a = escapeAttribute;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${a(contentSecurityPolicy(parts.cspSource, parts.nonce))}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${a(parts.styleUri)}" nonce="${a(parts.nonce)}">
-<title>${a(parts.title)}</title>
-</head>
-<body>
-<main id="app" aria-live="off"><p class="loading">Loading the reflection…</p></main>
-<script nonce="${a(parts.nonce)}" src="${a(parts.scriptUri)}"></script>
-</body>
-</html>`;
+/** The reflection view's page (see webviewPage.ts). */
+export function webviewHtml(parts: WebviewPageParts): string {
+  return webviewPage(parts, { text: 'Loading the reflection…', className: 'loading', live: 'off' });
 }
 
 // ---- Accept ------------------------------------------------------------------------------------

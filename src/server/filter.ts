@@ -5,7 +5,7 @@ import { applyFilterRules, hasAnyRule, metricsForRules, type FilterCandidate, ty
 import type { MetricSettings } from '../core/metrics/recordMetrics';
 import type { MetricName } from '../core/metrics/types';
 import { toRecordScore } from '../core/scoring/recordScore';
-import type { RecordLossResult } from '../core/scoring/scoreRecords';
+import type { RecordOutcomes } from '../core/scoring/scoreRecords';
 import type { FilterOptions, FilterResult, SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
 import type { JobItem } from './scheduler';
@@ -17,8 +17,8 @@ export class FilterError extends Error {
 export interface FilterDeps {
   settings: SiftSettings;
   metricSettings: (metrics: MetricName[]) => Promise<MetricSettings>;
-  /** Scores every item for `metrics` (from the store where it can); keyed by text. */
-  scoreAll: (items: JobItem[], metrics: MetricName[]) => Promise<Map<string, RecordLossResult['metrics']>>;
+  /** Scores every item for `metrics` (from the store where it can), every assistant turn; keyed by text. */
+  scoreAll: (items: JobItem[], metrics: MetricName[]) => Promise<Map<string, RecordOutcomes>>;
 }
 
 /** The rules of `sift filter` from the command's options; throws FilterError for options that make no sense. */
@@ -87,7 +87,8 @@ export async function filterDocument(doc: SiftDocument, text: string, options: F
     const metricSettings = await deps.metricSettings(metrics);
     candidates.forEach((candidate, k) => {
       const result = results.get(items[k].text);
-      if (result) candidate.metrics = toRecordScore({ id: k, metrics: result }, metrics, metricSettings).metrics;
+      // A conversation's score from its turns as the settings say (`turnScore`), as `sift filter` does.
+      if (result) candidate.metrics = toRecordScore({ id: k, ...result }, metrics, metricSettings).metrics;
     });
   }
   const outcome = applyFilterRules(candidates, rules);

@@ -1,6 +1,6 @@
 import type { TrainingPair } from '../core/dataset/types';
 import type { MetricName } from '../core/metrics/types';
-import type { RecordLossResult } from '../core/scoring/scoreRecords';
+import type { RecordOutcomes } from '../core/scoring/scoreRecords';
 import type { SiftDocument } from './document';
 
 export interface JobItem {
@@ -28,8 +28,8 @@ export class Job {
   skipped = 0;
   outcome: JobOutcome | undefined;
   error: string | undefined;
-  /** A `filter` job's results by text (a `score` job's go to the document). */
-  readonly results = new Map<string, RecordLossResult['metrics']>();
+  /** A `filter` job's results by text, every assistant turn's (a `score` job's go to the document). */
+  readonly results = new Map<string, RecordOutcomes>();
   /** Results that arrived for a text no line has any more, and were dropped. */
   discarded = 0;
   /** Texts set aside because the endpoint was down (they wait for it in the document's `waiting`). */

@@ -5,7 +5,7 @@ import type { MetricSettings } from '../core/metrics/recordMetrics';
 import type { MetricName } from '../core/metrics/types';
 import { toRecordScore } from '../core/scoring/recordScore';
 import { RetriesExhaustedError } from '../core/scoring/types';
-import { lookupStored, scoreRecords, type RecordLossResult } from '../core/scoring/scoreRecords';
+import { lookupStoredTurns, scoreRecords, type RecordLossResult, type RecordOutcomes } from '../core/scoring/scoreRecords';
 import type { SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
 import { FilterError } from './filter';
@@ -79,14 +79,14 @@ export class ScoringJobs {
   }
 
   /** Scores for the Filter command: stored ones at once, the rest through the queue. */
-  async scoreForFilter(doc: SiftDocument, items: JobItem[], metrics: MetricName[]): Promise<Map<string, RecordLossResult['metrics']>> {
+  async scoreForFilter(doc: SiftDocument, items: JobItem[], metrics: MetricName[]): Promise<Map<string, RecordOutcomes>> {
     const modelId = await this.deps.scorers().modelId();
     const store = await this.deps.stores.get(doc.path);
     const config = { ...scoringConfig(this.deps.settingsFor(doc)), metrics };
-    const results = new Map<string, RecordLossResult['metrics']>();
+    const results = new Map<string, RecordOutcomes>();
     const missing: JobItem[] = [];
     for (const item of items) {
-      const stored = lookupStored(item.pair, { store, config, modelId, methodVersion: METHOD_VERSION });
+      const stored = lookupStoredTurns(item.pair, { store, config, modelId, methodVersion: METHOD_VERSION });
       if (stored) results.set(item.text, stored);
       else missing.push(item);
     }
@@ -117,7 +117,7 @@ export class ScoringJobs {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const scored = await this.scoreForFilter(doc, missing, ['ifd']);
-      for (const [text, metrics] of scored) known.set(text, toRecordScore({ id: 0, metrics }, ['ifd'], metricSettings).metrics.ifd?.value ?? null);
+      for (const [text, outcomes] of scored) known.set(text, toRecordScore({ id: 0, ...outcomes }, ['ifd'], metricSettings).metrics.ifd?.value ?? null);
     } catch (error) {
       if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
       throw new ReflectionRequestError(`scoring the records to find the lowest IFD failed: ${errorMessage(error)}`);
@@ -231,7 +231,7 @@ export class ScoringJobs {
 
   private deliver(job: Job, item: JobItem, result: RecordLossResult): void {
     if (job.kind === 'filter') {
-      job.results.set(item.text, result.metrics);
+      job.results.set(item.text, { metrics: result.metrics, ...(result.turns ? { turns: result.turns } : {}) });
       return;
     }
     const doc = job.doc;

@@ -39,6 +39,9 @@ export interface RecordLossResult {
   turns?: TurnOutcomes[];
 }
 
+/** A record's outcomes without the caller's handle: what the store answers for it. */
+export type RecordOutcomes = Omit<RecordLossResult, 'id'>;
+
 export interface ScoreRunOptions {
   scorer: TokenScorer;
   store: ScoreStore;
@@ -238,7 +241,7 @@ export function lookupStored(pair: TrainingPair, lookup: StoredLookup): RecordLo
 }
 
 /** lookupStored with every assistant turn's outcomes, as `scoreRecords` reports a cached record. */
-export function lookupStoredTurns(pair: TrainingPair, lookup: StoredLookup): Omit<RecordLossResult, 'id'> | undefined {
+export function lookupStoredTurns(pair: TrainingPair, lookup: StoredLookup): RecordOutcomes | undefined {
   const turns: TurnOutcomes[] = [];
   for (const turn of assistantTurns(pair)) {
     const metrics: TurnOutcomes = {};
