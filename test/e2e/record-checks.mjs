@@ -92,7 +92,13 @@ export const recordChecks = [
         // buttons and keys do the same with the focus in the view.
         // (The Alpaca sample's scoring stops first: the server scores one file at a time.)
         await h.runCommand(page, 'Sift: Cancel Scoring');
-        await h.openFile(page, o.scoredFile);
+        // Back to the dataset's group first: the keys must reach the workbench, not the view beside it.
+        await h.dismiss(page);
+        await h.runCommand(page, 'View: Focus First Editor Group');
+        // From the Explorer: after the checks before this one Quick Open's Enter did not always open
+        // the file here (the list it showed was not captured), while a click on the tree always does.
+        await page.locator('.explorer-folders-view .monaco-list-row', { hasText: o.scoredFile }).first().click();
+        await page.locator(`.tabs-container .tab.active[data-resource-name=${JSON.stringify(o.scoredFile)}]`).waitFor({ timeout: 30_000 });
         const scoredLines = fs.readFileSync(path.join(workspace, o.scoredFile), 'utf8').split('\n').length;
         await h.goToLine(page, 1);
         await recordFrame(page, new RegExp(`Line 1 of ${scoredLines}\\s+.*by IFD(?!.*not scored yet)`), { timeoutMs: o.scoreTimeoutMs });
