@@ -1,5 +1,6 @@
 import { computeRecordMetrics, type MetricSettings, type RecordMetrics } from '../metrics/recordMetrics';
-import type { MetricName, MetricResult, RecordLosses, TurnScore } from '../metrics/types';
+import type { MetricName, RecordLosses, TurnScore } from '../metrics/types';
+import { combineTurns } from '../metrics/turns';
 import type { RecordLossResult, TurnOutcomes } from './scoreRecords';
 
 export { TURN_SCORES, type TurnScore } from '../metrics/types';
@@ -34,7 +35,7 @@ export function toRecordScore(result: RecordLossResult, metrics: MetricName[], s
   const last = turns[turns.length - 1];
   const notes = [...new Set(turns.flatMap((t) => t.notes))];
   const score: RecordScore = {
-    metrics: turns.length > 1 && turnScore !== 'last' ? combineTurns(turns, metrics, turnScore) : last.metrics,
+    metrics: turns.length > 1 && turnScore !== 'last' ? combineTurns(turns.map((t) => t.metrics), metrics, turnScore) : last.metrics,
     losses: last.losses,
     truncated: turns.some((t) => t.truncated),
     cached: turns.every((t) => t.cached),
@@ -82,21 +83,6 @@ function turnDetail(outcomes: TurnOutcomes, metrics: MetricName[], settings: Met
     }
   }
   return { metrics: computed, losses, truncated, cached, at, error, notes };
-}
-
-/** The mean or min of each metric over the turns that have a value; no value when no turn has one. */
-function combineTurns(turns: TurnScoreDetail[], metrics: MetricName[], how: 'mean' | 'min'): RecordMetrics {
-  const combined: RecordMetrics = {};
-  for (const metric of metrics) {
-    const values = turns.map((t) => t.metrics[metric]?.value).filter((v): v is number => typeof v === 'number');
-    if (values.length === 0) {
-      combined[metric] = turns[turns.length - 1].metrics[metric] ?? { value: null, reason: 'no turn has a score' };
-      continue;
-    }
-    const value: MetricResult = { value: how === 'min' ? Math.min(...values) : values.reduce((a, b) => a + b, 0) / values.length };
-    combined[metric] = value;
-  }
-  return combined;
 }
 
 /**
