@@ -5,6 +5,7 @@ import type { LineScore, LineScoresParams, LineScoresResult, SiftSettings } from
 import type { SiftDocument } from './document';
 import { recordHover } from './hover';
 import { bucketOf, FAILED_LABEL, WAITING_LABEL, PENDING_LABEL, primaryMetric, scoreLabel } from './presentation';
+import { recordState } from './recordState';
 import type { Scorers } from './resources';
 import { scoringConfig } from './settings';
 import type { StoredScores } from './storedScores';
@@ -90,14 +91,12 @@ export class Requests {
   }
 
   private lineLabel(doc: SiftDocument, line: LineRecord): LineLabel | undefined {
-    if (!line.scorable) return undefined;
-    const score = doc.scores.get(line.text);
+    const state = recordState(doc, line, this.deps.scorers().lastError !== undefined);
+    const score = state === 'scored' ? doc.scores.get(line.text) : undefined;
     if (score) return { text: scoreLabel(score, this.deps.settingsFor(doc)), score };
-    // Before stored scores are known, every record of an auto-scored file is as good as queued.
-    const queued = doc.autoScore && !doc.swept && this.deps.scorers().lastError === undefined;
-    if (doc.pending.has(line.text) || queued) return { text: PENDING_LABEL, pending: true };
-    if (doc.waiting.has(line.text)) return { text: WAITING_LABEL, pending: true };
-    if (doc.failures.has(line.text)) return { text: FAILED_LABEL };
+    if (state === 'pending') return { text: PENDING_LABEL, pending: true };
+    if (state !== 'blank' && state !== 'invalid' && doc.waiting.has(line.text)) return { text: WAITING_LABEL, pending: true };
+    if (state === 'failed') return { text: FAILED_LABEL };
     return undefined;
   }
 }
