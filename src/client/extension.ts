@@ -109,12 +109,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   if (!vscode.workspace.isTrusted) {
     log.info(`Restricted mode: workspace values of ${RESTRICTED_KEYS.map((key) => `sift.${key}`).join(', ')} are ignored.`);
   }
-  // The server starts with the first dataset opened, not with every workspace that contains one.
-  const startFor = (document: vscode.TextDocument): void => {
-    if (isDatasetDocument(document)) void server.ensureStarted();
-  };
-  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(startFor));
-  vscode.workspace.textDocuments.forEach(startFor);
+  // The extension activates with a workspace that holds a dataset (or with the first one opened):
+  // the server starts now and starts llama.cpp, so opening a dataset only waits for its model and
+  // its first records, not for a process and a runtime as well. A dataset opened later starts it
+  // again if it stopped.
+  void server.ensureStarted();
+  context.subscriptions.push(
+    vscode.workspace.onDidOpenTextDocument((document) => {
+      if (isDatasetDocument(document)) void server.ensureStarted();
+    }),
+  );
 }
 
 export async function deactivate(): Promise<void> {

@@ -28,6 +28,8 @@ export interface OpenDocumentsDeps {
   stored: StoredScores;
   jobs: ScoringJobs;
   publisher: Publisher;
+  /** A dataset is opening: get the scorer ready while its settings and stored scores are read. */
+  prepareScorer(): void;
 }
 
 /**
@@ -52,6 +54,7 @@ export class OpenDocuments {
    */
   open(document: TextDocument): void {
     if (!isDatasetDocument(document)) return;
+    this.deps.prepareScorer();
     const { config } = this.deps;
     if (!config.pulled) return this.openWith(document, config.wide);
     const uri = document.uri;

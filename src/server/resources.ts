@@ -1,4 +1,4 @@
-import { bundledModelPath, createScorer, type ScorerSettings } from '../core/scoring/createScorer';
+import { bundledModelPath, createScorer, warmUpScorer, type ScorerSettings } from '../core/scoring/createScorer';
 import { ggufIdentity } from '../core/scoring/local/modelIdentity';
 import type { EndpointState, HealthChange } from '../core/net/health';
 import { watchUnreachable, type EndpointWatch } from '../core/scoring/http/watch';
@@ -101,6 +101,15 @@ export class Scorers {
     }
   }
 
+  /**
+   * Starts what any scorer of the current backend needs, before a dataset names its model: the
+   * server calls it when it starts (with the workspace), so opening the first dataset only loads
+   * the model.
+   */
+  warmUp(): Promise<void> {
+    return warmUpScorer(this.settings ?? { backend: 'local' });
+  }
+
   /** Loads (once) the scorer for the current settings. */
   load(): Promise<TokenScorer> {
     return this.entry().promise;
@@ -132,8 +141,10 @@ export class Scorers {
     if (this.current) return this.current;
     const settings = this.settings ?? { backend: 'local' };
     const entry: ScorerEntry = { identity: this.identity, users: 0, retired: false, promise: Promise.resolve(undefined as never) };
+    const started = Date.now();
     entry.promise = createScorer({ ...settings, onEvent: (message) => this.log(message) }, this.packageRoot).then(
       (scorer) => {
+        this.log(`scorer ready: ${scorer.endpoint} (${Date.now() - started} ms)`);
         entry.scorer = scorer;
         entry.unsubscribe = scorer.health?.onChange((change) => {
           if (this.current === entry) for (const listener of this.healthListeners) listener(change);

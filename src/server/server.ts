@@ -155,6 +155,7 @@ export class SiftServer {
       stored: this.stored,
       jobs: this.jobs,
       publisher: this.publisher,
+      prepareScorer: () => this.prepareScorer(),
     });
     this.requests = new Requests({ docs, settingsFor, scorers, stored: this.stored, validSet: this.validSet, commandLinks: () => this.caps.commandLinks });
     this.records = new RecordQueries({ docs, settingsFor, scorers, stored: this.stored });
@@ -301,10 +302,9 @@ export class SiftServer {
 
   private initialized(): void {
     this.log.info(`Sift language server ready (package ${this.root})`);
-    // The server starts with the first dataset opened, which is scored at once: load llama.cpp and
-    // the model now, while that document is parsed and its stored scores looked up, not after.
-    const wide = this.config.wide;
-    if (wide.autoScoreOnOpen && wide.backend === 'local') void this.scorers.load().catch(() => undefined);
+    // The VS Code client starts the server with a workspace that holds a dataset, before one is
+    // opened: start llama.cpp now (a second or so), so that opening a dataset only loads its model.
+    void this.scorers.warmUp();
     if (this.caps.workspaceFolders) {
       this.connection.workspace.onDidChangeWorkspaceFolders(() =>
         this.connection.workspace.getWorkspaceFolders().then(
@@ -316,16 +316,22 @@ export class SiftServer {
         ),
       );
     }
-    // The model's identity is part of every store key: read it now, and start loading the model,
-    // so the first file shows its stored scores at once and starts scoring sooner. A failure is
-    // reported when a file needs the scorer. Pulled settings are read first: they name the model.
-    const warmUp = (): void => {
+    if (this.config.pulled) this.refresh();
+  }
+
+  /**
+   * A dataset opened: the model's identity (part of every store key) is read now, and the model
+   * loaded (or the endpoint connected) while the document's settings are pulled and its stored
+   * scores looked up, so it shows them at once and starts scoring sooner. A failure is reported
+   * when a file needs the scorer. Settings being pulled are waited for: they name the model.
+   */
+  private prepareScorer(): void {
+    const prepare = (): void => {
       this.scorers.modelId().catch(() => undefined);
       this.scorers.load().catch(() => undefined);
     };
-    if (!this.config.pulled) return warmUp();
-    this.refresh();
-    void this.refreshing?.finally(warmUp);
+    if (this.refreshing) void this.refreshing.finally(prepare);
+    else prepare();
   }
 
   /** Pulls every open document's settings (and the server-wide ones) again; one pull at a time. */

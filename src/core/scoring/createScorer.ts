@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { BackendName } from './backends';
 import { HttpEventDigest } from './http/eventDigest';
 import type { HttpEvent, HttpPoolOptions } from './http/pool';
+import { openLlama } from './local/llamaRuntime';
 import { LocalScorer } from './local/localScorer';
 import type { TokenScorer } from './types';
 import { PermanentScorerError } from './types';
@@ -64,6 +65,19 @@ export async function createScorer(settings: ScorerSettings, packageRoot: string
     };
   }
   return scorer;
+}
+
+/**
+ * Starts what every scorer of this backend needs before any model is named: for `local`, the
+ * llama.cpp runtime (import and binary test, about a second on a CPU), shared by the scorers
+ * created later. Resolves either way; a failure is reported when a scorer is created.
+ */
+export async function warmUpScorer(settings: Pick<ScorerSettings, 'backend'>): Promise<void> {
+  if (settings.backend !== 'local') return;
+  await openLlama().then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 function connect(backend: Exclude<BackendName, 'local'>, settings: ScorerSettings, common: HttpPoolOptions): Promise<TokenScorer> {

@@ -8,11 +8,26 @@ export function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
   return modulePromise;
 }
 
+/** One runtime per process and GPU choice: every scorer and chat engine shares it. */
+const runtimes = new Map<boolean, Promise<Llama>>();
+
 /**
  * The llama.cpp runtime every local engine (scorer, chat) shares: the installed prebuilt binary only
  * (`build: "never"`, no download), a GPU build where one is installed, errors-only logging.
+ * Opened once per process: getLlama tests the binary in a child process each time it is called
+ * (on Linux, for prebuilt binaries), about a second before any model is loaded; a failure is not
+ * kept, so the next call tries again.
  */
-export async function openLlama(gpu = true): Promise<Llama> {
-  const { getLlama, LlamaLogLevel } = await loadNodeLlamaCpp();
-  return getLlama({ gpu: gpu ? 'auto' : false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false, skipDownload: true });
+export function openLlama(gpu = true): Promise<Llama> {
+  let runtime = runtimes.get(gpu);
+  if (!runtime) {
+    runtime = loadNodeLlamaCpp().then(({ getLlama, LlamaLogLevel }) =>
+      getLlama({ gpu: gpu ? 'auto' : false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false, skipDownload: true }),
+    );
+    runtimes.set(gpu, runtime);
+    runtime.catch(() => {
+      if (runtimes.get(gpu) === runtime) runtimes.delete(gpu);
+    });
+  }
+  return runtime;
 }
