@@ -115,13 +115,13 @@ export class ScoreDecorations implements vscode.Disposable {
   private async refresh(editor: vscode.TextEditor, token: vscode.CancellationToken): Promise<void> {
     const document = editor.document;
     const version = document.version;
-    const ranges = linesToRequest(
-      editor.visibleRanges.map((range) => ({ start: range.start.line, end: range.end.line })),
-      document.lineCount,
-    );
+    const onScreen = editor.visibleRanges.map((range) => ({ start: range.start.line, end: range.end.line }));
+    const ranges = linesToRequest(onScreen, document.lineCount);
     if (ranges.length === 0) return;
+    // The server scores the records on screen first (not the margin around them).
+    const visible = onScreen.length > 0 ? { startLine: Math.min(...onScreen.map((r) => r.start)), endLine: Math.max(...onScreen.map((r) => r.end)) } : undefined;
     const replies = await Promise.all(
-      ranges.map((range) => this.source.lineScores({ document, version, startLine: range.start, endLine: range.end }, token)),
+      ranges.map((range) => this.source.lineScores({ document, version, startLine: range.start, endLine: range.end, ...(visible ? { visible } : {}) }, token)),
     );
     if (token.isCancellationRequested || document.isClosed || document.version !== version) return;
     if (!vscode.window.visibleTextEditors.includes(editor)) return;

@@ -82,6 +82,11 @@ export interface LineScoresParams {
   version: number;
   startLine: number;
   endLine: number;
+  /**
+   * The lines of the range that are on screen (0-based, inclusive), when the range is wider: their
+   * records are scored before the rest of the file, shortest first.
+   */
+  visible?: { startLine: number; endLine: number };
 }
 export interface LineScoresResult {
   version: number;

@@ -35,6 +35,8 @@ export class SiftDocument {
   autoScore = false;
   /** Scorable texts of lines changed since the last debounced re-score. */
   readonly edited = new Map<string, TrainingPair>();
+  /** The lines on screen, as the editor last said (0-based, inclusive): scored first. */
+  onScreen: { from: number; to: number } | undefined;
   private sorted = new Map<MetricName, SortedValues>();
 
   constructor(

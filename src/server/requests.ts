@@ -53,6 +53,10 @@ export class Requests {
     const settings = this.deps.settingsFor(doc);
     const from = Math.max(0, Math.floor(params.startLine));
     const to = Math.min(doc.records.lineCount - 1, Math.floor(params.endLine));
+    const visible = params.visible;
+    if (visible && Number.isFinite(visible.startLine) && Number.isFinite(visible.endLine)) {
+      doc.onScreen = { from: Math.max(from, Math.floor(visible.startLine)), to: Math.min(to, Math.floor(visible.endLine)) };
+    }
     this.deps.stored.resolveRange(doc, from, to);
     const metric = primaryMetric(settings.metrics);
     const scores: LineScore[] = [];

@@ -24,6 +24,12 @@ export class Job {
   private readonly queued = new Set<string>();
   total = 0;
   done = 0;
+  /** Batches sent to the scorer so far. */
+  batches = 0;
+  /** When the job started running (Date.now()), once it has. */
+  startedAt: number | undefined;
+  /** Records delivered to the document so far (a `score` job). */
+  delivered = 0;
   /** Items skipped because their text left the document before their turn. */
   skipped = 0;
   outcome: JobOutcome | undefined;
@@ -68,13 +74,16 @@ export class Job {
     return fresh.length;
   }
 
-  /** Moves the queued items with these texts to the front. */
-  prioritize(texts: ReadonlySet<string>): void {
-    if (texts.size === 0 || this.queue.length === 0) return;
+  /** Moves the queued items with these texts to the front, in the order given. */
+  prioritize(texts: readonly string[]): void {
+    if (texts.length === 0 || this.queue.length === 0) return;
+    const rank = new Map(texts.map((text, i) => [text, i]));
     const first: JobItem[] = [];
     const rest: JobItem[] = [];
-    for (const item of this.queue) (texts.has(item.text) ? first : rest).push(item);
-    if (first.length > 0) this.queue = first.concat(rest);
+    for (const item of this.queue) (rank.has(item.text) ? first : rest).push(item);
+    if (first.length === 0) return;
+    first.sort((a, b) => rank.get(a.text)! - rank.get(b.text)!);
+    this.queue = first.concat(rest);
   }
 
   /** The next items, up to `maxChars` of text (at least one item) and `maxItems`. */
@@ -116,8 +125,8 @@ export interface SchedulerHooks {
   onStart(job: Job): Promise<void> | void;
   onProgress(job: Job): void;
   onEnd(job: Job, leftOver: JobItem[]): void;
-  /** Batch size for the current backend: characters and records. */
-  batchLimits(): { chars: number; items: number };
+  /** Size of the job's next batch: characters and records. */
+  batchLimits(job: Job): { chars: number; items: number };
 }
 
 /**
@@ -181,19 +190,21 @@ export class Scheduler {
       let outcome: JobOutcome = 'done';
       let error: string | undefined;
       try {
+        job.startedAt = Date.now();
         await this.hooks.onStart(job);
         for (;;) {
           if (job.signal.aborted) {
             outcome = 'cancelled';
             break;
           }
-          const limits = this.hooks.batchLimits();
+          const limits = this.hooks.batchLimits(job);
           const taken = job.take(limits.chars, limits.items);
           if (taken.length === 0) break;
           const batch = this.hooks.filterBatch(job, taken);
           job.skipped += taken.length - batch.length;
           job.done += taken.length - batch.length;
           if (batch.length > 0) {
+            job.batches++;
             await this.hooks.runBatch(job, batch);
             job.done += batch.length;
           }

@@ -17,6 +17,7 @@ import type { Publisher } from './publisher';
 import { ReflectionRequestError } from './reflection';
 import type { Scorers, Stores } from './resources';
 import { Job, Scheduler, type JobItem } from './scheduler';
+import { screenFirst } from './screenFirst';
 import { scoringConfig } from './settings';
 import type { ValidSet } from './validSet';
 
@@ -46,7 +47,12 @@ export class ScoringJobs {
 
   constructor(private readonly deps: ScoringJobsDeps) {
     this.scheduler = new Scheduler({
-      batchLimits: () => (deps.settings().backend === 'local' ? { chars: 4000, items: 32 } : { chars: 256_000, items: 1024 }),
+      batchLimits: (job) => {
+        const limits = deps.settings().backend === 'local' ? { chars: 4000, items: 32 } : { chars: 256_000, items: 1024 };
+        // A document's first batch is one record (the shortest on screen, see StoredScores): its
+        // score shows as soon as that record is scored, not once a batch of long ones is.
+        return job.kind === 'score' && job.batches === 0 ? { ...limits, items: 1 } : limits;
+      },
       filterBatch: (job, batch) => this.filterBatch(job, batch),
       runBatch: (job, batch) => this.runBatch(job, batch),
       onStart: (job) => this.onJobStart(job),
@@ -67,14 +73,16 @@ export class ScoringJobs {
     }
     job.add(fresh, front);
     for (const item of fresh) doc.pending.set(item.text, job.id);
+    // The records on screen go first, shortest first (unless these were asked for by line).
+    if (!front && doc.onScreen && fresh.length > 0) job.prioritize(screenFirst(doc, doc.onScreen.from, doc.onScreen.to));
     if (isNew && (fresh.length > 0 || evenIfEmpty)) this.scheduler.submit(job);
     else if (!isNew) this.onJobProgress(job);
     this.deps.publisher.markDirty(doc);
     return fresh.length;
   }
 
-  /** Queued records with these texts are scored next. */
-  prioritize(doc: SiftDocument, texts: ReadonlySet<string>): void {
+  /** Queued records with these texts are scored next, in this order. */
+  prioritize(doc: SiftDocument, texts: readonly string[]): void {
     this.scheduler.scoreJobOf(doc)?.prioritize(texts);
   }
 
@@ -207,6 +215,11 @@ export class ScoringJobs {
             concurrency: local ? 2 : settings.concurrency * Math.max(1, settings.endpointUrls.length),
             onResult: (result) => {
               this.deliver(job, batch[result.id], result);
+              // How long a document waits for its first label (bench/firstScore.mjs reads this line).
+              if (job.kind === 'score' && job.delivered++ === 0) {
+                const took = Date.now() - (job.startedAt ?? Date.now());
+                this.deps.log.info(`job ${job.id}: first record scored (line ${lineOf(doc, batch[result.id].text)}, in a batch of ${batch.length}), ${took} ms after the job started`);
+              }
               delivered++;
               // At most a few reports a second: a GPU delivers thousands of records in one.
               if (Date.now() - reportedAt >= PROGRESS_REPORT_MS) {
@@ -294,6 +307,12 @@ export class ScoringJobs {
     }
     publisher.markDirty(doc);
   }
+}
+
+/** The first line (0-based) with this text; -1 when none has it. */
+function lineOf(doc: SiftDocument, text: string): number {
+  for (let i = 0; i < doc.records.lineCount; i++) if (doc.records.line(i)!.text === text) return i;
+  return -1;
 }
 
 /** The document's file name in progress titles. */

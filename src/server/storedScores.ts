@@ -12,6 +12,7 @@ import type { Publisher } from './publisher';
 import type { Scorers, Stores } from './resources';
 import type { JobItem } from './scheduler';
 import type { ScoringJobs } from './scoringJobs';
+import { screenFirst } from './screenFirst';
 import { scoringConfig } from './settings';
 
 /** Stored scores are looked up this many lines at a time between other messages. */
@@ -65,22 +66,20 @@ export class StoredScores {
 
   /**
    * Stored scores for lines [from, to] (the visible ones, asked for by the editor); queued ones
-   * among them move to the front of the queue. A client asking for a whole huge file at once (some
-   * do) gets the first RANGE_LOOKUP_LINES looked up now and the rest from the sweep.
+   * among them move to the front of the queue (see screenFirst). A client asking for a whole huge
+   * file at once (some do) gets the first RANGE_LOOKUP_LINES looked up now and the rest from the
+   * sweep.
    */
   resolveRange(doc: SiftDocument, from: number, to: number): void {
     const lookup = this.lookup(doc);
-    const wanted = new Set<string>();
     const last = Math.min(to, doc.records.lineCount - 1, from + RANGE_LOOKUP_LINES);
     let found = 0;
     for (let i = Math.max(0, from); i <= last; i++) {
-      const line = doc.records.line(i)!;
-      if (lookup && this.resolveCached(doc, line, lookup)) found++;
-      if (doc.pending.has(line.text)) wanted.add(line.text);
+      if (lookup && this.resolveCached(doc, doc.records.line(i)!, lookup)) found++;
     }
     // The lines asked about show these scores at once: the status count must follow, not lag until the sweep gets there.
     if (found > 0) this.deps.publisher.markDirty(doc);
-    if (wanted.size > 0) this.deps.jobs().prioritize(doc, wanted);
+    this.deps.jobs().prioritize(doc, screenFirst(doc, Math.max(0, from), last));
   }
 
   /**

@@ -298,8 +298,9 @@ export class TestClient {
     });
   }
 
-  lineScores(uri: string, startLine: number, endLine: number): Promise<LineScoresResult> {
-    return this.connection.sendRequest(LineScoresRequest, { uri, version: this.version(uri), startLine, endLine });
+  /** `visible`: the lines of the range on screen, as the VS Code client sends them. */
+  lineScores(uri: string, startLine: number, endLine: number, visible?: { startLine: number; endLine: number }): Promise<LineScoresResult> {
+    return this.connection.sendRequest(LineScoresRequest, { uri, version: this.version(uri), startLine, endLine, ...(visible ? { visible } : {}) });
   }
 
   hover(uri: string, line: number, character = 1): Promise<Hover | null> {

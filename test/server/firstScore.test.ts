@@ -1,0 +1,73 @@
+/**
+ * What a freshly opened dataset scores first, through the real server: the records the editor says
+ * are on screen (LineScoresParams.visible) before the others, the shortest of them first and alone
+ * in its batch, so its label does not wait for a batch of longer records. Checked on the order of
+ * events the server reports (its log line for a job's first record), never on durations.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Commands } from '../../src/protocol';
+import { examplesDir, tempDir } from '../helpers/paths';
+import { TestClient } from './lspClient';
+
+const stories = readFileSync(join(examplesDir, 'tinystories-instructions.jsonl'), 'utf8').trim().split('\n');
+
+let client: TestClient;
+const dir = tempDir('sift-server-first-');
+
+before(async () => {
+  // Scored on request only, so that the editor has said what is on screen before the job is made.
+  client = await TestClient.start({ settings: { template: 'plain', metrics: ['ifd', 'rifd'], autoScoreOnOpen: false, threads: 1 }, rootDir: dir });
+});
+
+after(async () => {
+  await client.stop();
+});
+
+async function openFresh(folder: string, records: string[]): Promise<string> {
+  mkdirSync(join(dir, folder));
+  const path = join(dir, folder, 'stories.jsonl');
+  const text = records.join('\n') + '\n';
+  writeFileSync(path, text);
+  return client.open(path, text);
+}
+
+/** Scores the whole file and returns the line and batch size of the first record scored. */
+async function firstScored(uri: string): Promise<{ line: number; batch: number }> {
+  const logsBefore = client.logs.length;
+  await client.execute(Commands.scoreFile, [uri]);
+  const started = await client.waitFor('the job', () => client.logs.slice(logsBefore).find((l) => l.includes(`(score) started for ${uri}:`)));
+  const id = /^job (\d+) /.exec(started)![1];
+  const pattern = new RegExp(`^job ${id}: first record scored \\(line (\\d+), in a batch of (\\d+)\\)`);
+  const line = await client.waitFor('the first record scored', () => client.logs.slice(logsBefore).find((l) => pattern.test(l)));
+  const [, first, batch] = pattern.exec(line)!;
+  await client.waitScored(uri);
+  return { line: Number(first), batch: Number(batch) };
+}
+
+test('the shortest record on screen is scored first, alone in its batch', async () => {
+  const records = stories.slice(0, 12);
+  const uri = await openFresh('screen', records);
+  // The VS Code client asks for the screen plus a margin, and says which lines are on screen.
+  const onScreen = { startLine: 4, endLine: 9 };
+  await client.lineScores(uri, 0, 11, onScreen);
+  // By hand: the shortest line among 4..9 (the first of them if two are as short).
+  let shortest = onScreen.startLine;
+  for (let i = onScreen.startLine; i <= onScreen.endLine; i++) if (records[i].length < records[shortest].length) shortest = i;
+  const shortestOverall = records.reduce((best, r, i) => (r.length < records[best].length ? i : best), 0);
+  assert.ok(shortest !== 0 && shortestOverall !== shortest, 'the fixture tells screen order from line order and from the whole file');
+  assert.deepEqual(await firstScored(uri), { line: shortest, batch: 1 });
+  await client.close(uri);
+});
+
+test('an editor that never says what is on screen gets line order, the first line alone in its batch', async () => {
+  const records = stories.slice(0, 6);
+  assert.ok(records.some((r) => r.length < records[0].length), 'the fixture tells line order from length order');
+  const uri = await openFresh('lines', records);
+  // Inlay hints (other editors) name a range, not a screen: no reordering by length.
+  await client.inlayHints(uri, 0, 5);
+  assert.deepEqual(await firstScored(uri), { line: 0, batch: 1 });
+  await client.close(uri);
+});
