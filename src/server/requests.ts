@@ -103,7 +103,7 @@ export class Requests {
     const score = state === 'scored' ? doc.scores.get(line.text) : undefined;
     if (score) return { text: scoreLabel(score, this.deps.settingsFor(doc)), score };
     if (state === 'pending') return { text: PENDING_LABEL, pending: true };
-    if (state !== 'blank' && state !== 'invalid' && doc.waiting.has(line.text)) return { text: WAITING_LABEL, pending: true };
+    if (state === 'waiting') return { text: WAITING_LABEL, pending: true };
     if (state === 'failed') return { text: FAILED_LABEL };
     return undefined;
   }

@@ -159,6 +159,8 @@ describe('record view words', () => {
     assert.deepEqual(actions(details({ state: 'invalid' }), false), ['drop', 'reveal']);
     assert.deepEqual(actions(details({ state: 'blank' }), false), ['reveal']);
     assert.equal(stateText(details({ state: 'failed', failure: 'HTTP 500' })), 'This record could not be scored: HTTP 500');
+    assert.equal(stateText(details({ state: 'waiting' })), 'Waiting for the scoring endpoint, which did not answer: this record is scored as soon as it answers again.');
+    assert.deepEqual(actions(details({ state: 'waiting' }), false), ['reflect', 'drop', 'reveal']);
     assert.equal(stateText(details()), undefined);
   });
 });
