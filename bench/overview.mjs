@@ -63,6 +63,7 @@ async function overviewOnServer(lines, distinct) {
 
     // The panel opens with the dataset: it asks until a histogram can be drawn (the editor asks again on ScoresChanged).
     const opened = performance.now();
+    const openedCpu = cpuMs(child.pid);
     await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'jsonl', version: 1, text } });
     let first;
     for (;;) {
@@ -71,6 +72,7 @@ async function overviewOnServer(lines, distinct) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const firstPlotMs = performance.now() - opened;
+    const firstPlotServerCpuMs = cpuMs(child.pid) - openedCpu;
     let all = first;
     while (all.counts.scored < lines) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -91,6 +93,7 @@ async function overviewOnServer(lines, distinct) {
     return {
       lines,
       firstPlotMs: Math.round(firstPlotMs),
+      firstPlotServerCpuMs: Math.round(firstPlotServerCpuMs),
       firstPlotScored: first.counts.scored,
       allScoresPlotMs: Math.round(allScoresPlotMs),
       thresholdMoveMs: Math.round(median(moves)),
