@@ -1,5 +1,6 @@
 import type { DocumentSymbol } from 'vscode-languageserver';
 import type { LineRecord } from '../core/document/documentRecords';
+import { decisiveDigits } from '../core/metrics/decisiveDigits';
 import type { MetricName } from '../core/metrics/types';
 import type { SiftSettings } from '../protocol';
 import type { RecordByScoreParams, RecordByScoreResult, RecordParams } from '../protocol/records';
@@ -26,11 +27,9 @@ export const METRIC_MEANINGS: Record<MetricName, string> = {
   ds: "DS weight: how far the record's loss is from that of the trusted valid set; lower is closer (better), 1 is the lowest.",
 };
 
-/** A value with the digits that decide it against `threshold`: 4 decimals, more when 4 would round onto the threshold. */
+/** The view's number: four decimals, more where they decide the rule (core's `decisiveDigits`, as the labels). */
 export function decisiveText(value: number, threshold: number | undefined): string {
-  let digits = 4;
-  while (threshold !== undefined && value !== threshold && digits < 12 && Number(value.toFixed(digits)) === threshold) digits++;
-  return value.toFixed(digits);
+  return decisiveDigits(value, threshold, { decimals: 4 });
 }
 
 /** What the value means against its rule's threshold: the one the labels and colours use (`ruleThreshold`, `sift.ifdWarnAt` for IFD). */
