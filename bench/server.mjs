@@ -20,8 +20,12 @@ const NAMES = ['Tim', 'Sue', 'Lily', 'Max', 'Ben', 'Mia', 'Tom', 'Ann'];
 const THINGS = ['ball', 'cat', 'dog', 'tree', 'cake', 'boat', 'hat', 'bird', 'sun', 'box'];
 const FEELINGS = ['happy', 'sad', 'big', 'red', 'small'];
 
-/** `distinct` short stories (~15 tokens each), repeated in order to `lines` lines. Duplicates share one stored score. */
-export function writeDataset(path, lines, distinct) {
+/**
+ * `distinct` short stories (~15 tokens each), repeated in order to `lines` lines. Duplicates share one
+ * stored score. `withInput: false` leaves the empty `input` field out of the lines (the same records,
+ * 12 characters shorter), so 500k of them stay under the editor's 50M-character limit.
+ */
+export function writeDataset(path, lines, distinct, { withInput = true } = {}) {
   const records = [];
   for (let i = 0; records.length < distinct; i++) {
     const name = NAMES[i % NAMES.length];
@@ -29,7 +33,8 @@ export function writeDataset(path, lines, distinct) {
     const feeling = FEELINGS[Math.floor(i / (NAMES.length * THINGS.length)) % FEELINGS.length];
     records.push({ instruction: `Write about ${name} and a ${thing}.`, input: '', output: `${name} had a ${feeling} ${thing}. ${name} was happy.` });
   }
-  const text = Array.from({ length: lines }, (_, i) => JSON.stringify(records[i % distinct])).join('\n') + '\n';
+  const line = (r) => JSON.stringify(withInput ? r : { instruction: r.instruction, output: r.output });
+  const text = Array.from({ length: lines }, (_, i) => line(records[i % distinct])).join('\n') + '\n';
   writeFileSync(path, text);
   return { text, records };
 }

@@ -3,6 +3,7 @@
  * the counts and each chart, the bins as table rows, and the tables' sorting. overview.ts turns
  * these into elements; the unit tests run this file in Node.
  */
+import { decisiveDigits } from '../src/core/metrics/decisiveDigits';
 import type { Histogram, MetricName, OverviewCounts, OverviewResult, OverviewRow } from '../src/protocol/overview';
 
 export const METRIC_LABELS: Record<MetricName, string> = { ifd: 'IFD', rifd: 'r-IFD', ds: 'DS' };
@@ -20,14 +21,10 @@ export function formatCount(n: number): string {
   return count.format(n);
 }
 
-/** Enough digits to tell a value from the threshold it is compared with (1.0011 is not "1.00"). */
+/** Three significant digits, more where they decide the rule the value is compared with (core's `decisiveDigits`: 1.0011 is not "1"). */
 export function formatValue(v: number | null | undefined, near?: number): string {
   if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
-  for (let digits = 3; digits < 17; digits++) {
-    const text = v.toPrecision(digits);
-    if (near === undefined || v === near || Number(text) !== near) return String(Number(text));
-  }
-  return String(v);
+  return decisiveDigits(v, near, { significant: 3 });
 }
 
 /** `1 record`, `3 records`. */

@@ -62,6 +62,8 @@ export function stateText(details: RecordDetails): string | undefined {
       return undefined;
     case 'pending':
       return 'Scoring this record…';
+    case 'waiting':
+      return 'Waiting for the scoring endpoint, which did not answer: this record is scored as soon as it answers again.';
     case 'failed':
       return `This record could not be scored${details.failure ? `: ${details.failure}` : '.'}`;
     case 'unscored':

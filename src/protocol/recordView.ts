@@ -47,7 +47,8 @@ export interface RecordRank {
   metric: string;
 }
 
-export type RecordState = 'scored' | 'pending' | 'failed' | 'unscored' | 'invalid' | 'blank';
+/** `waiting`: its scoring failed because the endpoint did not answer; it is scored when the endpoint answers again. */
+export type RecordState = 'scored' | 'pending' | 'waiting' | 'failed' | 'unscored' | 'invalid' | 'blank';
 
 export interface RecordDetails {
   uri: string;

@@ -1,3 +1,4 @@
+import { decisiveDigits } from '../core/metrics/decisiveDigits';
 import type { MetricName } from '../core/metrics/types';
 import type { RecordScore } from '../core/scoring/recordScore';
 import type { ScoreBucket, SiftSettings } from '../protocol';
@@ -19,16 +20,9 @@ export function ruleThreshold(metric: MetricName, settings: Pick<SiftSettings, '
   return metric === 'ifd' ? settings.ifdWarnAt : metric === 'rifd' ? 1 : undefined;
 }
 
-/**
- * `v` with two decimals, or with as many more as it takes for the text to fall on the same side of
- * `threshold` as the value: 1.001 against 1 is "1.001" (not "1.00", which reads as passing "< 1"),
- * 0.9996 is "0.9996" (not "1.00", which reads as failing it).
- */
+/** A label's number: two decimals, more where they decide the rule (core's `decisiveDigits`). */
 export function decisiveNumber(v: number, threshold: number | undefined): string {
-  let text = v.toFixed(2);
-  if (threshold === undefined || !Number.isFinite(v)) return text;
-  for (let digits = 3; digits <= 17 && Math.sign(Number(text) - threshold) !== Math.sign(v - threshold); digits++) text = v.toFixed(digits);
-  return text;
+  return decisiveDigits(v, threshold, { decimals: 2 });
 }
 
 /**

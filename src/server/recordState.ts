@@ -8,6 +8,7 @@ export function recordState(doc: SiftDocument, line: LineRecord, scorerFailed: b
   if (!line.scorable) return 'invalid';
   if (doc.scores.has(line.text)) return 'scored';
   if (doc.pending.has(line.text) || (doc.autoScore && !doc.swept && !scorerFailed)) return 'pending';
+  if (doc.waiting.has(line.text)) return 'waiting';
   if (doc.failures.has(line.text)) return 'failed';
   return 'unscored';
 }

@@ -1,11 +1,12 @@
 import type { DocumentSymbol } from 'vscode-languageserver';
 import type { LineRecord } from '../core/document/documentRecords';
+import { decisiveDigits } from '../core/metrics/decisiveDigits';
 import type { MetricName } from '../core/metrics/types';
 import type { SiftSettings } from '../protocol';
 import type { RecordByScoreParams, RecordByScoreResult, RecordParams } from '../protocol/records';
 import type { RecordDetails, RecordMetric, RecordTurn } from '../protocol/recordView';
 import type { SiftDocument } from './document';
-import { bucketOf, METRIC_LABELS, primaryMetric, scoreLabel } from './presentation';
+import { bucketOf, METRIC_LABELS, primaryMetric, ruleThreshold, scoreLabel } from './presentation';
 import { recordOrder } from './recordOrder';
 import { recordState } from './recordState';
 import { documentSymbols } from './symbols';
@@ -26,20 +27,13 @@ export const METRIC_MEANINGS: Record<MetricName, string> = {
   ds: "DS weight: how far the record's loss is from that of the trusted valid set; lower is closer (better), 1 is the lowest.",
 };
 
-/** A value with the digits that decide it against `threshold`: 4 decimals, more when 4 would round onto the threshold. */
+/** The view's number: four decimals, more where they decide the rule (core's `decisiveDigits`, as the labels). */
 export function decisiveText(value: number, threshold: number | undefined): string {
-  let digits = 4;
-  while (threshold !== undefined && value !== threshold && digits < 12 && Number(value.toFixed(digits)) === threshold) digits++;
-  return value.toFixed(digits);
+  return decisiveDigits(value, threshold, { decimals: 4 });
 }
 
-/** The threshold of the rule that drops a record on this metric (Cherry's IFD < 1, SRT's r-IFD < 1); DS has none. */
-function ruleThreshold(metric: MetricName): number | undefined {
-  return metric === 'ds' ? undefined : 1;
-}
-
-function verdict(metric: MetricName, value: number): string | undefined {
-  const threshold = ruleThreshold(metric);
+/** What the value means against its rule's threshold: the one the labels and colours use (`ruleThreshold`, `sift.ifdWarnAt` for IFD). */
+function verdict(metric: MetricName, value: number, threshold: number | undefined): string | undefined {
   if (threshold === undefined) return undefined;
   const label = METRIC_LABELS[metric];
   if (value < threshold) return `below ${threshold}: kept by the ${label} < ${threshold} rule`;
@@ -82,17 +76,19 @@ export class RecordQueries {
       const base = { metric, label: METRIC_LABELS[metric], meaning: METRIC_MEANINGS[metric] };
       if (!result || result.value === null) {
         const reason = result?.reason ?? (metric === 'ds' && settings.dsValidSet === '' ? 'set a DS valid set (sift.dsValidSet) to compute it' : score ? 'not computed' : undefined);
-        return { ...base, value: null, text: '—', reason, bucket: state === 'pending' ? -1 : -2 };
+        // As the line label: a record queued, or waiting for the endpoint, is marked pending.
+        return { ...base, value: null, text: '—', reason, bucket: state === 'pending' || state === 'waiting' ? -1 : -2 };
       }
       const values = doc.values(metric);
       const percentile = values.percentile(result.value);
+      const threshold = ruleThreshold(metric, settings);
       return {
         ...base,
         value: result.value,
-        text: decisiveText(result.value, ruleThreshold(metric)),
+        text: decisiveText(result.value, threshold),
         percentile: Number.isFinite(percentile) ? percentile : undefined,
         bucket: bucketOf(result.value, metric, settings, settings.colorBy === 'percentile' ? values : undefined),
-        verdict: verdict(metric, result.value),
+        verdict: verdict(metric, result.value, threshold),
       };
     });
     const metric = primaryMetric(settings.metrics);

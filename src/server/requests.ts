@@ -39,10 +39,18 @@ export class Requests {
     const doc = this.deps.docs.get(uri);
     if (!doc || doc.tooLarge !== undefined) return [];
     this.deps.stored.resolveRange(doc, from, to);
+    // `labelPosition`, as the VS Code client's labels: before the record by default, where a long
+    // record (an Alpaca line is often wider than the window) cannot push it off-screen.
+    const atStart = this.deps.settingsFor(doc).labelPosition === 'start';
     const hints: InlayHint[] = [];
     for (let i = Math.max(0, from); i <= to && i < doc.records.lineCount; i++) {
       const label = this.lineLabel(doc, doc.records.line(i)!);
-      if (label) hints.push({ position: { line: i, character: doc.lineEnd(i) }, label: label.text, paddingLeft: true });
+      if (!label) continue;
+      hints.push(
+        atStart
+          ? { position: { line: i, character: doc.column(i, 0) }, label: label.text, paddingRight: true }
+          : { position: { line: i, character: doc.lineEnd(i) }, label: label.text, paddingLeft: true },
+      );
     }
     return hints;
   }
@@ -99,7 +107,7 @@ export class Requests {
     const score = state === 'scored' ? doc.scores.get(line.text) : undefined;
     if (score) return { text: scoreLabel(score, this.deps.settingsFor(doc)), score };
     if (state === 'pending') return { text: PENDING_LABEL, pending: true };
-    if (state !== 'blank' && state !== 'invalid' && doc.waiting.has(line.text)) return { text: WAITING_LABEL, pending: true };
+    if (state === 'waiting') return { text: WAITING_LABEL, pending: true };
     if (state === 'failed') return { text: FAILED_LABEL };
     return undefined;
   }

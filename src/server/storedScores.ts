@@ -8,6 +8,7 @@ import type { ScoreStore } from '../core/store';
 import type { SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
 import { errorMessage, type ServerLog } from './log';
+import { formatCount } from './presentation';
 import type { Publisher } from './publisher';
 import type { Scorers, Stores } from './resources';
 import type { JobItem } from './scheduler';
@@ -136,15 +137,18 @@ export class StoredScores {
       return;
     }
     if (!current()) return;
+    let foundAll = 0;
     for (let start = 0; start < doc.records.lineCount; start += SWEEP_SLICE) {
       const end = Math.min(doc.records.lineCount, start + SWEEP_SLICE);
       const lookup = this.lookup(doc, { modelId, store })!;
       let found = 0;
       for (let i = start; i < end; i++) if (this.resolveCached(doc, doc.records.line(i)!, lookup)) found++;
       if (found > 0) publisher.markDirty(doc);
+      foundAll += found;
       await new Promise((resolve) => setImmediate(resolve));
       if (!current()) return;
     }
+    this.deps.log.log(`${doc.uri}: stored scores looked up for every line, ${formatCount(foundAll)} found here (the lines on screen may have found theirs before)`);
     doc.swept = true;
     doc.edited.clear();
     publisher.markDirty(doc);

@@ -1,9 +1,13 @@
 import { SymbolKind, type DocumentSymbol } from 'vscode-languageserver';
 import type { LineRecord } from '../core/document/documentRecords';
 import type { SiftSettings } from '../protocol';
+import type { RecordState } from '../protocol/recordView';
 import type { SiftDocument } from './document';
-import { FAILED_LABEL, PENDING_LABEL, scoreLabel } from './presentation';
+import { FAILED_LABEL, PENDING_LABEL, WAITING_LABEL, scoreLabel } from './presentation';
 import { recordState } from './recordState';
+
+/** What a record without a score is named with, as its line label says it. */
+const STATE_LABELS: Partial<Record<RecordState, string>> = { pending: PENDING_LABEL, waiting: WAITING_LABEL, failed: FAILED_LABEL };
 
 /** Characters of the instruction a symbol shows: enough to tell records apart in a list. */
 const SNIPPET_CHARS = 60;
@@ -21,7 +25,7 @@ function symbolName(doc: SiftDocument, line: LineRecord, settings: SiftSettings,
     return `✖ not a valid record${problem ? `: ${snippet(problem.reason ?? problem.message)}` : ''}`;
   }
   const score = doc.scoreOf(line);
-  const label = score ? scoreLabel(score, settings) : state === 'pending' ? PENDING_LABEL : state === 'failed' ? FAILED_LABEL : 'not scored';
+  const label = score ? scoreLabel(score, settings) : STATE_LABELS[state] ?? 'not scored';
   const words = snippet(line.pair?.instruction ?? '');
   return words ? `${label} · ${words}` : label;
 }

@@ -106,6 +106,8 @@ export interface FakeServerOptions {
   latencyMs?: number;
   /** Require `Authorization: Bearer <apiKey>` on the paths `guarded` accepts. */
   apiKey?: string;
+  /** Awaited before a request to `path` is answered: a test holds answers back and lets them go one by one. */
+  hold?: (path: string) => Promise<void> | undefined;
 }
 
 /** Marker a mutation puts where the sender must write a bare NaN. */
@@ -195,6 +197,7 @@ export abstract class FakeHttpServer {
 
     const fault = this.faults.get(path)?.shift();
     if (this.common.latencyMs) await new Promise((r) => setTimeout(r, this.common.latencyMs));
+    await this.common.hold?.(path);
 
     switch (fault?.kind) {
       case 'reset':

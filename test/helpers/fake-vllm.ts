@@ -7,7 +7,7 @@
  */
 import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, type ScoredPrompt } from '../../src/core/serve/vllmResponses';
 import { vllmLengthRefusal } from '../../src/core/serve/vllmRefusals';
-import { FakeHttpServer, NAN_MARK, TOY_BOS, TOY_EOS, toyDecode, toyLogprobs, toyTokenize, type Fault, type Routed } from './fake-server';
+import { FakeHttpServer, NAN_MARK, TOY_BOS, TOY_EOS, toyDecode, toyLogprobs, toyTokenize, type FakeServerOptions, type Fault, type Routed } from './fake-server';
 
 export * from './fake-server';
 
@@ -22,6 +22,7 @@ export interface FakeVllmOptions {
   loras?: string[];
   /** Fault injection by content: a request with a prompt for which this returns a message gets a 400 with it. */
   rejectIf?: (ids: readonly number[]) => string | undefined;
+  hold?: FakeServerOptions['hold'];
 }
 
 export class FakeVllm extends FakeHttpServer {
@@ -29,7 +30,7 @@ export class FakeVllm extends FakeHttpServer {
   private readonly maxModelLen: number;
 
   private constructor(private readonly opts: FakeVllmOptions) {
-    super({ ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}) });
+    super({ ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}), ...(opts.hold ? { hold: opts.hold } : {}) });
     this.model = opts.model ?? 'toy-model';
     this.maxModelLen = opts.maxModelLen ?? 2048;
   }

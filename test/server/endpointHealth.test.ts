@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { MessageType } from 'vscode-languageserver-protocol';
-import type { StatusParams } from '../../src/protocol';
+import { DocumentSymbolRequest, MessageType, type DocumentSymbol } from 'vscode-languageserver-protocol';
+import { RecordRequest, type StatusParams } from '../../src/protocol';
+import { WAITING_LABEL } from '../../src/server/presentation';
 import { FakeVllm, toyDecode } from '../helpers/fake-vllm';
 import { tempDir } from '../helpers/paths';
 import { waitFor } from '../helpers/waitFor';
@@ -68,6 +69,13 @@ test('the endpoint stops: the status and the log say so, records wait; it restar
   assert.ok(!client.logs.some((l) => l.startsWith(`job ${jobId} done`)), 'the interrupted job was logged as done');
   const [hover] = await client.recordStates(uri, 1);
   assert.match(hover, /waiting for the scoring endpoint/);
+  // The line label, the record view and the outline say the same.
+  assert.equal((await client.lineScores(uri, 0, 0)).scores[0]?.label, WAITING_LABEL);
+  const view = (await client.connection.sendRequest(RecordRequest, { uri, line: 0 }))!;
+  assert.equal(view.state, 'waiting');
+  assert.ok(view.metrics.length > 0 && view.metrics.every((m) => m.value === null && m.bucket === -1), JSON.stringify(view.metrics));
+  const symbols = (await client.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } })) as DocumentSymbol[];
+  assert.ok(symbols[0].name.startsWith(`${WAITING_LABEL} · `), symbols[0].name);
 
   // While it is down, another edit is set aside at once, without going through the retries.
   const completionsBefore = vllm.requestsTo('/tokenize').length;

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DocumentSymbolRequest, type DocumentSymbol, type MarkupContent } from 'vscode-languageserver-protocol';
+import { DidChangeConfigurationNotification, DocumentSymbolRequest, type DocumentSymbol, type MarkupContent } from 'vscode-languageserver-protocol';
 import { RecordByScoreRequest, RecordRequest, type RecordByScoreResult, type ScoreDirection } from '../../src/protocol';
 import type { RecordDetails } from '../../src/protocol/recordView';
 import { examplesDir, tempDir } from '../helpers/paths';
+import { waitFor } from '../helpers/waitFor';
 import { TestClient } from './lspClient';
 
 const dir = tempDir('sift-records-');
@@ -148,6 +149,43 @@ test('next / previous by score walk every scored record worst first, and stop at
     back.push((at = step.target.line));
   }
   assert.deepEqual(back, [...expected].reverse());
+});
+
+test('with a non-default ifdWarnAt the view decides IFD against it, as the labels and colours do', async () => {
+  const ifd = new Map<number, number>();
+  for (const i of RECORD_LINES) {
+    const value = (await details(i))!.metrics.find((m) => m.label === 'IFD')!.value;
+    if (value !== null) ifd.set(i, value);
+  }
+  // A threshold between two of the file's IFDs, chosen so that some record is on the other side of it than of 1.
+  const sorted = [...new Set(ifd.values())].sort((a, b) => a - b);
+  const flips = (t: number): number => [...ifd.values()].filter((v) => v < 1 !== v < t).length;
+  const warnAt = sorted.slice(1).map((v, k) => Number(((v + sorted[k]) / 2).toFixed(4))).find((t) => t !== 1 && flips(t) > 0);
+  assert.ok(warnAt !== undefined, `no threshold between the IFDs ${sorted.join(', ')} changes a decision`);
+  const probe = [...ifd.keys()][0];
+  const change = (settings: object) =>
+    client.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { sift: { template: 'plain', metrics: ['ifd', 'rifd'], threads: 1, ...settings } } });
+  try {
+    await change({ ifdWarnAt: warnAt });
+    await waitFor('the view to use the new threshold', async () => (await details(probe))!.metrics[0].verdict?.includes(`IFD < ${warnAt} rule`));
+    const labels = new Map((await client.lineScores(uri, 0, lines.length)).scores.map((s) => [s.line, s]));
+    for (const [i, value] of ifd) {
+      const m = (await details(i))!.metrics.find((x) => x.label === 'IFD')!;
+      const above: boolean = value >= warnAt;
+      assert.equal(m.verdict, above ? `at or above ${warnAt}: the instruction does not help, so the IFD < ${warnAt} rule drops this record` : `below ${warnAt}: kept by the IFD < ${warnAt} rule`, `line ${i + 1}, IFD ${value}`);
+      // The colour: IFD at or above ifdWarnAt is always the worst bucket, in the view and on the line.
+      assert.equal(m.bucket === 4, above, `line ${i + 1}: the view's colour`);
+      assert.equal(labels.get(i)!.bucket, m.bucket, `line ${i + 1}: the line's colour is the view's`);
+      // The printed value falls on the value's side of the threshold.
+      assert.equal(Number(m.text) >= warnAt, above, `line ${i + 1}: ${m.text} against ${warnAt}`);
+    }
+  } finally {
+    const statuses = client.statuses.length;
+    await change({ ifdWarnAt: 1 });
+    await waitFor('the default threshold back', async () => (await details(probe))!.metrics[0].verdict?.includes('IFD < 1 rule'));
+    // The status the change sends is out before the next test counts statuses.
+    await client.waitFor('the status after the change', () => client.statuses.slice(statuses).some((s) => s.uri === uri));
+  }
 });
 
 test('an edit takes the record out of the order until it is scored again', async () => {

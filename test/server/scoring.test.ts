@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { DidChangeConfigurationNotification, type CodeAction, type InlayHint, type MarkupContent, type TextDocumentEdit } from 'vscode-languageserver-protocol';
 import { Commands, type FilterResult } from '../../src/protocol';
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
+import { waitFor } from '../helpers/waitFor';
 import { TestClient } from './lspClient';
 
 const run = promisify(execFile);
@@ -113,12 +114,40 @@ test('every record is scored; inlay hints show the IFD and r-IFD of `sift score`
   for (const hint of hints) {
     const line = hint.position.line;
     const row = cli.get(line)!;
-    assert.equal(hint.position.character, lines[line].length, 'at the end of the line');
+    // sift.labelPosition's default, `start`: before the record, where a long line cannot hide it.
+    assert.equal(hint.position.character, 0, 'at the start of the line');
+    assert.equal(hint.paddingRight, true);
+    assert.equal(hint.paddingLeft, undefined);
     assertLabel(String(hint.label), row, `line ${line}`);
   }
   // A range asks for its lines only.
   const some = (await client.inlayHints(uri, 4, 5)) as InlayHint[];
   assert.deepEqual(some.map((h) => h.position.line), [4, 5]);
+});
+
+test('with labelPosition end the inlay hints sit after the last character of each record', async () => {
+  await client.waitScored(uri);
+  const change = (labelPosition: string) =>
+    client.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { sift: { template: 'plain', metrics: ['ifd', 'rifd'], threads: 1, labelPosition } } });
+  try {
+    await change('end');
+    const hints = await waitFor('hints at the line ends', async () => {
+      const h = (await client.inlayHints(uri, 0, lines.length)) as InlayHint[];
+      return h.length === RECORD_LINES.length && h.every((x) => x.position.character > 0) ? h : undefined;
+    });
+    for (const hint of hints) {
+      const line = hint.position.line;
+      assert.equal(hint.position.character, lines[line].length, `line ${line}: at the end of the line`);
+      assert.equal(hint.paddingLeft, true);
+      assertLabel(String(hint.label), cli.get(line)!, `line ${line}`);
+    }
+  } finally {
+    await change('start');
+    await waitFor('hints back at the line starts', async () => {
+      const h = (await client.inlayHints(uri, 0, lines.length)) as InlayHint[];
+      return h.length === RECORD_LINES.length && h.every((x) => x.position.character === 0);
+    });
+  }
 });
 
 test('the server computed exactly the CLI numbers (IFD to 1e-9)', async () => {

@@ -63,7 +63,10 @@ describe('values and turns', () => {
     assert.equal(decisiveText(1, 1), '1.0000');
     assert.equal(decisiveText(1.00004, 1), '1.00004');
     assert.equal(decisiveText(0.99996, 1), '0.99996');
-    assert.equal(decisiveText(1.0000000000001, 1), '1.000000000000');
+    // Was '1.000000000000' (a 12-decimal cap), which reads as exactly 1 though the value is above
+    // it. The one rule the labels use prints the value to the digit where it leaves the threshold,
+    // so the view and the line label (decisiveNumber) now both show 1.0000000000001.
+    assert.equal(decisiveText(1.0000000000001, 1), '1.0000000000001');
     assert.equal(decisiveText(1.00004, undefined), '1.0000');
   });
 
@@ -159,6 +162,8 @@ describe('record view words', () => {
     assert.deepEqual(actions(details({ state: 'invalid' }), false), ['drop', 'reveal']);
     assert.deepEqual(actions(details({ state: 'blank' }), false), ['reveal']);
     assert.equal(stateText(details({ state: 'failed', failure: 'HTTP 500' })), 'This record could not be scored: HTTP 500');
+    assert.equal(stateText(details({ state: 'waiting' })), 'Waiting for the scoring endpoint, which did not answer: this record is scored as soon as it answers again.');
+    assert.deepEqual(actions(details({ state: 'waiting' }), false), ['reflect', 'drop', 'reveal']);
     assert.equal(stateText(details()), undefined);
   });
 });

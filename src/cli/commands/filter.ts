@@ -55,16 +55,18 @@ export async function filterCommand(file: string, flags: FilterFlags): Promise<n
   if (run instanceof Interrupted) return run.exitCode;
   candidates.sort((a, b) => a.line - b.line);
   const outcome = applyFilterRules(candidates, rules);
-  const decisions = [...outcome.decisions, ...invalid, ...notStored].sort((a, b) => a.line - b.line);
+  const total = candidates.length + invalid.length + notStored.length;
   if (invalid.length > 0) outcome.dropped.invalid = invalid.length;
   if (notStored.length > 0) outcome.dropped['unscored (--cached-only)'] = notStored.length;
 
   await writeKeptLines(datasetPath, flags.out, outcome.keptLines);
   if (flags.report) {
-    const report = { input: file, output: flags.out, kept: outcome.keptLines.size, total: decisions.length, dropped: outcome.dropped, decisions };
+    // The only place every reason is worded.
+    const decisions = [...outcome.decisions(), ...invalid, ...notStored].sort((a, b) => a.line - b.line);
+    const report = { input: file, output: flags.out, kept: outcome.keptLines.size, total, dropped: outcome.dropped, decisions };
     await writeFileAtomic(flags.report, JSON.stringify(report, null, 1) + '\n');
   }
-  const lines = [`kept ${outcome.keptLines.size} of ${decisions.length} records -> ${flags.out}`];
+  const lines = [`kept ${outcome.keptLines.size} of ${total} records -> ${flags.out}`];
   for (const [rule, count] of Object.entries(outcome.dropped)) lines.push(`  dropped ${count} by ${rule}`);
   process.stdout.write(lines.join('\n') + '\n');
   return EXIT_OK;

@@ -44,29 +44,60 @@ export interface RankOptions {
   label?: string;
 }
 
-interface Scored {
-  index: number;
-  value: number;
+/**
+ * What a rule did, as numbers: a kept flag per input and what each reason needs, the reason built
+ * only when asked. The overview runs the rules again on every threshold move over up to 500k
+ * records and shows a few dozen reasons; building them all was half its time.
+ */
+export interface RuleVerdicts {
+  /** 1 where the input at that index is kept. */
+  readonly kept: Uint8Array;
+  /** 1 where the input has no usable score (a score rule never keeps it). */
+  readonly noValue: Uint8Array;
+  /** How many inputs have no usable score. */
+  readonly unscored: number;
+  /** The score cutoff the rule applied, when it has one. */
+  readonly threshold?: number;
+  /** The decision's reason for the input at `index`, as `Selection` words it. */
+  reason(index: number): string;
 }
 
-function split(values: readonly Score[]): { scored: Scored[]; decisions: SelectionDecision[]; unscored: number } {
-  const scored: Scored[] = [];
-  const decisions: SelectionDecision[] = [];
-  let unscored = 0;
-  values.forEach((score, index) => {
-    const value = scoreValue(score);
+interface ReadScores {
+  /** The usable score of each input, NaN where it has none. */
+  numbers: Float64Array;
+  noValue: Uint8Array;
+  unscored: number;
+  /** Indices of the inputs with a usable score, ascending. */
+  scored: number[];
+}
+
+function read(values: readonly Score[]): ReadScores {
+  const numbers = new Float64Array(values.length);
+  const noValue = new Uint8Array(values.length);
+  const scored: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const value = scoreValue(values[i]);
     if (value === null) {
-      unscored++;
-      decisions[index] = { index, kept: false, reason: unscoredReason(score) };
+      numbers[i] = NaN;
+      noValue[i] = 1;
     } else {
-      scored.push({ index, value });
+      numbers[i] = value;
+      scored.push(i);
     }
-  });
-  return { scored, decisions, unscored };
+  }
+  return { numbers, noValue, unscored: values.length - scored.length, scored };
 }
 
-function finish(decisions: SelectionDecision[], unscored: number, threshold?: number): Selection {
-  const kept = decisions.filter((d) => d.kept).map((d) => d.index);
+/** Every decision of `verdicts` in words: the Selection the exported rules return. */
+function describe(verdicts: RuleVerdicts): Selection {
+  const kept: number[] = [];
+  const decisions: SelectionDecision[] = [];
+  for (let index = 0; index < verdicts.kept.length; index++) {
+    const isKept = verdicts.kept[index] === 1;
+    if (isKept) kept.push(index);
+    decisions.push({ index, kept: isKept, reason: verdicts.reason(index) });
+  }
+  const { unscored, threshold } = verdicts;
   return threshold === undefined ? { kept, decisions, unscored } : { kept, decisions, unscored, threshold };
 }
 
@@ -74,40 +105,57 @@ function checkFraction(fraction: number): void {
   if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction must be in [0, 1] (got ${String(fraction)})`);
 }
 
+/** `keepBelow`'s verdicts, reasons on demand. */
+export function keepBelowVerdicts(values: readonly Score[], max: number, options: ThresholdOptions): RuleVerdicts {
+  if (Number.isNaN(max)) throw new RangeError('max must be a number');
+  const label = options.label ?? 'score';
+  const { numbers, noValue, unscored, scored } = read(values);
+  const kept = new Uint8Array(values.length);
+  for (const index of scored) kept[index] = (options.inclusive ? numbers[index] <= max : numbers[index] < max) ? 1 : 0;
+  const reason = (index: number): string => {
+    if (noValue[index] === 1) return unscoredReason(values[index]);
+    const op = kept[index] === 1 ? (options.inclusive ? '<=' : '<') : options.inclusive ? '>' : '>=';
+    return `${label} ${formatNumber(numbers[index], max)} ${op} ${formatNumber(max)}`;
+  };
+  return { kept, noValue, unscored, threshold: max, reason };
+}
+
 /**
  * Keeps records whose score is below `max`: strictly (`inclusive: false`, Superfiltering and the SRT
  * gate `< 1`) or not (`inclusive: true`, Cherry's `select_from_ifd_json.py` `<= 1`). METHODS §2.2, §3.1.
  */
 export function keepBelow(values: readonly Score[], max: number, options: ThresholdOptions): Selection {
-  if (Number.isNaN(max)) throw new RangeError('max must be a number');
-  const label = options.label ?? 'score';
-  const { scored, decisions, unscored } = split(values);
-  const bound = formatNumber(max);
-  for (const { index, value } of scored) {
-    const kept = options.inclusive ? value <= max : value < max;
-    const shown = formatNumber(value, max);
-    const op = kept ? (options.inclusive ? '<=' : '<') : options.inclusive ? '>' : '>=';
-    decisions[index] = { index, kept, reason: `${label} ${shown} ${op} ${bound}` };
-  }
-  return finish(decisions, unscored, max);
+  return describe(keepBelowVerdicts(values, max, options));
 }
 
-function rank(scored: Scored[], order: RankOrder, ties: TieRule): Scored[] {
-  const sign = order === 'desc' ? -1 : 1;
-  const tie = ties === 'earlier' ? 1 : -1;
-  return [...scored].sort((a, b) => sign * (a.value - b.value) || tie * (a.index - b.index));
-}
-
-function keepTop(values: readonly Score[], k: number, what: string, options: RankOptions): Selection {
+/** The first k of the scored inputs in the rule's order; `what` names the selection in reasons. */
+function topVerdicts(values: readonly Score[], k: number, what: string, options: RankOptions): RuleVerdicts {
   const label = options.label ?? 'score';
-  const { scored, decisions, unscored } = split(values);
-  const ranked = rank(scored, options.order ?? 'desc', options.ties ?? 'earlier');
-  const n = ranked.length;
-  ranked.forEach(({ index, value }, i) => {
-    const position = `rank ${String(i + 1)} of ${String(n)}, ${label} ${formatNumber(value)}, k = ${String(k)}`;
-    decisions[index] = i < k ? { index, kept: true, reason: `in ${what} (${position})` } : { index, kept: false, reason: `not in ${what} (${position})` };
+  const { numbers, noValue, unscored, scored } = read(values);
+  const sign = (options.order ?? 'desc') === 'desc' ? -1 : 1;
+  const tie = (options.ties ?? 'earlier') === 'earlier' ? 1 : -1;
+  const ranked = scored.sort((a, b) => sign * (numbers[a] - numbers[b]) || tie * (a - b));
+  const rankOf = new Int32Array(values.length);
+  const kept = new Uint8Array(values.length);
+  ranked.forEach((index, i) => {
+    rankOf[index] = i;
+    kept[index] = i < k ? 1 : 0;
   });
-  return finish(decisions, unscored, k > 0 && k <= n ? ranked[k - 1].value : undefined);
+  const n = ranked.length;
+  const reason = (index: number): string => {
+    if (noValue[index] === 1) return unscoredReason(values[index]);
+    const position = `rank ${String(rankOf[index] + 1)} of ${String(n)}, ${label} ${formatNumber(numbers[index])}, k = ${String(k)}`;
+    return kept[index] === 1 ? `in ${what} (${position})` : `not in ${what} (${position})`;
+  };
+  return { kept, noValue, unscored, threshold: k > 0 && k <= n ? numbers[ranked[k - 1]] : undefined, reason };
+}
+
+/** `topFraction`'s verdicts, reasons on demand. */
+export function topFractionVerdicts(values: readonly Score[], fraction: number, options: RankOptions = {}): RuleVerdicts {
+  checkFraction(fraction);
+  let nScored = 0;
+  for (const v of values) if (scoreValue(v) !== null) nScored++;
+  return topVerdicts(values, Math.floor(nScored * fraction), `top ${formatPercent(fraction)}`, options);
 }
 
 /**
@@ -119,16 +167,13 @@ function keepTop(values: readonly Score[], k: number, what: string, options: Ran
  * `threshold` is the score of the last kept record.
  */
 export function topFraction(values: readonly Score[], fraction: number, options: RankOptions = {}): Selection {
-  checkFraction(fraction);
-  let nScored = 0;
-  for (const v of values) if (scoreValue(v) !== null) nScored++;
-  return keepTop(values, Math.floor(nScored * fraction), `top ${formatPercent(fraction)}`, options);
+  return describe(topFractionVerdicts(values, fraction, options));
 }
 
 /** Keeps the first k records in the chosen order (all scored records when k exceeds their number). */
 export function topCount(values: readonly Score[], k: number, options: RankOptions = {}): Selection {
   if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be a non-negative integer (got ${String(k)})`);
-  return keepTop(values, k, `top ${String(k)}`, options);
+  return describe(topVerdicts(values, k, `top ${String(k)}`, options));
 }
 
 /**
@@ -138,11 +183,44 @@ export function topCount(values: readonly Score[], k: number, options: RankOptio
  * k*n is nudged down by a relative 1e-12 so float noise (0.07 * 100 = 7.000000000000001) cannot push
  * the rank up by one.
  */
-export function nearestRankPercentile(sorted: readonly number[], k: number): number | undefined {
+export function nearestRankPercentile(sorted: ArrayLike<number>, k: number): number | undefined {
   checkFraction(k);
   const m = k * sorted.length;
   const rankOf = Math.ceil(m - Math.max(1, m) * 1e-12);
   return rankOf >= 1 ? sorted[rankOf - 1] : undefined;
+}
+
+/** `dsKeep`'s verdicts, reasons on demand. */
+export function dsKeepVerdicts(values: readonly Score[], fraction: number, rule: DsRule = 'paper', options: { label?: string } = {}): RuleVerdicts {
+  checkFraction(fraction);
+  const label = options.label ?? 'DS';
+  const { numbers, noValue, unscored, scored } = read(values);
+  const sorted = Float64Array.from(scored, (index) => numbers[index]).sort();
+  const n = sorted.length;
+  const kept = new Uint8Array(values.length);
+  const unscoredOr = (words: (value: number, isKept: boolean) => string) => (index: number): string =>
+    noValue[index] === 1 ? unscoredReason(values[index]) : words(numbers[index], kept[index] === 1);
+  if (rule === 'paper') {
+    const sigma = nearestRankPercentile(sorted, fraction);
+    const where = `σ at percentile ${formatPercent(fraction)} of ${String(n)}`;
+    if (sigma !== undefined) for (const index of scored) kept[index] = numbers[index] <= sigma ? 1 : 0;
+    const reason = unscoredOr((value, isKept) =>
+      sigma === undefined
+        ? `${label} ${formatNumber(value)}: percentile ${formatPercent(fraction)} keeps none`
+        : `${label} ${formatNumber(value, sigma)} ${isKept ? '<=' : '>'} ${formatNumber(sigma)} (${where})`,
+    );
+    return { kept, noValue, unscored, threshold: sigma, reason };
+  }
+  const at = Math.floor(n * fraction);
+  if (at >= n) {
+    for (const index of scored) kept[index] = 1;
+    return { kept, noValue, unscored, reason: unscoredOr((value) => `${label} ${formatNumber(value)}: fraction ${formatPercent(fraction)} keeps all (repo rule)`) };
+  }
+  const thr = sorted[at];
+  const where = `thr = sorted[int(${String(n)} × ${String(fraction)}) = ${String(at)}], strict`;
+  for (const index of scored) kept[index] = numbers[index] < thr ? 1 : 0;
+  const reason = unscoredOr((value, isKept) => `${label} ${formatNumber(value, thr)} ${isKept ? '<' : '>='} ${formatNumber(thr)} (${where})`);
+  return { kept, noValue, unscored, threshold: thr, reason };
 }
 
 /**
@@ -155,36 +233,5 @@ export function nearestRankPercentile(sorted: readonly number[], k: number): num
  * Pass non-majority candidates as null (or a MetricResult with a reason) to exclude them.
  */
 export function dsKeep(values: readonly Score[], fraction: number, rule: DsRule = 'paper', options: { label?: string } = {}): Selection {
-  checkFraction(fraction);
-  const label = options.label ?? 'DS';
-  const { scored, decisions, unscored } = split(values);
-  const sorted = scored.map((s) => s.value).sort((a, b) => a - b);
-  const n = sorted.length;
-  if (rule === 'paper') {
-    const sigma = nearestRankPercentile(sorted, fraction);
-    const where = `σ at percentile ${formatPercent(fraction)} of ${String(n)}`;
-    for (const { index, value } of scored) {
-      if (sigma === undefined) {
-        decisions[index] = { index, kept: false, reason: `${label} ${formatNumber(value)}: percentile ${formatPercent(fraction)} keeps none` };
-        continue;
-      }
-      const kept = value <= sigma;
-      decisions[index] = { index, kept, reason: `${label} ${formatNumber(value, sigma)} ${kept ? '<=' : '>'} ${formatNumber(sigma)} (${where})` };
-    }
-    return finish(decisions, unscored, sigma);
-  }
-  const at = Math.floor(n * fraction);
-  if (at >= n) {
-    for (const { index, value } of scored) {
-      decisions[index] = { index, kept: true, reason: `${label} ${formatNumber(value)}: fraction ${formatPercent(fraction)} keeps all (repo rule)` };
-    }
-    return finish(decisions, unscored);
-  }
-  const thr = sorted[at];
-  const where = `thr = sorted[int(${String(n)} × ${String(fraction)}) = ${String(at)}], strict`;
-  for (const { index, value } of scored) {
-    const kept = value < thr;
-    decisions[index] = { index, kept, reason: `${label} ${formatNumber(value, thr)} ${kept ? '<' : '>='} ${formatNumber(thr)} (${where})` };
-  }
-  return finish(decisions, unscored, thr);
+  return describe(dsKeepVerdicts(values, fraction, rule, options));
 }

@@ -1,4 +1,4 @@
-import { applyFilterRules, type FilterCandidate, type FilterDecision, type FilterRules } from '../metrics/filterRules';
+import { applyFilterRules, type FilterCandidate, type FilterRules } from '../metrics/filterRules';
 import { METRIC_NAMES, type DsRule, type MetricName } from '../metrics/types';
 import { binOf, binRange, type BinRange } from './bins';
 import type { Density, DropCount, Histogram, OverviewData, OverviewRow, OverviewRules } from './types';
@@ -35,18 +35,9 @@ export function filterRulesOf(rules: OverviewRules, dsRule: DsRule): FilterRules
 export function datasetOverview(records: readonly OverviewRecord[], invalid: number, rules: OverviewRules, options: OverviewOptions): OverviewData {
   const scored = records.filter((r) => r.scored);
   const outcome = applyFilterRules(scored, filterRulesOf(rules, options.dsRule));
-  const kept = outcome.keptLines;
+  const kept = outcome.keptAt;
 
-  // Reasons read `rule: why` (`ifd-max: unscored: empty response`), the rule being a key of `dropped`.
-  const noValue = new Map<string, number>();
-  for (const d of outcome.decisions) {
-    if (d.kept) continue;
-    const colon = d.reason.indexOf(': ');
-    if (!d.reason.startsWith('unscored', colon + 2)) continue;
-    const rule = d.reason.slice(0, colon);
-    noValue.set(rule, (noValue.get(rule) ?? 0) + 1);
-  }
-  const dropped: DropCount[] = Object.entries(outcome.dropped).map(([rule, count]) => ({ rule, count, noValue: noValue.get(rule) ?? 0 }));
+  const dropped: DropCount[] = Object.entries(outcome.dropped).map(([rule, count]) => ({ rule, count, noValue: outcome.droppedNoValue[rule] ?? 0 }));
   if (invalid > 0) dropped.push({ rule: 'invalid', count: invalid, noValue: 0 });
 
   const ranges = new Map<MetricName, BinRange>();
@@ -64,8 +55,10 @@ export function datasetOverview(records: readonly OverviewRecord[], invalid: num
 
   const rankedBy = histograms.find((h) => h.metric === 'ifd')?.metric ?? histograms[0]?.metric;
   const rows = options.rows ?? 20;
-  const row = (r: OverviewRecord): OverviewRow => {
-    const decision = decisionOf(outcome.decisions, r.line);
+  // Rows are indices into `scored`: the decision (and its reason, worded only for these) is the outcome's at that index.
+  const row = (i: number): OverviewRow => {
+    const r = scored[i];
+    const decision = outcome.decisionAt(i);
     const values: OverviewRow['values'] = {};
     for (const m of METRIC_NAMES) if (r.metrics[m]) values[m] = r.metrics[m]!.value;
     return { line: r.line, values, kept: decision.kept, reason: decision.reason };
@@ -73,15 +66,20 @@ export function datasetOverview(records: readonly OverviewRecord[], invalid: num
   let worst: OverviewRow[] = [];
   let best: OverviewRow[] = [];
   if (rankedBy) {
-    const withValue = scored.filter((r) => typeof r.metrics[rankedBy]?.value === 'number');
-    const higherFirst = (a: OverviewRecord, b: OverviewRecord): number => b.metrics[rankedBy]!.value! - a.metrics[rankedBy]!.value! || a.line - b.line;
-    const lowerFirst = (a: OverviewRecord, b: OverviewRecord): number => a.metrics[rankedBy]!.value! - b.metrics[rankedBy]!.value! || a.line - b.line;
+    const value = (i: number): number => scored[i].metrics[rankedBy]!.value!;
+    const withValue: number[] = [];
+    scored.forEach((r, i) => {
+      if (typeof r.metrics[rankedBy]?.value === 'number') withValue.push(i);
+    });
+    // Indices follow the lines, so the index breaks ties as the line did.
+    const higherFirst = (a: number, b: number): number => value(b) - value(a) || a - b;
+    const lowerFirst = (a: number, b: number): number => value(a) - value(b) || a - b;
     // The worst end is the high end of every metric: IFD or r-IFD >= 1, DS far from the valid set.
     worst = topN(withValue, rows, higherFirst).map(row);
-    best = topN(withValue.filter((r) => kept.has(r.line)), rows, HIGHER_IS_PREFERRED[rankedBy] ? higherFirst : lowerFirst).map(row);
+    best = topN(withValue.filter((i) => kept[i] === 1), rows, HIGHER_IS_PREFERRED[rankedBy] ? higherFirst : lowerFirst).map(row);
   }
 
-  const keptCount = kept.size;
+  const keptCount = outcome.keptLines.size;
   return {
     counts: { records: records.length + invalid, scored: scored.length, kept: keptCount, dropped: scored.length - keptCount + invalid, unscored: records.length - scored.length, invalid },
     dropped,
@@ -94,18 +92,6 @@ export function datasetOverview(records: readonly OverviewRecord[], invalid: num
   };
 }
 
-/** The decision for a line: `decisions` is in line order (a map of every line would cost more than the few rows need). */
-function decisionOf(decisions: readonly FilterDecision[], line: number): FilterDecision {
-  let lo = 0;
-  let hi = decisions.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (decisions[mid].line < line) lo = mid + 1;
-    else hi = mid;
-  }
-  return decisions[lo];
-}
-
 function valuesOf(records: readonly OverviewRecord[], metric: MetricName): Float64Array {
   const values: number[] = [];
   for (const r of records) {
@@ -115,40 +101,40 @@ function valuesOf(records: readonly OverviewRecord[], metric: MetricName): Float
   return Float64Array.from(values).sort();
 }
 
-function histogram(records: readonly OverviewRecord[], metric: MetricName, range: BinRange, kept: ReadonlySet<number>, sorted: Float64Array): Histogram {
+function histogram(records: readonly OverviewRecord[], metric: MetricName, range: BinRange, kept: Uint8Array, sorted: Float64Array): Histogram {
   const total = new Array<number>(range.bins).fill(0);
   const keptBins = new Array<number>(range.bins).fill(0);
   let below = 0;
   let above = 0;
   const hi = range.lo + range.width * range.bins;
-  for (const r of records) {
+  records.forEach((r, k) => {
     const v = r.metrics[metric]?.value;
-    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v)) return;
     if (v < range.lo) below++;
     else if (v >= hi) above++;
     const i = binOf(v, range);
     total[i]++;
-    if (kept.has(r.line)) keptBins[i]++;
-  }
+    keptBins[i] += kept[k];
+  });
   return { metric, lo: range.lo, width: range.width, total, kept: keptBins, values: sorted.length, min: sorted[0], max: sorted[sorted.length - 1], below, above };
 }
 
-function densityOf(records: readonly OverviewRecord[], kept: ReadonlySet<number>, xRange: BinRange, yRange: BinRange, bins: number): Density {
+function densityOf(records: readonly OverviewRecord[], kept: Uint8Array, xRange: BinRange, yRange: BinRange, bins: number): Density {
   // The histograms' ranges, cut into fewer cells.
   const x: BinRange = { lo: xRange.lo, width: (xRange.width * xRange.bins) / bins, bins };
   const y: BinRange = { lo: yRange.lo, width: (yRange.width * yRange.bins) / bins, bins };
   const total = new Array<number>(bins * bins).fill(0);
   const keptCells = new Array<number>(bins * bins).fill(0);
   let points = 0;
-  for (const r of records) {
+  records.forEach((r, k) => {
     const vx = r.metrics.ifd?.value;
     const vy = r.metrics.rifd?.value;
-    if (typeof vx !== 'number' || typeof vy !== 'number' || !Number.isFinite(vx) || !Number.isFinite(vy)) continue;
+    if (typeof vx !== 'number' || typeof vy !== 'number' || !Number.isFinite(vx) || !Number.isFinite(vy)) return;
     const cell = binOf(vy, y) * bins + binOf(vx, x);
     total[cell]++;
-    if (kept.has(r.line)) keptCells[cell]++;
+    keptCells[cell] += kept[k];
     points++;
-  }
+  });
   return { x: { metric: 'ifd', ...x }, y: { metric: 'rifd', ...y }, total, kept: keptCells, points };
 }
 
@@ -165,11 +151,11 @@ function topN<T>(records: readonly T[], n: number, order: (a: T, b: T) => number
   return out;
 }
 
-function lowestKept(records: readonly OverviewRecord[], kept: ReadonlySet<number>): number | undefined {
+function lowestKept(records: readonly OverviewRecord[], kept: Uint8Array): number | undefined {
   let lowest: number | undefined;
-  for (const r of records) {
+  records.forEach((r, k) => {
     const v = r.metrics.ifd?.value;
-    if (kept.has(r.line) && typeof v === 'number' && (lowest === undefined || v < lowest)) lowest = v;
-  }
+    if (kept[k] === 1 && typeof v === 'number' && (lowest === undefined || v < lowest)) lowest = v;
+  });
   return lowest;
 }
