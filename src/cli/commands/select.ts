@@ -77,6 +77,7 @@ async function finish(
         line: d.candidate.line,
         kept: d.kept,
         reason: d.reason,
+        ...(d.ds === undefined ? {} : { ds: d.ds }),
         ...(d.correct === undefined ? {} : { correct: d.correct }),
       })),
     });

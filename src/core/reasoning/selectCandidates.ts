@@ -1,5 +1,5 @@
 import { dsKeep } from '../metrics/select';
-import { formatNumber, formatPercent } from '../metrics/scores';
+import { formatNumber, formatPercent, scoreValue } from '../metrics/scores';
 import type { DsRule, Score } from '../metrics/types';
 import type { QuestionResult } from './questionVotes';
 import type { SourcedCandidate } from './readCandidates';
@@ -32,6 +32,8 @@ export interface CandidateDecision {
   reason: string;
   /** Does its answer match gold (undefined without gold). */
   correct?: boolean;
+  /** `iwsi`: the DS weight the rule ranked it by (null: none), for majority candidates. */
+  ds?: number | null;
 }
 
 export interface RuleOutcome {
@@ -89,10 +91,12 @@ export function selectCandidates(results: readonly QuestionResult[], rule: Selec
     const keep = options.keep ?? 0.8;
     const dsOf = options.dsOf;
     if (!dsOf) throw new RangeError('the iwsi rule needs DS weights');
-    const selection = dsKeep(majority.map((d) => dsOf(d.candidate)), keep, options.dsRule ?? 'paper');
+    const values = majority.map((d) => dsOf(d.candidate));
+    const selection = dsKeep(values, keep, options.dsRule ?? 'paper');
     threshold = selection.threshold;
     selection.decisions.forEach((s, i) => {
       majority[i].kept = s.kept;
+      majority[i].ds = scoreValue(values[i]);
       majority[i].reason = `DS (lowest ${formatPercent(keep)} of the ${majority.length} majority candidates): ${s.reason}`;
     });
   }
