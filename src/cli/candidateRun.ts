@@ -51,7 +51,10 @@ export async function loadCandidates(path: string, flags: CandidateFlags): Promi
   return loaded;
 }
 
-/** One CANDIDATES line: the input line itself when it was one, else the candidate written out. */
+/**
+ * A kept candidate as an output line: its input line byte for byte when the input has one candidate
+ * per line (CANDIDATES or qa), else the candidate as a CANDIDATES line.
+ */
 export function candidateLine(c: SourcedCandidate): string {
   return c.sourceText ?? formatCandidate(c.record);
 }

@@ -94,6 +94,22 @@ describe('sift split', () => {
   });
 });
 
+describe('sift select on one-solution-per-line question/answer data', () => {
+  it('--rule majority keeps exactly the lines sift filter --self-consistent keeps, byte for byte', () => {
+    const dir = tempDir();
+    const data = join(dir, 'gsm8k-candidates.jsonl');
+    copyFileSync(join(repoRoot, 'examples', 'gsm8k-candidates.jsonl'), data);
+    const selected = sift(['select', data, '--rule', 'majority', '--out', join(dir, 'select.jsonl')]);
+    assert.equal(selected.status, 0, selected.stderr);
+    const filtered = sift(['filter', data, '--self-consistent', '--out', join(dir, 'filter.jsonl'), '--no-cache', '-q']);
+    assert.equal(filtered.status, 0, filtered.stderr);
+    const kept = readFileSync(join(dir, 'select.jsonl'), 'utf8');
+    assert.equal(kept, readFileSync(join(dir, 'filter.jsonl'), 'utf8'));
+    assert.ok(kept.split('\n').length > 10);
+    assert.match(selected.stdout, /kept 30 of 75 \(40%\) candidates by majority/);
+  });
+});
+
 describe('sift vote', () => {
   it('writes one vote per question with the tie rule, shares and gold', () => {
     const { dir, candidates } = workDir();

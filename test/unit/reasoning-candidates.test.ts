@@ -61,6 +61,28 @@ describe('CANDIDATES lines', () => {
   });
 });
 
+describe('question/answer lines as candidates', () => {
+  it('groups lines by question text: question_id = first line, sample_index = position, source = model', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'qa.jsonl');
+    const lines = [
+      { question: 'A?', answer: 'The answer is 1.', source: 'gold' },
+      { question: 'B?', answer: 'The answer is 2.', is_correct: true },
+      { question: 'A?', answer: 'The answer is 3.' },
+    ].map((l) => JSON.stringify(l));
+    writeFileSync(path, lines.join('\n') + '\n');
+    const { input, candidates } = await readCandidates(path);
+    assert.equal(input, 'qa');
+    assert.deepEqual(candidates.map((c) => [c.record.question_id, c.record.sample_index, c.record.model ?? null, c.record.is_correct ?? null, c.sourceText]), [
+      ['1', 0, 'gold', null, lines[0]],
+      ['2', 0, null, true, lines[1]],
+      ['1', 1, null, null, lines[2]],
+    ]);
+    writeFileSync(path, lines[0] + '\n{"question": "C?", "answer": 4}\n');
+    await assert.rejects(readCandidates(path), /:2: "answer" \(the solution\) must be a string/);
+  });
+});
+
 describe('grade-school-math model solutions as candidates', () => {
   it('one candidate per model solution: question_id = line, sample_index = position, model = field', async () => {
     const { input, candidates } = await readCandidates(SAMPLE);

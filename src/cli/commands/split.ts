@@ -42,7 +42,7 @@ export async function splitCommand(file: string, flags: SplitFlags): Promise<num
   checkOutputPaths(inputs, outputs);
 
   const { input, candidates } = await loadCandidates(path, flags);
-  if (flags.goldField && input !== 'candidates') throw new UsageError(`--gold-field reads a field of CANDIDATES lines; ${file} is ${input} input, whose gold is its own`);
+  if (flags.goldField && input === 'gsm8k-solutions') throw new UsageError(`--gold-field reads a field of each candidate's line; ${file} holds several candidates per line, with their gold in "ground_truth"`);
   let goldOf: ((group: SourcedCandidate[]) => string | undefined) | undefined;
   if (goldPath) {
     const gold = await readGoldFile(goldPath);

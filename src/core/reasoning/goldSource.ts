@@ -60,7 +60,8 @@ function at(value: unknown, path: string): unknown {
 
 /**
  * The gold of a question from a field of its candidates' lines (`--gold-field`, a dotted path): the
- * first candidate that has it as a string. Only CANDIDATES lines keep their text for this.
+ * first candidate that has it as a string (or number). Only inputs with one candidate per line keep
+ * their text for this.
  */
 export function goldFieldOf(group: readonly SourcedCandidate[], field: string): string | undefined {
   for (const c of group) {

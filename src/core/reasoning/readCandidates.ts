@@ -9,8 +9,12 @@ import { CandidateFormatError, checkCandidate, type CandidateRecord } from './ca
  *   `{solution, is_correct}` (`6b_finetuning`, `175b_verification`, …). Each solution becomes one
  *   candidate: `question_id` is the line number, `sample_index` the solution's position on the
  *   line, `model` its field name, `gold` the `ground_truth`, `is_correct` kept for comparison.
+ * - `qa`: one solution per line as `{question, answer}` (what `sift filter --self-consistent`
+ *   reads): lines with the same question text are one question, whose `question_id` is the line it
+ *   first appears on; `answer` is the candidate, a string `source` its `model`, a boolean
+ *   `is_correct` is kept. There is no gold (give `--gold`).
  */
-export const CANDIDATE_INPUTS = ['candidates', 'gsm8k-solutions'] as const;
+export const CANDIDATE_INPUTS = ['candidates', 'gsm8k-solutions', 'qa'] as const;
 export type CandidateInput = (typeof CANDIDATE_INPUTS)[number];
 
 /** A candidate with where it came from. */
@@ -18,7 +22,7 @@ export interface SourcedCandidate {
   record: CandidateRecord;
   /** 1-based line of the input file. */
   line: number;
-  /** The line's text when the line is exactly this one candidate (`candidates` input): copied as is to outputs. */
+  /** The line's text when the line is exactly this one candidate (`candidates` and `qa` input): copied as is to outputs. */
   sourceText?: string;
 }
 
@@ -30,12 +34,34 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The layout of a parsed line: a `candidate` field means CANDIDATES; a `ground_truth` with solution objects, gsm8k-solutions. */
+/**
+ * The layout of a parsed line: a `candidate` field means CANDIDATES; a `ground_truth` with solution
+ * objects, gsm8k-solutions; `question` and `answer`, qa.
+ */
 export function detectCandidateInput(value: unknown): CandidateInput | undefined {
   if (!isObject(value)) return undefined;
   if ('candidate' in value) return 'candidates';
   if ('ground_truth' in value && Object.values(value).some((v) => isObject(v) && typeof v.solution === 'string')) return 'gsm8k-solutions';
+  if ('question' in value && 'answer' in value) return 'qa';
   return undefined;
+}
+
+/** Reads qa lines: remembers each question's id (its first line) and how many solutions it has. */
+class QaCandidates {
+  private readonly questions = new Map<string, { id: string; count: number }>();
+
+  read(value: unknown, line: number): CandidateRecord {
+    if (!isObject(value)) throw new CandidateFormatError('a line must be a JSON object');
+    const { question, answer, source, is_correct } = value;
+    if (typeof question !== 'string') throw new CandidateFormatError('"question" must be a string');
+    if (typeof answer !== 'string') throw new CandidateFormatError('"answer" (the solution) must be a string');
+    let entry = this.questions.get(question);
+    if (!entry) this.questions.set(question, (entry = { id: String(line), count: 0 }));
+    const record: CandidateRecord = { question_id: entry.id, question, candidate: answer, answer: null, sample_index: entry.count++ };
+    if (typeof source === 'string') record.model = source;
+    if (typeof is_correct === 'boolean') record.is_correct = is_correct;
+    return record;
+  }
 }
 
 /** The candidates of one gsm8k-solutions line. */
@@ -72,6 +98,7 @@ export function gsm8kSolutionCandidates(value: unknown, line: number): Candidate
  */
 export async function readCandidates(path: string, input?: CandidateInput, options: { signal?: AbortSignal } = {}): Promise<{ input: CandidateInput; candidates: SourcedCandidate[] }> {
   const candidates: SourcedCandidate[] = [];
+  const qa = new QaCandidates();
   let layout = input;
   for await (const src of readFileLines(path, options)) {
     if (src.text.trim() === '') continue;
@@ -87,10 +114,11 @@ export async function readCandidates(path: string, input?: CandidateInput, optio
     }
     if (layout === undefined) {
       layout = detectCandidateInput(value);
-      if (layout === undefined) fail('not a candidate: expected a CANDIDATES line ({"question_id", "question", "candidate", …}) or a gsm8k-solutions line ({"question", "ground_truth", "<model>": {"solution", "is_correct"}})');
+      if (layout === undefined) fail('not a candidate: expected a CANDIDATES line ({"question_id", "question", "candidate", …}), a gsm8k-solutions line ({"question", "ground_truth", "<model>": {"solution", "is_correct"}}) or a qa line ({"question", "answer"})');
     }
     try {
       if (layout === 'candidates') candidates.push({ record: checkCandidate(value), line: src.line, sourceText: src.text });
+      else if (layout === 'qa') candidates.push({ record: qa.read(value, src.line), line: src.line, sourceText: src.text });
       else for (const record of gsm8kSolutionCandidates(value, src.line)) candidates.push({ record, line: src.line });
     } catch (error) {
       if (error instanceof CandidateFormatError) fail(error.message);
