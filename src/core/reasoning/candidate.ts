@@ -33,6 +33,8 @@ export interface CandidateRecord {
   sampling?: SamplingParams;
   /** Identity of the model that wrote the candidate (file name and hash, or served model name). */
   model?: string;
+  /** Why generation ended, as `sift sample` writes it: `stop`, or `length` (cut at `max_tokens`). */
+  finish_reason?: string;
   /** A correctness label the source data already carried (grade-school-math's `is_correct`); only compared with, never used to split. */
   is_correct?: boolean;
 }
@@ -90,6 +92,7 @@ export function checkCandidate(value: unknown): CandidateRecord {
   if (value.gold !== undefined) record.gold = requireString(value, 'gold');
   if (value.sampling !== undefined) record.sampling = checkSampling(value.sampling);
   if (value.model !== undefined) record.model = requireString(value, 'model');
+  if (value.finish_reason !== undefined) record.finish_reason = requireString(value, 'finish_reason');
   if (value.is_correct !== undefined) {
     if (typeof value.is_correct !== 'boolean') throw new CandidateFormatError(`"is_correct" must be true or false (got ${describe(value.is_correct)})`);
     record.is_correct = value.is_correct;
@@ -109,6 +112,7 @@ export function formatCandidate(record: CandidateRecord): string {
   ordered.sample_index = record.sample_index;
   if (record.sampling !== undefined) ordered.sampling = record.sampling;
   if (record.model !== undefined) ordered.model = record.model;
+  if (record.finish_reason !== undefined) ordered.finish_reason = record.finish_reason;
   if (record.is_correct !== undefined) ordered.is_correct = record.is_correct;
   return JSON.stringify(ordered);
 }
