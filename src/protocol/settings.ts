@@ -197,6 +197,7 @@ export const SCORING_SETTINGS = keyedByField({
       messages: 'OpenAI `messages` with `role` / `content`.',
       'prompt-completion': '`prompt` / `completion`.',
       qa: '`question` / `answer` (GSM8K style, with candidate solutions).',
+      candidates: 'Sampled solutions (`question_id` / `question` / `candidate` / `answer` / `sample_index`): the CANDIDATES file of `sift vote`, `select` and `split`.',
     },
     markdownDescription: 'Record format of the dataset. Empty: detected from the first records.',
   }),
