@@ -12,7 +12,6 @@ import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
 import { SHARE_RULE } from '../core/metrics/share';
 import { SCORING_SETTINGS as S } from '../protocol/settings';
-import { ANSWER_FORMATS } from '../core/reasoning/answers';
 import { CANDIDATE_INPUTS } from '../core/reasoning/readCandidates';
 import { VOTE_WEIGHTS } from '../core/reasoning/scoreCandidates';
 import { SELECT_RULES } from '../core/reasoning/selectCandidates';
@@ -63,7 +62,7 @@ function addScoringOptions(command: Command, scope: 'dataset' | 'candidates' = '
 function addCandidateOptions(command: Command): Command {
   return command
     .addOption(new Option('--input <layout>', 'candidates file layout (default: detected from the first line)').choices(CANDIDATE_INPUTS))
-    .addOption(new Option('--answer-format <format>', "how final answers are read: numeric (GSM8K), choice (A-E), math (\\boxed, Hendrycks normalisation) or field (the file's own answer)").choices(ANSWER_FORMATS).default('numeric'))
+    .addOption(new Option('--answer-format <format>', "how final answers are read: numeric (GSM8K), choice (A-E), math (\\boxed, Hendrycks normalisation) or field (the file's own answer)").choices(S.answerFormat.values).default(S.answerFormat.default))
     .option('--iwsi-compat', "numeric/choice: IWSI's exact answer reading (sign dropped, decimals truncated, whole text searched)")
     .option('--tdg-compat', "math: TDG's exact reading (\\fbox and '\\boxed 5' unread, two missing answers count as equal)");
 }

@@ -2,13 +2,9 @@ import { extractNumericAnswer } from '../metrics/consistency';
 import { extractChoiceAnswer } from './choiceAnswer';
 import { boxedAnswer, lastBoxedOnlyString, mathAnswerKey, removeBoxed } from './mathAnswer';
 
-/**
- * How final answers are read. `numeric`: GSM8K-style numbers (consistency.ts); `choice`: an option
- * A–E; `math`: the last `\boxed{…}`, compared after the Hendrycks MATH normalisation; `field`: the
- * CANDIDATES file's own `answer` (and `gold`) compared as exact strings, for answers Sift cannot read.
- */
-export const ANSWER_FORMATS = ['numeric', 'choice', 'math', 'field'] as const;
-export type AnswerFormat = (typeof ANSWER_FORMATS)[number];
+import type { AnswerFormat } from './answerFormats';
+
+export { ANSWER_FORMATS, type AnswerFormat } from './answerFormats';
 
 export interface AnswerReading {
   format: AnswerFormat;
