@@ -7,7 +7,7 @@ import type { RecordAction, RecordBucket, RecordDetails, RecordMetric, RecordRan
 const ROLE_NAMES: Record<RecordTurn['role'], string> = { system: 'System', user: 'User', assistant: 'Assistant' };
 
 /** Formats whose records are one instruction and one response (no roles to show). */
-const SINGLE_TURN = new Set(['alpaca', 'prompt-completion', 'qa', 'custom']);
+const SINGLE_TURN = new Set(['alpaca', 'prompt-completion', 'qa', 'candidates', 'custom']);
 
 /** A turn's heading: the field name for single-turn formats, the role (and what the scorer does with it) for conversations. */
 export function turnTitle(turn: RecordTurn, format: string): string {

@@ -10,6 +10,7 @@ import type { RecordScore } from '../core/scoring/recordScore';
 import { scoreFile, type FileRecordInfo, type ScoreFileStats } from '../core/scoring/scoreFile';
 import { validSetMeanLoss } from '../core/scoring/validSet';
 import { ScoreStore } from '../core/store';
+import type { TokenScorer } from '../core/scoring/types';
 import { SCORING_SETTINGS } from '../protocol/settings';
 import { scoreStorePath } from './outputPaths';
 import { Progress } from './progress';
@@ -33,16 +34,31 @@ export interface ScoringCallbacks {
   signal?: AbortSignal;
 }
 
-/** Everything `score`, `filter` and `stats` share: store, scorer, valid set, progress, scoring. */
-export async function runScoring(datasetPath: string, settings: ResolvedScoreSettings, callbacks: ScoringCallbacks): Promise<ScoringRun> {
-  const started = Date.now();
-  const store = await openScoreStore(datasetPath, settings, callbacks.quiet);
+/** What a scoring command works with while it scores: the opened store and scorer, and the DS anchor. */
+export interface ScoringSession {
+  store: ScoreStore;
+  scorer: TokenScorer;
+  metricSettings: MetricSettings;
+}
+
+/**
+ * Opens the score store (beside `datasetPath` unless `--store`), the scorer and the valid set's mean
+ * loss, runs `body`, and closes store and scorer on every path. Shared by `runScoring` (a dataset
+ * file) and the reasoning commands (candidates held in memory).
+ */
+export async function withScoringSession<T>(
+  datasetPath: string,
+  settings: ResolvedScoreSettings,
+  options: { quiet?: boolean; signal?: AbortSignal },
+  body: (session: ScoringSession) => Promise<T>,
+): Promise<T> {
+  const store = await openScoreStore(datasetPath, settings, options.quiet);
   const scorer = await createScorer(
-    { ...settings.scorer, onEvent: callbacks.quiet ? undefined : (message) => process.stderr.write(`${message}\n`) },
+    { ...settings.scorer, onEvent: options.quiet ? undefined : (message) => process.stderr.write(`${message}\n`) },
     packageRoot(),
   );
   const note = scorer instanceof LocalScorer ? vocabularyCostNote(scorer.vocabSize) : undefined;
-  if (note && !callbacks.quiet) process.stderr.write(`${note}\n`);
+  if (note && !options.quiet) process.stderr.write(`${note}\n`);
   try {
     const metricSettings: MetricSettings = { ifdVariant: settings.config.ifdVariant, dsRule: settings.dsRule, turnScore: settings.turnScore };
     if (settings.validPath) {
@@ -52,9 +68,20 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
         config: settings.config,
         dsRule: settings.dsRule,
         methodVersion: METHOD_VERSION,
-        signal: callbacks.signal,
+        signal: options.signal,
       });
     }
+    return await body({ store, scorer, metricSettings });
+  } finally {
+    await closeScoreStore(store);
+    await scorer.close();
+  }
+}
+
+/** Everything `score`, `filter` and `stats` share: store, scorer, valid set, progress, scoring. */
+export async function runScoring(datasetPath: string, settings: ResolvedScoreSettings, callbacks: ScoringCallbacks): Promise<ScoringRun> {
+  const started = Date.now();
+  return withScoringSession(datasetPath, settings, callbacks, async ({ store, scorer, metricSettings }) => {
     const total = await countLines(datasetPath);
     const progress = new Progress(total, `scoring ${relative(process.cwd(), datasetPath) || datasetPath}`, callbacks.quiet);
     let done = 0;
@@ -93,10 +120,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
       validMeanLoss: metricSettings.validMeanLoss,
       seconds: (Date.now() - started) / 1000,
     };
-  } finally {
-    await closeScoreStore(store);
-    await scorer.close();
-  }
+  });
 }
 
 /**
@@ -140,7 +164,7 @@ function displayPath(path: string): string {
  * HTTP replicas are kept busy with one large chunk per request the client may have in flight to
  * each (`--concurrency`), so throughput is the servers' prefill throughput.
  */
-function pipelineShape(settings: ResolvedScoreSettings): { chunkTokens: number; concurrency: number } {
+export function pipelineShape(settings: ResolvedScoreSettings): { chunkTokens: number; concurrency: number } {
   if (settings.scorer.backend === 'local') return { chunkTokens: 4096, concurrency: 2 };
   const perUrl = settings.scorer.concurrency ?? SCORING_SETTINGS.concurrency.default;
   return { chunkTokens: 16384, concurrency: perUrl * Math.max(1, settings.scorer.urls?.length ?? 1) };

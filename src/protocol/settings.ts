@@ -14,6 +14,7 @@ import { DS_RULES, METRIC_NAMES, RATIO_VARIANTS, TEMPLATE_NAMES, TURN_SCORES } f
 import { BACKEND_NAMES, DEFAULT_VLLM_MODE, VLLM_MODES } from '../core/scoring/backends';
 import { BOUNDARIES } from '../core/scoring/plan';
 import { CHAT_DIRECT_FRAMES, CHAT_END_OF_TURN } from '../core/metrics/chatSpans';
+import { ANSWER_FORMATS } from '../core/reasoning/answerFormats';
 
 
 /** The configuration section: every key below is `sift.<key>`. */
@@ -197,6 +198,7 @@ export const SCORING_SETTINGS = keyedByField({
       messages: 'OpenAI `messages` with `role` / `content`.',
       'prompt-completion': '`prompt` / `completion`.',
       qa: '`question` / `answer` (GSM8K style, with candidate solutions).',
+      candidates: 'Sampled solutions (`question_id` / `question` / `candidate` / `answer` / `sample_index`): the CANDIDATES file of `sift vote`, `select` and `split`.',
     },
     markdownDescription: 'Record format of the dataset. Empty: detected from the first records.',
   }),
@@ -332,6 +334,20 @@ export const SCORING_SETTINGS = keyedByField({
       end: "After the record's last character (off-screen on long records unless scrolled).",
     },
     markdownDescription: 'Where the score label of a record is shown in the editor.',
+  }),
+  answerFormat: enumSetting(ANSWER_FORMATS, {
+    key: 'answerFormat',
+    default: 'numeric',
+    scope: 'resource',
+    order: 25,
+    descriptions: {
+      numeric: 'Numbers: a `#### N` line, "The answer is N", a final `A: N` line (GSM8K).',
+      choice: 'An option A–E: "The answer is (B)".',
+      math: 'The last `\\boxed{…}`, compared after the Hendrycks MATH normalisation.',
+      field: "The file's own `answer` field, compared as it is.",
+    },
+    markdownDescription:
+      'How the final answer of a sampled solution is read in a CANDIDATES file (format `candidates`), for the vote its hover shows. The command line takes the same choice as `--answer-format`.',
   }),
   autoScoreOnOpen: {
     key: 'autoScoreOnOpen',

@@ -4,6 +4,7 @@ import type { RecordScore } from '../core/scoring/recordScore';
 import type { SpanKind } from '../core/scoring/plan';
 import { Commands, OVERVIEW_COMMAND, type SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
+import { candidateVotes, voteHover } from './candidateVotes';
 import { turnsHover } from './hoverTurns';
 import { formatCount, legendText, METRIC_LABELS, ordinal } from './presentation';
 
@@ -57,6 +58,8 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
     links.push(drop);
     return [...parts, actions(links, ctx)].join('\n\n');
   }
+  const vote = candidateVotes(doc, ctx.settings.answerFormat)?.get(index);
+  const voteText = vote ? voteHover(vote, ctx.settings.answerFormat) : undefined;
   const score = doc.scores.get(line.text);
   const failure = doc.failures.get(line.text);
   if (!score) {
@@ -64,11 +67,13 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
     else if (doc.waiting.has(line.text)) parts.push('**Sift** · waiting for the scoring endpoint, which did not answer: this record is scored as soon as it answers again.');
     else if (failure !== undefined) parts.push(`**Sift** · this record could not be scored: ${escape(failure)}`);
     else parts.push('**Sift** · not scored yet.');
+    if (voteText) parts.push(voteText);
     if (!doc.pending.has(line.text)) links.push(scoreNow);
     links.push(reflect, drop);
     return [...parts, actions(links, ctx)].join('\n\n');
   }
   parts.push(`**Sift** · line ${index + 1}`);
+  if (voteText) parts.push(voteText);
   for (const metric of ctx.settings.metrics) parts.push(metricSection(doc, metric, score, ctx));
   parts.push(...turnsHover(score, ctx.settings));
   parts.push(provenance(score, ctx));

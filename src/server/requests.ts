@@ -3,6 +3,7 @@ import type { LineRecord } from '../core/document/documentRecords';
 import type { RecordScore } from '../core/scoring/recordScore';
 import type { LineScore, LineScoresParams, LineScoresResult, SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
+import { candidateVotes, voteLabel } from './candidateVotes';
 import { recordHover } from './hover';
 import { bucketOf, FAILED_LABEL, WAITING_LABEL, PENDING_LABEL, primaryMetric, scoreLabel } from './presentation';
 import { recordState } from './recordState';
@@ -44,7 +45,7 @@ export class Requests {
     const atStart = this.deps.settingsFor(doc).labelPosition === 'start';
     const hints: InlayHint[] = [];
     for (let i = Math.max(0, from); i <= to && i < doc.records.lineCount; i++) {
-      const label = this.lineLabel(doc, doc.records.line(i)!);
+      const label = this.lineLabel(doc, doc.records.line(i)!, i);
       if (!label) continue;
       hints.push(
         atStart
@@ -69,7 +70,7 @@ export class Requests {
     const metric = primaryMetric(settings.metrics);
     const scores: LineScore[] = [];
     for (let i = from; i <= to; i++) {
-      const label = this.lineLabel(doc, doc.records.line(i)!);
+      const label = this.lineLabel(doc, doc.records.line(i)!, i);
       if (!label) continue;
       let bucket: LineScore['bucket'] = label.pending ? -1 : -2;
       if (label.score) {
@@ -102,7 +103,17 @@ export class Requests {
     };
   }
 
-  private lineLabel(doc: SiftDocument, line: LineRecord): LineLabel | undefined {
+  /** The score label of a line, followed in a CANDIDATES file by its place in the vote. */
+  private lineLabel(doc: SiftDocument, line: LineRecord, index: number): LineLabel | undefined {
+    const label = this.scoreLineLabel(doc, line);
+    const settings = this.deps.settingsFor(doc);
+    const vote = candidateVotes(doc, settings.answerFormat)?.get(index);
+    if (!vote) return label;
+    const text = voteLabel(vote);
+    return label ? { ...label, text: `${label.text} · ${text}` } : { text };
+  }
+
+  private scoreLineLabel(doc: SiftDocument, line: LineRecord): LineLabel | undefined {
     const state = recordState(doc, line, this.deps.scorers().lastError !== undefined);
     const score = state === 'scored' ? doc.scores.get(line.text) : undefined;
     if (score) return { text: scoreLabel(score, this.deps.settingsFor(doc)), score };

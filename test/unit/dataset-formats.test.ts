@@ -61,6 +61,16 @@ describe('qa and prompt-completion', () => {
     }
   });
 
+  it('maps CANDIDATES lines: the question and the sampled solution, not the extracted answer', () => {
+    const line = { question_id: 'q1', question: 'What is 2 + 3?', candidate: '2 + 3 = 5. The answer is 5.', answer: '5', sample_index: 0, sampling: { k: 4 } };
+    const r = parse(line, { name: 'candidates' });
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.pair, { instruction: line.question, input: '', response: line.candidate, history: [] });
+    assert.deepEqual(parse({ ...line, answer: null }, { name: 'candidates' }).problems, []);
+    assert.deepEqual(codes(parse({ ...line, sample_index: -1 }, { name: 'candidates' })), ['schema']);
+    assert.equal(detectFormat([line, { ...line, answer: null }]), 'candidates');
+  });
+
   it('maps prompt/completion records', () => {
     const r = parse({ prompt: 'Translate: chat', completion: ' cat' }, { name: 'prompt-completion' });
     assert.deepEqual(r.pair, { instruction: 'Translate: chat', input: '', response: ' cat', history: [] });

@@ -40,6 +40,13 @@ test('prompt-completion and qa; an input is joined to the instruction as r-IFD s
   assert.deepEqual(applyPair({ prompt: 'p', completion: 'c' }, { name: 'prompt-completion' }, { instruction: 'Do', input: 'this', response: 'ok' }), { prompt: 'Do\nthis', completion: 'ok' });
 });
 
+test('candidates: the question and the solution replaced; the old extracted answer is cleared', () => {
+  const value = { question_id: 'q1', question: 'q', candidate: 'The answer is 5.', answer: '5', sample_index: 2, model: 'm' };
+  const { value: out, pair } = roundTrip(value, { name: 'candidates' });
+  assert.deepEqual(out, { question_id: 'q1', question: 'New instruction?', candidate: 'New answer.', answer: null, sample_index: 2, model: 'm' });
+  assert.deepEqual(pair, { ...next, history: [] });
+});
+
 test('sharegpt: the last human/gpt exchange is replaced, earlier turns and tool turns untouched', () => {
   const value = {
     id: 'c1',

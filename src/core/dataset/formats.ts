@@ -28,6 +28,8 @@ export function toTrainingPair(value: Record<string, unknown>, format: FormatSpe
       return single(str(value.prompt), '', str(value.completion), '/prompt', '/completion');
     case 'qa':
       return single(str(value.question), '', str(value.answer), '/question', '/answer');
+    case 'candidates':
+      return single(str(value.question), '', str(value.candidate), '/question', '/candidate');
     case 'sharegpt':
       return conversation([...systemField(value), ...sharegptTurns(value.conversations as Array<Record<string, unknown>>)], '/conversations', []);
     case 'messages': {
@@ -198,6 +200,8 @@ export function formatOfValue(value: unknown): FormatName | undefined {
   if (Array.isArray(v.conversations)) return 'sharegpt';
   if ('instruction' in v && 'output' in v) return 'alpaca';
   if ('prompt' in v && 'completion' in v) return 'prompt-completion';
+  // A sampled solution (CANDIDATES) also has `answer`, its extracted final answer: not the response.
+  if ('question' in v && 'candidate' in v) return 'candidates';
   if ('question' in v && 'answer' in v) return 'qa';
   return undefined;
 }

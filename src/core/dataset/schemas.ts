@@ -112,4 +112,18 @@ export const FORMAT_SCHEMAS: Readonly<Record<FormatName, object>> = {
       answer: { type: 'string' },
     },
   },
+  // The CANDIDATES file of the reasoning commands (src/core/reasoning/candidate.ts, docs/reasoning.md).
+  candidates: {
+    $id: SCHEMA_BASE + 'candidates.json',
+    type: 'object',
+    required: ['question_id', 'question', 'candidate', 'answer', 'sample_index'],
+    properties: {
+      question_id: { type: 'string' },
+      question: { type: 'string' },
+      candidate: { type: 'string' },
+      answer: { type: ['string', 'null'] },
+      gold: { type: 'string' },
+      sample_index: { type: 'integer', minimum: 0 },
+    },
+  },
 };

@@ -40,7 +40,7 @@ export interface Problem {
   reason?: string;
 }
 
-export const FORMAT_NAMES = ['alpaca', 'sharegpt', 'messages', 'prompt-completion', 'qa'] as const;
+export const FORMAT_NAMES = ['alpaca', 'sharegpt', 'messages', 'prompt-completion', 'qa', 'candidates'] as const;
 export type FormatName = (typeof FORMAT_NAMES)[number];
 
 /** A user-supplied mapping of record fields onto the Alpaca triple (dotted paths into the object). */

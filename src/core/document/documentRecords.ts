@@ -160,6 +160,7 @@ const STAND_INS: Record<FormatName, object> = {
   messages: { messages: [] },
   'prompt-completion': { prompt: '', completion: '' },
   qa: { question: '', answer: '' },
+  candidates: { question: '', candidate: '' },
 };
 
 function voteOf(text: string): LineRecord['vote'] {

@@ -43,6 +43,12 @@ export function applyPair(value: unknown, format: FormatSpec, pair: Pick<Trainin
       record.question = joined;
       record.answer = pair.response;
       return record;
+    case 'candidates':
+      record.question = joined;
+      record.candidate = pair.response;
+      // The extracted answer was the old solution's: the reasoning commands read the new one's.
+      record.answer = null;
+      return record;
     case 'sharegpt': {
       const turns = record.conversations;
       if (!Array.isArray(turns)) throw new ApplyPairError('the record has no "conversations" list');

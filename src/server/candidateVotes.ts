@@ -1,0 +1,89 @@
+import type { AnswerFormat } from '../core/reasoning/answerFormats';
+import { checkCandidate } from '../core/reasoning/candidate';
+import { voteQuestions, type QuestionResult } from '../core/reasoning/questionVotes';
+import type { SourcedCandidate } from '../core/reasoning/readCandidates';
+import type { SiftDocument } from './document';
+
+/** A candidate line's place in its question's vote. */
+export interface CandidateVote {
+  result: QuestionResult;
+  /** Its index among the question's candidates. */
+  position: number;
+}
+
+interface Cached {
+  version: number;
+  format: AnswerFormat;
+  byLine: Map<number, CandidateVote>;
+}
+
+// One vote per document version and answer format: a hover or a screen of labels asks many times.
+const cache = new WeakMap<SiftDocument, Cached>();
+
+/**
+ * The vote of every candidate line of a CANDIDATES document (format `candidates`), by 0-based line;
+ * undefined for other formats. Lines that are not valid candidates take no part, as in the CLI.
+ */
+export function candidateVotes(doc: SiftDocument, format: AnswerFormat): Map<number, CandidateVote> | undefined {
+  if (doc.records.format.name !== 'candidates') return undefined;
+  const cached = cache.get(doc);
+  if (cached && cached.version === doc.version && cached.format === format) return cached.byLine;
+  const candidates: SourcedCandidate[] = [];
+  for (let i = 0; i < doc.records.lineCount; i++) {
+    const line = doc.records.line(i)!;
+    if (line.blank || !line.scorable) continue;
+    try {
+      // `line` holds the 0-based editor line here: it is only used as this map's key.
+      candidates.push({ record: checkCandidate(JSON.parse(line.text)), line: i });
+    } catch {
+      // Its diagnostics say what is wrong with it.
+    }
+  }
+  const byLine = new Map<number, CandidateVote>();
+  for (const result of voteQuestions(candidates, { reading: { format } })) {
+    result.candidates.forEach((c, position) => byLine.set(c.line, { result, position }));
+  }
+  cache.set(doc, { version: doc.version, format, byLine });
+  return byLine;
+}
+
+function percent(x: number): string {
+  return `${Math.round(x * 100)}%`;
+}
+
+/** The end-of-line words for a candidate: its answer, majority or not, and against gold. */
+export function voteLabel({ result, position }: CandidateVote): string {
+  const answer = result.answers[position];
+  const v = result.vote;
+  const gold = result.correct === undefined ? '' : result.correct[position] ? ' · correct' : ' · wrong';
+  if (answer === null) return `no answer${gold}`;
+  const side = v.agrees[position] ? `majority ${v.majorityCount}/${v.parsed}` : `minority (majority ${v.majority!.text})`;
+  return `${answer.text} · ${side}${gold}`;
+}
+
+/** The hover section of a candidate line. Texts from the file are shown as code. */
+export function voteHover({ result, position }: CandidateVote, format: AnswerFormat): string {
+  const v = result.vote;
+  const answer = result.answers[position];
+  const lines: string[] = [];
+  const head = `**Vote** · question ${code(result.questionId)} · ${v.candidates} candidate${v.candidates === 1 ? '' : 's'}, ${v.parsed} with a readable ${format} answer`;
+  lines.push(head);
+  if (v.majority === null) {
+    lines.push('No candidate of this question has a readable answer: there is no majority.');
+  } else {
+    const tie = v.tied.length > 1 ? ` (a tie with ${v.tied.slice(1).map((a) => code(a.text)).join(', ')}: the first seen wins)` : '';
+    lines.push(`Majority ${code(v.majority.text)}: ${v.majorityCount} of ${v.parsed}, agreement ${percent(v.agreement!)}${tie}; normalised entropy ${v.normalizedEntropy === null ? '— (fewer than 2 answers)' : v.normalizedEntropy.toFixed(3)}`);
+    lines.push(`Answers: ${v.tally.map((t) => `${code(t.answer.text)} ×${t.count}`).join(', ')}`);
+  }
+  if (answer === null) lines.push('This candidate: no readable final answer (it takes no part in the vote).');
+  else lines.push(`This candidate: ${code(answer.text)} — ${v.agrees[position] ? 'agrees with the majority (kept by self-consistency)' : 'disagrees with the majority (dropped by self-consistency)'}`);
+  if (result.goldText !== undefined) {
+    if (result.correct === undefined) lines.push('Gold: the gold answer could not be read.');
+    else lines.push(`Gold ${code(result.gold?.text ?? '')}: this candidate is ${result.correct[position] ? '**correct** (positive data)' : '**wrong** (negative data)'}; the majority is ${result.majorityCorrect ? 'correct' : 'wrong'}`);
+  }
+  return lines.join('  \n');
+}
+
+function code(text: string): string {
+  return `\`${text.replace(/`/g, "'").replace(/\n/g, ' ')}\``;
+}

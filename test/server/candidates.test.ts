@@ -1,0 +1,90 @@
+/**
+ * A CANDIDATES file in the editor: recognised as the `candidates` format, each line's place in its
+ * question's vote in the hover and at the line end, against gold, and kept in step with edits.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { InlayHint, MarkupContent } from 'vscode-languageserver-protocol';
+import { repoRoot, tempDir } from '../helpers/paths';
+import { TestClient } from './lspClient';
+
+const MODELS = ['6b_finetuning', '6b_verification', '175b_finetuning', '175b_verification'];
+const dir = tempDir('sift-server-candidates-');
+let client: TestClient;
+
+before(async () => {
+  client = await TestClient.start({ settings: { template: 'plain', autoScoreOnOpen: false, threads: 1 }, rootDir: dir });
+});
+
+after(async () => {
+  await client.stop();
+});
+
+interface Solution {
+  solution: string;
+  is_correct: boolean;
+}
+
+/** grade-school-math's model solutions as CANDIDATES lines (gold = the gold solution), with their labels. */
+function candidatesFile(): { text: string; labels: boolean[] } {
+  const source = readFileSync(join(repoRoot, 'test', 'fixtures', 'gsm8k-solutions-sample.jsonl'), 'utf8').trim().split('\n');
+  const lines: string[] = [];
+  const labels: boolean[] = [];
+  source.forEach((text, q) => {
+    const row = JSON.parse(text) as Record<string, unknown> & { question: string; ground_truth: string };
+    MODELS.forEach((model, i) => {
+      const s = row[model] as Solution;
+      lines.push(JSON.stringify({ question_id: `q${q + 1}`, question: row.question, candidate: s.solution, answer: null, gold: row.ground_truth, sample_index: i, model }));
+      labels.push(s.is_correct);
+    });
+  });
+  return { text: lines.join('\n') + '\n', labels };
+}
+
+async function hoverText(uri: string, line: number): Promise<string> {
+  const hover = await client.hover(uri, line);
+  return (hover!.contents as MarkupContent).value;
+}
+
+test('a CANDIDATES file: no problems, the vote at each line end, right or wrong as the labels say', async () => {
+  const { text, labels } = candidatesFile();
+  const path = join(dir, 'candidates.jsonl');
+  writeFileSync(path, text);
+  const uri = await client.open(path, text);
+  await client.waitFor('diagnostics', () => {
+    const d = client.diagnostics.get(uri);
+    return d && d.version === client.version(uri) ? d : undefined;
+  });
+  assert.deepEqual(client.diagnostics.get(uri)!.diagnostics, [], 'the extracted answer being null is not a problem: the response is the candidate');
+  const hints = (await client.inlayHints(uri, 0, 36)) as InlayHint[];
+  assert.equal(hints.length, 36);
+  // Not scored yet: the label is the vote alone. Correct or wrong must match the source's labels.
+  hints.forEach((h, i) => assert.match(String(h.label), labels[i] ? / · correct$/ : / · wrong$/, `line ${i}: ${String(h.label)}`));
+  // Question 1: four different answers; the first seen (26) is the majority of a tie.
+  assert.deepEqual(hints.slice(0, 4).map((h) => String(h.label)), ['26 · majority 1/4 · wrong', '224 · minority (majority 26) · wrong', '4 · minority (majority 26) · wrong', '18 · minority (majority 26) · correct']);
+  // Question 2: three solutions say 3, one says 250.
+  assert.deepEqual(hints.slice(4, 8).map((h) => String(h.label)), ['3 · majority 3/4 · correct', '3 · majority 3/4 · correct', '250 · minority (majority 3) · wrong', '3 · majority 3/4 · correct']);
+
+  const agreeing = await hoverText(uri, 4);
+  assert.match(agreeing, /\*\*Vote\*\* · question `q2` · 4 candidates, 4 with a readable numeric answer/);
+  assert.match(agreeing, /Majority `3`: 3 of 4, agreement 75%; normalised entropy 0\.406/);
+  assert.match(agreeing, /Answers: `3` ×3, `250` ×1/);
+  assert.match(agreeing, /This candidate: `3` — agrees with the majority/);
+  assert.match(agreeing, /Gold `3`: this candidate is \*\*correct\*\* \(positive data\); the majority is correct/);
+  assert.match(agreeing, /not scored yet/);
+  const tie = await hoverText(uri, 3);
+  assert.match(tie, /a tie with `224`, `4`, `18`: the first seen wins/);
+  assert.match(tie, /This candidate: `18` — disagrees with the majority/);
+  assert.match(tie, /this candidate is \*\*correct\*\*.*the majority is wrong/);
+
+  // An edit changes the vote: question 2's 250 becomes 3, so all four agree.
+  const edited = JSON.parse(text.split('\n')[6]) as { candidate: string };
+  edited.candidate = 'Half of 2 is 1, so 2 + 1 = 3.\nA: 3';
+  await client.replaceLine(uri, 6, JSON.stringify(edited));
+  // The server handles the change before the next request (LSP keeps their order).
+  const after = (await client.inlayHints(uri, 4, 7)) as InlayHint[];
+  assert.deepEqual(after.map((h) => String(h.label)), Array(4).fill('3 · majority 4/4 · correct'));
+  assert.match(await hoverText(uri, 6), /Majority `3`: 4 of 4, agreement 100%; normalised entropy 0\.000/);
+});
