@@ -4,6 +4,7 @@ import { filterCommand } from './commands/filter';
 import { registerModel } from './commands/model';
 import { registerReflect } from './commands/reflect';
 import { reportCommand } from './commands/report';
+import { registerSample } from './commands/sample';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
@@ -94,6 +95,7 @@ export function buildProgram(): Command {
     .option('--allow-host <name...>', 'accept these Host names too (e.g. behind a proxy); * accepts any')
     .action(exitWith(serveCommand));
 
+  registerSample(program);
   registerModel(program);
   return program;
 }
