@@ -26,6 +26,8 @@ export interface Generation {
   /** The stop string that ended it; null when an end-of-generation token or the length did. */
   stopReason: string | null;
   tokens: number;
+  /** The generated token ids, up to the end (an end-of-generation token is not among them). */
+  tokenIds: number[];
 }
 
 export interface LocalGeneratorOptions {
@@ -179,12 +181,12 @@ export class LocalGenerator {
       text = this.model.detokenize(generated, false);
       if (longestStop > 0) {
         const hit = firstStop(text, options.stop, Math.max(0, before - longestStop));
-        if (hit) return { text: text.slice(0, hit.at), finishReason: 'stop', stopReason: hit.stop, tokens: generated.length };
+        if (hit) return { text: text.slice(0, hit.at), finishReason: 'stop', stopReason: hit.stop, tokens: generated.length, tokenIds: generated.map(Number) };
       }
-      if (generated.length >= options.maxTokens) return { text, finishReason: 'length', stopReason: null, tokens: generated.length };
+      if (generated.length >= options.maxTokens) return { text, finishReason: 'length', stopReason: null, tokens: generated.length, tokenIds: generated.map(Number) };
     }
     // The generator ends at an end-of-generation token, which vLLM counts as generated.
-    return { text, finishReason: 'stop', stopReason: null, tokens: generated.length + 1 };
+    return { text, finishReason: 'stop', stopReason: null, tokens: generated.length + 1, tokenIds: generated.map(Number) };
   }
 
   async close(): Promise<void> {
