@@ -85,7 +85,7 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('serve a GGUF model over the subset of the vLLM API that scoring uses, and OpenAI chat completions (a local teacher)')
+    .description('serve a GGUF model over the subset of the vLLM API that scoring and sampling use, and OpenAI chat completions (a local teacher)')
     .option('--model <name>', 'GGUF file, or a model pulled with `sift model pull` (default: the bundled TinyStories 260K)')
     .option('--port <n>', 'port (0 = any free port)', '8000')
     .option('--host <address>', 'address to bind', '127.0.0.1')

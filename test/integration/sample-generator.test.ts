@@ -64,7 +64,8 @@ test('greedy decoding (temperature 0) takes the most likely token at every step'
   const whole = await fullSoftmax(truthSequence, [...ids, ...g.tokenIds], VOCAB);
   // The prompt's own positions are the same in both (causal model): the rest are the generated tokens.
   assert.equal(whole.notArgmax - withPrompt.notArgmax, 0, 'every generated token is the argmax of its position');
-  assert.equal(g.text, generator.detokenize(g.tokenIds, false));
+  assert.equal(g.text, generator.detokenize(g.tokenIds, false, ids));
+  assert.ok(g.text.startsWith(' '), `"${g.text}" continues the prompt's last word with a space`);
 });
 
 test('temperature: first tokens are distributed as softmax(logits / T) over the whole vocabulary', async () => {

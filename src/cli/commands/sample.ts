@@ -15,6 +15,7 @@ import { Interrupted, interruptible } from '../interrupt';
 import { checkOutputPaths, type NamedPath } from '../outputPaths';
 import { packageRoot } from '../packageRoot';
 import { Progress } from '../progress';
+import { parseLineRanges } from './reflect';
 import { warnOnWriteFailure } from '../runScoring';
 import { integerFlag, modelFile, requireFile } from '../settings';
 import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError, exitWith, oneOf, parseNumber } from '../usage';
@@ -32,6 +33,7 @@ export interface SampleFlags {
   questionField?: string;
   goldField?: string;
   idField?: string;
+  lines?: string;
   backend?: string;
   model?: string;
   url?: string[];
@@ -62,6 +64,7 @@ export function registerSample(program: Command): void {
     .option('--question-field <path>', 'field holding the question (dotted path)', 'question')
     .option('--gold-field <path>', 'field holding the reference answer, copied to `gold` when present (dotted path)', 'answer')
     .option('--id-field <path>', 'field holding a question id (default: line-N)')
+    .option('--lines <ranges>', 'questions to sample, by line, e.g. 1-100 or 3,7,20-30 (default: every line)')
     .addOption(new Option('--backend <name>', 'where the student runs (default: local, or vllm when --url is given)').choices(BACKEND_NAMES))
     .option('--model <name>', 'local backend: a GGUF file or a pulled model (default: the bundled TinyStories 260K)')
     .option('--url <url...>', 'inference server base URL(s); several = data-parallel replicas')
@@ -106,7 +109,10 @@ export async function sampleCommand(file: string, flags: SampleFlags): Promise<n
   const say = (text: string): void => {
     if (!flags.quiet) process.stderr.write(`${text}\n`);
   };
-  const { questions, problems } = await readQuestions(questionsPath, { question: flags.questionField, gold: flags.goldField, id: flags.idField });
+  const selected = flags.lines === undefined ? undefined : parseLineRanges(flags.lines);
+  const read = await readQuestions(questionsPath, { question: flags.questionField, gold: flags.goldField, id: flags.idField });
+  const questions = selected ? read.questions.filter((q) => selected(q.line)) : read.questions;
+  const problems = selected ? read.problems.filter((p) => selected(p.line)) : read.problems;
   const failures = problems.map((p) => `${file}:${p.line}: ${p.message}`);
   const store = await openSampleStore(storePath, say);
   try {
@@ -190,9 +196,9 @@ const n = (x: number): string => x.toLocaleString('en-US');
 
 /** What a remote run will generate at most, shown before it starts. */
 export function describeSamplingEstimate(estimate: SamplingEstimate, run: SamplingRun, model: string, endpoint: string): string {
-  const stored = estimate.stored > 0 ? ` (${n(estimate.stored)} more are in the sample store)` : '';
+  const stored = estimate.stored > 0 ? `; ${n(estimate.stored)} more are in the sample store` : '';
   return (
-    `sift sample: ${n(estimate.questions)} question(s) × ${run.k} = ${n(estimate.samples)} sample(s) to draw from ${model} at ${endpoint}${stored}\n` +
+    `sift sample: ${n(estimate.samples)} sample(s) to draw for ${n(estimate.questionsToSample)} of ${n(estimate.questions)} question(s) (k = ${run.k}) from ${model} at ${endpoint}${stored}\n` +
     `  at most ${n(estimate.maxCompletionTokens)} generated tokens (${n(estimate.samples)} × max tokens ${n(run.maxTokens)}) ` +
     `and ~${n(estimate.promptTokens)} prompt tokens (prompt characters / 4, once per request)`
   );

@@ -55,7 +55,9 @@ export interface RunningServer {
 /**
  * The local engine behind the subset of vLLM's OpenAI-compatible API that scoring uses:
  * GET /v1/models, POST /tokenize, POST /v1/completions with echo + logprobs + max_tokens 0 (or
- * prompt_logprobs), text or token-id prompts, lists of prompts, and `usage`. Responses are built by
+ * prompt_logprobs), text or token-id prompts, lists of prompts, and `usage`. With a `generator`,
+ * /v1/completions without echo and log-probs generates (`n`, `seed`, `temperature`, `top_p`,
+ * `max_tokens`, `stop`: see sampledCompletions.ts) and POST /detokenize answers. Responses are built by
  * the same functions that mirror vLLM's shapes (vllmResponses.ts, vllmRefusals.ts), so a client that speaks
  * to vLLM speaks to this, and the numbers are the local backend's numbers.
  *

@@ -109,9 +109,12 @@ export class LocalGenerator {
     return addSpecialTokens && this.bosId !== undefined ? [this.bosId, ...ids] : ids;
   }
 
-  /** Text of token ids; `special`: special tokens as their text (`</s>`), else left out (vLLM's skip_special_tokens). */
-  detokenize(ids: readonly number[], special: boolean): string {
-    return this.model.detokenize(ids as Token[], special);
+  /**
+   * Text of token ids; `special`: special tokens as their text (`</s>`), else left out (vLLM's
+   * skip_special_tokens); `after`: the tokens they follow, for the space a word-start token takes.
+   */
+  detokenize(ids: readonly number[], special: boolean, after: readonly number[] = []): string {
+    return this.model.detokenize(ids as Token[], special, after as Token[]);
   }
 
   /** Why a prompt cannot be continued by `maxTokens` tokens (vLLM's length rules and words), or undefined. */
@@ -149,7 +152,6 @@ export class LocalGenerator {
   ): Promise<void> {
     signal?.throwIfAborted();
     const prefix = ids.slice(0, -1);
-    const last = ids[ids.length - 1] as Token;
     try {
       await this.sequence.clearHistory();
       if (prefix.length > 0) await this.sequence.evaluateWithoutGeneratingNewTokens(prefix);
@@ -158,7 +160,7 @@ export class LocalGenerator {
         if (this.sequence.nextTokenIndex > prefix.length) {
           await this.sequence.eraseContextTokenRanges([{ start: prefix.length, end: this.sequence.nextTokenIndex }]);
         }
-        onSample(i, await this.sampleOne(last, seeds[i] as number, options, signal));
+        onSample(i, await this.sampleOne(ids, seeds[i] as number, options, signal));
       }
     } catch (error) {
       // The KV cache may hold part of a batch: start the next prompt from nothing.
@@ -167,7 +169,11 @@ export class LocalGenerator {
     }
   }
 
-  private async sampleOne(last: Token, seed: number, options: GenerationOptions, signal: AbortSignal | undefined): Promise<Generation> {
+  private async sampleOne(prompt: Token[], seed: number, options: GenerationOptions, signal: AbortSignal | undefined): Promise<Generation> {
+    const last = prompt[prompt.length - 1] as Token;
+    // The text reads as it continues the prompt (a SentencePiece word-start token keeps its space,
+    // as vLLM's incremental detokenizer keeps it): the prompt's last tokens are the context.
+    const context = prompt.slice(-4);
     const generated: Token[] = [];
     let text = '';
     const longestStop = options.stop.reduce((m, s) => Math.max(m, s.length), 0);
@@ -178,7 +184,7 @@ export class LocalGenerator {
       signal?.throwIfAborted();
       generated.push(token);
       const before = text.length;
-      text = this.model.detokenize(generated, false);
+      text = this.model.detokenize(generated, false, context);
       if (longestStop > 0) {
         const hit = firstStop(text, options.stop, Math.max(0, before - longestStop));
         if (hit) return { text: text.slice(0, hit.at), finishReason: 'stop', stopReason: hit.stop, tokens: generated.length, tokenIds: generated.map(Number) };

@@ -25,14 +25,16 @@ export class LocalSampler implements StudentSampler {
     return this.generator.chatUnavailable;
   }
 
-  /** The GGUF's own chat template; the recorded text shows special tokens as text, as the template wrote them. */
+  /**
+   * The GGUF's own chat template. The recorded text is the ids read back with special tokens as
+   * text, as on a server (`/detokenize`), so the same model gives the same record either way.
+   */
   async renderChat(messages: ChatMessage[]): Promise<PreparedPrompt> {
     const chat = this.generator.chat;
     if (!chat) throw new PermanentScorerError(this.generator.chatUnavailable ?? 'the model has no chat template');
-    const text = chat.renderText({ messages, addGenerationPrompt: true, continueFinalMessage: false });
     const [ids] = await chat.render([{ messages, addGenerationPrompt: true, continueFinalMessage: false }]);
     if (ids instanceof Error) throw new PermanentScorerError(`the chat template refuses the conversation: ${ids.message}`);
-    return { kind: 'chat', text, ids: ids as number[] };
+    return { kind: 'chat', text: this.generator.detokenize(ids as number[], true), ids: ids as number[] };
   }
 
   async sample(jobs: readonly SampleJob[], settings: GenerationSettings, handlers: SampleHandlers, signal?: AbortSignal): Promise<void> {

@@ -169,6 +169,8 @@ export async function sampleQuestions(
 /** What a run will generate at most, shown before a remote run. */
 export interface SamplingEstimate {
   questions: number;
+  /** Questions with at least one sample to draw. */
+  questionsToSample: number;
   /** Samples to draw (stored ones excluded). */
   samples: number;
   stored: number;
@@ -182,6 +184,7 @@ export function estimateSampling(plan: SamplingPlan, run: SamplingRun, questions
   const promptChars = plan.jobs.reduce((sum, job) => sum + job.prompt.text.length, 0);
   return {
     questions,
+    questionsToSample: new Set(plan.owners.map((o) => o.question)).size,
     samples: plan.missing,
     stored: plan.stored,
     promptTokens: Math.ceil(promptChars / 4),
