@@ -17,6 +17,9 @@ import { FakeSglang, toySample, toyTokenize } from '../helpers/fake-sglang';
 import { FakeTgi, tgiTokenize } from '../helpers/fake-tgi';
 import { FAST } from '../helpers/http-backends';
 
+/** Quick retries, but no timeout a loaded machine could hit: these tests count the requests sent. */
+const POOL = { ...FAST, requestTimeoutMs: 60_000 };
+
 const questions: Question[] = ['Tom has 3 apples. How many?', 'Sara has 2 cats. How many?', 'A box has 5 pens. How many?'].map((question, i) => ({ line: i + 1, id: `line-${i + 1}`, question }));
 const run: SamplingRun = { k: 3, seed: 7, temperature: 0.8, topP: 1, maxTokens: 90, stop: ['\nQ:'], prompt: BUILTIN_PROMPTS['qa-0shot']!, chat: false };
 const promptOf = (q: Question): string => `Q: ${q.question}\nA:`;
@@ -39,7 +42,7 @@ describe('sift sample on SGLang', () => {
   after(() => fake.close());
 
   it('sends every sample as its own entry with sampling_seed = seed + i, several questions per request', async () => {
-    const { candidates, failures } = await sampleWith(await SglangSampler.connect({ urls: [fake.url], ...FAST, promptsPerRequest: 3 }));
+    const { candidates, failures } = await sampleWith(await SglangSampler.connect({ urls: [fake.url], ...POOL, promptsPerRequest: 3 }));
     const bodies = fake.requestsTo('/generate').map((r) => r.body as { text: string[]; sampling_params: Record<string, unknown>[] });
     // The batch of three was refused for the second question and split until it was alone.
     assert.deepEqual(failures.map((f) => [f.line, /refused: Sara/.test(f.message)]), [[2, true]]);
@@ -64,7 +67,7 @@ describe('sift sample on TGI', () => {
   after(() => fake.close());
 
   it('sends k seeded requests per question and cuts the stop sequence TGI leaves in the text', async () => {
-    const { candidates, failures } = await sampleWith(await TgiSampler.connect({ urls: [fake.url], ...FAST }));
+    const { candidates, failures } = await sampleWith(await TgiSampler.connect({ urls: [fake.url], ...POOL }));
     assert.deepEqual(failures.map((f) => [f.line, /HTTP 422: Input validation error: refused: Sara/.test(f.message)]), [[2, true]]);
     const bodies = fake.requestsTo('/generate').map((r) => r.body as { inputs: string; parameters: Record<string, unknown> });
     const tom = bodies.filter((b) => b.inputs === promptOf(questions[0]!));

@@ -15,6 +15,9 @@ import { JournalSampleStore } from '../../src/core/reasoning/sample/sampleStore'
 import { VllmSampler } from '../../src/core/reasoning/sample/vllmSampler';
 import { FakeVllm, toySample, toyTokenize } from '../helpers/fake-vllm';
 import { FAST } from '../helpers/http-backends';
+
+/** Quick retries, but no timeout a loaded machine could hit: these tests count the requests sent. */
+const POOL = { ...FAST, requestTimeoutMs: 60_000 };
 import { tempDir } from '../helpers/paths';
 
 const questions: Question[] = [
@@ -43,7 +46,7 @@ function expected(q: Question, i: number, r: SamplingRun) {
 }
 
 async function sampleAll(fake: FakeVllm, r: SamplingRun, store: JournalSampleStore, opts: { batch?: number; signal?: AbortSignal; onProgress?: () => void } = {}) {
-  const sampler = await VllmSampler.connect({ urls: [fake.url], ...FAST, maxInFlightPerUrl: 1, promptsPerRequest: opts.batch ?? 2 });
+  const sampler = await VllmSampler.connect({ urls: [fake.url], ...POOL, maxInFlightPerUrl: 1, promptsPerRequest: opts.batch ?? 2 });
   try {
     const plan = await planSampling(questions, r, sampler, store);
     return await sampleQuestions(questions, r, sampler, store, plan, { signal: opts.signal, onProgress: opts.onProgress });

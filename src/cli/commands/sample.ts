@@ -148,6 +148,9 @@ export async function sampleCommand(file: string, flags: SampleFlags): Promise<n
     });
     for (const failure of result.failures) failures.push(`${file}:${failure.line}: ${failure.message}`);
     for (const failure of failures.sort(byLine)) process.stderr.write(`${failure}\n`);
+    if (result.failures.some((f) => /context length is only|maximum model length/.test(f.message))) {
+      process.stderr.write(`note: a prompt and --max-tokens ${maxTokens} must fit the student's context: a shorter --prompt (fewer exemplars, e.g. qa-0shot) or a lower --max-tokens makes room\n`);
+    }
     const answered = result.candidates.filter((c) => c.answer !== null).length;
     const sampledQuestions = new Set(result.candidates.map((c) => c.question_id)).size;
     process.stdout.write(
