@@ -21,6 +21,10 @@ const steps = [
   ['', ['score', 'examples/messages-sample.jsonl', '--metrics', 'ifd', '--no-cache']],
   ['GSM8K candidates: self-consistent answers, then the lowest-DS 80%',
     ['filter', 'examples/gsm8k-candidates.jsonl', '--self-consistent', '--ds-keep', '80%', '--valid', 'examples/gsm8k-valid.jsonl', '--out', join(out, 'gsm8k.filtered.jsonl'), '--no-cache']],
+  // IWSI, sampling: the student writes its own candidates. The 0-shot prompt because the tiny model's
+  // 512-token context has no room for exemplars; one thread because a 260K model gains nothing from more.
+  ['IWSI step 1, sampling: the student writes 4 chain-of-thought solutions for each of 8 GSM8K questions (real generation; the story model\'s answers are meaningless)',
+    ['sample', 'examples/gsm8k-sample.jsonl', '--lines', '1-8', '--prompt', 'qa-0shot', '--k', '4', '--max-tokens', '24', '--threads', '1', '--out', join(out, 'gsm8k.candidates.jsonl'), '--no-cache']],
 ];
 process.stdout.write(`Outputs go to ${out}; --no-cache keeps the demo from writing a score store into examples/.\n`);
 let failed = false;

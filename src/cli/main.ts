@@ -7,6 +7,7 @@ import { voteCommand } from './commands/vote';
 import { registerModel } from './commands/model';
 import { registerReflect } from './commands/reflect';
 import { reportCommand } from './commands/report';
+import { registerSample } from './commands/sample';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
@@ -138,7 +139,7 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('serve a GGUF model over the subset of the vLLM API that scoring uses, and OpenAI chat completions (a local teacher)')
+    .description('serve a GGUF model over the subset of the vLLM API that scoring and sampling use, and OpenAI chat completions (a local teacher)')
     .option('--model <name>', 'GGUF file, or a model pulled with `sift model pull` (default: the bundled TinyStories 260K)')
     .option('--port <n>', 'port (0 = any free port)', '8000')
     .option('--host <address>', 'address to bind', '127.0.0.1')
@@ -148,6 +149,7 @@ export function buildProgram(): Command {
     .option('--allow-host <name...>', 'accept these Host names too (e.g. behind a proxy); * accepts any')
     .action(exitWith(serveCommand));
 
+  registerSample(program);
   registerModel(program);
   return program;
 }

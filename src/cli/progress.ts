@@ -11,12 +11,18 @@ export class Progress {
   private readonly started = Date.now();
   private readonly eta: EtaEstimator;
 
-  constructor(private readonly total: number, private readonly label: string, private readonly quiet = false) {
+  constructor(
+    private readonly total: number,
+    private readonly label: string,
+    private readonly quiet = false,
+    /** What is counted: `records`, or `samples` for `sift sample`. */
+    private readonly unit = 'records',
+  ) {
     this.eta = new EtaEstimator(total);
     if (!quiet && process.stderr.isTTY) {
       // Our own ETA: cli-progress's jumps with bursty chunks and prints durations like 23m60s.
       this.bar = new SingleBar({
-        format: `${label} {bar} {value}/{total} records | {rate} tok/s | ETA {eta}`,
+        format: `${label} {bar} {value}/{total} ${unit} | {rate} tok/s | ETA {eta}`,
         stream: process.stderr,
         hideCursor: true,
         clearOnComplete: false,
@@ -40,7 +46,7 @@ export class Progress {
       this.lastLine = now;
       const percent = this.total > 0 ? Math.floor((100 * done) / this.total) : 100;
       const etaPart = done < this.total && eta !== '-' ? `, ETA ${eta}` : '';
-      process.stderr.write(`${this.label}: ${done}/${this.total} records (${percent}%), ${rate} tok/s${etaPart}\n`);
+      process.stderr.write(`${this.label}: ${done}/${this.total} ${this.unit} (${percent}%), ${rate} tok/s${etaPart}\n`);
     }
   }
 

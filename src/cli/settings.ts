@@ -14,7 +14,7 @@ import { UsageError, oneOf } from './usage';
 export const FORMATS = S.format.values.filter((f): f is FormatName => f !== '');
 
 /** An integer flag checked against its setting's range. */
-export function integerFlag(value: string, spec: NumberSetting, flag: string): number {
+export function integerFlag(value: string, spec: Pick<NumberSetting, 'minimum' | 'maximum'>, flag: string): number {
   const number = Number(value);
   const range = spec.maximum === undefined ? `${spec.minimum} or more` : `from ${spec.minimum} to ${spec.maximum}`;
   if (value.trim() === '' || !Number.isInteger(number) || number < spec.minimum || (spec.maximum !== undefined && number > spec.maximum)) {

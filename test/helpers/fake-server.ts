@@ -47,6 +47,41 @@ export function toyLogprobs(ids: readonly number[]): Float64Array {
   return out;
 }
 
+/** A toy generation's settings (what a vLLM sampling request carries besides `n` and `seed`). */
+export interface ToySamplingSettings {
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  stop: readonly string[];
+}
+
+/**
+ * The fake's sample of a prompt with a seed: a closed form, so a test can compute what a client
+ * must have received. The text states its settings, sums two numbers from the prompt's ids and the
+ * seed, ends with "The answer is N." and then starts another question ("\nQ: ..."), which a stop
+ * string "\nQ:" cuts off (vLLM leaves the stop string out). One toy token per character, so the
+ * text is cut at max_tokens characters (`finish_reason` "length").
+ */
+export function toySample(promptIds: readonly number[], seed: number, settings: ToySamplingSettings): { text: string; finishReason: 'stop' | 'length'; stopReason: string | null; tokens: number } {
+  let h = 2166136261;
+  for (const id of promptIds) h = Math.imul(h ^ id, 16777619) >>> 0;
+  const a = h % 89;
+  const b = seed % 11;
+  const full = ` T=${settings.temperature} p=${settings.topP} seed=${seed}: ${a} + ${b} = ${a + b}. The answer is ${a + b}.\nQ: and then?`;
+  let end = full.length;
+  let stopReason: string | null = null;
+  for (const stop of settings.stop) {
+    const at = full.indexOf(stop);
+    if (at >= 0 && at < end) {
+      end = at;
+      stopReason = stop;
+    }
+  }
+  if (end > settings.maxTokens) return { text: full.slice(0, settings.maxTokens), finishReason: 'length', stopReason: null, tokens: settings.maxTokens };
+  // The text and, when no stop string ended it, the end-of-sequence token.
+  return { text: full.slice(0, end), finishReason: 'stop', stopReason, tokens: stopReason === null ? end + 1 : end };
+}
+
 /**
  * A real model behind a fake server's protocol (instead of the toy model): the SGLang- and
  * TGI-shaped servers then answer with the local engine's tokens and log-probs, so one engine can be

@@ -4,7 +4,7 @@
  * toy model, with fault injection.
  */
 import { buildGenerateResponse, buildTokenizeBatchResponse } from '../../src/core/scoring/sglang/protocol';
-import { FakeHttpServer, NAN_MARK, toyDecode, toyLogprobs, toyTokenize, type FakeEngine, type Fault, type Routed } from './fake-server';
+import { FakeHttpServer, NAN_MARK, toyDecode, toyLogprobs, toySample, toyTokenize, type FakeEngine, type Fault, type Routed } from './fake-server';
 
 export * from './fake-server';
 
@@ -92,8 +92,33 @@ export class FakeSglang extends FakeHttpServer {
     return { status: 404, body: { detail: 'Not Found' } };
   }
 
+  /**
+   * A generation batch (`text` or `input_ids` lists with one `sampling_params` per entry): each
+   * entry answered with {@link toySample} from its own `sampling_seed`, in SGLang's list shape.
+   */
+  private async sample(b: Record<string, unknown>): Promise<Routed> {
+    const bad = (message: string): Routed => ({ status: 400, body: { error: { message } } });
+    const prompts = Array.isArray(b['text']) ? await Promise.all((b['text'] as string[]).map((t) => this.tokenize(t, true))) : (b['input_ids'] as number[][]);
+    const params = b['sampling_params'] as Record<string, unknown>[];
+    if (!Array.isArray(prompts) || prompts.length !== params.length) return bad('sampling_params must have one entry per prompt');
+    const out = [];
+    for (const [i, ids] of prompts.entries()) {
+      const sp = params[i]!;
+      if (ids.length >= this.contextLen) return bad(`The input (${ids.length} tokens) is longer than the model's context length (${this.contextLen} tokens).`);
+      const refused = this.opts.rejectIf?.(ids);
+      if (refused !== undefined) return bad(refused);
+      const seed = typeof sp['sampling_seed'] === 'number' ? sp['sampling_seed'] : 0;
+      const maxNew = typeof sp['max_new_tokens'] === 'number' ? sp['max_new_tokens'] : 128;
+      const drawn = toySample(ids, seed, { temperature: (sp['temperature'] as number) ?? 1, topP: (sp['top_p'] as number) ?? 1, maxTokens: maxNew, stop: (sp['stop'] as string[]) ?? [] });
+      const finish = drawn.finishReason === 'length' ? { type: 'length', length: maxNew } : { type: 'stop', matched: drawn.stopReason ?? 2 };
+      out.push({ text: drawn.text, output_ids: [], meta_info: { id: `req-${i}`, finish_reason: finish, prompt_tokens: ids.length, completion_tokens: drawn.tokens, cached_tokens: 0 } });
+    }
+    return { status: 200, body: out };
+  }
+
   private async generate(body: unknown): Promise<Routed> {
     const b = (body ?? {}) as Record<string, unknown>;
+    if (Array.isArray(b['sampling_params'])) return this.sample(b);
     const bad = (message: string): Routed => ({ status: 400, body: { error: { message } } });
     const ids = b['input_ids'];
     if (!Array.isArray(ids) || ids.length === 0) return bad('Either text, input_ids or input_embeds should be provided.');

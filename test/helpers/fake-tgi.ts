@@ -8,7 +8,7 @@
  * boundary case the TGI backend has to handle.
  */
 import { buildGenerateResponse, buildInfo } from '../../src/core/scoring/tgi/protocol';
-import { FakeHttpServer, NAN_MARK, TOY_BOS, toyDecode, toyLogprob, type FakeEngine, type Fault, type Routed } from './fake-server';
+import { FakeHttpServer, NAN_MARK, TOY_BOS, toyDecode, toyLogprob, toySample, type FakeEngine, type Fault, type Routed } from './fake-server';
 
 export * from './fake-server';
 
@@ -135,6 +135,17 @@ export class FakeTgi extends FakeHttpServer {
           status: 422,
           body: { error: `Input validation error: \`inputs\` tokens + \`max_new_tokens\` must be <= ${maxTotal}. Given: ${tokens.length} \`inputs\` tokens and ${maxNew} \`max_new_tokens\``, error_type: 'validation' },
         };
+      }
+      if (params['seed'] !== undefined && params['decoder_input_details'] !== true) {
+        // A sampled generation: the toy sample of its seed, with the stop sequence left in the
+        // text, as TGI does (router's StopSequenceCriteria; finish_reason "stop_sequence").
+        const temperature = params['do_sample'] === true ? ((params['temperature'] as number) ?? 1) : 0;
+        const drawn = toySample(tokens.map((t) => t.id), params['seed'] as number, { temperature, topP: (params['top_p'] as number) ?? 1, maxTokens: maxNew, stop: [] });
+        const stops = (params['stop'] as string[]) ?? [];
+        const hit = stops.map((stop) => ({ stop, at: drawn.text.indexOf(stop) })).filter((h) => h.at >= 0).sort((x, y) => x.at - y.at)[0];
+        const text = hit ? drawn.text.slice(0, hit.at + hit.stop.length) : drawn.text;
+        const reason = hit ? 'stop_sequence' : drawn.finishReason === 'length' ? 'length' : 'eos_token';
+        return { status: 200, body: { generated_text: text, details: { finish_reason: reason, generated_tokens: text.length, seed: params['seed'], prefill: [], tokens: [] } } };
       }
       const withPrefill = params['decoder_input_details'] === true && this.opts.prefillLogprobs !== false;
       let prefill: { id: number; text: string; logprob: number | null }[] = [];

@@ -7,7 +7,7 @@
  */
 import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, type ScoredPrompt } from '../../src/core/serve/vllmResponses';
 import { vllmLengthRefusal } from '../../src/core/serve/vllmRefusals';
-import { FakeHttpServer, NAN_MARK, TOY_BOS, TOY_EOS, toyDecode, toyLogprobs, toyTokenize, type FakeServerOptions, type Fault, type Routed } from './fake-server';
+import { FakeHttpServer, NAN_MARK, TOY_BOS, TOY_EOS, toyDecode, toyLogprobs, toySample, toyTokenize, type FakeServerOptions, type Fault, type Routed } from './fake-server';
 
 export * from './fake-server';
 
@@ -28,6 +28,8 @@ export interface FakeVllmOptions {
 export class FakeVllm extends FakeHttpServer {
   private readonly model: string;
   private readonly maxModelLen: number;
+  /** Seeds for requests without one (each such sample differs). */
+  private unseeded = 1_000_000;
 
   private constructor(private readonly opts: FakeVllmOptions) {
     super({ ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}), ...(opts.hold ? { hold: opts.hold } : {}) });
@@ -99,6 +101,7 @@ export class FakeVllm extends FakeHttpServer {
     const maxTokens = b['max_tokens'] === undefined || b['max_tokens'] === null ? 16 : (b['max_tokens'] as number);
     const logprobs = typeof b['logprobs'] === 'number' ? b['logprobs'] : null;
     const promptLogprobs = typeof b['prompt_logprobs'] === 'number' ? b['prompt_logprobs'] : null;
+    if (!echo && promptLogprobs === null && (logprobs === null || maxTokens > 1)) return this.sample(b, prompts, maxTokens);
     // vLLM V1's checks in vLLM's order (see the header of src/core/scoring/vllm/protocol.ts); any
     // refused prompt fails the whole request.
     const mml = this.maxModelLen;
@@ -118,6 +121,52 @@ export class FakeVllm extends FakeHttpServer {
     }));
     const model = typeof b['model'] === 'string' ? b['model'] : this.model;
     return { status: 200, body: buildCompletionResponse({ model, echo, maxTokens, logprobs, promptLogprobs }, scored) };
+  }
+
+  /**
+   * A generation request (`n`, `seed`, `temperature`, `top_p`, `max_tokens`, `stop`), answered in
+   * vLLM's shape with {@link toySample}: choice p·n + j is sample j of prompt p, drawn with seed + j
+   * as vLLM seeds its parallel samples. Length rules as vLLM's (prompt + max_tokens must fit).
+   */
+  private sample(b: Record<string, unknown>, prompts: number[][], maxTokens: number): Routed {
+    const n = typeof b['n'] === 'number' ? b['n'] : 1;
+    const seed = typeof b['seed'] === 'number' ? b['seed'] : undefined;
+    const settings = {
+      temperature: typeof b['temperature'] === 'number' ? b['temperature'] : 1,
+      topP: typeof b['top_p'] === 'number' ? b['top_p'] : 1,
+      maxTokens,
+      stop: typeof b['stop'] === 'string' ? [b['stop']] : Array.isArray(b['stop']) ? (b['stop'] as string[]) : [],
+    };
+    for (const ids of prompts) {
+      const tooLong = vllmLengthRefusal(ids.length, maxTokens, false, this.maxModelLen);
+      if (tooLong) return { status: 400, body: buildErrorResponse(tooLong.message, 400, 'BadRequestError', tooLong.param) };
+      const refused = this.opts.rejectIf?.(ids);
+      if (refused !== undefined) return { status: 400, body: buildErrorResponse(refused, 400, 'BadRequestError') };
+    }
+    const choices: Record<string, unknown>[] = [];
+    let completionTokens = 0;
+    for (const ids of prompts) {
+      for (let j = 0; j < n; j++) {
+        const drawn = toySample(ids, seed === undefined ? this.unseeded++ : seed + j, settings);
+        completionTokens += drawn.tokens;
+        choices.push({ index: choices.length, text: drawn.text, logprobs: null, finish_reason: drawn.finishReason, stop_reason: drawn.stopReason, token_ids: null, prompt_logprobs: null, prompt_token_ids: null });
+      }
+    }
+    const promptTokens = prompts.reduce((sum, ids) => sum + ids.length, 0);
+    return {
+      status: 200,
+      body: {
+        id: 'cmpl-fake',
+        object: 'text_completion',
+        created: 0,
+        model: typeof b['model'] === 'string' ? b['model'] : this.model,
+        choices,
+        service_tier: null,
+        system_fingerprint: null,
+        usage: { prompt_tokens: promptTokens, total_tokens: promptTokens + completionTokens, completion_tokens: completionTokens, prompt_tokens_details: null },
+        kv_transfer_params: null,
+      },
+    };
   }
 
   protected mutate(fault: Fault, out: unknown): unknown {

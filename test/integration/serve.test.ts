@@ -92,8 +92,10 @@ test('errors have vLLM shapes and statuses', async () => {
   const wrongModel = await post('/v1/completions', { model: 'gpt-9', prompt: 'x', echo: true, max_tokens: 0 });
   assert.equal(wrongModel.status, 404);
   assert.equal((wrongModel.json.error as { code: number }).code, 404);
-  const generation = await post('/v1/completions', { model: 'stories260K', prompt: 'x', max_tokens: 5 });
+  // Generation is served, but not the log-probs of generated tokens: refused, not ignored.
+  const generation = await post('/v1/completions', { model: 'stories260K', prompt: 'x', max_tokens: 5, logprobs: 1 });
   assert.equal(generation.status, 400);
+  assert.equal((generation.json.error as { param: string }).param, 'logprobs');
   const tooLong = await post('/v1/completions', { prompt: new Array(600).fill(300), echo: true, max_tokens: 0, logprobs: 0 });
   assert.equal(tooLong.status, 400);
   assert.equal((tooLong.json.error as { message: string }).message, vllmInputTooLongMessage(600, 0, 512));
@@ -161,8 +163,12 @@ test('max_tokens 1 (prompt_logprobs mode) generates the greedy token with its lo
   const best = Math.max(...scores.map((s) => s[s.length - 1]));
   assert.ok(Math.abs(scores[0][scores[0].length - 1] - best) < 1e-9, `"${choice.text}" is not the most likely next token`);
   assert.ok(Math.abs(choice.logprobs.token_logprobs[0] - scores[0][scores[0].length - 1]) < 1e-6);
-  const five = await post('/v1/completions', { prompt, max_tokens: 5 });
-  assert.equal(five.status, 400);
+  // Greedy generation of five tokens starts with the same token.
+  const five = await post('/v1/completions', { prompt, max_tokens: 5, temperature: 0 });
+  assert.equal(five.status, 200, JSON.stringify(five.json));
+  const [greedy] = five.json.choices as { text: string; finish_reason: string }[];
+  assert.ok(greedy.text.startsWith(choice.text), `"${greedy.text}" starts with "${choice.text}"`);
+  assert.equal(greedy.finish_reason, 'length');
 });
 
 test('a malformed request target (curl --request-target "http://[") is a 400 and the server keeps serving', async () => {

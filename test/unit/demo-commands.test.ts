@@ -8,7 +8,7 @@ test('the demo prints every command with the flags it runs with (--no-cache incl
   const result = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'demo.mjs'), '--print'], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(result.status, 0, result.stderr);
   const commands = result.stdout.split('\n').filter((line) => line.startsWith('$ sift '));
-  assert.equal(commands.length, 5);
+  assert.equal(commands.length, 6);
   for (const command of commands) assert.match(command, / --no-cache( |$)/, command);
   assert.match(result.stdout, /--no-cache keeps the demo from writing a score store/);
 });

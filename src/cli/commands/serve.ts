@@ -4,6 +4,8 @@ import { bundledModelPath } from '../../core/scoring/createScorer';
 import { LocalScorer } from '../../core/scoring/local/localScorer';
 import { lazyChatEngine, LocalChatEngine } from '../../core/serve/localChat';
 import { startScoringServer } from '../../core/serve/scoringServer';
+import { LocalGenerator } from '../../core/reasoning/sample/localGenerator';
+import { lazyGenerator } from '../../core/serve/sampledCompletions';
 import { packageRoot } from '../packageRoot';
 import { modelFile } from '../settings';
 import { UsageError } from '../usage';
@@ -28,9 +30,12 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   const servedModel = flags.servedModel ?? basename(modelPath).replace(/\.gguf$/i, '');
   // Chat completions (a local teacher) load a generation context on the first request only.
   const chat = lazyChatEngine(() => LocalChatEngine.load({ modelPath, threads }));
+  // So does sampling (`n`, `seed`, `temperature` on /v1/completions: a student writing solutions).
+  const generator = lazyGenerator(() => LocalGenerator.load({ modelPath, threads }));
   const server = await startScoringServer({
     scorer,
     chat,
+    generator,
     servedModel,
     host: flags.host,
     port,
@@ -50,6 +55,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   });
   await server.close();
   await chat.close();
+  await generator.close();
   await scorer.close();
   return 0;
 }

@@ -9,6 +9,7 @@ import { chatCompletion } from './chatCompletions';
 import { HttpError } from './httpError';
 import type { ChatEngine } from './localChat';
 import { ApiKeyCheck, hostRefusal, WorkLimiter } from './requestGuards';
+import { buildSampledCompletionResponse, generateCompletions, samplingParameters, type CompletionGenerator } from './sampledCompletions';
 
 /** What `sift serve` needs from an engine: scoring plus the text of each token for echo responses. */
 export interface ServableScorer extends TokenScorer {
@@ -26,6 +27,11 @@ export interface ScoringServerOptions {
   port: number;
   /** Generation for `POST /v1/chat/completions` (a local teacher); without one that route answers 404. */
   chat?: ChatEngine;
+  /**
+   * Sampling for `POST /v1/completions` requests that generate (`n`, `seed`, `temperature`...: a
+   * student writing solutions) and for `POST /detokenize`; without one such requests get a 400.
+   */
+  generator?: CompletionGenerator;
   /** Largest request body accepted, bytes (default 64 MiB). */
   maxBodyBytes?: number;
   /** Bearer tokens a request must carry (vLLM's `--api-key`); none: no authentication. */
@@ -49,7 +55,9 @@ export interface RunningServer {
 /**
  * The local engine behind the subset of vLLM's OpenAI-compatible API that scoring uses:
  * GET /v1/models, POST /tokenize, POST /v1/completions with echo + logprobs + max_tokens 0 (or
- * prompt_logprobs), text or token-id prompts, lists of prompts, and `usage`. Responses are built by
+ * prompt_logprobs), text or token-id prompts, lists of prompts, and `usage`. With a `generator`,
+ * /v1/completions without echo and log-probs generates (`n`, `seed`, `temperature`, `top_p`,
+ * `max_tokens`, `stop`: see sampledCompletions.ts) and POST /detokenize answers. Responses are built by
  * the same functions that mirror vLLM's shapes (vllmResponses.ts, vllmRefusals.ts), so a client that speaks
  * to vLLM speaks to this, and the numbers are the local backend's numbers.
  *
@@ -65,7 +73,8 @@ export async function startScoringServer(options: ScoringServerOptions): Promise
     'GET /v1/models': async () => buildModelList(servedModel, scorer.maxContext, { root: servedModel }),
     'GET /health': async () => ({}),
     'POST /tokenize': async (body) => tokenize(scorer, servedModel, body),
-    'POST /v1/completions': async (body) => complete(scorer, servedModel, body, maxPromptChars),
+    'POST /v1/completions': async (body, signal) => complete(scorer, servedModel, body, maxPromptChars, options.generator, signal),
+    'POST /detokenize': async (body) => detokenize(scorer, servedModel, body, options.generator),
     'POST /v1/chat/completions': async (body, signal) => {
       if (!options.chat) throw new HttpError(404, 'chat completions are not enabled on this server');
       return chatCompletion(options.chat, servedModel, body, signal);
@@ -219,34 +228,82 @@ function promptList(prompt: unknown): PromptList {
   throw new HttpError(400, 'prompt must be a string, a list of strings, a list of token ids or a list of token-id lists (none empty)');
 }
 
+/** The request's prompts, with the total text a request may make the server tokenize bounded. */
+function checkedPromptList(request: Record<string, unknown>, maxPromptChars: number): PromptList {
+  const list = promptList(request.prompt);
+  if ('texts' in list) {
+    // Tokenizing is work too: a request cannot make the server tokenize an unbounded amount of text.
+    const chars = list.texts.reduce((sum, text) => sum + text.length, 0);
+    if (chars > maxPromptChars) throw new HttpError(400, `the prompts hold ${chars} characters; sift serve accepts at most ${maxPromptChars} per request`, 'BadRequestError', 'prompt');
+  }
+  return list;
+}
+
+/** Token ids of every prompt: text prompts tokenized (with BOS unless `add_special_tokens: false`), id prompts checked. */
+async function promptIds(scorer: ServableScorer, request: Record<string, unknown>, maxPromptChars: number): Promise<number[][]> {
+  const list = checkedPromptList(request, maxPromptChars);
+  const addSpecialTokens = request.add_special_tokens !== false;
+  const prompts = 'texts' in list ? await Promise.all(list.texts.map((text) => encode(scorer, text, addSpecialTokens))) : list.ids;
+  prompts.forEach((ids, i) => {
+    const unknown = scorer.unknownToken(ids);
+    if (unknown) throw new HttpError(400, prompts.length > 1 ? `prompt ${i}: ${unknown}` : unknown);
+  });
+  return prompts;
+}
+
+/**
+ * `POST /detokenize` as vLLM answers it (`DetokenizeRequest {model, tokens}` -> `DetokenizeResponse
+ * {prompt}`, vllm/entrypoints/openai/protocol.py): the text of the ids, special tokens as text
+ * (`tokenizer.decode` without skip_special_tokens). Sift's sampler reads a rendered chat prompt back with it.
+ */
+async function detokenize(scorer: ServableScorer, servedModel: string, body: unknown, generator: CompletionGenerator | undefined): Promise<unknown> {
+  const request = object(body);
+  checkModel(request, servedModel);
+  if (!generator) throw new HttpError(404, 'detokenize is not enabled on this server');
+  if (!isIdList(request.tokens)) throw new HttpError(400, 'tokens must be a list of token ids', 'BadRequestError', 'tokens');
+  // llama.cpp's detokenizer aborts the process on an id outside the vocabulary.
+  const unknown = scorer.unknownToken(request.tokens);
+  if (unknown) throw new HttpError(400, unknown, 'BadRequestError', 'tokens');
+  return { prompt: await generator.detokenize(request.tokens) };
+}
+
 function optionalCount(value: unknown, name: string): number | null {
   if (value === undefined || value === null) return null;
   if (!Number.isInteger(value) || (value as number) < -1) throw new HttpError(400, `${name} must be an integer >= -1`);
   return value as number;
 }
 
-async function complete(scorer: ServableScorer, servedModel: string, body: unknown, maxPromptChars: number): Promise<unknown> {
+/** A request that scores its prompt (echo, prompt log-probs, or one token with its log-prob) rather than generating. */
+function isScoringRequest(request: Record<string, unknown>): boolean {
+  const maxTokens = request.max_tokens ?? 16;
+  const present = (v: unknown): boolean => v !== undefined && v !== null;
+  return request.echo === true || present(request.prompt_logprobs) || (present(request.logprobs) && typeof maxTokens === 'number' && maxTokens <= 1);
+}
+
+async function complete(scorer: ServableScorer, servedModel: string, body: unknown, maxPromptChars: number, generator: CompletionGenerator | undefined, signal: AbortSignal): Promise<unknown> {
   const request = object(body);
   checkModel(request, servedModel);
   if (request.stream === true) throw new HttpError(400, 'streaming is not supported by sift serve');
-  if (request.n !== undefined && request.n !== 1) throw new HttpError(400, 'sift serve supports n = 1 only');
+  if (!isScoringRequest(request)) {
+    if (!generator) throw new HttpError(400, 'generation is not enabled on this server');
+    const params = samplingParameters(request);
+    const prompts = await promptIds(scorer, request, maxPromptChars);
+    const choices = await generateCompletions(generator, prompts, params, signal);
+    return buildSampledCompletionResponse(servedModel, prompts.map((ids) => ids.length), choices);
+  }
+  if (request.n !== undefined && request.n !== 1) throw new HttpError(400, 'sift serve supports n = 1 only when scoring prompts');
   const echo = request.echo === true;
   const maxTokens = request.max_tokens === undefined || request.max_tokens === null ? 16 : request.max_tokens;
   if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0) throw new HttpError(400, 'max_tokens must be a non-negative integer');
-  // sift serve scores prompts: echo with max_tokens 0, or one generated (greedy) token after each
-  // prompt, as the prompt_logprobs mode asks. vLLM itself rejects max_tokens 0 without echo.
+  // Scoring is echo with max_tokens 0, or one generated (greedy) token after each prompt, as the
+  // prompt_logprobs mode asks. vLLM itself rejects max_tokens 0 without echo.
   if (maxTokens > 1 || (maxTokens === 0 && !echo)) {
-    throw new HttpError(400, 'sift serve scores prompts only: send echo: true with max_tokens: 0, or max_tokens: 1 (with logprobs and/or prompt_logprobs)');
+    throw new HttpError(400, 'sift serve scores prompts with echo: true and max_tokens: 0, or max_tokens: 1 (with logprobs and/or prompt_logprobs); it generates longer completions without echo and log-probs');
   }
   const logprobs = optionalCount(request.logprobs, 'logprobs');
   const promptLogprobs = optionalCount(request.prompt_logprobs, 'prompt_logprobs');
-  const list = promptList(request.prompt);
+  const list = checkedPromptList(request, maxPromptChars);
   const addSpecialTokens = request.add_special_tokens !== false;
-  if ('texts' in list) {
-    // Tokenizing is work too: a request cannot make the server tokenize an unbounded amount of text.
-    const chars = list.texts.reduce((sum, text) => sum + text.length, 0);
-    if (chars > maxPromptChars) throw new HttpError(400, `the prompts hold ${chars} characters; sift serve accepts at most ${maxPromptChars} per request`, 'BadRequestError', 'prompt');
-  }
   const count = 'texts' in list ? list.texts.length : list.ids.length;
   const prompts: number[][] = [];
   for (let i = 0; i < count; i++) {

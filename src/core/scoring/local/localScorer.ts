@@ -183,7 +183,7 @@ export class LocalScorer implements TokenScorer {
 }
 
 /** The vocabulary size from the GGUF metadata (the token list), or the token embedding's shape. */
-function vocabularySize(model: LlamaModel): number {
+export function vocabularySize(model: LlamaModel): number {
   const tokens = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: unknown } } }).tokenizer?.ggml?.tokens;
   if (Array.isArray(tokens) && tokens.length > 0) return tokens.length;
   const embedding = model.fileInfo.tensorInfo?.find((tensor) => tensor.name === 'token_embd.weight');
@@ -193,7 +193,7 @@ function vocabularySize(model: LlamaModel): number {
 }
 
 /** The GGUF chat template with the text of the special tokens it refers to; undefined when there is none. */
-function chatTemplateOf(model: LlamaModel): { template: string; bosToken: string; eosToken: string } | undefined {
+export function chatTemplateOf(model: LlamaModel): { template: string; bosToken: string; eosToken: string } | undefined {
   const tokenizer = (model.fileInfo.metadata as { tokenizer?: { chat_template?: unknown; ggml?: { tokens?: unknown; bos_token_id?: unknown; eos_token_id?: unknown } } }).tokenizer;
   const template = tokenizer?.chat_template;
   if (typeof template !== 'string' || template.trim() === '') return undefined;
