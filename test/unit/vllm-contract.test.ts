@@ -14,6 +14,7 @@ import type { HttpEvent } from '../../src/core/scoring/http/pool';
 import { REDACTED } from '../../src/core/net/redact';
 import { deadUrl, FakeVllm, toySequence, toyTokenize, TOY_BOS } from '../helpers/fake-vllm';
 import { assertLogprobsEqual, FAST } from '../helpers/http-backends';
+import { waitFor } from '../helpers/waitFor';
 
 const KEY = 'sk-test-SECRET-9f8e7d6c5b4a';
 async function connect(fake: FakeVllm | string[], extra: Partial<VllmScorerOptions> = {}): Promise<{ scorer: VllmScorer; events: HttpEvent[] }> {
@@ -360,7 +361,10 @@ describe('vLLM backend: cancellation', () => {
     const n0 = fake.requestsTo('/tokenize').length;
     const texts = Array.from({ length: 20_000 }, (_, i) => `text ${i}`);
     const ctl = new AbortController();
-    await expectPromptAbort(scorer.tokenize(texts, ctl.signal), ctl, 150);
+    const call = scorer.tokenize(texts, ctl.signal);
+    // Abort once the four requests in flight hang at the server (the rest are queued).
+    await waitFor('the four hanging requests', () => fake.requestsTo('/tokenize').length - n0 === 4, { intervalMs: 5 });
+    await expectPromptAbort(call, ctl, 0);
     fake.clearFaults();
     // A later call's request is sent after anything still queued: once it is answered, no queued
     // request of the aborted call can still be on its way.
