@@ -94,6 +94,8 @@ export interface BatchRequest {
   path: string;
   body: (sequences: number[][]) => unknown;
   parse: (body: unknown, sequences: number[][]) => Float64Array[];
+  /** Reads the body's text directly when it can (see HttpCall.parseText). */
+  parseText?: (text: string, sequences: number[][]) => Float64Array[] | undefined;
   what: string;
 }
 
@@ -131,6 +133,7 @@ export async function batchedLogprobs(
         path: request.path,
         body: request.body(seqs),
         parse: (body) => request.parse(body, seqs),
+        ...(request.parseText ? { parseText: (text: string) => request.parseText!(text, seqs) } : {}),
         what: `${request.what} (${seqs.length} prompts, ${tokens} tokens)`,
         signal: sig,
       });

@@ -79,6 +79,11 @@ export interface HttpCall<T> {
    * call retried, or {@link PermanentScorerError} when retrying cannot help.
    */
   parse: (body: unknown) => T;
+  /**
+   * Reads a 2xx body's text directly, without `JSON.parse` (a hot answer read millions of times);
+   * undefined when the text is not the shape it reads, and then `parse` decides.
+   */
+  parseText?: (text: string) => T | undefined;
   /** Short description for messages and events, e.g. `completions (12 prompts)`. */
   what: string;
   signal?: AbortSignal;
@@ -293,6 +298,8 @@ export class HttpEndpointPool {
     const { status, headers: responseHeaders, text } = response.value;
     if (status >= 200 && status < 300) {
       try {
+        const direct = call.parseText?.(text);
+        if (direct !== undefined) return { ok: true, value: direct };
         return { ok: true, value: call.parse(parseJsonBody(text)) };
       } catch (e) {
         if (e instanceof PermanentScorerError) {
