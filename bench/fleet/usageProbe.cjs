@@ -1,5 +1,6 @@
 // Preloaded into a benchmarked `sift` process (node --require): at exit it writes the process's own
 // CPU time and peak memory to the file named by SIFT_BENCH_USAGE.
+/* eslint-disable @typescript-eslint/no-require-imports */
 const { writeFileSync } = require('node:fs');
 
 process.on('exit', () => {

@@ -122,6 +122,7 @@ export class VllmScorer extends BatchingHttpScorer {
           body: buildTokenizeRequest(this.servedModel, text, false),
           parse: parseTokenizeResponse,
           what: 'tokenize',
+          light: true,
           signal: sig,
         });
         return r.tokens;
