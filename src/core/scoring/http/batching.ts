@@ -118,6 +118,9 @@ export async function batchedLogprobs(
   signal?: AbortSignal,
 ): Promise<Float64Array[]> {
   const { results, toSend, failures } = prepareSequences(sequences, limits.maxContext, limits.modelName);
+  // Similar lengths together: a request is answered when its longest prompt is done, so a short
+  // prompt batched with long ones waits for them, and the replica's next request with it.
+  toSend.sort((a, b) => (sequences[a] as number[]).length - (sequences[b] as number[]).length);
   const batches = planBatches(
     toSend.map((i) => (sequences[i] as number[]).length),
     limits.maxTokensPerRequest,
