@@ -80,6 +80,9 @@ export function buildProgram(): Command {
   addScoringOptions(program.command('score <file>').description('score every record; a summary table at the end'))
     .option('--out <file>', 'write one JSON object per record (dataset order) with scores, losses, token counts, errors')
     .option('--stats <file>', 'write run statistics as JSON (records, cached, evaluated tokens, seconds) for pipelines')
+    .option('--shard <i/n>', 'score only part i of n (0-based) of the records, chosen by a stable hash of each line: n machines run i = 0..n-1')
+    .option('--export-batch <file>', 'score nothing: write the scoring requests of every record the store lacks as an OpenAI batch file (vLLM /v1/completions bodies)')
+    .option('--import-batch <file>', "read a batch runner's results of --export-batch into the score store, then score the records from the store")
     .action(exitWith(scoreCommand));
 
   addScoringOptions(program.command('filter <file>').description('keep records by score rules; kept lines are byte-identical'))

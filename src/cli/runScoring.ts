@@ -7,7 +7,8 @@ import { METHOD_VERSION } from '../core/metrics';
 import type { MetricSettings } from '../core/metrics/recordMetrics';
 import { createScorer } from '../core/scoring/createScorer';
 import type { RecordScore } from '../core/scoring/recordScore';
-import { scoreFile, type FileRecordInfo, type ScoreFileStats } from '../core/scoring/scoreFile';
+import { scoreFile, type FileRecordInfo, type ScoreFileOptions, type ScoreFileStats } from '../core/scoring/scoreFile';
+import type { Shard } from '../core/dataset/shard';
 import { validSetMeanLoss } from '../core/scoring/validSet';
 import { ScoreStore } from '../core/store';
 import type { TokenScorer } from '../core/scoring/types';
@@ -32,6 +33,10 @@ export interface ScoringCallbacks {
   onNotStored?: (info: FileRecordInfo) => void;
   quiet?: boolean;
   signal?: AbortSignal;
+  /** Only this shard of the records (`--shard i/n`). */
+  shard?: Shard;
+  /** Plan only, into a batch file (`--export-batch`): made once the scorer is connected. */
+  exporter?: (scorer: TokenScorer) => NonNullable<ScoreFileOptions['exporter']>;
 }
 
 /** What a scoring command works with while it scores: the opened store and scorer, and the DS anchor. */
@@ -82,7 +87,8 @@ export async function withScoringSession<T>(
 export async function runScoring(datasetPath: string, settings: ResolvedScoreSettings, callbacks: ScoringCallbacks): Promise<ScoringRun> {
   const started = Date.now();
   return withScoringSession(datasetPath, settings, callbacks, async ({ store, scorer, metricSettings }) => {
-    const total = await countLines(datasetPath);
+    const lines = await countLines(datasetPath);
+    const total = callbacks.shard ? Math.round(lines / callbacks.shard.count) : lines;
     const progress = new Progress(total, `scoring ${relative(process.cwd(), datasetPath) || datasetPath}`, callbacks.quiet);
     let done = 0;
     let tokens = 0;
@@ -96,6 +102,8 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
       methodVersion: METHOD_VERSION,
       signal: callbacks.signal,
       ...pipelineShape(settings),
+      ...(callbacks.shard ? { shard: callbacks.shard } : {}),
+      ...(callbacks.exporter ? { exporter: callbacks.exporter(scorer) } : {}),
       onInvalid: (info, problems) => {
         progress.update(++done, tokens);
         callbacks.onInvalid(info, problems);

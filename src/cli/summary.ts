@@ -12,13 +12,16 @@ export const METRIC_DIRECTION: Record<MetricName, string> = {
   ds: 'lower is better: closer to the valid set (DS >= 1 always; 1 = like the valid set; --ds-keep keeps the lowest)',
 };
 
+/** What the summary reads of each output row (a run of a million records keeps only this). */
+export type SummaryRow = Pick<ScoreRow, 'error' | 'ifd' | 'rifd' | 'ds' | 'not_computable'>;
+
 /** Records a metric has no value for because of their text (counted apart from failures). */
-export function notComputableCount(rows: readonly ScoreRow[], metric: MetricName): number {
+export function notComputableCount(rows: readonly SummaryRow[], metric: MetricName): number {
   return rows.filter((r) => r.error === null && r.not_computable[metric] !== undefined).length;
 }
 
 /** The table printed at the end of a run: counts, then each metric's distribution and a legend. */
-export function printSummary(rows: ScoreRow[], metrics: MetricName[], run: ScoringRun): void {
+export function printSummary(rows: readonly SummaryRow[], metrics: MetricName[], run: ScoringRun): void {
   const failed = rows.filter((r) => r.error !== null).length;
   const out: string[] = [];
   const rate = run.stats.evaluatedTokens / Math.max(run.seconds, 1e-9);

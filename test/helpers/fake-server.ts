@@ -172,6 +172,21 @@ export abstract class FakeHttpServer {
     this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
+  private readonly gates = new Map<string, { promise: Promise<void>; release: () => void }>();
+
+  /** Requests on `path` wait (received, unanswered) until {@link release}: a replica as slow as a test wants. */
+  hold(path: string): void {
+    let release = (): void => undefined;
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    this.gates.set(path, { promise, release });
+  }
+
+  /** Answers every request held on `path`, and the later ones at once. */
+  release(path: string): void {
+    this.gates.get(path)?.release();
+    this.gates.delete(path);
+  }
+
   /** Apply `fault` to the next `times` requests on `path`. */
   inject(path: string, fault: Fault, times = 1): void {
     const q = this.faults.get(path) ?? [];
@@ -233,6 +248,8 @@ export abstract class FakeHttpServer {
     const fault = this.faults.get(path)?.shift();
     if (this.common.latencyMs) await new Promise((r) => setTimeout(r, this.common.latencyMs));
     await this.common.hold?.(path);
+    const gate = this.gates.get(path);
+    if (gate) await gate.promise;
 
     switch (fault?.kind) {
       case 'reset':

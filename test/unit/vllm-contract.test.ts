@@ -14,6 +14,7 @@ import type { HttpEvent } from '../../src/core/scoring/http/pool';
 import { REDACTED } from '../../src/core/net/redact';
 import { deadUrl, FakeVllm, toySequence, toyTokenize, TOY_BOS } from '../helpers/fake-vllm';
 import { assertLogprobsEqual, FAST } from '../helpers/http-backends';
+import { waitFor } from '../helpers/waitFor';
 
 const KEY = 'sk-test-SECRET-9f8e7d6c5b4a';
 async function connect(fake: FakeVllm | string[], extra: Partial<VllmScorerOptions> = {}): Promise<{ scorer: VllmScorer; events: HttpEvent[] }> {
@@ -207,16 +208,31 @@ describe('vLLM backend: prompt_logprobs mode', () => {
 });
 
 describe('vLLM backend: in-flight limit and replicas', () => {
-  it('never has more than maxInFlightPerUrl requests in flight per replica', async () => {
+  it('never has more than maxInFlightPerUrl scoring requests, nor maxLightInFlightPerUrl tokenize requests, in flight per replica', async () => {
     const fake = await FakeVllm.start({ latencyMs: 30 });
-    const { scorer } = await connect(fake, { maxInFlightPerUrl: 3, maxTokensPerRequest: 10 });
+    const { scorer } = await connect(fake, { maxInFlightPerUrl: 3, maxLightInFlightPerUrl: 5, maxTokensPerRequest: 10 });
     fake.maxInFlight = 0;
     const sequences = Array.from({ length: 40 }, (_, i) => toySequence(5, i)); // 2 per request → 20 requests
-    const texts = Array.from({ length: 12 }, (_, i) => `text ${i}`);
-    const [lp, ids] = await Promise.all([scorer.logprobs(sequences), scorer.tokenize(texts)]);
-    assertLogprobsEqual(lp, sequences);
-    assert.deepEqual(ids, texts.map((t) => toyTokenize(t, false)));
+    assertLogprobsEqual(await scorer.logprobs(sequences), sequences);
     assert.equal(fake.maxInFlight, 3);
+    fake.maxInFlight = 0;
+    const texts = Array.from({ length: 12 }, (_, i) => `text ${i}`);
+    assert.deepEqual(await scorer.tokenize(texts), texts.map((t) => toyTokenize(t, false)));
+    assert.equal(fake.maxInFlight, 5);
+    await scorer.close();
+    await fake.close();
+  });
+
+  it('tokenizes while every scoring slot is taken by a request the server holds', async () => {
+    const fake = await FakeVllm.start();
+    const { scorer } = await connect(fake, { maxInFlightPerUrl: 1, requestTimeoutMs: 60_000 });
+    fake.inject('/v1/completions', { kind: 'hang' });
+    const ctl = new AbortController();
+    const held = scorer.logprobs([toySequence(5, 1)], ctl.signal).catch((e: Error) => e.name);
+    await waitFor('the held scoring request', () => fake.requestsTo('/v1/completions').length === 1, { intervalMs: 5 });
+    assert.deepEqual(await scorer.tokenize(['abc']), [toyTokenize('abc', false)]);
+    ctl.abort();
+    assert.equal(await held, 'AbortError');
     await scorer.close();
     await fake.close();
   });
@@ -355,12 +371,15 @@ describe('vLLM backend: cancellation', () => {
   });
 
   it('a huge queued call aborts at once and none of the queued requests is sent', async () => {
-    const { scorer } = await connect(fake, { requestTimeoutMs: 60_000, maxInFlightPerUrl: 4 });
+    const { scorer } = await connect(fake, { requestTimeoutMs: 60_000, maxLightInFlightPerUrl: 4 });
     fake.inject('/tokenize', { kind: 'hang' }, 4);
     const n0 = fake.requestsTo('/tokenize').length;
     const texts = Array.from({ length: 20_000 }, (_, i) => `text ${i}`);
     const ctl = new AbortController();
-    await expectPromptAbort(scorer.tokenize(texts, ctl.signal), ctl, 150);
+    const call = scorer.tokenize(texts, ctl.signal);
+    // Abort once the four requests in flight hang at the server (the rest are queued).
+    await waitFor('the four hanging requests', () => fake.requestsTo('/tokenize').length - n0 === 4, { intervalMs: 5 });
+    await expectPromptAbort(call, ctl, 0);
     fake.clearFaults();
     // A later call's request is sent after anything still queued: once it is answered, no queued
     // request of the aborted call can still be on its way.

@@ -1,50 +1,91 @@
 import { AtomicFileWriter, writeFileAtomic } from '../../core/io/atomicWrite';
+import { parseShard, type Shard } from '../../core/dataset/shard';
 import type { MetricName } from '../../core/metrics/types';
+import { checkBatchSettings, exportBatch, importBatch } from '../batchFiles';
 import { OrderedWriter } from '../orderedWriter';
 import { checkScoringOutputPaths } from '../outputPaths';
 import { Interrupted, interruptible } from '../interrupt';
-import { runScoring } from '../runScoring';
+import { runScoring, type ScoringCallbacks, type ScoringRun } from '../runScoring';
 import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
-import { METRIC_LABEL, notComputableCount, printSummary } from '../summary';
-import { EXIT_OK, EXIT_RECORDS_FAILED } from '../usage';
+import { METRIC_LABEL, notComputableCount, printSummary, type SummaryRow } from '../summary';
+import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError } from '../usage';
 
 export interface ScoreCommandFlags extends ScoreFlags {
   out?: string;
   stats?: string;
   quiet?: boolean;
+  shard?: string;
+  exportBatch?: string;
+  importBatch?: string;
+}
+
+/** A record without problems keeps no object of its own for the summary's not-computable counts. */
+const NOTHING_NOT_COMPUTABLE: ScoreRow['not_computable'] = Object.freeze({});
+
+/** What the summary needs of a row, without the losses and token counts the output file has. */
+function summaryRow(row: ScoreRow): SummaryRow {
+  const notComputable = Object.keys(row.not_computable).length > 0 ? row.not_computable : NOTHING_NOT_COMPUTABLE;
+  return { error: row.error, ifd: row.ifd, rifd: row.rifd, ds: row.ds, not_computable: notComputable };
 }
 
 export async function scoreCommand(file: string, flags: ScoreCommandFlags): Promise<number> {
   const datasetPath = requireFile(file, 'dataset');
   const settings = resolveScoreSettings(flags);
-  checkScoringOutputPaths(datasetPath, settings, [{ role: '--out', path: flags.out }, { role: '--stats', path: flags.stats }]);
+  const shard = flags.shard === undefined ? undefined : shardFlag(flags.shard);
+  if (flags.exportBatch && flags.importBatch) throw new UsageError('use either --export-batch or --import-batch, not both');
+  if (flags.exportBatch) checkBatchSettings(settings, '--export-batch');
+  if (flags.importBatch) checkBatchSettings(settings, '--import-batch');
+  const resultsPath = flags.importBatch ? requireFile(flags.importBatch, 'batch results') : undefined;
+  checkScoringOutputPaths(datasetPath, settings, [
+    { role: '--out', path: flags.out },
+    { role: '--stats', path: flags.stats },
+    { role: '--export-batch', path: flags.exportBatch },
+  ]);
+  if (flags.exportBatch) return exportCommand(file, datasetPath, settings, flags.exportBatch, flags, shard);
   const metrics: MetricName[] = settings.config.metrics;
   const writer = flags.out ? new AtomicFileWriter(flags.out) : undefined;
   const ordered = new OrderedWriter(writer);
-  const rows: ScoreRow[] = [];
+  const rows: SummaryRow[] = [];
   const failures: string[] = [];
   const notComputable: string[] = [];
+  const failRow = (line: number, index: number, reason: string): void => {
+    failures.push(`${file}:${line}: ${reason}`);
+    const row: ScoreRow = { ...invalidRow(line, []), error: reason };
+    rows.push(summaryRow(row));
+    ordered.put(index, JSON.stringify(row));
+  };
+  const callbacks: ScoringCallbacks = {
+    quiet: flags.quiet,
+    ...(shard ? { shard } : {}),
+    onInvalid: (info, problems) => {
+      for (const problem of problems) failures.push(`${file}:${problem.line}:${problem.startColumn + 1}: ${problem.reason ?? problem.message}`);
+      const row = invalidRow(info.line, problems);
+      rows.push(summaryRow(row));
+      ordered.put(info.index, JSON.stringify(row));
+    },
+    onScore: (info, score) => {
+      const row = scoreRow(info.line, score, metrics);
+      if (row.error) failures.push(`${file}:${info.line}: ${row.error}`);
+      for (const [metric, reason] of Object.entries(row.not_computable)) notComputable.push(`${file}:${info.line}: ${METRIC_LABEL[metric as MetricName]} not computable: ${reason}`);
+      rows.push(summaryRow(row));
+      ordered.put(info.index, JSON.stringify(row));
+    },
+  };
   try {
-    const run = await interruptible((signal) =>
-      runScoring(datasetPath, settings, {
+    const run = await interruptible(async (signal): Promise<ScoringRun> => {
+      if (!resultsPath) return runScoring(datasetPath, settings, { ...callbacks, signal });
+      const imported = await importBatch(datasetPath, settings, resultsPath, {
+        ...callbacks,
         signal,
-        quiet: flags.quiet,
-        onInvalid: (info, problems) => {
-          for (const problem of problems) failures.push(`${file}:${problem.line}:${problem.startColumn + 1}: ${problem.reason ?? problem.message}`);
-          const row = invalidRow(info.line, problems);
-          rows.push(row);
-          ordered.put(info.index, JSON.stringify(row));
-        },
-        onScore: (info, score) => {
-          const row = scoreRow(info.line, score, metrics);
-          if (row.error) failures.push(`${file}:${info.line}: ${row.error}`);
-          for (const [metric, reason] of Object.entries(row.not_computable)) notComputable.push(`${file}:${info.line}: ${METRIC_LABEL[metric as MetricName]} not computable: ${reason}`);
-          rows.push(row);
-          ordered.put(info.index, JSON.stringify(row));
-        },
-      }),
-    );
+        onNotStored: (info) => failRow(info.line, info.index, 'no score: its requests are not among the batch results (or failed there); a run with --url scores it'),
+      });
+      const s = imported.summary;
+      if (!flags.quiet) {
+        process.stderr.write(`imported ${s.stored} score(s) from ${s.results} result line(s)${s.failedRequests ? `; ${s.failedRequests} request(s) failed in the batch run (first: ${s.firstFailure})` : ''}${s.incomplete ? `; ${s.incomplete} score(s) incomplete (a request of theirs is missing)` : ''}\n`);
+      }
+      return imported.run;
+    });
     if (run instanceof Interrupted) {
       if (writer) await writer.abort();
       return run.exitCode;
@@ -64,6 +105,45 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
   } catch (error) {
     if (writer) await writer.abort();
     throw error;
+  }
+}
+
+/** `--export-batch`: plan and write the requests; nothing is scored. */
+async function exportCommand(file: string, datasetPath: string, settings: ReturnType<typeof resolveScoreSettings>, path: string, flags: ScoreCommandFlags, shard: Shard | undefined): Promise<number> {
+  const invalid: string[] = [];
+  let stored = 0;
+  let planned = 0;
+  const result = await interruptible((signal) =>
+    exportBatch(datasetPath, settings, path, {
+      signal,
+      quiet: flags.quiet,
+      ...(shard ? { shard } : {}),
+      onInvalid: (_info, problems) => {
+        for (const problem of problems) invalid.push(`${file}:${problem.line}:${problem.startColumn + 1}: ${problem.reason ?? problem.message}`);
+      },
+      onScore: (_info, score) => {
+        if (score.cached) stored++;
+        else planned++;
+      },
+    }),
+  );
+  if (result instanceof Interrupted) return result.exitCode;
+  if (result === undefined) return EXIT_OK;
+  for (const line of invalid) process.stderr.write(`${line}\n`);
+  const { exporter } = result;
+  process.stdout.write(
+    `${exporter.requests} request(s) (${exporter.sequences} sequences, ${exporter.tokens.toLocaleString('en-US')} tokens) for ${planned} record(s) written to ${path}` +
+      `${stored ? `; ${stored} record(s) already in the score store` : ''}${invalid.length ? `; ${invalid.length} invalid` : ''}\n` +
+      `run them with a batch runner that takes ${'/v1/completions'} requests, then: sift score ${file} --import-batch RESULTS.jsonl (same scoring options)\n`,
+  );
+  return invalid.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;
+}
+
+function shardFlag(text: string): Shard {
+  try {
+    return parseShard(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
 }
 

@@ -4,11 +4,12 @@ import type { MetricSettings } from '../metrics/recordMetrics';
 import type { ScoreStore } from '../store/scoreStore';
 import type { ScoringConfig } from './plan';
 import { toRecordScore, type RecordScore } from './recordScore';
-import { scoreRecords, type RecordToScore, type RunStats } from './scoreRecords';
+import { scoreRecords, type RecordToScore, type RunStats, type ScoreRunOptions } from './scoreRecords';
+import { inShard, type Shard } from '../dataset/shard';
 import type { TokenScorer } from './types';
 
 export interface FileRecordInfo {
-  /** 0-based index among the file's non-blank lines (dataset order). */
+  /** 0-based index among the file's non-blank lines (dataset order), or the shard's records with `shard`. */
   index: number;
   line: number;
 }
@@ -27,6 +28,10 @@ export interface ScoreFileOptions {
   onInvalid: (info: FileRecordInfo, problems: Problem[]) => void;
   /** A scored record (any order). */
   onScore: (info: FileRecordInfo, score: RecordScore, record: ParsedRecord) => void;
+  /** Only the records of this shard (see dataset/shard.ts); `index` then counts the shard's records. */
+  shard?: Shard;
+  /** Plan only: the requests go to this batch-file writer (see `scoreRecords`). */
+  exporter?: ScoreRunOptions['exporter'];
   /** Given: use stored scores only, and pass here each record the store lacks (see `scoreRecords`). */
   onNotStored?: (info: FileRecordInfo) => void;
 }
@@ -45,7 +50,7 @@ export async function scoreFile(path: string, options: ScoreFileOptions): Promis
   async function* records(): AsyncGenerator<RecordToScore> {
     let index = 0;
     for await (const record of parseFile(path, options.format, { signal: options.signal })) {
-      if (record.blank) continue;
+      if (record.blank || !inShard(record.text, options.shard)) continue;
       const info = { index: index++, line: record.line };
       if (!isScorable(record) || !record.pair) {
         invalid++;
@@ -65,6 +70,7 @@ export async function scoreFile(path: string, options: ScoreFileOptions): Promis
     signal: options.signal,
     chunkTokens: options.chunkTokens,
     concurrency: options.concurrency,
+    ...(options.exporter ? { exporter: options.exporter } : {}),
     onNotStored: options.onNotStored
       ? (id) => {
           const entry = inFlight.get(id);

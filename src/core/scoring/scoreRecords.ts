@@ -16,6 +16,7 @@ import {
 } from './plan';
 import { PartialLogprobsError, RetriesExhaustedError, type TokenScorer } from './types';
 import { chatRenders, planChatSequence, renderKey } from './chat/chatPlan';
+import type { BatchExporter, ExportedMetric } from './batchFile';
 import type { ChatRenderRequest } from './chat/types';
 
 export interface RecordToScore {
@@ -59,7 +60,15 @@ export interface ScoreRunOptions {
    * scored (a partly scored file is filtered by what is known, without hours of scoring).
    */
   onNotStored?: (id: number) => void;
+  /**
+   * Plan only: the sequences of every metric the store lacks go to this batch-file writer instead of
+   * the scorer (which then only tokenizes), and those metrics are reported as {@link EXPORTED}.
+   */
+  exporter?: Pick<BatchExporter, 'add'>;
 }
+
+/** The outcome error of a metric written to a batch file instead of being scored. */
+export const EXPORTED = 'written to the batch file, not scored yet';
 
 export interface RunStats {
   records: number;
@@ -334,7 +343,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
   // refuses): only the metrics built on them fail.
   let failed: ReadonlyMap<number, Error> = new Map();
   try {
-    logprobs = await scorer.logprobs(sequences, signal, needFrom);
+    logprobs = options.exporter ? new Array<undefined>(sequences.length) : await scorer.logprobs(sequences, signal, needFrom);
   } catch (error) {
     if (!(error instanceof PartialLogprobsError)) {
       failChunk(chunk, error);
@@ -343,9 +352,24 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
     logprobs = error.results;
     failed = error.failures;
   }
-  stats.evaluatedTokens += sequences.reduce((sum, s) => sum + s.length, 0);
+  if (!options.exporter) stats.evaluatedTokens += sequences.reduce((sum, s) => sum + s.length, 0);
   const at = Date.now();
+  const exported: ExportedMetric[] = [];
   for (const { record, pending, spans } of planned) {
+    if (options.exporter && [...spans.values()].some((plan) => typeof plan !== 'string')) {
+      const notes = [...new Set([...spans.values()].flatMap((plan) => (typeof plan !== 'string' && plan.note ? [plan.note] : [])))];
+      exported.push({
+        key: pending.key,
+        spans: METRIC_SPANS[pending.metric].map((kind) => {
+          const plan = spans.get(kind) as PlannedSequence | string;
+          return typeof plan === 'string' ? plan : { sequence: unique.get(plan.ids.join(',')) as number, start: plan.start, end: plan.end };
+        }),
+        truncated: [...spans.values()].some((plan) => typeof plan !== 'string' && plan.truncated),
+        ...(notes.length > 0 ? { notes } : {}),
+      });
+      record.done[pending.metric] = { ok: false, error: EXPORTED };
+      continue;
+    }
     const losses: Partial<Record<SpanKind, SpanLoss>> = {};
     let truncated = false;
     let error: Error | undefined;
@@ -379,6 +403,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
     store.put(pending.key, { losses: flat, truncated, at, ...(unscorable ? { unscorable } : {}), ...noted });
     record.done[pending.metric] = { ok: true, losses, truncated, at, cached: false, ...noted };
   }
+  if (options.exporter && exported.length > 0) await options.exporter.add(sequences, exported);
   for (const record of chunk) record.report(record.done);
 }
 

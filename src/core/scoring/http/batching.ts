@@ -94,6 +94,8 @@ export interface BatchRequest {
   path: string;
   body: (sequences: number[][]) => unknown;
   parse: (body: unknown, sequences: number[][]) => Float64Array[];
+  /** Reads the body's text directly when it can (see HttpCall.parseText). */
+  parseText?: (text: string, sequences: number[][]) => Float64Array[] | undefined;
   what: string;
 }
 
@@ -116,6 +118,9 @@ export async function batchedLogprobs(
   signal?: AbortSignal,
 ): Promise<Float64Array[]> {
   const { results, toSend, failures } = prepareSequences(sequences, limits.maxContext, limits.modelName);
+  // Similar lengths together: a request is answered when its longest prompt is done, so a short
+  // prompt batched with long ones waits for them, and the replica's next request with it.
+  toSend.sort((a, b) => (sequences[a] as number[]).length - (sequences[b] as number[]).length);
   const batches = planBatches(
     toSend.map((i) => (sequences[i] as number[]).length),
     limits.maxTokensPerRequest,
@@ -131,6 +136,7 @@ export async function batchedLogprobs(
         path: request.path,
         body: request.body(seqs),
         parse: (body) => request.parse(body, seqs),
+        ...(request.parseText ? { parseText: (text: string) => request.parseText!(text, seqs) } : {}),
         what: `${request.what} (${seqs.length} prompts, ${tokens} tokens)`,
         signal: sig,
       });

@@ -34,6 +34,8 @@ export interface HttpPoolOptions {
   apiKey?: string;
   /** Concurrent requests per replica (default 4). */
   maxInFlightPerUrl?: number;
+  /** Concurrent light requests (tokenize, model list) per replica, apart from the others (default 16). */
+  maxLightInFlightPerUrl?: number;
   /** Retries after the first attempt (default 5). */
   retries?: number;
   /** Back-off base (default 500 ms). */
@@ -71,6 +73,7 @@ export interface HttpStats {
 
 export const POOL_DEFAULTS = {
   maxInFlightPerUrl: 4,
+  maxLightInFlightPerUrl: 16,
   retries: 5,
   backoffBaseMs: 500,
   backoffCapMs: 30_000,

@@ -79,11 +79,22 @@ export interface HttpCall<T> {
    * call retried, or {@link PermanentScorerError} when retrying cannot help.
    */
   parse: (body: unknown) => T;
+  /**
+   * Reads a 2xx body's text directly, without `JSON.parse` (a hot answer read millions of times);
+   * undefined when the text is not the shape it reads, and then `parse` decides.
+   */
+  parseText?: (text: string) => T | undefined;
   /** Short description for messages and events, e.g. `completions (12 prompts)`. */
   what: string;
   signal?: AbortSignal;
   /** Pin the call to one replica (index into `urls`), e.g. to check every replica at start-up. */
   urlIndex?: number;
+  /**
+   * Cheap for the server (its tokenizer, not its GPU): admitted under its own in-flight limit, so
+   * tokenizing the next records never waits behind the long scoring requests that keep a replica
+   * busy (which would leave it idle once they finish).
+   */
+  light?: boolean;
 }
 
 export class HttpEndpointPool {
@@ -96,6 +107,7 @@ export class HttpEndpointPool {
   private readonly onEvent: ((e: HttpEvent) => void) | undefined;
   private readonly retryableStatuses: ReadonlySet<number>;
   private readonly admission: ReplicaAdmission;
+  private readonly lightAdmission: ReplicaAdmission;
   /** Whether each replica answers; probes the ones that do not. */
   readonly health: EndpointHealth;
   private readonly closer = new AbortController();
@@ -130,6 +142,12 @@ export class HttpEndpointPool {
     this.admission = new ReplicaAdmission(
       this.bases.length,
       maxInFlight,
+      { baseMs: this.policy.backoffBaseMs, capMs: this.policy.backoffCapMs },
+      this.closer.signal,
+    );
+    this.lightAdmission = new ReplicaAdmission(
+      this.bases.length,
+      positiveInt(opts.maxLightInFlightPerUrl, POOL_DEFAULTS.maxLightInFlightPerUrl, 'maxLightInFlightPerUrl'),
       { baseMs: this.policy.backoffBaseMs, capMs: this.policy.backoffCapMs },
       this.closer.signal,
     );
@@ -169,6 +187,7 @@ export class HttpEndpointPool {
     if (this.closed) return;
     this.closer.abort(new DOMException('The scorer was closed', 'AbortError'));
     this.admission.close();
+    this.lightAdmission.close();
     this.health.close();
   }
 
@@ -182,20 +201,21 @@ export class HttpEndpointPool {
     this.counters.calls++;
     let avoid: number | undefined;
     let idx = 0;
+    const admission = call.light ? this.lightAdmission : this.admission;
     const { value } = await retrying<T>({
       policy: this.policy,
       signals: [call.signal, this.closer.signal],
       attempt: async () => {
-        idx = await this.admission.acquire(call.signal, avoid, call.urlIndex);
+        idx = await admission.acquire(call.signal, avoid, call.urlIndex);
         let result: AttemptResult<T>;
         try {
           this.counters.attempts++;
           result = await this.attempt(idx, call);
         } finally {
-          this.admission.release(idx);
+          admission.release(idx);
         }
         if (result.ok) {
-          if (this.admission.markUp(idx)) this.emit({ type: 'endpoint-up', url: this.displayUrl(idx) });
+          if (this.markUp(idx)) this.emit({ type: 'endpoint-up', url: this.displayUrl(idx) });
           this.health.reportSuccess(idx);
           this.counters.succeeded++;
           return result;
@@ -208,6 +228,7 @@ export class HttpEndpointPool {
         if (failed.retryable) {
           if (failed.kind === 'connection') {
             const avoidForMs = this.admission.markDown(idx);
+            this.lightAdmission.markDown(idx);
             this.emit({ type: 'endpoint-down', url: this.displayUrl(idx), message: failed.message, avoidForMs });
           }
           avoid = this.bases.length > 1 ? idx : undefined;
@@ -229,6 +250,12 @@ export class HttpEndpointPool {
       },
     });
     return value;
+  }
+
+  /** Both lanes see a replica come back at once; true when it was down. */
+  private markUp(i: number): boolean {
+    const light = this.lightAdmission.markUp(i);
+    return this.admission.markUp(i) || light;
   }
 
   private permanent(call: HttpCall<unknown>, idx: number, failure: Failure): PermanentScorerError {
@@ -273,7 +300,7 @@ export class HttpEndpointPool {
     const { status, text } = response.value;
     if (isRetryableStatus(status, this.retryableStatuses)) return this.redact(`HTTP ${status}: ${serverErrorMessage(text)}`);
     // Queued calls need not wait out the replica's down period any more.
-    if (this.admission.markUp(i)) this.emit({ type: 'endpoint-up', url: this.displayUrl(i) });
+    if (this.markUp(i)) this.emit({ type: 'endpoint-up', url: this.displayUrl(i) });
     return undefined;
   }
 
@@ -293,6 +320,8 @@ export class HttpEndpointPool {
     const { status, headers: responseHeaders, text } = response.value;
     if (status >= 200 && status < 300) {
       try {
+        const direct = call.parseText?.(text);
+        if (direct !== undefined) return { ok: true, value: direct };
         return { ok: true, value: call.parse(parseJsonBody(text)) };
       } catch (e) {
         if (e instanceof PermanentScorerError) {

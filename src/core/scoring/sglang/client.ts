@@ -97,6 +97,7 @@ export class SglangScorer extends BatchingHttpScorer {
           body: buildTokenizeRequest(this.servedModel, idx.map((i) => texts[i] as string), false),
           parse: (body) => parseTokenizeBatch(body, idx.length),
           what: `tokenize (${idx.length} texts)`,
+          light: true,
           signal: sig,
         });
         idx.forEach((i, k) => {

@@ -108,6 +108,7 @@ export class TgiScorer extends HttpScorer {
           body: { inputs: text },
           parse: parseTokenizeResponse,
           what: 'tokenize',
+          light: true,
           signal: sig,
         });
         const body = this.stripSpecial(tokens);
@@ -187,6 +188,7 @@ export class TgiScorer extends HttpScorer {
       body: { inputs: plan.text },
       parse: parseTokenizeResponse,
       what: 'tokenize (joined text)',
+      light: true,
       signal: sig,
     });
     const serverIds = serverTokens.map((t) => t.id);

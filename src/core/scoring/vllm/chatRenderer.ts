@@ -100,6 +100,7 @@ async function renderOne(pool: HttpEndpointPool, servedModel: string, request: C
     body: buildTokenizeChatRequest(servedModel, request),
     parse: parseTokenizeResponse,
     what: 'tokenize (chat)',
+    light: true,
     signal,
   });
   return response.tokens;

@@ -28,6 +28,7 @@ import { detectBos, discoverServedModel } from '../http/discovery';
 import { BatchingHttpScorer, checkPositiveIntegers, connectPool } from '../http/scorer';
 import type { ChatRenderer } from '../chat/types';
 import { VllmChatRenderer } from './chatRenderer';
+import { scanPromptLogprobs } from './promptLogprobsScan';
 import {
   buildScoringRequest,
   buildTokenizeRequest,
@@ -121,6 +122,7 @@ export class VllmScorer extends BatchingHttpScorer {
           body: buildTokenizeRequest(this.servedModel, text, false),
           parse: parseTokenizeResponse,
           what: 'tokenize',
+          light: true,
           signal: sig,
         });
         return r.tokens;
@@ -136,6 +138,7 @@ export class VllmScorer extends BatchingHttpScorer {
         path: '/v1/completions',
         body: (seqs) => buildScoringRequest(this.servedModel, seqs, this.mode),
         parse: this.mode === 'echo' ? parseEchoLogprobs : parsePromptLogprobs,
+        ...(this.mode === 'echo' ? {} : { parseText: scanPromptLogprobs }),
         what: 'completions',
       },
       signal,

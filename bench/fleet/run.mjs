@@ -1,0 +1,157 @@
+// The fleet benchmark: `sift score` against the synthetic vLLM fleet of server.mjs.
+//
+// - Client ceiling: a fleet that answers at once; scored tokens per CPU-second of the client
+//   process (its own user + system time, the fleet runs in another process).
+// - Keeping the fleet busy: 1, 2 and 4 replicas of a given prefill capacity, and two replicas of
+//   different speeds; achieved scored tokens/s over the fleet's capacity (target >= 0.9 while the
+//   capacity is below the client's ceiling), and the client's CPU-seconds per million tokens.
+// - A file of a million records scored end to end: the client's peak RSS (target < 1 GB).
+// Every score of every run is checked against the closed form (mismatches must be 0).
+//
+//   node bench/fleet/run.mjs            (after `npm run build` and `tsc -p tsconfig.test.json`)
+//   SIFT_BENCH_FLEET_RECORDS=200000 SIFT_BENCH_MILLION=0 node bench/fleet/run.mjs
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createInterface } from 'node:readline';
+import { checkFleetScores, writeFleetDataset } from './data.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = join(root, 'bin', 'sift.js');
+const MAX_MODEL_LEN = 4096;
+
+export async function startFleet(replicas) {
+  const child = spawn(process.execPath, [join(root, 'bench', 'fleet', 'server.mjs'), JSON.stringify({ replicas, maxModelLen: MAX_MODEL_LEN })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const first = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the fleet exited ${code}`)));
+  });
+  const { urls, control } = JSON.parse(first);
+  const call = async (path) => (await fetch(`${control}${path}`, { method: 'POST' })).json();
+  return {
+    urls,
+    stats: () => call('/stats'),
+    kill: (i) => call(`/kill?replica=${i}`),
+    restart: (i) => call(`/restart?replica=${i}`),
+    /** CPU-seconds the fleet process has used so far. */
+    cpuSeconds: () => {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
+    stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM')))),
+  };
+}
+
+/** One `sift score` process: its stats, CPU time and peak RSS, and the check of its output. */
+export async function scoreAgainst(work, dataset, urls, extra = [], { check = true, during } = {}) {
+  const tag = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const out = join(work, `out-${tag}.jsonl`);
+  const statsPath = join(work, `stats-${tag}.json`);
+  const usagePath = join(work, `usage-${tag}.json`);
+  const args = ['--require', join(root, 'bench', 'fleet', 'usageProbe.cjs'), cli, 'score', dataset, '--metrics', 'ifd,rifd', '--template', 'plain', '--no-cache', '-q', '--stats', statsPath, '--out', out];
+  for (const url of urls) args.push('--url', url);
+  const started = performance.now();
+  const child = spawn(process.execPath, [...args, ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SIFT_BENCH_USAGE: usagePath } });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (during) await during();
+  const code = await exited;
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`sift score exited ${code}: ${stderr.slice(0, 2000)}`);
+  const stats = JSON.parse(readFileSync(statsPath, 'utf8'));
+  const usage = JSON.parse(readFileSync(usagePath, 'utf8'));
+  const verdict = check ? await checkFleetScores(dataset, out, MAX_MODEL_LEN) : { checked: 0, mismatches: 0, examples: [] };
+  rmSync(out, { force: true });
+  return { tokens: stats.evaluatedTokens, seconds: stats.seconds, wallSeconds, cpuSeconds: usage.cpuSeconds, maxRssMb: usage.maxRssMb, records: stats.records, failed: stats.failed, ...verdict };
+}
+
+const round = (x, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export async function benchFleet({ log = console.log, records = 40_000, capacity = 60_000, million = true } = {}) {
+  const work = mkdtempSync(join(tmpdir(), 'sift-bench-fleet-'));
+  const results = {};
+  try {
+    const dataset = join(work, 'fleet.jsonl');
+    await writeFleetDataset(dataset, records);
+
+    // The client's ceiling: the fleet answers at once.
+    const instant = await startFleet([{ capacity: null }, { capacity: null }]);
+    try {
+      const r = await scoreAgainst(work, dataset, instant.urls);
+      results.ceiling = { ...r, tokensPerCpuSecond: Math.round(r.tokens / r.cpuSeconds) };
+      log(
+        `fleet: client ceiling ${results.ceiling.tokensPerCpuSecond.toLocaleString('en-US')} scored tokens per CPU-second ` +
+          `(${r.tokens.toLocaleString('en-US')} tokens, ${round(r.cpuSeconds, 2)} CPU-s, ${round(r.seconds, 2)} s; target >= 1,000,000); ${r.mismatches} mismatches in ${r.checked} records`,
+      );
+    } finally {
+      await instant.stop();
+    }
+
+    // Keeping replicas busy: the fleet's capacity is its replicas' summed throughput.
+    const fleets = [
+      { name: '1 replica', replicas: [{ capacity }] },
+      { name: '2 replicas', replicas: [{ capacity }, { capacity }] },
+      { name: '4 replicas', replicas: [{ capacity }, { capacity }, { capacity }, { capacity }] },
+      { name: '2 replicas, speeds 1:3', replicas: [{ capacity: capacity / 2 }, { capacity: (3 * capacity) / 2 }] },
+    ];
+    results.fleets = [];
+    for (const fleet of fleets) {
+      const running = await startFleet(fleet.replicas);
+      try {
+        const r = await scoreAgainst(work, dataset, running.urls);
+        const perReplica = await running.stats();
+        const fleetCapacity = perReplica.reduce((sum, s) => sum + s.throughput, 0);
+        const entry = {
+          fleet: fleet.name,
+          capacity: Math.round(fleetCapacity),
+          achieved: Math.round(r.tokens / r.seconds),
+          ratio: round(r.tokens / r.seconds / fleetCapacity),
+          cpuSecondsPerMillionTokens: round((r.cpuSeconds / r.tokens) * 1e6, 3),
+          tokensPerReplica: perReplica.map((s) => s.tokens),
+          mismatches: r.mismatches,
+          checked: r.checked,
+        };
+        results.fleets.push(entry);
+        log(
+          `fleet ${fleet.name}: ${entry.achieved.toLocaleString('en-US')} of ${entry.capacity.toLocaleString('en-US')} tokens/s → ratio ${entry.ratio} (target >= 0.9), ` +
+            `client ${entry.cpuSecondsPerMillionTokens} CPU-s per million tokens, tokens per replica ${entry.tokensPerReplica.join(' / ')}; ${entry.mismatches} mismatches in ${entry.checked} records`,
+        );
+      } finally {
+        await running.stop();
+      }
+    }
+
+    if (million) {
+      const big = join(work, 'million.jsonl');
+      await writeFleetDataset(big, 1_000_000, 23);
+      const fast = await startFleet([{ capacity: null }, { capacity: null }]);
+      try {
+        const r = await scoreAgainst(work, big, fast.urls);
+        results.million = { records: r.records, tokens: r.tokens, seconds: round(r.seconds, 1), maxRssMb: Math.round(r.maxRssMb), mismatches: r.mismatches, checked: r.checked };
+        log(
+          `fleet: 1,000,000 records end to end in ${round(r.seconds, 1)} s (${r.tokens.toLocaleString('en-US')} tokens): peak RSS ${Math.round(r.maxRssMb)} MB (target < 1024); ${r.mismatches} mismatches in ${r.checked} records`,
+        );
+      } finally {
+        await fast.stop();
+      }
+    }
+    return results;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const env = process.env;
+  const results = await benchFleet({
+    records: Number(env.SIFT_BENCH_FLEET_RECORDS ?? 40_000),
+    capacity: Number(env.SIFT_BENCH_FLEET_CAPACITY ?? 60_000),
+    million: env.SIFT_BENCH_MILLION !== '0',
+  });
+  console.log(JSON.stringify(results));
+}
