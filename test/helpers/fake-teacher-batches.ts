@@ -78,6 +78,8 @@ export class FakeBatches {
   uploads = 0;
   /** Applied to batches created from now on. */
   plan: BatchPlan = {};
+  /** Create the next batch but never answer the request that created it (the client times out not knowing). */
+  dropNextCreateReply = false;
   private counter = 0;
 
   constructor(private readonly answer: AnswerLine) {}
@@ -108,7 +110,9 @@ export class FakeBatches {
       return true;
     }
     if (method === 'POST' && path === '/v1/batches') {
-      send(...this.create(JSON.parse(body.toString('utf8')) as Record<string, unknown>));
+      const reply = this.create(JSON.parse(body.toString('utf8')) as Record<string, unknown>);
+      if (this.dropNextCreateReply && reply[0] === 200) this.dropNextCreateReply = false;
+      else send(...reply);
       return true;
     }
     if (method === 'GET' && path === '/v1/batches') {

@@ -44,6 +44,24 @@ export function openaiClient(options: OpenAIClientOptions): OpenAI {
   });
 }
 
+/**
+ * Runs one package call with a signal of its own that follows `signal`. The package adds an
+ * abort listener to the signal of every request and never removes it, so a long run's signal
+ * (thousands of calls, a day of polling a batch) would collect them all.
+ */
+export async function withCallSignal<T>(signal: AbortSignal | undefined, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!signal) return call(undefined);
+  const own = new AbortController();
+  const follow = (): void => own.abort(signal.reason);
+  if (signal.aborted) follow();
+  else signal.addEventListener('abort', follow, { once: true });
+  try {
+    return await call(own.signal);
+  } finally {
+    signal.removeEventListener('abort', follow);
+  }
+}
+
 /** A 2xx reply whose content is not what the protocol promises. */
 export class MalformedReplyError extends Error {
   override name = 'MalformedReplyError';

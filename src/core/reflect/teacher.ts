@@ -21,7 +21,7 @@ import { MAX_RESPONSE_BYTES } from '../net/fetchText';
 import { displayUrl } from '../net/redact';
 import { abortReason, retrying, throwIfAborted, type RetryPolicy } from '../net/retry';
 import { Semaphore } from '../net/semaphore';
-import { MalformedReplyError, classifyOpenAIError, openaiClient } from './openaiClient';
+import { MalformedReplyError, classifyOpenAIError, openaiClient, withCallSignal } from './openaiClient';
 import type { TokenUsage } from './types';
 
 export interface ChatMessage {
@@ -193,7 +193,7 @@ export class TeacherClient implements Teacher {
   }
 
   private async once(request: ChatRequest, signal: AbortSignal | undefined): Promise<Omit<ChatReply, 'attempts'>> {
-    const completion = await this.client.chat.completions.create(chatCompletionBody(this.model, request), { signal, maxRetries: 0 });
+    const completion = await withCallSignal(signal, (s) => this.client.chat.completions.create(chatCompletionBody(this.model, request), { signal: s, maxRetries: 0 }));
     return replyFromCompletion(completion);
   }
 

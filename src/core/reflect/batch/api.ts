@@ -12,7 +12,7 @@ import { toFile } from 'openai';
 import type { Failure } from '../../net/errors';
 import { displayUrl } from '../../net/redact';
 import { abortReason, retrying, throwIfAborted, type RetryPolicy } from '../../net/retry';
-import { classifyOpenAIError, openaiClient } from '../openaiClient';
+import { classifyOpenAIError, openaiClient, withCallSignal } from '../openaiClient';
 import { TeacherError, teacherBaseUrl, type TeacherEvent } from '../teacher';
 import { CHAT_COMPLETIONS_URL } from './wire';
 
@@ -117,7 +117,7 @@ export class TeacherBatchApi {
       attempt: async () => {
         throwIfAborted(signal);
         try {
-          return { ok: true, value: await attempt(signal) };
+          return { ok: true, value: await withCallSignal(signal, attempt) };
         } catch (error) {
           if (signal?.aborted) throw abortReason(signal);
           return { ok: false, ...this.classify(error, what) };
