@@ -26,6 +26,8 @@ export interface BatchPlan {
   shuffle?: (count: number) => number[];
   /** Fail validation with this message (on input line 1). */
   invalid?: string;
+  /** Answer everything and complete at the first read (for clients that poll slowly). */
+  instant?: boolean;
 }
 
 /** What the handler makes of one request body: a chat completion body, or an HTTP error. */
@@ -84,9 +86,12 @@ export class FakeBatches {
 
   constructor(private readonly answer: AnswerLine) {}
 
-  /** Lets held batches go on. */
-  release(): void {
-    for (const state of this.batches.values()) state.released = true;
+  /** Lets held batches go on, with `change` applied to their plan. */
+  release(change: Partial<BatchPlan> = {}): void {
+    for (const state of this.batches.values()) {
+      state.released = true;
+      state.plan = { ...state.plan, ...change };
+    }
   }
 
   /** The input lines of a batch (the custom_ids and bodies Sift sent). */
@@ -190,6 +195,11 @@ export class FakeBatches {
   /** One step of a batch's life, taken each time it is read. */
   private async step(state: BatchState): Promise<void> {
     const { batch, plan } = state;
+    if (plan.instant && (batch.status === 'validating' || (batch.status === 'in_progress' && (!plan.hold || state.released)))) {
+      for (const line of state.lines) if (!state.done.has(line.custom_id)) await this.answerLine(state, line);
+      this.finish(state, 'completed');
+      return;
+    }
     switch (batch.status) {
       case 'validating':
         if (plan.invalid) {

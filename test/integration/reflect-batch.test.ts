@@ -121,9 +121,20 @@ function planFirstBatch(plan: BatchPlan): (event: TeacherBatchEvent) => void {
 
 const chatCalls = (): number => fake.requests.filter((r) => r.via === 'chat').length;
 
+/**
+ * Numbers to 6 significant digits: the local engine's sums can differ in the last bits with how its
+ * batches were made up, and the two runs interleave their records differently.
+ */
+function rounded(value: unknown): unknown {
+  if (typeof value === 'number') return Number(value.toPrecision(6));
+  if (Array.isArray(value)) return value.map(rounded);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rounded(v)]));
+  return value;
+}
+
 function assertSameAsSync(batch: Written, sync: Written): void {
   assert.equal(batch.output, sync.output, 'the output file is byte-identical to the synchronous run');
-  assert.deepEqual(batch.reports, sync.reports, 'every record has the same candidates, scores, decisions and usage');
+  assert.deepEqual(rounded(batch.reports), rounded(sync.reports), 'every record has the same candidates, scores, decisions and usage');
   assert.deepEqual(batch.failures, sync.failures);
 }
 
@@ -199,7 +210,7 @@ test('a batch that partly fails: the failed line goes into a second batch (retry
     assert.equal(chatCalls() - chats, 1, 'the failed line was asked synchronously');
     const written = await writeOut(reflection, dir, 'batch.jsonl');
     assert.equal(written.output, sync.output);
-    assert.deepEqual(written.reports, sync.reports);
+    assert.deepEqual(rounded(written.reports), rounded(sync.reports));
   }
   {
     const { dir, path } = dataset();

@@ -105,6 +105,6 @@ export {
   type TeacherBatchJob,
   type TeacherBatchJobs,
 } from './batch/jobs';
-export { BATCH_RETRIES, jobsOf, runTeacherBatch, type BatchRecord, type BatchRetry, type TeacherBatchEvent, type TeacherBatchOutcome, type TeacherBatchRun } from './batch/run';
+export { BATCH_RETRIES, jobsOf, runTeacherBatch, type BatchRecord, type BatchRetry, type StudentLease, type TeacherBatchEvent, type TeacherBatchOutcome, type TeacherBatchRun } from './batch/run';
 export { BUILT_IN_PRICES, PriceFileError, estimateCost, formatMoney, loadPriceFile, parsePriceTable, priceOf, type CostEstimate, type ModelPrice, type PriceTable } from './prices';
 export { describeTeacherEvent } from './teacherEvent';

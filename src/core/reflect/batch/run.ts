@@ -48,10 +48,16 @@ export type TeacherBatchEvent =
   | { type: 'downloaded'; batchId: string; answered: number; failed: number }
   | { type: 'problem'; message: string };
 
+/**
+ * The student for one pass: an editor lends its scorer for the pass only, so a run that waits a day
+ * for its batch does not hold a model the user has replaced meanwhile.
+ */
+export type StudentLease = <T>(use: (student: StudentScoring) => Promise<T>) => Promise<T>;
+
 export interface TeacherBatchRun {
   /** The synchronous session: prompts, cache and options (and its teacher asks `retry: 'sync'` requests). */
   session: ReflectionSession;
-  student: StudentScoring;
+  student: StudentScoring | StudentLease;
   releasedGate?: boolean;
   api: TeacherBatchApi;
   jobs: TeacherBatchJobs;
@@ -144,7 +150,8 @@ class BatchRunner {
   private async pass(records: readonly BatchRecord[], results: Map<number, RecordReflection>): Promise<{ record: BatchRecord; awaiting: AwaitingBatch }[]> {
     const o = this.options;
     const awaiting: { record: BatchRecord; awaiting: AwaitingBatch }[] = [];
-    await eachAtOnce(records, o.concurrency ?? 4, async (record) => {
+    const lease: StudentLease = typeof o.student === 'function' ? o.student : (use) => use(o.student as StudentScoring);
+    await lease((student) => eachAtOnce(records, o.concurrency ?? 4, async (record) => {
       const teacher = new ReplayTeacher({
         model: this.teacher.model,
         endpoint: this.teacher.endpoint,
@@ -153,7 +160,7 @@ class BatchRunner {
         fallback: o.retry === 'sync' ? o.session.teacher : undefined,
       });
       const session = o.session.withTeacher(teacher, this.ownKeys);
-      const reflector = new Reflector({ session, student: o.student, releasedGate: o.releasedGate });
+      const reflector = new Reflector({ session, student, releasedGate: o.releasedGate });
       try {
         const result = await reflector.reflectRecord(record.pair, o.mode, {
           signal: o.signal,
@@ -169,7 +176,7 @@ class BatchRunner {
       } finally {
         if (session.structuredSupport !== 'unknown') o.session.structuredSupport = session.structuredSupport;
       }
-    });
+    }));
     return awaiting.sort((a, b) => a.record.line - b.record.line);
   }
 
