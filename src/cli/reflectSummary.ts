@@ -21,6 +21,8 @@ export interface ReflectOutcome {
   totals: ReflectionTotals;
   failures: readonly LineFailure[];
   teacherUsage: TeacherUsage;
+  /** The teacher batches that answered (a `--batch` run). */
+  batchIds?: readonly string[];
 }
 
 /** The run's summary for stdout. */
@@ -34,8 +36,9 @@ export function reflectSummary(outcome: ReflectOutcome): string {
   if (outcome.releasedGate) out.push(`  dropped by the released rule: ${totals.dropped}`);
   if (totals.fallbacks > 0) out.push(`  teacher output fell back to the original text: ${totals.fallbacks} field(s) (see the report)`);
   if (outcome.failures.length > 0) out.push(`  failed: ${outcome.failures.length}`);
+  const through = outcome.batchIds ? ` through teacher batch(es) ${outcome.batchIds.join(', ') || '(none: every answer was there already)'}` : '';
   out.push(
-    `  teacher: ${usage.calls} call(s), ${n(usage.promptTokens)} prompt + ${n(usage.completionTokens)} completion tokens, ${totals.cachedReflections} reflection(s) from the cache`,
+    `  teacher: ${usage.calls} call(s)${through}, ${n(usage.promptTokens)} prompt + ${n(usage.completionTokens)} completion tokens, ${totals.cachedReflections} reflection(s) from the cache`,
   );
   return out.join('\n');
 }

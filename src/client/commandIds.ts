@@ -17,6 +17,7 @@ export const CommandIds = {
   restartServer: 'sift.restartServer',
   reflectRecord: 'sift.editor.reflectRecord',
   reflectRecords: 'sift.editor.reflectRecords',
+  reflectRecordsBatch: 'sift.editor.reflectRecordsBatch',
   setTeacherApiKey: 'sift.setTeacherApiKey',
   clearTeacherApiKey: 'sift.clearTeacherApiKey',
   chooseStudentModel: 'sift.chooseStudentModel',

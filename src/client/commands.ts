@@ -105,6 +105,7 @@ export function registerCommands({ server, apiKey, log, reflection, overview }: 
     }),
     register(CommandIds.reflectRecord, 'Reflect Record', () => reflection.reflectAtCursor()),
     register(CommandIds.reflectRecords, 'Reflect Records', (arg) => reflection.reflectBatch(arg)),
+    register(CommandIds.reflectRecordsBatch, 'Reflect Records through a Teacher Batch', (arg) => reflection.reflectBatch(arg, true)),
     register(CommandIds.setTeacherApiKey, 'Set Teacher API Key', () => reflection.setKey()),
     register(CommandIds.clearTeacherApiKey, 'Clear Teacher API Key', () => reflection.clearKey()),
     register(CommandIds.showLog, 'Show Log', async () => log.show()),

@@ -42,6 +42,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     context.extensionUri,
     log,
   );
+  let batchesPickedUp = false;
   const server: ServerConnection = new ServerConnection({
     extensionPath: context.extensionPath,
     log,
@@ -62,6 +63,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     onState: (state) => {
       status.setServerState(state);
       if (state === 'running') decorations.refreshAll();
+      // Teacher batches submitted before the editor closed go on where they were, once per session.
+      if (state === 'running' && !batchesPickedUp) {
+        batchesPickedUp = true;
+        reflection.resumeTeacherBatches().catch((error: unknown) => log.warn(`Picking up teacher batches failed: ${String(error)}`));
+      }
       if (state === 'stopped') decorations.clearAll();
     },
     onReflect: (args): Promise<unknown> => reflection.fromServerCommand(args),

@@ -1,12 +1,13 @@
 import * as vscode from 'vscode';
-import { NO_TEACHER, type ReflectionSelection } from '../protocol';
-import { EstimateReflectionCommand, ReflectBatchCommand, ReflectCommand, type CommandArgs, type CommandResult, type ServerCommand } from '../protocol/commands';
+import { NO_TEACHER, type ReflectionBatchParams, type ReflectionBatchResult, type ReflectionSelection } from '../protocol';
+import { EstimateReflectionCommand, ReflectBatchCommand, ReflectCommand, TeacherBatchesCommand, type CommandArgs, type CommandResult, type ServerCommand } from '../protocol/commands';
 import { REFLECTION_MODES, isReflectionView, type ReflectionMode, type ReflectionView } from '../protocol/reflectionView';
 import type { ReflectionPanels } from './reflectionPanel';
 import { MODE_LABELS, batchSummary, estimateMessage, panelTitle } from './reflectionPanelModel';
 import { originsOf } from './endpointTrustModel';
 import { missingTeacher } from './reflectionSettingsModel';
 import type { TeacherApiKey } from './secrets';
+import { batchChoiceLabel, pendingMessage, pickUpTitle } from './teacherBatchModel';
 import type { CommandProgress, ServerConnection } from './serverConnection';
 import { isDatasetDocument, readReflectionSettings, settingsScope, teacherUrlIgnored } from './settings';
 
@@ -83,8 +84,11 @@ export class ReflectionCommands {
     return view;
   }
 
-  /** Sift: Reflect Records…: pick the records and the mode, confirm the estimate, run, review. */
-  async reflectBatch(arg?: unknown): Promise<void> {
+  /**
+   * Sift: Reflect Records…: pick the records and the mode, confirm the estimate (with its cost now
+   * and as a teacher batch), run, review. `asBatch`: the batch is the only choice offered.
+   */
+  async reflectBatch(arg?: unknown, asBatch = false): Promise<void> {
     const document = await this.batchDocument(arg);
     if (!document || !this.teacherReady()) return;
     const selection = await this.pickSelection(document);
@@ -101,16 +105,67 @@ export class ReflectionCommands {
       void vscode.window.showInformationMessage(`Sift: no record to reflect in that selection${estimate.skipped > 0 ? ` (${estimate.skipped} line(s) are not records that can be reflected)` : ''}.`);
       return;
     }
-    if (estimate.calls > 0) {
+    let batch = asBatch;
+    if (estimate.calls > 0 || estimate.pendingBatches > 0) {
       const { message, detail } = estimateMessage(estimate);
-      const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, 'Reflect');
-      if (choice !== 'Reflect') return;
+      const batchChoice = batchChoiceLabel(estimate.lines.length);
+      const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, ...(asBatch ? [batchChoice] : ['Reflect', batchChoice]));
+      if (choice === undefined) return;
+      batch = choice === batchChoice;
+    }
+    if (batch) {
+      const title = `Sift: ${MODE_LABELS[mode]} of ${estimate.lines.length} record(s) through a teacher batch (Cancel stops waiting; the batch goes on)`;
+      await this.runTeacherBatch(uri, { lines: estimate.lines, mode }, title);
+      return;
     }
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Sift: ${MODE_LABELS[mode]} of ${estimate.lines.length} record(s)`, cancellable: true },
       (progress, token) => this.run(ReflectBatchCommand, [uri, { lines: estimate.lines, mode }], token, progress, true),
     );
+    if (result) this.showBatchResult(uri, result);
+  }
+
+  /**
+   * Picks up the teacher batches of the workspace's datasets (Sift was closed while they ran): each
+   * run of the current teacher goes on where it was, with its progress in a notification.
+   */
+  async resumeTeacherBatches(): Promise<void> {
+    const scope = settingsScope();
+    if (missingTeacher(readReflectionSettings(scope), teacherUrlIgnored(scope))) return;
+    const files = await vscode.workspace.findFiles('**/.sift/teacher-batches.json', '**/node_modules/**', 100);
+    for (const file of files) {
+      const runs = (await this.deps.server.run(TeacherBatchesCommand, [this.deps.server.protocolUri(file)])) ?? [];
+      for (const pending of runs) {
+        if (!pending.current) {
+          this.deps.log.info(`A teacher batch of ${pending.uri} was sent to ${pending.teacher.model} at ${pending.teacher.endpoint}, not the teacher configured now: it is left alone.`);
+          continue;
+        }
+        const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(pending.uri));
+        const uri = this.deps.server.protocolUri(document.uri);
+        this.deps.log.info(`Picking up the teacher batch of ${uri} (${pending.batchIds.join(', ') || 'not created yet'}, ${pending.lines.length} record(s), ${pending.mode}).`);
+        void this.runTeacherBatch(uri, { lines: pending.lines, mode: pending.mode }, pickUpTitle(fileName(uri), pending)).catch((error: unknown) => {
+          this.deps.log.error(`Teacher batch of ${uri}: ${error instanceof Error ? error.message : String(error)}`);
+        });
+      }
+    }
+  }
+
+  /** A run through teacher batches, with their progress; stopping it leaves the batch running. */
+  private async runTeacherBatch(uri: string, params: ReflectionBatchParams, title: string): Promise<void> {
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
+      this.run(ReflectBatchCommand, [uri, { ...params, batch: true }], token, progress, true),
+    );
     if (!result) return;
+    if (result.batch?.pending) {
+      const message = pendingMessage(fileName(uri), result);
+      this.deps.log.info(message);
+      void vscode.window.showInformationMessage(message);
+      if (result.results.length === 0) return;
+    }
+    this.showBatchResult(uri, result);
+  }
+
+  private showBatchResult(uri: string, result: ReflectionBatchResult): void {
     const summary = batchSummary(result);
     this.deps.log.info(summary);
     for (const failure of result.failed) this.deps.log.warn(`${fileName(uri)}:${failure.line + 1}: ${failure.error}`);

@@ -1,5 +1,6 @@
 import type { ReflectionBatchResult, ReflectionEstimate } from '../protocol';
 import type { AcceptFields, CandidateId, CandidateView, ReflectionMode, ReflectionView } from '../protocol/reflectionView';
+import { costLines } from './teacherBatchModel';
 import { webviewPage, type WebviewPageParts } from './webviewPage';
 
 /**
@@ -112,6 +113,7 @@ export function estimateMessage(estimate: ReflectionEstimate): { message: string
     `Estimated tokens: ~${n(estimate.promptTokens)} prompt + ~${n(estimate.completionTokens)} completion (prompt characters / 4 plus an expected answer; retries not included).`,
     estimate.cachedCalls > 0 ? `${n(estimate.cachedCalls)} more reflection${estimate.cachedCalls === 1 ? ' is' : 's are'} answered by the reflection cache (no call).` : '',
     estimate.skipped > 0 ? `${n(estimate.skipped)} selected line${estimate.skipped === 1 ? ' is' : 's are'} not a record that can be reflected and will be skipped.` : '',
+    ...costLines(estimate),
     'The student model scores every candidate; nothing in the file changes until you accept a rewrite.',
   ].filter(Boolean);
   return { message, detail: detail.join('\n') };
@@ -124,7 +126,8 @@ export function batchSummary(result: ReflectionBatchResult): string {
   if (s.failed > 0) parts.push(`${n(s.failed)} with errors`);
   parts.push(`${n(s.calls)} teacher call${s.calls === 1 ? '' : 's'}, ${n(s.promptTokens + s.completionTokens)} tokens, ${n(s.cachedReflections)} from the cache`);
   let text = `Sift: ${parts.join('; ')}.`;
-  if (result.cancelled) text += ' Cancelled: run the same batch again to resume (finished reflections are cached).';
+  if (result.batch?.batchIds.length) text += ` Answered by teacher batch${result.batch.batchIds.length === 1 ? '' : 'es'} ${result.batch.batchIds.join(', ')}.`;
+  if (result.cancelled && !result.batch?.pending) text += ' Cancelled: run the same batch again to resume (finished reflections are cached).';
   if (result.error) text += ` Stopped: ${result.error}`;
   return text;
 }

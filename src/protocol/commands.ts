@@ -6,7 +6,7 @@
  */
 
 import type { ReflectionMode, ReflectionView } from './reflectionView';
-import type { FilterOptions, FilterResult, ReflectionBatchParams, ReflectionBatchResult, ReflectionEstimate } from './index';
+import type { FilterOptions, FilterResult, PendingTeacherBatch, ReflectionBatchParams, ReflectionBatchResult, ReflectionEstimate } from './index';
 
 /** Arguments a command cannot run with; the message says what was expected (the server answers InvalidParams). */
 export class CommandArgumentError extends Error {
@@ -38,6 +38,7 @@ export const Commands = {
   reflect: 'sift.reflect',
   estimateReflection: 'sift.estimateReflection',
   reflectBatch: 'sift.reflectBatch',
+  teacherBatches: 'sift.teacherBatches',
 } as const;
 
 function command<Args extends unknown[], Result>(id: (typeof Commands)[keyof typeof Commands], decode: (args: readonly unknown[]) => Args): ServerCommand<Args, Result> {
@@ -128,8 +129,18 @@ export const EstimateReflectionCommand = documentCommand<[uri: string, params: R
   options<ReflectionBatchParams>(a[1]),
 ]);
 
-/** Runs a batch, with $/progress and cancel; resumable from the reflection cache. */
+/**
+ * Runs a batch, with $/progress and cancel; resumable from the reflection cache. With `batch: true`
+ * the teacher's requests go through the Batch API; cancelling stops waiting (the batch goes on and
+ * the same command picks it up).
+ */
 export const ReflectBatchCommand = documentCommand<[uri: string, params: ReflectionBatchParams], ReflectionBatchResult>(Commands.reflectBatch, (a) => [
   uri(a[0]),
   options<ReflectionBatchParams>(a[1]),
 ]);
+
+/** [uri of a `.sift/teacher-batches.json`]: the pending teacher batches it records, by dataset. */
+export const TeacherBatchesCommand = command<[jobsFile: string], PendingTeacherBatch[]>(Commands.teacherBatches, (a) => {
+  if (typeof a[0] !== 'string') throw new CommandArgumentError(`expected the URI of a teacher batch file, got ${String(a[0])}`);
+  return [a[0]];
+});

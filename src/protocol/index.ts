@@ -142,6 +142,27 @@ export interface ReflectionSelection {
 
 export interface ReflectionBatchParams extends ReflectionSelection {
   mode: ReflectionMode;
+  /**
+   * Send the teacher's requests through the Batch API (about half the price, results within 24 h;
+   * a selective run takes one batch per stage). The dataset's pending batches are picked up first.
+   */
+  batch?: boolean;
+}
+
+/** What the teacher calls of an estimate cost in money (the price table and `sift.teacher.priceFile`). */
+export interface ReflectionCost {
+  currency: string;
+  /** As synchronous calls, and as a batch. */
+  sync: number;
+  batch: number;
+  /** The price list entry used. */
+  priced: string;
+  /** Per 1M tokens. */
+  input: number;
+  output: number;
+  asOf: string;
+  /** `built-in` or the price file's path. */
+  source: string;
 }
 
 export interface ReflectionEstimate {
@@ -159,6 +180,11 @@ export interface ReflectionEstimate {
   estimatedTokens: number;
   structured: boolean;
   teacher: { model: string; endpoint: string };
+  /** Undefined when the price table has no price for the model (`costNote` says so). */
+  cost?: ReflectionCost;
+  costNote?: string;
+  /** Teacher batches submitted for this dataset and teacher and not finished yet: a batch run picks them up. */
+  pendingBatches: number;
 }
 
 export interface ReflectionBatchResult {
@@ -169,7 +195,26 @@ export interface ReflectionBatchResult {
   cancelled: boolean;
   /** A fatal teacher error (bad key, unknown model) that stopped the batch. */
   error?: string;
+  /** A batch run: the batches that answered, and whether one is still pending (stopped while waiting: it goes on at the teacher). */
+  batch?: { batchIds: string[]; submittedRequests: number; pending: boolean };
   summary: { records: number; changed: number; dropped: number; failed: number; calls: number; promptTokens: number; completionTokens: number; cachedReflections: number };
+}
+
+/** A dataset's teacher batches that are not finished (or not applied) yet, as the editor picks them up. */
+export interface PendingTeacherBatch {
+  /** The dataset. */
+  uri: string;
+  mode: ReflectionMode;
+  /** The records of the run (0-based lines): run `ReflectBatchCommand` with them and `batch: true` to pick it up. */
+  lines: number[];
+  batchIds: string[];
+  teacher: { endpoint: string; model: string };
+  /** Sent to the teacher configured now: only such a run is picked up (another teacher would be asked anew). */
+  current: boolean;
+  /** The latest batch's last known status and counts. */
+  status?: string;
+  counts?: { total: number; completed: number; failed: number };
+  submittedAt: number;
 }
 
 /**

@@ -439,6 +439,17 @@ export const REFLECTION_SETTINGS = {
       'A JSON file overriding the teacher prompts (`instruction`, `response`, `responseWithInput`, each `{ "system", "user" }` with `{{instruction}}`, `{{input}}`, `{{response}}`, `{{format}}` placeholders), relative to the workspace folder. Empty: Sift\'s built-in prompts. ' +
       RESTRICTED_NOTE,
   },
+  priceFile: {
+    key: 'teacher.priceFile',
+    type: 'string',
+    default: '',
+    scope: 'resource',
+    restricted: true,
+    order: 56,
+    markdownDescription:
+      'A JSON file of teacher prices for the cost shown before a reflection batch runs, relative to the workspace folder: `{ "models": { "NAME": { "input": 0.15, "output": 0.6, "batchDiscount": 0.5 } } }` in US$ per 1M prompt and completion tokens (`batchDiscount`: the Batch API\'s discount, 0.5 by default). Its models are added to Sift\'s own price table and replace its prices. Empty: Sift\'s table. ' +
+      RESTRICTED_NOTE,
+  },
   gateBothBelowOne: {
     key: 'reflection.gateBothBelowOne',
     type: 'boolean',

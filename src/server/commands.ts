@@ -13,6 +13,7 @@ import {
   ErrorReasons,
   ReflectBatchCommand,
   ReflectCommand,
+  TeacherBatchesCommand,
   ScoreFileCommand,
   ScoreLinesCommand,
   type CommandArgs,
@@ -119,6 +120,7 @@ export class ServerCommands {
           progress.done();
         }
       }),
+      teacherBatches: entry(TeacherBatchesCommand, ([jobsFile]) => deps.reflections().pendingBatches(jobsFile)),
       reflectBatch: entry(ReflectBatchCommand, async ([uri, params], ctx) => {
         const doc = this.requireDoc(uri);
         const progress = await deps.progress.forCommand(`Sift: reflecting records of ${displayName(doc)}`, ctx);
@@ -126,7 +128,7 @@ export class ServerCommands {
           const result = await deps.reflections().reflectBatch(doc, params, progress.signal, progress.report);
           const s = result.summary;
           deps.log.info(
-            `reflect batch ${doc.uri} (${params.mode}): ${s.records} record(s), ${s.changed} changed, ${s.failed} failed, ${s.calls} teacher call(s), ${s.cachedReflections} from the cache${result.cancelled ? ' (cancelled)' : ''}${result.error ? `; stopped: ${result.error}` : ''}`,
+            `reflect batch ${doc.uri} (${params.mode}${params.batch ? ', through teacher batches' : ''}): ${s.records} record(s), ${s.changed} changed, ${s.failed} failed, ${s.calls} teacher call(s), ${s.cachedReflections} from the cache${result.batch?.batchIds.length ? `, batches ${result.batch.batchIds.join(', ')}` : ''}${result.cancelled ? (result.batch?.pending ? ' (stopped waiting: the batch goes on)' : ' (cancelled)') : ''}${result.error ? `; stopped: ${result.error}` : ''}`,
           );
           return result;
         } finally {

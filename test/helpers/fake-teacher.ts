@@ -4,10 +4,12 @@
  * (`script(...)`), then from the handler. A reply is assistant text, an HTTP status (with headers,
  * e.g. Retry-After), a hang (the client times out or aborts) or a reset connection. With
  * `rejectResponseFormat` it answers 400 to any request carrying `response_format`, as endpoints
- * without structured output do.
+ * without structured output do. `/v1/files` and `/v1/batches` are the Batch API
+ * (`fake-teacher-batches.ts`): each line of a batch is answered by the same script and handler.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FakeBatches } from './fake-teacher-batches';
 
 export interface ChatBody {
   model: string;
@@ -27,6 +29,8 @@ export interface TeacherRequest {
   shown: { instruction?: string; input?: string; response?: string };
   /** 1-based index of this request. */
   n: number;
+  /** A chat completion call, or a line of a batch. */
+  via: 'chat' | 'batch';
 }
 
 export type TeacherReply =
@@ -50,6 +54,8 @@ export class FakeTeacher {
   inFlight = 0;
   maxInFlight = 0;
   url = '';
+  /** The Batch API: its files, batches and plan. */
+  readonly batches: FakeBatches = new FakeBatches((body) => this.answerBatchLine(body));
   private readonly scripted: TeacherReply[] = [];
   private server: http.Server | undefined;
 
@@ -91,20 +97,27 @@ export class FakeTeacher {
     });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/v1/chat/completions') {
-      send(res, 404, { error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } });
-      return;
-    }
     if (this.options.apiKey !== undefined && req.headers.authorization !== `Bearer ${this.options.apiKey}`) {
       send(res, 401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } });
       return;
     }
+    const routed = await this.batches.handle(req, Buffer.concat(chunks), (status, body, raw) => {
+      if (raw) {
+        res.writeHead(status, { 'content-type': 'application/octet-stream', 'content-length': String(raw.length) });
+        res.end(raw);
+      } else send(res, status, body);
+    });
+    if (routed) return;
+    if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/v1/chat/completions') {
+      send(res, 404, { error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } });
+      return;
+    }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatBody;
-    const request = describe(body, req.headers, this.requests.length + 1);
+    const request = describe(body, req.headers, this.requests.length + 1, 'chat');
     this.requests.push(request);
     if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs));
     if (this.options.rejectResponseFormat && body.response_format) {
-      send(res, 400, { error: { message: "Unsupported parameter: 'response_format'", type: 'invalid_request_error', param: 'response_format' } });
+      send(res, 400, RESPONSE_FORMAT_REJECTION);
       return;
     }
     const reply = this.scripted.shift() ?? (await this.handler(request));
@@ -113,12 +126,31 @@ export class FakeTeacher {
       req.socket.destroy();
       return;
     }
-    if ('status' in reply) {
-      send(res, reply.status, reply.body ?? { error: { message: `scripted ${reply.status}`, type: 'server_error' } }, reply.headers);
-      return;
-    }
-    const usage = reply.usage ?? { prompt_tokens: Math.ceil(body.messages.reduce((s, m) => s + m.content.length, 0) / 4), completion_tokens: Math.ceil(reply.content.length / 4) };
-    send(res, 200, {
+    const answer = completionOf(reply, body, request);
+    send(res, answer.status, answer.body, 'headers' in reply ? reply.headers : undefined);
+  }
+
+  /** One batch line: the same script and handler as a chat call (a hang or a reset becomes a 500 line). */
+  private async answerBatchLine(raw: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+    const body = raw as unknown as ChatBody;
+    const request = describe(body, {}, this.requests.length + 1, 'batch');
+    this.requests.push(request);
+    if (this.options.rejectResponseFormat && body.response_format) return { status: 400, body: RESPONSE_FORMAT_REJECTION };
+    const reply = this.scripted.shift() ?? (await this.handler(request));
+    if ('hang' in reply || 'reset' in reply) return { status: 500, body: { error: { message: 'scripted failure', type: 'server_error' } } };
+    return completionOf(reply, body, request);
+  }
+}
+
+const RESPONSE_FORMAT_REJECTION = { error: { message: "Unsupported parameter: 'response_format'", type: 'invalid_request_error', param: 'response_format' } };
+
+/** A reply as an HTTP status and body: a chat completion, or the scripted error. */
+function completionOf(reply: Exclude<TeacherReply, { hang: true } | { reset: true }>, body: ChatBody, request: TeacherRequest): { status: number; body: unknown } {
+  if ('status' in reply) return { status: reply.status, body: reply.body ?? { error: { message: `scripted ${reply.status}`, type: 'server_error' } } };
+  const usage = reply.usage ?? { prompt_tokens: Math.ceil(body.messages.reduce((s, m) => s + m.content.length, 0) / 4), completion_tokens: Math.ceil(reply.content.length / 4) };
+  return {
+    status: 200,
+    body: {
       id: `chatcmpl-fake-${request.n}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
@@ -132,8 +164,8 @@ export class FakeTeacher {
         },
       ],
       usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
-    });
-  }
+    },
+  };
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -147,7 +179,7 @@ function section(text: string, name: string): string | undefined {
   return m?.[1];
 }
 
-function describe(body: ChatBody, headers: http.IncomingHttpHeaders, n: number): TeacherRequest {
+function describe(body: ChatBody, headers: http.IncomingHttpHeaders, n: number, via: TeacherRequest['via']): TeacherRequest {
   const user = body.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
   const schema = body.response_format?.json_schema?.name;
   let kind: TeacherRequest['kind'] = 'unknown';
@@ -160,6 +192,7 @@ function describe(body: ChatBody, headers: http.IncomingHttpHeaders, n: number):
     structured: body.response_format?.type === 'json_schema',
     shown: { instruction: section(user, 'INSTRUCTION'), input: section(user, 'INPUT'), response: section(user, 'ANSWER') },
     n,
+    via,
   };
 }
 

@@ -23,6 +23,7 @@ import {
   resolveReflectionSettings,
   type ReflectionSettingKey,
 } from '../../src/client/reflectionSettingsModel';
+import { batchChoiceLabel, money, pendingMessage } from '../../src/client/teacherBatchModel';
 import type { InspectedValue } from '../../src/client/settingsModel';
 import { DEFAULT_REFLECTION_SETTINGS } from '../../src/protocol';
 import type { CandidateView, ReflectionView } from '../../src/protocol/reflectionView';
@@ -184,12 +185,50 @@ describe('estimate and summary words', () => {
       estimatedTokens: 4600,
       structured: true,
       teacher: { model: 'gpt-x', endpoint: 'https://api.example/v1' },
+      pendingBatches: 0,
     });
     assert.equal(message, 'Selective reflection of 3 records: up to 6 teacher calls, about 4,600 tokens.');
     assert.match(detail, /gpt-x at https:\/\/api\.example\/v1/);
     assert.match(detail, /~1,200 prompt \+ ~3,400 completion/);
     assert.match(detail, /2 more reflections are answered by the reflection cache/);
     assert.match(detail, /1 selected line is not a record/);
+  });
+
+  it('states the cost now and as a teacher batch, and offers the batch by its number of records', () => {
+    const estimate = {
+      lines: [0, 1],
+      version: 1,
+      skipped: 0,
+      mode: 'response' as const,
+      calls: 2,
+      cachedCalls: 0,
+      promptTokens: 1000,
+      completionTokens: 600,
+      estimatedTokens: 1600,
+      structured: true,
+      teacher: { model: 'gpt-4o-mini-2024-07-18', endpoint: 'https://api.openai.com/v1' },
+      cost: { currency: 'USD', sync: 0.51, batch: 0.255, priced: 'gpt-4o-mini', input: 0.15, output: 0.6, asOf: '2025-08', source: 'built-in' },
+      pendingBatches: 1,
+    };
+    const { detail } = estimateMessage(estimate);
+    assert.match(detail, /Cost: about \$0\.51 now, or about \$0\.26 as a batch \(gpt-4o-mini-2024-07-18 \(priced as gpt-4o-mini\): \$0\.15 \/ \$0\.60 per 1M prompt \/ completion tokens, prices of 2025-08 from Sift's price table\)\./);
+    assert.match(detail, /A teacher batch for this dataset is still pending: the batch choice picks it up/);
+    assert.doesNotMatch(detail, /two batches/, 'a response run takes one batch');
+    assert.match(estimateMessage({ ...estimate, mode: 'selective' }).detail, /a selective run takes two batches \(one per stage\)/);
+    assert.match(estimateMessage({ ...estimate, cost: undefined, costNote: 'no price for my-model in Sift\'s price table (add it in a price file: sift.teacher.priceFile)' }).detail, /Cost: no price for my-model/);
+    assert.equal(batchChoiceLabel(2), 'Reflect 2 records (batch: about half the price, results within 24 h)');
+    assert.equal(batchChoiceLabel(1), 'Reflect 1 record (batch: about half the price, results within 24 h)');
+    assert.equal(money(0.0031, 'USD'), '$0.0031');
+    assert.equal(money(12.5, 'EUR'), '12.50 EUR');
+  });
+
+  it('says a batch left waiting goes on, and names the batches that answered', () => {
+    const summary = { records: 0, changed: 0, dropped: 0, failed: 0, calls: 0, promptTokens: 0, completionTokens: 0, cachedReflections: 0 };
+    const pending = { results: [], failed: [], cancelled: true, summary, batch: { batchIds: ['batch_7'], submittedRequests: 3, pending: true } };
+    assert.match(pendingMessage('data.jsonl', pending), /stopped waiting for the teacher batch of data\.jsonl \(batch_7\)\. It goes on at the teacher; Sift picks it up when this workspace opens again/);
+    assert.doesNotMatch(batchSummary(pending), /Cancelled: run the same batch again/, 'nothing was cancelled at the teacher');
+    const done = { ...pending, cancelled: false, summary: { ...summary, records: 3, calls: 3 }, batch: { batchIds: ['batch_7', 'batch_9'], submittedRequests: 1, pending: false } };
+    assert.match(batchSummary(done), /Answered by teacher batches batch_7, batch_9\./);
   });
 
   it('summarises a cancelled batch with how to resume', () => {
@@ -213,6 +252,7 @@ function source(levels: Partial<Record<ReflectionSettingKey, InspectedValue>>) {
     'teacher.structuredOutput': 'auto',
     'teacher.maxConcurrency': 4,
     'teacher.promptsFile': '',
+    'teacher.priceFile': '',
     'reflection.gateBothBelowOne': false,
   };
   return {

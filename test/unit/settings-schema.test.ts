@@ -31,6 +31,7 @@ describe('settings schema', () => {
       'sift.modelPath',
       'sift.teacher.baseUrl',
       'sift.teacher.model',
+      'sift.teacher.priceFile',
       'sift.teacher.promptsFile',
     ]);
   });

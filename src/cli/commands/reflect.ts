@@ -4,15 +4,29 @@ import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { METHOD_VERSION } from '../../core/metrics';
 import {
+  BATCH_RETRIES,
+  BUILT_IN_PRICES,
   FileReflection,
+  FileTeacherBatchJobs,
+  PriceFileError,
   REFLECTION_MODES,
   ReflectionCache,
   ReflectionSession,
+  TeacherBatchApi,
   TeacherClient,
   defaultReflectionCachePath,
+  defaultTeacherBatchJobsPath,
   describeTeacherEvent,
   estimateReflection,
+  jobDatasetName,
+  jobsOf,
+  loadPriceFile,
+  type BatchRetry,
+  type FileBatchOptions,
+  type PriceTable,
   type ReflectionMode,
+  type TeacherBatchOutcome,
+  type TeacherUsage,
 } from '../../core/reflect';
 import { createScorer } from '../../core/scoring/createScorer';
 import { REFLECTION_SETTINGS } from '../../protocol/settings';
@@ -23,8 +37,9 @@ import { Progress } from '../progress';
 import { describeEstimate, reflectSummary } from '../reflectSummary';
 import { closeScoreStore, openScoreStore, warnOnWriteFailure } from '../runScoring';
 import { requireFile, resolveScoreSettings, type ResolvedScoreSettings, type ScoreFlags } from '../settings';
-import { DEFAULT_TEACHER_URL, OPENAI_ORIGIN, teacherApiKey, teacherOptions, type TeacherFlags } from '../teacherOptions';
-import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError, exitWith, oneOf } from '../usage';
+import { cancelBatches, describeBatchEvent, describeCost, printBatchStatus } from '../teacherBatch';
+import { DEFAULT_TEACHER_URL, OPENAI_ORIGIN, teacherApiKey, teacherOptions, type TeacherFlags, type TeacherOptions } from '../teacherOptions';
+import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError, exitWith, oneOf, parseNumber } from '../usage';
 
 export interface ReflectFlags extends ScoreFlags, TeacherFlags {
   out?: string;
@@ -38,6 +53,12 @@ export interface ReflectFlags extends ScoreFlags, TeacherFlags {
   report?: string;
   yes?: boolean;
   quiet?: boolean;
+  batch?: boolean;
+  batchStatus?: boolean;
+  batchCancel?: boolean;
+  batchRetry: string;
+  batchPoll: string;
+  prices?: string;
 }
 
 /** Adds `sift reflect` to a command that already has the scoring options (they pick the student). */
@@ -61,17 +82,26 @@ export function registerReflect(command: Command): Command {
     .option('--no-reflection-cache', 'ignore and do not write the reflection cache')
     .option('--reflection-cache-file <file>', 'reflection cache (default: .sift/reflections.jsonl beside the dataset)')
     .option('--report <file>', 'write a JSON report of every decision: candidates, scores, reasons, fallbacks, token usage')
+    .option('--batch', 'send the teacher requests through the Batch API: about half the price, results within 24 h; the same command picks up a pending batch')
+    .addOption(new Option('--batch-retry <how>', 'failed or expired batch requests: sent again in another batch, asked synchronously, or reported by line').choices([...BATCH_RETRIES]).default('batch'))
+    .option('--batch-poll <seconds>', 'first wait between polls of a batch; it grows to 2 min while nothing changes', '10')
+    .option('--batch-status', "show this dataset's pending teacher batches and exit")
+    .option('--batch-cancel', "cancel this dataset's pending teacher batches, forget them and exit")
+    .option('--prices <file>', "teacher prices for the cost estimate: a JSON file of US$ per 1M tokens per model, added to Sift's table")
     .option('-y, --yes', 'do not ask for confirmation before calling the teacher')
     .action(exitWith(reflectCommand));
 }
 
 export async function reflectCommand(file: string, flags: ReflectFlags): Promise<number> {
   const datasetPath = requireFile(file, 'dataset');
+  if (flags.batchStatus || flags.batchCancel) return batchAdministration(datasetPath, flags);
   const settings = resolveScoreSettings({ ...flags, metrics: 'ifd,rifd', valid: undefined });
   const outPath = reflectOutputPath(datasetPath, settings, flags);
   const mode = oneOf<ReflectionMode>(flags.mode, REFLECTION_MODES, '--mode');
   const lines = flags.lines === undefined ? undefined : parseLineRanges(flags.lines);
   const options = await teacherOptions(flags);
+  const prices = await priceTable(flags.prices);
+  const batch = flags.batch ? batchSettings(datasetPath, options, flags) : undefined;
   const say = (text: string): void => {
     if (!flags.quiet) process.stderr.write(`${text}\n`);
   };
@@ -85,20 +115,23 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
   });
   const session = new ReflectionSession({ ...options, teacher, cache, structured: flags.structured ? 'auto' : false });
   const estimate = estimateReflection(session, reflection.pairs, mode);
-  process.stderr.write(`${describeEstimate(estimate, mode, teacher.model, teacher.endpoint)}\n`);
-  if (estimate.calls > 0 && !flags.yes && process.stdin.isTTY && process.stderr.isTTY && !(await confirm('Proceed? [y/N] '))) {
+  process.stderr.write(`${describeEstimate(estimate, mode, teacher.model, teacher.endpoint)}\n${describeCost(estimate, teacher.model, prices, batch !== undefined, mode)}\n`);
+  // A pending batch was paid for when it was submitted: picking it up asks nothing new first.
+  const pending = batch ? (await jobsOf(batch.jobs, jobDatasetName(datasetPath), { endpoint: batch.api.endpoint, model: teacher.model })).length : 0;
+  if (estimate.calls > 0 && pending === 0 && !flags.yes && process.stdin.isTTY && process.stderr.isTTY && !(await confirm('Proceed? [y/N] '))) {
     process.stderr.write('cancelled: nothing was called or written\n');
     return EXIT_OK;
   }
 
   const started = Date.now();
-  let student: { model: string; endpoint: string } | Interrupted = { model: '', endpoint: '' };
+  let run: ReflectRun | Interrupted = { student: { model: '', endpoint: '' } };
   try {
     if (reflection.selected.length === 0) say('no records selected: the output is a copy of the input');
     else {
-      student = await interruptible(
-        (signal) => reflectWithStudent(reflection, mode, session, settings, flags, signal),
+      run = await interruptible(
+        (signal) => reflectWithStudent(reflection, mode, session, settings, flags, batch, signal),
         () => {
+          if (batch) return `interrupted: nothing was written; the teacher batch goes on at ${batch.api.endpoint}: run the same command again to pick it up (--batch-status shows it, --batch-cancel cancels it)`;
           const where = cache.path ? ` in ${relative(process.cwd(), cache.path) || cache.path}` : '';
           return `interrupted: nothing was written; ${reflection.results.size} record(s) had finished and their reflections are cached${where}: run the same command again to resume`;
         },
@@ -108,10 +141,11 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
     await cache.close();
     if (cache.writeError && cache.unsaved > 0) process.stderr.write(`warning: ${cache.unsaved} reflection(s) could not be cached: a re-run asks the teacher for them again\n`);
   }
-  if (student instanceof Interrupted) return student.exitCode;
+  if (run instanceof Interrupted) return run.exitCode;
 
   const failures = await reflection.write(outPath);
   const totals = reflection.totals();
+  const usage = batch ? recordUsage(reflection, teacher.usage.failedCalls) : teacher.usage;
   if (flags.report) {
     const report = {
       input: file,
@@ -119,18 +153,80 @@ export async function reflectCommand(file: string, flags: ReflectFlags): Promise
       mode,
       releasedGate: flags.gate === true,
       teacher: { endpoint: teacher.endpoint, model: teacher.model, promptVersion: options.prompts.version, structured: session.structuredSupport, maxTokens: options.maxTokens, temperature: options.temperature },
-      student: { ...student, template: settings.config.template, boundary: settings.config.boundary, ifdVariant: settings.config.ifdVariant },
+      student: { ...run.student, template: settings.config.template, boundary: settings.config.boundary, ifdVariant: settings.config.ifdVariant },
       estimate,
+      ...(run.batch ? { batch: { batchIds: run.batch.batchIds, submittedRequests: run.batch.submittedRequests, retry: batch!.retry } } : {}),
       totals: { ...totals, invalid: reflection.invalid.length, failed: failures.length, seconds: (Date.now() - started) / 1000 },
-      usage: { ...teacher.usage, cachedReflections: totals.cachedReflections },
+      usage: { ...usage, cachedReflections: totals.cachedReflections },
       records: reflection.recordReports(),
     };
     await writeFileAtomic(flags.report, JSON.stringify(report, null, 1) + '\n');
   }
   for (const failure of failures) process.stderr.write(`${file}:${failure.line}: ${failure.error}\n`);
   const output = flags.inPlace ? `${file} (in place)` : flags.out!;
-  process.stdout.write(reflectSummary({ mode, output, releasedGate: flags.gate === true, records: reflection.selected.length, totals, failures, teacherUsage: teacher.usage }) + '\n');
+  process.stdout.write(reflectSummary({ mode, output, releasedGate: flags.gate === true, records: reflection.selected.length, totals, failures, teacherUsage: usage, batchIds: run.batch?.batchIds }) + '\n');
   return failures.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;
+}
+
+interface ReflectRun {
+  /** The student's identity, for the report. */
+  student: { model: string; endpoint: string };
+  batch?: TeacherBatchOutcome;
+}
+
+/** `--batch`: where the batches go, where they are recorded, and how failures are handled. */
+function batchSettings(datasetPath: string, options: TeacherOptions, flags: ReflectFlags): FileBatchOptions {
+  const seconds = parseNumber(flags.batchPoll, '--batch-poll');
+  if (!(seconds > 0)) throw new UsageError('--batch-poll must be a positive number of seconds');
+  return {
+    api: teacherBatchApi(options, flags),
+    jobs: FileTeacherBatchJobs.forDataset(datasetPath),
+    retry: oneOf<BatchRetry>(flags.batchRetry, BATCH_RETRIES, '--batch-retry'),
+    pollMs: seconds * 1000,
+    onEvent: flags.quiet ? undefined : (event) => process.stderr.write(`${describeBatchEvent(event)}\n`),
+  };
+}
+
+function teacherBatchApi(options: TeacherOptions, flags: ReflectFlags): TeacherBatchApi {
+  return new TeacherBatchApi({
+    url: options.url,
+    apiKey: teacherApiKey(options.url, process.env, () => undefined),
+    retries: options.retries,
+    onEvent: flags.quiet ? undefined : (event) => process.stderr.write(`${describeTeacherEvent(event)}\n`),
+  });
+}
+
+/** `--batch-status` and `--batch-cancel`: no run, no output file. */
+async function batchAdministration(datasetPath: string, flags: ReflectFlags): Promise<number> {
+  const options = await teacherOptions(flags);
+  const api = teacherBatchApi(options, flags);
+  const jobs = FileTeacherBatchJobs.forDataset(datasetPath);
+  const dataset = jobDatasetName(datasetPath);
+  if (flags.batchCancel) await cancelBatches(api, jobs, dataset);
+  else await printBatchStatus(api, jobs, dataset);
+  return EXIT_OK;
+}
+
+/** Sift's price table, with the user's price file over it. */
+async function priceTable(path: string | undefined): Promise<PriceTable> {
+  if (!path) return BUILT_IN_PRICES;
+  try {
+    return await loadPriceFile(requireFile(path, 'price file'));
+  } catch (error) {
+    if (error instanceof PriceFileError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** What the teacher answered for the records, summed (a batch run's answers come from several batches). */
+function recordUsage(reflection: FileReflection, failedCalls: number): TeacherUsage {
+  const usage: TeacherUsage = { calls: 0, failedCalls, promptTokens: 0, completionTokens: 0 };
+  for (const result of reflection.results.values()) {
+    usage.calls += result.usage.calls;
+    usage.promptTokens += result.usage.promptTokens;
+    usage.completionTokens += result.usage.completionTokens;
+  }
+  return usage;
 }
 
 /**
@@ -150,6 +246,7 @@ function reflectOutputPath(datasetPath: string, settings: ResolvedScoreSettings,
   if (flags.reflectionCache) {
     outputs.push({ role: '--reflection-cache-file', path: flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath), createsDirectory: true });
   }
+  if (flags.batch) outputs.push({ role: 'the teacher batch list', path: defaultTeacherBatchJobsPath(datasetPath), createsDirectory: true });
   checkOutputPaths(inputs, outputs);
   return flags.out ?? datasetPath;
 }
@@ -162,34 +259,41 @@ async function openReflectionCache(datasetPath: string, flags: ReflectFlags, say
   return cache;
 }
 
-/** The student judges every candidate; returns the student's identity for the report. */
+/** The student judges every candidate (the teacher answering at once, or through batches). */
 async function reflectWithStudent(
   reflection: FileReflection,
   mode: ReflectionMode,
   session: ReflectionSession,
   settings: ResolvedScoreSettings,
   flags: ReflectFlags,
+  batch: FileBatchOptions | undefined,
   signal: AbortSignal,
-): Promise<{ model: string; endpoint: string }> {
+): Promise<ReflectRun> {
   const scorer = await createScorer({ ...settings.scorer, onEvent: flags.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) }, packageRoot());
   const store = await openScoreStore(reflection.path, settings, flags.quiet);
   try {
+    const run = {
+      session,
+      student: { scorer, store, config: settings.config, methodVersion: METHOD_VERSION },
+      releasedGate: flags.gate,
+      signal,
+      concurrency: Number(flags.teacherConcurrency),
+    };
+    const student = { model: scorer.modelId, endpoint: scorer.endpoint };
+    // A batch run reports what its batches do instead: a bar would sit still for hours.
+    if (batch) return { student, batch: await reflection.reflectInBatches(mode, run, batch) };
     const progress = new Progress(reflection.selected.length, `reflecting ${relative(process.cwd(), reflection.path) || reflection.path}`, flags.quiet);
     let tokens = 0;
     await reflection
       .reflect(mode, {
-        session,
-        student: { scorer, store, config: settings.config, methodVersion: METHOD_VERSION },
-        releasedGate: flags.gate,
-        signal,
-        concurrency: Number(flags.teacherConcurrency),
+        ...run,
         onRecord: (_line, result) => {
           tokens += result.usage.promptTokens + result.usage.completionTokens;
         },
         onProgress: (done) => progress.update(done, tokens),
       })
       .finally(() => progress.stop());
-    return { model: scorer.modelId, endpoint: scorer.endpoint };
+    return { student };
   } finally {
     await closeScoreStore(store);
     await scorer.close();

@@ -20,7 +20,8 @@ export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 export interface FetchTextInit {
   method: string;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON as text; bytes for a multipart upload (the teacher's batch input file). */
+  body?: string | Uint8Array;
   timeoutMs: number;
   /** Any of these aborting stops the attempt; it then rejects with that signal's reason. */
   signals: readonly (AbortSignal | undefined)[];

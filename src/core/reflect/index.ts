@@ -17,6 +17,10 @@
  * Over a whole JSONL file (what `sift reflect` does), `FileReflection` reads the selected records,
  * runs the batch and writes the output atomically, every other line copied byte for byte.
  *
+ * `FileReflection.reflectInBatches` (and `runTeacherBatch` for other callers) does the same with the
+ * teacher's requests sent through the Batch API, at about half the price (`batch/run.ts`);
+ * `estimateCost` turns a token estimate into money with the price table (`prices.ts`).
+ *
  * `mode` is `instruction`, `response` or `selective`. Every result (`RecordReflection`) lists each
  * candidate with its scores, critique and fallbacks, each stage's decision and its reason, and the
  * teacher's token usage. Finished reflections are cached, so a cancelled batch resumes where it stopped.
@@ -80,5 +84,27 @@ export {
 } from './selective';
 export { ApplyPairError, applyPair, recordLine } from './applyPair';
 export { FileChangedError, rewriteLines, type LineEdit } from './rewriteLines';
-export { FileReflection, type FileReflectionRun, type FileSelectionOptions, type LineFailure, type ReflectionTotals, type SelectedRecord } from './reflectFile';
+export {
+  FileReflection,
+  type FileBatchOptions,
+  type FileReflectionRun,
+  type FileSelectionOptions,
+  type LineFailure,
+  type ReflectionTotals,
+  type SelectedRecord,
+} from './reflectFile';
+export { TeacherBatchApi, type TeacherBatchApiSettings } from './batch/api';
+export {
+  BATCH_STATUSES,
+  FINAL_BATCH_STATUSES,
+  FileTeacherBatchJobs,
+  defaultTeacherBatchJobsPath,
+  jobDatasetName,
+  linesOf,
+  type BatchStatus,
+  type TeacherBatchJob,
+  type TeacherBatchJobs,
+} from './batch/jobs';
+export { BATCH_RETRIES, jobsOf, runTeacherBatch, type BatchRecord, type BatchRetry, type StudentLease, type TeacherBatchEvent, type TeacherBatchOutcome, type TeacherBatchRun } from './batch/run';
+export { BUILT_IN_PRICES, PriceFileError, estimateCost, formatMoney, loadPriceFile, parsePriceTable, priceOf, type CostEstimate, type ModelPrice, type PriceTable } from './prices';
 export { describeTeacherEvent } from './teacherEvent';

@@ -2,6 +2,8 @@ import { isScorable, parseFile } from '../dataset/parse';
 import type { FormatSpec, TrainingPair } from '../dataset/types';
 import { writeAtomically } from '../io/atomicWrite';
 import { ApplyPairError, recordLine } from './applyPair';
+import { jobDatasetName } from './batch/jobs';
+import { runTeacherBatch, type TeacherBatchOutcome, type TeacherBatchRun } from './batch/run';
 import type { ReflectionMode } from './modes';
 import type { ReflectionSession } from './reflection';
 import { rewriteLines, type LineEdit } from './rewriteLines';
@@ -45,6 +47,9 @@ export interface FileReflectionRun {
   onProgress?: (done: number) => void;
 }
 
+/** How a file's reflection goes through the Batch API (see `batch/run.ts`). */
+export type FileBatchOptions = Pick<TeacherBatchRun, 'api' | 'jobs' | 'retry' | 'maxAttempts' | 'pollMs' | 'maxPollMs' | 'onEvent'>;
+
 /** What a finished run did, counted over its results. */
 export interface ReflectionTotals {
   changed: number;
@@ -67,6 +72,8 @@ export interface ReflectionTotals {
 export class FileReflection {
   /** Each finished record's result, by line. */
   readonly results = new Map<number, RecordReflection>();
+  /** Selected records left as they are, and why (a batch was asked for other text on their line). */
+  private readonly notReflected: LineFailure[] = [];
 
   private constructor(
     readonly path: string,
@@ -121,6 +128,33 @@ export class FileReflection {
   }
 
   /**
+   * `reflect` with the teacher's requests sent through the Batch API: the same pipeline, the same
+   * results for the same teacher answers; resumes the dataset's pending batches. A record whose
+   * text changed since a batch was asked for it is left as it is and reported.
+   */
+  async reflectInBatches(mode: ReflectionMode, run: FileReflectionRun, batch: FileBatchOptions): Promise<TeacherBatchOutcome> {
+    let done = 0;
+    const outcome = await runTeacherBatch({
+      ...batch,
+      session: run.session,
+      student: run.student,
+      releasedGate: run.releasedGate,
+      signal: run.signal,
+      concurrency: run.concurrency,
+      mode,
+      dataset: jobDatasetName(this.path),
+      records: this.selected.map((r) => ({ line: r.line, text: r.text, pair: r.pair })),
+      onRecord: (line, result) => {
+        this.results.set(line, result);
+        run.onRecord?.(line, result);
+        run.onProgress?.(++done);
+      },
+    });
+    this.notReflected.push(...outcome.changed);
+    return outcome;
+  }
+
+  /**
    * Pass 2: the output, atomically: kept rewrites replace their line, records the released gate
    * dropped are left out, every other line is copied byte for byte. Returns every failure by line
    * (the invalid lines among them); a kept pair that cannot be written back into its record keeps
@@ -128,7 +162,7 @@ export class FileReflection {
    */
   async write(outPath: string): Promise<LineFailure[]> {
     const edits: LineEdit[] = [];
-    const failures: LineFailure[] = [...this.invalid];
+    const failures: LineFailure[] = [...this.invalid, ...this.notReflected];
     for (const record of this.selected) {
       const result = this.results.get(record.line);
       if (!result) continue;
@@ -172,7 +206,8 @@ export class FileReflection {
   /** Every selected line's outcome, in line order: the result without the kept pair (the record has it). */
   recordReports(): ({ line: number } & Record<string, unknown>)[] {
     return [
-      ...this.selected.map((r) => reportEntry(r.line, this.results.get(r.line))),
+      ...this.selected.filter((r) => !this.notReflected.some((n) => n.line === r.line)).map((r) => reportEntry(r.line, this.results.get(r.line))),
+      ...this.notReflected.map((r) => ({ line: r.line, error: `not reflected: ${r.error}` })),
       ...this.invalid.map((r) => ({ line: r.line, error: `not reflected: ${r.error}` })),
     ].sort((a, b) => a.line - b.line);
   }

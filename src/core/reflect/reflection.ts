@@ -47,6 +47,32 @@ export class ReflectionSession {
     this.structuredOption = options.structured ?? 'auto';
   }
 
+  /**
+   * Cache keys written by the run this session belongs to, looked up as if they were not cached:
+   * a teacher batch run reflects a waiting record again in its next round, and that record must
+   * get the reflection it got in the first round (a call, with its usage), not a cache hit.
+   */
+  private ownKeys: Set<string> | undefined;
+
+  /**
+   * The same prompts, cache and options with another teacher (a teacher batch answers through its
+   * own), starting from what this session knows about structured output. Sessions given the same
+   * `ownKeys` do not answer each other's reflections from the cache.
+   */
+  withTeacher(teacher: Teacher, ownKeys?: Set<string>): ReflectionSession {
+    const session = new ReflectionSession({
+      teacher,
+      prompts: this.prompts,
+      cache: this.cache,
+      structured: this.structuredOption,
+      maxTokens: this.maxTokens,
+      temperature: this.temperature,
+    });
+    session.structuredSupport = this.structuredSupport;
+    session.ownKeys = ownKeys;
+    return session;
+  }
+
   /** Whether the next call asks for JSON. */
   get structured(): boolean {
     if (this.structuredOption === 'auto') return this.structuredSupport !== 'no';
@@ -82,7 +108,7 @@ export class ReflectionSession {
    */
   async reflect(kind: ReflectionKind, pair: TrainingPair, signal?: AbortSignal): Promise<Reflection> {
     const key = this.cacheKey(kind, pair);
-    const cached = this.cache?.get(key);
+    const cached = this.ownKeys?.has(key) ? undefined : this.cache?.get(key);
     if (cached) {
       const fields = { critique: cached.critique, instruction: cached.instruction, response: cached.response };
       return {
@@ -168,6 +194,7 @@ export class ReflectionSession {
       teacher: { calls, attempts, usage, cached: false, structured: best.structured },
     };
     if (fallbacks.length === 0 && this.cache) {
+      this.ownKeys?.add(key);
       await this.cache.put(key, {
         critique: texts.critique,
         instruction: texts.instruction,

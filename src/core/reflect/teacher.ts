@@ -15,12 +15,13 @@
  *   so it reads no `OPENAI_*` variable of its own.
  * - Token usage is summed from each response's `usage`.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { describeNetworkError, isRetryableStatus, type Failure, type FailureKind } from '../net/errors';
-import { fetchText, MAX_RESPONSE_BYTES } from '../net/fetchText';
-import { displayUrl, redact } from '../net/redact';
-import { abortReason, parseRetryAfterMs, retrying, throwIfAborted, type RetryPolicy } from '../net/retry';
+import type OpenAI from 'openai';
+import type { Failure, FailureKind } from '../net/errors';
+import { MAX_RESPONSE_BYTES } from '../net/fetchText';
+import { displayUrl } from '../net/redact';
+import { abortReason, retrying, throwIfAborted, type RetryPolicy } from '../net/retry';
 import { Semaphore } from '../net/semaphore';
+import { MalformedReplyError, classifyOpenAIError, openaiClient, withCallSignal } from './openaiClient';
 import type { TokenUsage } from './types';
 
 export interface ChatMessage {
@@ -131,10 +132,6 @@ export function teacherBaseUrl(url: string): string {
   return parsed.pathname === '/' || parsed.pathname === '' ? `${base}/v1` : base;
 }
 
-/** 409 Conflict: OpenAI's API answers it for a request that may succeed when sent again. */
-const TEACHER_RETRYABLE_STATUSES = [409];
-const PACKAGE_TIMEOUT_SLACK_MS = 1_000;
-
 export class TeacherClient implements Teacher {
   readonly model: string;
   readonly endpoint: string;
@@ -159,25 +156,7 @@ export class TeacherClient implements Teacher {
     this.timeoutMs = settings.timeoutMs ?? 120_000;
     this.slots = new Semaphore(Math.max(1, settings.concurrency ?? 4));
     this.secrets = [settings.apiKey];
-    const apiKey = settings.apiKey && settings.apiKey !== '' ? settings.apiKey : undefined;
-    const timeoutMs = this.timeoutMs;
-    const maxBytes = settings.maxResponseBytes ?? MAX_RESPONSE_BYTES;
-    this.client = new OpenAI({
-      baseURL,
-      // The package insists on a key; a key-less local server gets a placeholder and no header.
-      apiKey: apiKey ?? 'no-key',
-      defaultHeaders: apiKey ? undefined : { Authorization: null },
-      adminAPIKey: null,
-      organization: null,
-      project: null,
-      webhookSecret: null,
-      fetch: (input, init) => boundedFetch(input, init, timeoutMs, maxBytes),
-      // fetchText's deadline (which also covers reading the body) decides; the package's own
-      // timer, stopped once the headers are in, only backs it up.
-      timeout: timeoutMs + PACKAGE_TIMEOUT_SLACK_MS,
-      maxRetries: 0,
-      logLevel: 'off',
-    });
+    this.client = openaiClient({ baseURL, apiKey: settings.apiKey, timeoutMs: this.timeoutMs, maxBytes: settings.maxResponseBytes ?? MAX_RESPONSE_BYTES });
   }
 
   chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatReply> {
@@ -214,125 +193,54 @@ export class TeacherClient implements Teacher {
   }
 
   private async once(request: ChatRequest, signal: AbortSignal | undefined): Promise<Omit<ChatReply, 'attempts'>> {
-    const body: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
-      model: this.model,
-      messages: request.messages,
-    };
-    if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
-    if (request.temperature !== undefined) body.temperature = request.temperature;
-    if (request.topP !== undefined) body.top_p = request.topP;
-    if (request.jsonSchema) {
-      body.response_format = {
-        type: 'json_schema',
-        json_schema: { name: request.jsonSchema.name, strict: request.jsonSchema.strict, schema: request.jsonSchema.schema },
-      };
-    }
-    const completion = await this.client.chat.completions.create(body, { signal, maxRetries: 0 });
-    const choice = (completion as Partial<OpenAI.Chat.ChatCompletion>).choices?.[0];
-    if (!choice || typeof choice !== 'object' || !choice.message) throw new MalformedReplyError('the reply has no choices[0].message');
-    const content = choice.message.content;
-    if (content !== null && content !== undefined && typeof content !== 'string') throw new MalformedReplyError('choices[0].message.content is not a string');
-    const usage = completion.usage;
-    return {
-      content: content ?? '',
-      finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop',
-      refusal: typeof choice.message.refusal === 'string' && choice.message.refusal !== '' ? choice.message.refusal : undefined,
-      usage: {
-        promptTokens: finiteCount(usage?.prompt_tokens),
-        completionTokens: finiteCount(usage?.completion_tokens),
-      },
-    };
+    const completion = await withCallSignal(signal, (s) => this.client.chat.completions.create(chatCompletionBody(this.model, request), { signal: s, maxRetries: 0 }));
+    return replyFromCompletion(completion);
   }
 
   private classify(error: unknown): Failure {
-    const clean = (text: string): string => redact(text, this.secrets);
-    if (error instanceof MalformedReplyError) return { kind: 'malformed', message: clean(`malformed reply from ${this.endpoint}: ${error.message}`), retryable: true };
-    if (error instanceof APIUserAbortError) return { kind: 'connection', message: 'aborted', retryable: false };
-    if (error instanceof APIConnectionError) {
-      const failed = netFailureOf(error);
-      if (error instanceof APIConnectionTimeoutError || failed?.kind === 'timeout') {
-        return { kind: 'timeout', message: `no reply from ${this.endpoint} within ${Math.round(this.timeoutMs / 1000)} s`, retryable: true };
-      }
-      if (failed?.kind === 'malformed') return { ...failed, message: clean(`reply from ${this.endpoint}: ${failed.message}`) };
-      const cause = failed?.message ?? describeNetworkError((error as Error & { cause?: unknown }).cause ?? error);
-      return { kind: 'connection', message: clean(`cannot reach ${this.endpoint}: ${cause}`), retryable: true };
-    }
-    if (error instanceof APIError && typeof error.status === 'number') {
-      const status = error.status;
-      const retryable = isRetryableStatus(status, TEACHER_RETRYABLE_STATUSES);
-      return {
-        kind: 'status',
-        status,
-        message: clean(`${this.endpoint} answered ${status}: ${serverMessage(error)}`),
-        retryable,
-        retryAfterMs: retryAfter(error.headers),
-      };
-    }
-    if (error instanceof SyntaxError) return { kind: 'malformed', message: clean(`malformed reply from ${this.endpoint}: ${error.message}`), retryable: true };
-    const message = error instanceof Error ? error.message : String(error);
-    return { kind: 'connection', message: clean(`teacher call to ${this.endpoint} failed: ${message}`), retryable: false };
+    return classifyOpenAIError(error, this.endpoint, this.timeoutMs, this.secrets);
   }
 }
 
-class MalformedReplyError extends Error {
-  override name = 'MalformedReplyError';
+/**
+ * The body of one chat completion request: what `TeacherClient` posts, and what a Batch API input
+ * line carries as its `body` (the same request, answered later at about half the price).
+ */
+export function chatCompletionBody(model: string, request: ChatRequest): OpenAI.Chat.ChatCompletionCreateParamsNonStreaming {
+  const body: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = { model, messages: request.messages };
+  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.jsonSchema) {
+    body.response_format = {
+      type: 'json_schema',
+      json_schema: { name: request.jsonSchema.name, strict: request.jsonSchema.strict, schema: request.jsonSchema.schema },
+    };
+  }
+  return body;
+}
+
+/**
+ * A chat completion (a reply, or a Batch API output line's `response.body`) as a `ChatReply`;
+ * throws `MalformedReplyError` when it has no usable message.
+ */
+export function replyFromCompletion(completion: unknown): Omit<ChatReply, 'attempts'> {
+  const choice = (completion as Partial<OpenAI.Chat.ChatCompletion> | null)?.choices?.[0];
+  if (!choice || typeof choice !== 'object' || !choice.message) throw new MalformedReplyError('the reply has no choices[0].message');
+  const content = choice.message.content;
+  if (content !== null && content !== undefined && typeof content !== 'string') throw new MalformedReplyError('choices[0].message.content is not a string');
+  const usage = (completion as Partial<OpenAI.Chat.ChatCompletion>).usage;
+  return {
+    content: content ?? '',
+    finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop',
+    refusal: typeof choice.message.refusal === 'string' && choice.message.refusal !== '' ? choice.message.refusal : undefined,
+    usage: {
+      promptTokens: finiteCount(usage?.prompt_tokens),
+      completionTokens: finiteCount(usage?.completion_tokens),
+    },
+  };
 }
 
 function finiteCount(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
-}
-
-/** `retry-after-ms` (OpenAI's own header) first, then the standard `Retry-After`. */
-function retryAfter(headers: Headers | undefined): number | undefined {
-  if (!headers) return undefined;
-  const ms = headers.get('retry-after-ms');
-  if (ms !== null && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.round(Number(ms));
-  return parseRetryAfterMs(headers.get('retry-after'));
-}
-
-/** The server's own words from an error body, without the package's "400 " prefix. */
-function serverMessage(error: APIError): string {
-  const body = error.error as Record<string, unknown> | undefined;
-  const text = body && typeof body.message === 'string' ? body.message : error.message.replace(/^\d{3}\s*/, '');
-  const short = text.trim() === '' ? '(no message)' : text.trim();
-  return short.length > 500 ? `${short.slice(0, 500)}…` : short;
-}
-
-/** A failed attempt of {@link boundedFetch}, carried through the package as its error's cause. */
-class NetFailureError extends Error {
-  override name = 'NetFailureError';
-  constructor(readonly failure: Failure) {
-    super(failure.message);
-  }
-}
-
-function netFailureOf(error: Error): Failure | undefined {
-  let cur: unknown = (error as Error & { cause?: unknown }).cause;
-  for (let depth = 0; depth < 4 && cur instanceof Error; depth++) {
-    if (cur instanceof NetFailureError) return cur.failure;
-    cur = (cur as Error & { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-/** The package's `fetch`: one {@link fetchText} attempt, its body read whole (within the limit). */
-async function boundedFetch(input: string | URL | Request, init: RequestInit | undefined, timeoutMs: number, maxBytes: number): Promise<Response> {
-  const body = init?.body;
-  if (body !== undefined && body !== null && typeof body !== 'string') throw new TypeError('the teacher only sends JSON bodies');
-  const result = await fetchText(input instanceof Request ? input.url : String(input), {
-    method: init?.method ?? 'GET',
-    headers: Object.fromEntries(new Headers(init?.headers).entries()),
-    ...(typeof body === 'string' ? { body } : {}),
-    timeoutMs,
-    signals: [init?.signal ?? undefined],
-    maxBytes,
-  });
-  if (!result.ok) {
-    const { ok: _ok, ...failure } = result;
-    throw new NetFailureError(failure);
-  }
-  const { status, headers, text } = result.value;
-  // A Response with a null-body status refuses any body, even an empty one.
-  const nullBody = status === 204 || status === 205 || status === 304;
-  return new Response(nullBody ? null : text, { status, headers });
 }

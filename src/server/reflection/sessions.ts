@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import {
+  BUILT_IN_PRICES,
   DEFAULT_PROMPTS,
   ReflectionCache,
   ReflectionSession,
+  TeacherBatchApi,
   TeacherClient,
   defaultReflectionCachePath,
   describeTeacherEvent,
+  loadPriceFile,
   loadPromptOverride,
   teacherBaseUrl,
+  type PriceTable,
   type PromptSet,
 } from '../../core/reflect';
 import { displayUrl } from '../../core/net/redact';
@@ -27,6 +31,7 @@ export class TeacherSessions {
   private apiKey: string | undefined;
   private identity = '';
   private teacher: TeacherClient | undefined;
+  private batches: TeacherBatchApi | undefined;
   /** Prompt sets by the resolved path of `promptsFile` ('' = the built-in prompts). */
   private readonly prompts = new Map<string, Promise<PromptSet>>();
   private readonly sessions = new Map<string, Promise<ReflectionSession>>();
@@ -50,6 +55,7 @@ export class TeacherSessions {
     if (identity === this.identity) return false;
     this.identity = identity;
     this.teacher = undefined;
+    this.batches = undefined;
     this.prompts.clear();
     const old = [...this.sessions.values()];
     this.sessions.clear();
@@ -102,6 +108,26 @@ export class TeacherSessions {
       });
     }
     return session;
+  }
+
+  /** The configured teacher's endpoint (as a display URL) and model; undefined when none is. */
+  configuredTeacher(): { endpoint: string; model: string } | undefined {
+    if (this.missing()) return undefined;
+    return { endpoint: displayUrl(teacherBaseUrl(this.current.baseUrl)), model: this.current.model };
+  }
+
+  /** The Batch API of the current teacher (its key, its endpoint). */
+  batchApi(): TeacherBatchApi {
+    const missing = this.missing();
+    if (missing) throw new NoTeacherError(missing);
+    this.batches ??= new TeacherBatchApi({ url: this.current.baseUrl, apiKey: this.apiKey, onEvent: (event) => this.info(describeTeacherEvent(event)) });
+    return this.batches;
+  }
+
+  /** Sift's price table, with `sift.teacher.priceFile` (relative to the dataset's folder) over it; read each time, so edits count at once. */
+  prices(doc: SiftDocument): Promise<PriceTable> {
+    const file = this.current.priceFile;
+    return file ? loadPriceFile(resolveSettingPath(file, this.folderOf(doc))) : Promise.resolve(BUILT_IN_PRICES);
   }
 
   /** The prompt file a dataset's reflections use, resolved against the dataset's own folder; '' = built in. */
