@@ -108,7 +108,12 @@ function requestOnce(url: string, init: FetchTextInit, maxBytes: number, setCanc
   return new Promise((resolve) => {
     const target = new URL(url);
     const secure = target.protocol === 'https:';
-    const body = init.body === undefined ? undefined : Buffer.from(init.body, 'utf8');
+    const body =
+      init.body === undefined
+        ? undefined
+        : typeof init.body === 'string'
+          ? Buffer.from(init.body, 'utf8')
+          : Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength);
     const headers: Record<string, string | number> = { ...init.headers };
     if (body !== undefined) headers['content-length'] = body.length;
     let settled = false;
