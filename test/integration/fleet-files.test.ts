@@ -73,9 +73,13 @@ describe('batch files', () => {
     assert.equal((await siftAsync(['score', dataset, '--url', serve.url, '--no-cache', '-q', '--export-batch', requests])).status, 0);
     const results = join(dir, 'results-2.jsonl');
     await fakeRunBatch(requests, results, serve.url);
-    writeFileSync(results, lines(results).slice(1).join('\n') + '\n');
-    const partial = await siftAsync(['score', dataset, '--no-cache', '-q', '--import-batch', results, '--out', join(dir, 'partial.jsonl')]);
-    assert.equal(partial.status, 1);
+    // The runner could not run the first request (as vLLM's runner writes such a line).
+    const [first, ...rest] = lines(results).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const failed = { ...first, response: { status_code: 400, request_id: 'vllm-batch-0' }, error: 'URL /v1/completions was used. Supported endpoints: /v1/chat/completions.' };
+    writeFileSync(results, [failed, ...rest].map((o) => JSON.stringify(o)).join('\n') + '\n');
+    const partial = await siftAsync(['score', dataset, '--no-cache', '--import-batch', results, '--out', join(dir, 'partial.jsonl')]);
+    assert.equal(partial.status, 1, partial.stderr);
+    assert.match(partial.stderr, /1 request\(s\) failed in the batch run \(first: line 1: HTTP 400: URL \/v1\/completions was used/);
     assert.match(partial.stderr, /its requests are not among the batch results/);
   });
 });
