@@ -149,5 +149,19 @@ try {
   results.firstScore = { failed: String(error.message) };
 }
 
+// 8. The client against a synthetic vLLM fleet (bench/fleet): its ceiling in scored tokens per
+// CPU-second, the share of 1, 2 and 4 replicas' prefill capacity it keeps busy, and the peak RSS
+// of a million-record run; every score checked against the closed form.
+{
+  const { benchFleet } = await import('./fleet/run.mjs');
+  const env = process.env;
+  results.fleet = await benchFleet({
+    log,
+    records: Number(env.SIFT_BENCH_FLEET_RECORDS ?? 4000),
+    capacity: Number(env.SIFT_BENCH_FLEET_CAPACITY ?? 15_000),
+    million: Number(env.SIFT_BENCH_MILLION ?? 1_000_000),
+  });
+}
+
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify({ date: new Date().toISOString(), records, results }, null, 1) + '\n');

@@ -21,7 +21,7 @@ function rng(seed) {
 }
 
 /** Writes `records` lines; the same seed gives the same file. Lengths are log-uniform per field. */
-export async function writeFleetDataset(path, records, seed = 11) {
+export async function writeFleetDataset(path, records, seed = 11, { short = false } = {}) {
   const next = rng(seed);
   const words = (minChars, maxChars) => {
     const target = Math.round(Math.exp(Math.log(minChars) + next() * (Math.log(maxChars) - Math.log(minChars))));
@@ -32,7 +32,9 @@ export async function writeFleetDataset(path, records, seed = 11) {
   const out = createWriteStream(path);
   let chunk = '';
   for (let i = 0; i < records; i++) {
-    const record = { instruction: words(20, 400), input: next() < 0.3 ? words(30, 600) : '', output: words(40, 6000) };
+    const record = short
+      ? { instruction: words(10, 60), input: '', output: words(20, 160) }
+      : { instruction: words(20, 400), input: next() < 0.3 ? words(30, 600) : '', output: words(40, 6000) };
     chunk += JSON.stringify(record) + '\n';
     if (chunk.length > 1 << 20) {
       if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
