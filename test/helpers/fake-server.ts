@@ -222,14 +222,22 @@ export abstract class FakeHttpServer {
   /** Apply a body fault to a successful answer (mutating `out` or returning a replacement). */
   protected abstract mutate(fault: Fault, out: unknown): unknown;
 
+  /** The most requests on each path in flight at once (reset with `maxInFlightOn.clear()`). */
+  readonly maxInFlightOn = new Map<string, number>();
+  private readonly inFlightOn = new Map<string, number>();
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    const onPath = (req.url ?? '/').split('?')[0] as string;
+    this.inFlightOn.set(onPath, (this.inFlightOn.get(onPath) ?? 0) + 1);
+    this.maxInFlightOn.set(onPath, Math.max(this.maxInFlightOn.get(onPath) ?? 0, this.inFlightOn.get(onPath) as number));
     let done = false;
     res.on('close', () => {
       if (!done) {
         done = true;
         this.inFlight--;
+        this.inFlightOn.set(onPath, (this.inFlightOn.get(onPath) as number) - 1);
       }
     });
 

@@ -104,7 +104,9 @@ describe('vLLM backend: scoring', () => {
     assert.equal(reqs.length, 1);
     const r = reqs[0] as (typeof reqs)[number];
     assert.equal(r.method, 'POST');
-    assert.deepEqual(r.body, { model: 'toy-model', prompt: sequences, echo: true, max_tokens: 0, logprobs: 0 });
+    // In length order (length-aware batching); the results come back in the caller's order.
+    const byLength = [...sequences].sort((a, b) => a.length - b.length);
+    assert.deepEqual(r.body, { model: 'toy-model', prompt: byLength, echo: true, max_tokens: 0, logprobs: 0 });
     assert.equal(r.headers['authorization'], `Bearer ${KEY}`);
     assert.match(String(r.headers['content-type']), /^application\/json/);
   });
