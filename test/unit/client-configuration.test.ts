@@ -12,7 +12,7 @@ describe('the sift section the server pulls', () => {
   it('has the shape of the sift.* settings: scoring at the top, teacher.* and reflection.* below', () => {
     const section = configurationSection(settings, reflection);
     assert.equal(section.template, 'alpaca');
-    assert.deepEqual(section.teacher, { baseUrl: 'http://teacher:8000/v1', model: 'm', structuredOutput: 'auto', maxConcurrency: 4, promptsFile: 'prompts.json' });
+    assert.deepEqual(section.teacher, { baseUrl: 'http://teacher:8000/v1', model: 'm', structuredOutput: 'auto', maxConcurrency: 4, promptsFile: 'prompts.json', priceFile: '' });
     assert.deepEqual(section.reflection, { gateBothBelowOne: true });
   });
 
