@@ -7,7 +7,7 @@ const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: 'node20',
+  target: 'node22',
   sourcemap: true,
   external: ['vscode', 'node-llama-cpp', '@node-llama-cpp/*'],
   // jsonc-parser's `main` is a UMD build that requires its parts by paths a bundler cannot follow;
