@@ -223,7 +223,7 @@ export const reflectionChecks = [
         assert.match(estimate, /scripted-teacher at http:\/\/127\.0\.0\.1:\d+\/v1/);
         assert.equal(teacher.requests.length, 0, 'nothing is called before the user confirms');
         await shot('reflection-estimate');
-        await dialog.getByRole('button', { name: 'Reflect' }).click();
+        await dialog.getByRole('button', { name: 'Reflect', exact: true }).click();
 
         let frame = await reflectionFrame(page, { hasText: 'Record 1 of 3', timeoutMs: 90_000 });
         assert.equal(teacher.requests.length, 3);
