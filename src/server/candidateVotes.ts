@@ -2,7 +2,9 @@ import type { AnswerFormat } from '../core/reasoning/answerFormats';
 import { checkCandidate } from '../core/reasoning/candidate';
 import { voteQuestions, type QuestionResult } from '../core/reasoning/questionVotes';
 import type { SourcedCandidate } from '../core/reasoning/readCandidates';
+import type { ScoreBucket } from '../protocol';
 import type { SiftDocument } from './document';
+import { BUCKET_COLOUR_NAMES } from './presentation';
 
 /** A candidate line's place in its question's vote. */
 export interface CandidateVote {
@@ -45,6 +47,31 @@ export function candidateVotes(doc: SiftDocument, format: AnswerFormat): Map<num
   }
   cache.set(doc, { version: doc.version, format, byLine });
   return byLine;
+}
+
+/** Where a candidate stands: its answer equals the gold answer; else it agrees with its question's majority; else neither. */
+export type VoteClass = 'correct' | 'majority' | 'minority';
+
+export function voteClass({ result, position }: CandidateVote): VoteClass {
+  if (result.correct?.[position] === true) return 'correct';
+  return result.vote.agrees[position] ? 'majority' : 'minority';
+}
+
+/**
+ * The one definition of a candidate line's colour: the score colour bucket its class takes (a
+ * CANDIDATES line is coloured by the vote, not by its scores). Green: correct; yellow: kept by
+ * self-consistency without being known correct; red: what self-consistency drops.
+ */
+export const VOTE_BUCKETS: Record<VoteClass, Extract<ScoreBucket, 0 | 1 | 2 | 3 | 4>> = { correct: 0, majority: 2, minority: 4 };
+
+/** The words for the colours of candidate lines, from VOTE_BUCKETS: the hover's and the overview's legend. */
+export function voteLegend(): string {
+  const colour = (c: VoteClass): string => BUCKET_COLOUR_NAMES[VOTE_BUCKETS[c]];
+  return (
+    `**Colours** · a candidate is coloured by the vote, not by its scores: ${colour('correct')} = correct (its answer equals the gold answer); ` +
+    `${colour('majority')} = not known correct, agrees with its question's majority answer (self-consistency keeps it); ` +
+    `${colour('minority')} = neither (a minority answer, or no readable answer: self-consistency drops it).`
+  );
 }
 
 function percent(x: number): string {

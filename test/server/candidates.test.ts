@@ -88,3 +88,51 @@ test('a CANDIDATES file: no problems, the vote at each line end, right or wrong 
   assert.deepEqual(after.map((h) => String(h.label)), Array(4).fill('3 · majority 4/4 · correct'));
   assert.match(await hoverText(uri, 6), /Majority `3`: 4 of 4, agreement 100%; normalised entropy 0\.000/);
 });
+
+/**
+ * The vote counted here by hand from the candidate texts (a final `A: N` line, as grade-school-math
+ * writes its solutions; the gold from the gold solution the same way), not by core's vote: the
+ * first answer seen wins a tie.
+ */
+function handClasses(text: string): ('correct' | 'majority' | 'minority')[] {
+  const rows = text.trim().split('\n').map((l) => JSON.parse(l) as { question_id: string; candidate: string; gold: string });
+  const finalAnswer = (s: string): string | null => {
+    const m = /\nA: \$?(-?[\d,]*\.?\d+)\s*$/.exec(s);
+    return m ? String(Number(m[1].replace(/,/g, ''))) : null;
+  };
+  const majority = new Map<string, string | null>();
+  for (const id of new Set(rows.map((r) => r.question_id))) {
+    const counts = new Map<string, number>();
+    for (const r of rows.filter((x) => x.question_id === id)) {
+      const a = finalAnswer(r.candidate);
+      if (a !== null) counts.set(a, (counts.get(a) ?? 0) + 1);
+    }
+    let best: string | null = null;
+    for (const [a, n] of counts) if (best === null || n > counts.get(best)!) best = a;
+    majority.set(id, best);
+  }
+  return rows.map((r) => {
+    const a = finalAnswer(r.candidate);
+    if (a !== null && a === finalAnswer(r.gold)) return 'correct';
+    return a !== null && a === majority.get(r.question_id) ? 'majority' : 'minority';
+  });
+}
+
+test('candidate lines are coloured by the vote: correct green, majority yellow, minority red, as a hand count says', async () => {
+  const { text } = candidatesFile();
+  const path = join(dir, 'coloured.jsonl');
+  writeFileSync(path, text);
+  const uri = await client.open(path, text);
+  const expected = handClasses(text);
+  assert.equal(expected.length, 36);
+  // Every class occurs, so a colouring that ignored one of them would fail.
+  for (const c of ['correct', 'majority', 'minority'] as const) assert.ok(expected.includes(c), c);
+  const reply = await client.lineScores(uri, 0, 35);
+  assert.equal(reply.scores.length, 36);
+  const bucketOfClass = { correct: 0, majority: 2, minority: 4 };
+  reply.scores.forEach((s, i) => assert.equal(s.bucket, bucketOfClass[expected[i]], `line ${i + 1} (${expected[i]}): ${s.label}`));
+  // The hover says what the colours mean in words.
+  const hover = await hoverText(uri, 0);
+  assert.match(hover, /\*\*Colours\*\* · a candidate is coloured by the vote.*green = correct.*yellow = .*majority.*red = neither/);
+  await client.close(uri);
+});
