@@ -6,9 +6,16 @@ import type { ScoreBucket } from '../protocol';
 import type { SiftDocument } from './document';
 import { BUCKET_COLOUR_NAMES } from './presentation';
 
+/**
+ * What is held of a question's vote: no candidate texts (they are the document's lines) and no other
+ * fields of the records (a `sift sample` line carries its whole few-shot prompt): per candidate its
+ * answer, and per question the tally and the gold.
+ */
+export type HeldVote = Pick<QuestionResult, 'questionId' | 'answers' | 'vote' | 'goldText' | 'gold' | 'correct' | 'majorityCorrect'>;
+
 /** A candidate line's place in its question's vote. */
 export interface CandidateVote {
-  result: QuestionResult;
+  result: HeldVote;
   /** Its index among the question's candidates. */
   position: number;
 }
@@ -36,14 +43,17 @@ export function candidateVotes(doc: SiftDocument, format: AnswerFormat): Map<num
     if (line.blank || !line.scorable) continue;
     try {
       // `line` holds the 0-based editor line here: it is only used as this map's key.
-      candidates.push({ record: checkCandidate(JSON.parse(line.text)), line: i });
+      const { question_id, candidate, answer, gold, sample_index } = checkCandidate(JSON.parse(line.text));
+      // Only what the vote reads; the candidate text is let go once its answer is read.
+      candidates.push({ record: { question_id, question: '', candidate, answer, gold, sample_index }, line: i });
     } catch {
       // Its diagnostics say what is wrong with it.
     }
   }
   const byLine = new Map<number, CandidateVote>();
-  for (const result of voteQuestions(candidates, { reading: { format } })) {
-    result.candidates.forEach((c, position) => byLine.set(c.line, { result, position }));
+  for (const { candidates: group, questionId, answers, vote, goldText, gold, correct, majorityCorrect } of voteQuestions(candidates, { reading: { format } })) {
+    const result: HeldVote = { questionId, answers, vote, goldText, gold, correct, majorityCorrect };
+    group.forEach((c, position) => byLine.set(c.line, { result, position }));
   }
   cache.set(doc, { version: doc.version, format, byLine });
   return byLine;
