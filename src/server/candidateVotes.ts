@@ -2,7 +2,10 @@ import type { AnswerFormat } from '../core/reasoning/answerFormats';
 import { checkCandidate } from '../core/reasoning/candidate';
 import { voteQuestions, type QuestionResult } from '../core/reasoning/questionVotes';
 import type { SourcedCandidate } from '../core/reasoning/readCandidates';
-import type { ScoreBucket } from '../protocol';
+import { candidatesOverview } from '../core/overview/candidates';
+import type { CandidatesOverview } from '../core/overview/types';
+import { candidateClass, CANDIDATE_CLASSES, type CandidateClass } from '../core/reasoning/candidateClass';
+import type { ScoreBucket, VoteColour } from '../protocol';
 import type { SiftDocument } from './document';
 import { BUCKET_COLOUR_NAMES } from './presentation';
 
@@ -24,6 +27,7 @@ interface Cached {
   version: number;
   format: AnswerFormat;
   byLine: Map<number, CandidateVote>;
+  questions: HeldVote[];
 }
 
 // One vote per document version and answer format: a hover or a screen of labels asks many times.
@@ -51,20 +55,18 @@ export function candidateVotes(doc: SiftDocument, format: AnswerFormat): Map<num
     }
   }
   const byLine = new Map<number, CandidateVote>();
+  const questions: HeldVote[] = [];
   for (const { candidates: group, questionId, answers, vote, goldText, gold, correct, majorityCorrect } of voteQuestions(candidates, { reading: { format } })) {
     const result: HeldVote = { questionId, answers, vote, goldText, gold, correct, majorityCorrect };
+    questions.push(result);
     group.forEach((c, position) => byLine.set(c.line, { result, position }));
   }
-  cache.set(doc, { version: doc.version, format, byLine });
+  cache.set(doc, { version: doc.version, format, byLine, questions });
   return byLine;
 }
 
-/** Where a candidate stands: its answer equals the gold answer; else it agrees with its question's majority; else neither. */
-export type VoteClass = 'correct' | 'majority' | 'minority';
-
-export function voteClass({ result, position }: CandidateVote): VoteClass {
-  if (result.correct?.[position] === true) return 'correct';
-  return result.vote.agrees[position] ? 'majority' : 'minority';
+export function voteClass({ result, position }: CandidateVote): CandidateClass {
+  return candidateClass(result.correct?.[position], result.vote.agrees[position]);
 }
 
 /**
@@ -72,16 +74,28 @@ export function voteClass({ result, position }: CandidateVote): VoteClass {
  * CANDIDATES line is coloured by the vote, not by its scores). Green: correct; yellow: kept by
  * self-consistency without being known correct; red: what self-consistency drops.
  */
-export const VOTE_BUCKETS: Record<VoteClass, Extract<ScoreBucket, 0 | 1 | 2 | 3 | 4>> = { correct: 0, majority: 2, minority: 4 };
+export const VOTE_BUCKETS: Record<CandidateClass, Extract<ScoreBucket, 0 | 1 | 2 | 3 | 4>> = { correct: 0, majority: 2, minority: 4 };
 
-/** The words for the colours of candidate lines, from VOTE_BUCKETS: the hover's and the overview's legend. */
+const CLASS_MEANINGS: Record<CandidateClass, string> = {
+  correct: 'correct (its answer equals the gold answer)',
+  majority: "not known correct, agrees with its question's majority answer (self-consistency keeps it)",
+  minority: 'neither (a minority answer, or no readable answer: self-consistency drops it)',
+};
+
+/** Each class with its colour bucket, the colour in words and what it means: the legends of the hover and the overview. */
+export function voteColours(): VoteColour[] {
+  return CANDIDATE_CLASSES.map((c) => ({ class: c, bucket: VOTE_BUCKETS[c], colour: BUCKET_COLOUR_NAMES[VOTE_BUCKETS[c]], meaning: CLASS_MEANINGS[c] }));
+}
+
+/** The words for the colours of candidate lines, for the hover. */
 export function voteLegend(): string {
-  const colour = (c: VoteClass): string => BUCKET_COLOUR_NAMES[VOTE_BUCKETS[c]];
-  return (
-    `**Colours** · a candidate is coloured by the vote, not by its scores: ${colour('correct')} = correct (its answer equals the gold answer); ` +
-    `${colour('majority')} = not known correct, agrees with its question's majority answer (self-consistency keeps it); ` +
-    `${colour('minority')} = neither (a minority answer, or no readable answer: self-consistency drops it).`
-  );
+  return `**Colours** · a candidate is coloured by the vote, not by its scores: ${voteColours().map((c) => `${c.colour} = ${c.meaning}`).join('; ')}.`;
+}
+
+/** The whole file's votes for the overview; undefined for a file that is not a CANDIDATES file. */
+export function candidatesSummary(doc: SiftDocument, format: AnswerFormat): CandidatesOverview | undefined {
+  if (!candidateVotes(doc, format)) return undefined;
+  return candidatesOverview(cache.get(doc)!.questions.map((q) => ({ agreement: q.vote.agreement, agrees: q.vote.agrees, correct: q.correct, majorityCorrect: q.majorityCorrect })));
 }
 
 function percent(x: number): string {
