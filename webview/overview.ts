@@ -13,7 +13,6 @@ import type { OverviewHostMessage, OverviewReportData, OverviewShow, OverviewWeb
 import { h, replaceChildren } from './dom';
 import { densityChart, histogramChart, themeColors, type RuleLine } from './overviewCharts';
 import { ruleForm } from './overviewControls';
-import { kindOfBucket } from '../src/client/buckets';
 import { METRIC_LABELS, METRIC_MEANINGS, RULE_LABELS, agreementSentence, binRows, candidatesSentence, counted, countsSentence, formatCount, formatValue, histogramSentence, shownMetrics, sortRows, type SortKey, type SortState } from './overviewModel';
 
 interface VsCodeApi {
@@ -125,8 +124,8 @@ function renderCharts(result: OverviewResult): void {
 /** A CANDIDATES file: the candidates by their colour in the editor, and the agreement distribution. */
 function candidateFigures(result: OverviewResult, colors: ReturnType<typeof themeColors>, pending: (() => void)[]): HTMLElement[] {
   const c = result.candidates!;
-  // The editor's line colours: overview.css takes them from the theme colours `sift.score.*` VS Code hands the webview as variables; a report has none and shows the words.
-  const swatch = (bucket: number): HTMLElement => h('span', { class: `swatch ${kindOfBucket(bucket)}`, attrs: { 'aria-hidden': 'true' } });
+  // The editor's line colours: overview.css takes them from the theme colours `sift.score.*` VS Code hands the webview; a report has none and shows the words.
+  const swatch = (bucket: number): HTMLElement => h('span', { class: `swatch bucket-${bucket}`, attrs: { 'aria-hidden': 'true' } });
   const counts: Record<string, number> = c.classes;
   const colours = h(
     'section',

@@ -78,6 +78,8 @@ export const candidateChecks = [
             { timeoutMs: 30_000 },
           );
           seen.push(tripleOf(checkColours(colours, theme, log)));
+          // The pointer away from the lines and the breadcrumbs, so no tooltip covers them.
+          await page.mouse.move(700, 800);
           await shot(`candidates-${tag}`);
         }
         await h.setColorTheme(page, 'Light 2026');
@@ -96,7 +98,7 @@ export const candidateChecks = [
         );
         const view = await frame.evaluate(() => ({
           sentence: document.querySelector('section.candidates p')?.textContent ?? '',
-          colours: [...document.querySelectorAll('.vote-colours li')].map(li => ({ text: li.textContent, swatch: getComputedStyle(li.querySelector('.swatch')).backgroundColor })),
+          colours: [...document.querySelectorAll('.vote-colours li')].map(li => ({ text: li.textContent, swatch: window.getComputedStyle(li.querySelector('.swatch')).backgroundColor })),
           captions: [...document.querySelectorAll('figcaption')].map(c => c.textContent),
           agreement: [...document.querySelectorAll('figure')].find(f => /Agreement/.test(f.textContent))?.querySelector('.summary')?.textContent ?? '',
         }));
