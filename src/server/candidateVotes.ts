@@ -1,4 +1,5 @@
 import type { AnswerFormat } from '../core/reasoning/answerFormats';
+import { readAnswer, type Answer } from '../core/reasoning/answers';
 import { checkCandidate } from '../core/reasoning/candidate';
 import { voteQuestions, type QuestionResult } from '../core/reasoning/questionVotes';
 import type { SourcedCandidate } from '../core/reasoning/readCandidates';
@@ -23,15 +24,31 @@ export interface CandidateVote {
   position: number;
 }
 
+/** A line as the vote needs it: the record without its texts, and its answer; null for a line that is not a valid candidate. */
+type ReadLine = { record: SourcedCandidate['record']; answer: Answer | null } | null;
+
 interface Cached {
   version: number;
   format: AnswerFormat;
   byLine: Map<number, CandidateVote>;
   questions: HeldVote[];
+  /** Each line text read (keys are the document's own strings): an edit reads only the lines it changed. */
+  byText: Map<string, ReadLine>;
 }
 
 // One vote per document version and answer format: a hover or a screen of labels asks many times.
 const cache = new WeakMap<SiftDocument, Cached>();
+
+function readLine(text: string, format: AnswerFormat): ReadLine {
+  try {
+    const { question_id, candidate, answer, gold, sample_index } = checkCandidate(JSON.parse(text));
+    // Only what the vote reads; the candidate text is let go once its answer is read.
+    return { record: { question_id, question: '', candidate: '', answer, gold, sample_index }, answer: readAnswer(candidate, { format }, answer) };
+  } catch {
+    // Its diagnostics say what is wrong with it.
+    return null;
+  }
+}
 
 /**
  * The vote of every candidate line of a CANDIDATES document (format `candidates`), by 0-based line;
@@ -41,27 +58,30 @@ export function candidateVotes(doc: SiftDocument, format: AnswerFormat): Map<num
   if (doc.records.format.name !== 'candidates') return undefined;
   const cached = cache.get(doc);
   if (cached && cached.version === doc.version && cached.format === format) return cached.byLine;
+  const earlier = cached?.format === format ? cached.byText : undefined;
+  const byText = new Map<string, ReadLine>();
   const candidates: SourcedCandidate[] = [];
+  const readAnswers = new Map<SourcedCandidate, Answer | null>();
   for (let i = 0; i < doc.records.lineCount; i++) {
     const line = doc.records.line(i)!;
     if (line.blank || !line.scorable) continue;
-    try {
-      // `line` holds the 0-based editor line here: it is only used as this map's key.
-      const { question_id, candidate, answer, gold, sample_index } = checkCandidate(JSON.parse(line.text));
-      // Only what the vote reads; the candidate text is let go once its answer is read.
-      candidates.push({ record: { question_id, question: '', candidate, answer, gold, sample_index }, line: i });
-    } catch {
-      // Its diagnostics say what is wrong with it.
-    }
+    let read = byText.get(line.text) ?? earlier?.get(line.text);
+    if (read === undefined) read = readLine(line.text, format);
+    byText.set(line.text, read);
+    if (read === null) continue;
+    // `line` holds the 0-based editor line here: it is only used as this map's key.
+    const candidate = { record: read.record, line: i };
+    candidates.push(candidate);
+    readAnswers.set(candidate, read.answer);
   }
   const byLine = new Map<number, CandidateVote>();
   const questions: HeldVote[] = [];
-  for (const { candidates: group, questionId, answers, vote, goldText, gold, correct, majorityCorrect } of voteQuestions(candidates, { reading: { format } })) {
+  for (const { candidates: group, questionId, answers, vote, goldText, gold, correct, majorityCorrect } of voteQuestions(candidates, { reading: { format }, answerOf: (c) => readAnswers.get(c) ?? null })) {
     const result: HeldVote = { questionId, answers, vote, goldText, gold, correct, majorityCorrect };
     questions.push(result);
     group.forEach((c, position) => byLine.set(c.line, { result, position }));
   }
-  cache.set(doc, { version: doc.version, format, byLine, questions });
+  cache.set(doc, { version: doc.version, format, byLine, questions, byText });
   return byLine;
 }
 

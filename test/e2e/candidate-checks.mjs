@@ -109,6 +109,8 @@ export const candidateChecks = [
         assert.ok(view.captions.includes('Agreement per question (share of the majority answer)'));
         // q1 and q3: 1 of 4 (a 25% share), q2: 3 of 4.
         assert.match(view.agreement, /^Agreement of 3 questions .*: 0 at 90% or more, 2 at 50% or less\./);
+        await page.mouse.move(700, 800);
+        await frame.evaluate(() => document.querySelector('section.candidates').scrollIntoView());
         await shot('candidates-overview');
       } finally {
         await h.setColorTheme(page, 'Light 2026').catch(() => {});
