@@ -13,7 +13,7 @@ import type { OverviewHostMessage, OverviewReportData, OverviewShow, OverviewWeb
 import { h, replaceChildren } from './dom';
 import { densityChart, histogramChart, themeColors, type RuleLine } from './overviewCharts';
 import { ruleForm } from './overviewControls';
-import { METRIC_LABELS, METRIC_MEANINGS, RULE_LABELS, binRows, counted, countsSentence, formatCount, formatValue, histogramSentence, shownMetrics, sortRows, type SortKey, type SortState } from './overviewModel';
+import { METRIC_LABELS, METRIC_MEANINGS, RULE_LABELS, agreementSentence, binRows, candidatesSentence, counted, countsSentence, formatCount, formatValue, histogramSentence, shownMetrics, sortRows, type SortKey, type SortState } from './overviewModel';
 
 interface VsCodeApi {
   postMessage(message: OverviewWebviewMessage): void;
@@ -94,6 +94,7 @@ function renderCharts(result: OverviewResult): void {
   const colors = themeColors();
   const pending: (() => void)[] = [];
   const figures: HTMLElement[] = [];
+  if (result.candidates) figures.push(...candidateFigures(result, colors, pending));
   for (const hist of result.histograms) {
     // The canvas is a picture of the table below it: screen readers get the sentence and the table.
     const plot = h('div', { class: 'plot', attrs: { 'aria-hidden': 'true' } });
@@ -118,6 +119,34 @@ function renderCharts(result: OverviewResult): void {
   replaceChildren(chartArea, figures);
   // uPlot sizes itself from its container, which must be in the page first.
   for (const draw of pending) draw();
+}
+
+/** A CANDIDATES file: the candidates by their colour in the editor, and the agreement distribution. */
+function candidateFigures(result: OverviewResult, colors: ReturnType<typeof themeColors>, pending: (() => void)[]): HTMLElement[] {
+  const c = result.candidates!;
+  // The editor's line colours: overview.css takes them from the theme colours `sift.score.*` VS Code hands the webview; a report has none and shows the words.
+  const swatch = (bucket: number): HTMLElement => h('span', { class: `swatch bucket-${bucket}`, attrs: { 'aria-hidden': 'true' } });
+  const counts: Record<string, number> = c.classes;
+  const colours = h(
+    'section',
+    { class: 'candidates', attrs: { 'aria-label': 'Candidates by vote' } },
+    h('h2', {}, 'Candidates by vote'),
+    h('p', {}, candidatesSentence(c)),
+    h('ul', { class: 'vote-colours' }, ...(result.voteColours ?? []).map((v) => h('li', {}, swatch(v.bucket), ` ${v.colour}: ${formatCount(counts[v.class] ?? 0)} ${v.meaning}`))),
+    h('p', {}, result.histograms.some((x) => x.metric === 'ds') ? 'DS weights of the candidates: the DS histogram below (IWSI keeps the lowest of the majority candidates).' : 'DS weights: not computed (set a DS valid set to see their distribution here).'),
+  );
+  const plot = h('div', { class: 'plot', attrs: { 'aria-hidden': 'true' } });
+  const rows = c.agreement.total.map((n, i) => ({ from: c.agreement.lo + i * c.agreement.width, to: c.agreement.lo + (i + 1) * c.agreement.width, n }));
+  const details = h(
+    'details',
+    {},
+    h('summary', {}, 'Agreement bins as a table'),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', { attrs: { scope: 'col' } }, 'From'), h('th', { attrs: { scope: 'col' } }, 'To'), h('th', { attrs: { scope: 'col' } }, 'Questions'))), h('tbody', {}, ...rows.map((r) => h('tr', {}, h('td', {}, formatValue(r.from)), h('td', {}, formatValue(r.to)), h('td', {}, formatCount(r.n)))))),
+  );
+  const agreement = figure('agreement', 'Agreement per question (share of the majority answer)', agreementSentence(c), plot, details);
+  const hist = { lo: c.agreement.lo, width: c.agreement.width, total: c.agreement.total, kept: c.agreement.total.map(() => 0) };
+  pending.push(() => charts.push(histogramChart(plot, hist, [], colors, 'agreement', 'questions')));
+  return [colours, agreement];
 }
 
 function renderDrops(result: OverviewResult): void {

@@ -85,8 +85,8 @@ function drawRules(u: uPlot, rules: readonly RuleLine[], colors: ChartColors): v
 
 const HEIGHT = 200;
 
-/** A histogram: every scored record in the muted colour, the kept ones over it in the accent colour. */
-export function histogramChart(target: HTMLElement, h: Histogram, rules: readonly RuleLine[], colors: ChartColors, xLabel: string): uPlot {
+/** A histogram: every scored record in the muted colour, the kept ones over it in the accent colour (`yLabel`: what is counted). */
+export function histogramChart(target: HTMLElement, h: Pick<Histogram, 'lo' | 'width' | 'total' | 'kept'>, rules: readonly RuleLine[], colors: ChartColors, xLabel: string, yLabel = 'records'): uPlot {
   const bins = h.total.length;
   const hi = h.lo + h.width * bins;
   const centres = h.total.map((_, i) => h.lo + (i + 0.5) * h.width);
@@ -109,7 +109,7 @@ export function histogramChart(target: HTMLElement, h: Histogram, rules: readonl
     legend: { show: false },
     cursor: { show: false },
     scales: { x: { time: false, range: [h.lo, hi] }, y: { range: [0, max * 1.08] } },
-    axes: axes(colors, xLabel, 'records'),
+    axes: axes(colors, xLabel, yLabel),
     series: [{}, { paths: () => null, points: { show: false } }],
     hooks: {
       draw: [

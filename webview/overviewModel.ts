@@ -4,7 +4,7 @@
  * these into elements; the unit tests run this file in Node.
  */
 import { decisiveDigits } from '../src/core/metrics/decisiveDigits';
-import type { Histogram, MetricName, OverviewCounts, OverviewResult, OverviewRow } from '../src/protocol/overview';
+import type { CandidatesOverview, Histogram, MetricName, OverviewCounts, OverviewResult, OverviewRow } from '../src/protocol/overview';
 
 export const METRIC_LABELS: Record<MetricName, string> = { ifd: 'IFD', rifd: 'r-IFD', ds: 'DS' };
 
@@ -98,4 +98,18 @@ export function sortRows(rows: readonly OverviewRow[], sort: SortState): Overvie
 export function shownMetrics(result: OverviewResult): MetricName[] {
   const withValues = new Set(result.histograms.map((h) => h.metric));
   return (['ifd', 'rifd', 'ds'] as MetricName[]).filter((m) => result.metrics.includes(m) || withValues.has(m));
+}
+
+/** The agreement distribution in one sentence, for the chart's label and screen readers. */
+export function agreementSentence(c: CandidatesOverview): string {
+  const unanimous = c.agreement.total[c.agreement.total.length - 1];
+  const half = c.agreement.total.slice(0, Math.floor(c.agreement.total.length / 2) + 1).reduce((a, b) => a + b, 0);
+  const none = c.noAnswer > 0 ? ` ${counted(c.noAnswer, 'question')} without any readable answer ${c.noAnswer === 1 ? 'has' : 'have'} no agreement.` : '';
+  return `Agreement of ${counted(c.questions - c.noAnswer, 'question')} (the majority answer's share of its readable answers): ${formatCount(unanimous)} at 90% or more, ${formatCount(half)} at 50% or less.${none}`;
+}
+
+/** The candidates by class and the majority vote against gold, in one sentence. */
+export function candidatesSentence(c: CandidatesOverview): string {
+  const gold = c.withGold > 0 ? ` Against gold: the majority answer is correct on ${formatCount(c.majorityCorrect)} of ${counted(c.withGold, 'question')} (${formatShare(c.majorityCorrect, c.withGold)}).` : ' No gold answers: nothing is known correct.';
+  return `${counted(c.candidates, 'candidate')} of ${counted(c.questions, 'question')}: ${formatCount(c.classes.correct)} correct, ${formatCount(c.classes.majority)} more agree with their majority, ${formatCount(c.classes.minority)} do not.${gold}`;
 }

@@ -39,6 +39,7 @@ export const Commands = {
   estimateReflection: 'sift.estimateReflection',
   reflectBatch: 'sift.reflectBatch',
   teacherBatches: 'sift.teacherBatches',
+  sampleQuestion: 'sift.sampleQuestion',
 } as const;
 
 function command<Args extends unknown[], Result>(id: (typeof Commands)[keyof typeof Commands], decode: (args: readonly unknown[]) => Args): ServerCommand<Args, Result> {
@@ -144,3 +145,20 @@ export const TeacherBatchesCommand = command<[jobsFile: string], PendingTeacherB
   if (typeof a[0] !== 'string') throw new CommandArgumentError(`expected the URI of a teacher batch file, got ${String(a[0])}`);
   return [a[0]];
 });
+
+/** What "Sample candidates for this question" wrote. */
+export interface SampleQuestionResult {
+  /** The CANDIDATES file beside the dataset (`<name>.candidates.jsonl`), as a path and a file URI. */
+  path: string;
+  uri: string;
+  /** Lines added to it (a line it already held is not added again). */
+  added: number;
+  /** The question's candidates (k). */
+  candidates: number;
+  /** Samples the student drew now, and samples found in the sample store. */
+  drawn: number;
+  stored: number;
+}
+
+/** The student samples k solutions for the question on `line` (settings `sampleK`, `sampleTemperature`, `sampleSeed`, `sampleMaxTokens`). */
+export const SampleQuestionCommand = documentCommand<[uri: string, line: number], SampleQuestionResult>(Commands.sampleQuestion, (a) => [uri(a[0]), line(a[1])]);

@@ -7,9 +7,10 @@
 import { RequestType } from 'vscode-languageserver-protocol';
 import type { DsRule, MetricName } from '../core/metrics/types';
 import type { OverviewData, OverviewRules } from '../core/overview/types';
+import type { CandidateClass } from '../core/reasoning/candidateClass';
 
 export type { DsRule, MetricName };
-export type { Density, DropCount, Histogram, OverviewCounts, OverviewData, OverviewRow, OverviewRules } from '../core/overview/types';
+export type { CandidatesOverview, Density, DropCount, Histogram, OverviewCounts, OverviewData, OverviewRow, OverviewRules } from '../core/overview/types';
 
 /**
  * The VS Code client's command that opens the overview ([uri?]): the hover links to it. A client
@@ -33,6 +34,16 @@ export interface OverviewResult extends OverviewData {
   dsRule: DsRule;
   /** Scoring of the file is still under way (more scores will come: ScoresChanged). */
   scoring: boolean;
+  /** A CANDIDATES file: the colours its lines take in the editor, for the legend. */
+  voteColours?: VoteColour[];
+}
+
+/** A candidate class's colour in the editor: the score colour bucket (0 = best ... 4 = worst), in words, and what it means. */
+export interface VoteColour {
+  class: CandidateClass;
+  bucket: 0 | 1 | 2 | 3 | 4;
+  colour: string;
+  meaning: string;
 }
 
 export const OverviewRequest = new RequestType<OverviewParams, OverviewResult, void>('sift/overview');

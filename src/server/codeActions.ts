@@ -2,6 +2,7 @@ import { CodeActionKind, type CodeAction, type Diagnostic, type Range, type Work
 import { Commands } from '../protocol';
 import type { ReflectionMode } from '../protocol/reflectionView';
 import type { SiftDocument } from './document';
+import { isQuestionRecord } from './sampleQuestion';
 
 /**
  * The range that deletes line `index` with its terminator: from its start to the start of the next
@@ -78,6 +79,10 @@ export function codeActions(doc: SiftDocument, range: Range, diagnostics: Diagno
       if (reflect.apply) args.push({ apply: true });
       actions.push({ title, kind: CodeActionKind.RefactorRewrite, command: { title, command: Commands.reflect, arguments: args } });
     }
+  }
+  if (isQuestionRecord(doc, first)) {
+    const title = 'Sample candidates for this question';
+    actions.push({ title, kind: CodeActionKind.Refactor, command: { title, command: Commands.sampleQuestion, arguments: [doc.uri, first] } });
   }
   const drop: CodeAction = {
     title: 'Drop record',

@@ -13,6 +13,7 @@ import {
   ErrorReasons,
   ReflectBatchCommand,
   ReflectCommand,
+  SampleQuestionCommand,
   TeacherBatchesCommand,
   ScoreFileCommand,
   ScoreLinesCommand,
@@ -31,6 +32,7 @@ import { errorMessage, type ServerLog } from './log';
 import type { CommandContext, Progress } from './progress';
 import type { Publisher } from './publisher';
 import { NoTeacherError, ReflectionRequestError, type Reflections } from './reflection';
+import { SampleQuestionError, sampleQuestion } from './sampleQuestion';
 import type { Scorers, Stores } from './resources';
 import { displayName, type ScoringJobs } from './scoringJobs';
 import type { StoredScores } from './storedScores';
@@ -52,6 +54,10 @@ export interface CommandDeps {
   stored: StoredScores;
   publisher: Publisher;
   progress: Progress;
+  /** The student's API key (from the client's secret storage; never logged). */
+  apiKey(): string | undefined;
+  /** Where the bundled model is. */
+  packageRoot(): string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any command: its own types are checked where it is declared
@@ -135,6 +141,28 @@ export class ServerCommands {
           progress.done();
         }
       }),
+      sampleQuestion: entry(SampleQuestionCommand, async ([uri, line], ctx) => {
+        const doc = this.requireDoc(uri);
+        const progress = await deps.progress.forCommand(`Sift: sampling candidates for line ${line + 1} of ${displayName(doc)}`, ctx);
+        try {
+          const result = await sampleQuestion(doc, line, {
+            settings: deps.settingsFor(doc),
+            apiKey: deps.apiKey(),
+            packageRoot: deps.packageRoot(),
+            signal: progress.signal,
+            report: progress.report,
+            log: (message) => deps.log.info(message),
+          });
+          const message = `Sampled ${result.candidates} candidate(s) for line ${line + 1} (${result.drawn} drawn, ${result.stored} from the sample store): ${result.added} added to ${result.path}`;
+          deps.log.info(message);
+          deps.connection.window.showInformationMessage(message);
+          // Opened beside the dataset; an editor without window/showDocument opens it itself from the result.
+          deps.connection.window.showDocument({ uri: result.uri, takeFocus: true }).catch(() => undefined);
+          return result;
+        } finally {
+          progress.done();
+        }
+      }),
     } satisfies Record<keyof typeof Commands, Entry>;
     this.table = new Map(Object.values(entries).map((e) => [e.command.id, e]));
   }
@@ -152,7 +180,7 @@ export class ServerCommands {
       return await found.run(found.command.decode(args), ctx);
     } catch (error) {
       if (error instanceof ResponseError) throw error;
-      if (error instanceof CommandArgumentError || error instanceof FilterError || error instanceof ReflectionRequestError) {
+      if (error instanceof CommandArgumentError || error instanceof FilterError || error instanceof ReflectionRequestError || error instanceof SampleQuestionError) {
         throw new ResponseError(ErrorCodes.InvalidParams, error.message);
       }
       if (error instanceof NoTeacherError) throw new ResponseError(ErrorCodes.InvalidRequest, error.message, { reason: ErrorReasons.noTeacher });

@@ -4,7 +4,7 @@ import type { RecordScore } from '../core/scoring/recordScore';
 import type { SpanKind } from '../core/scoring/plan';
 import { Commands, OVERVIEW_COMMAND, type SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
-import { candidateVotes, voteHover } from './candidateVotes';
+import { candidateVotes, voteHover, voteLegend } from './candidateVotes';
 import { turnsHover } from './hoverTurns';
 import { formatCount, legendText, METRIC_LABELS, ordinal } from './presentation';
 
@@ -67,7 +67,7 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
     else if (doc.waiting.has(line.text)) parts.push('**Sift** · waiting for the scoring endpoint, which did not answer: this record is scored as soon as it answers again.');
     else if (failure !== undefined) parts.push(`**Sift** · this record could not be scored: ${escape(failure)}`);
     else parts.push('**Sift** · not scored yet.');
-    if (voteText) parts.push(voteText);
+    if (voteText) parts.push(voteText, voteLegend());
     if (!doc.pending.has(line.text)) links.push(scoreNow);
     links.push(reflect, drop);
     return [...parts, actions(links, ctx)].join('\n\n');
@@ -77,7 +77,7 @@ export function recordHover(doc: SiftDocument, index: number, ctx: HoverContext)
   for (const metric of ctx.settings.metrics) parts.push(metricSection(doc, metric, score, ctx));
   parts.push(...turnsHover(score, ctx.settings));
   parts.push(provenance(score, ctx));
-  parts.push(legendText(ctx.settings));
+  parts.push(legendText(ctx.settings, voteText ? voteLegend() : undefined));
   links.push(reflect, drop);
   links.push(`[Dataset overview](command:${OVERVIEW_COMMAND}?${uriArg([doc.uri])} "Histograms, the selection rules and what they keep")`);
   parts.push(actions(links, ctx));

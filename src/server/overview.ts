@@ -1,6 +1,7 @@
 import { ErrorCodes, ResponseError } from 'vscode-languageserver';
 import { datasetOverview, type OverviewRecord } from '../core/overview/aggregate';
 import { ErrorReasons, type OverviewParams, type OverviewResult, type SiftSettings } from '../protocol';
+import { candidatesSummary, voteColours } from './candidateVotes';
 import type { SiftDocument } from './document';
 import { scoringConfig } from './settings';
 import type { StoredScores } from './storedScores';
@@ -39,6 +40,11 @@ export function documentOverview(doc: SiftDocument, params: OverviewParams, deps
   const { records, invalid } = overviewRecords(doc);
   const rows = Math.min(200, Math.max(1, Math.floor(params.rows ?? 20)));
   const data = datasetOverview(records, invalid, params.rules ?? {}, { dsRule: deps.settings.dsRule, rows });
+  const candidates = candidatesSummary(doc, deps.settings.answerFormat);
+  if (candidates) {
+    data.candidates = candidates;
+    return { ...data, voteColours: voteColours(), version: doc.version, metrics: scoringConfig(deps.settings).metrics, dsRule: deps.settings.dsRule, scoring: deps.scoring };
+  }
   return { ...data, version: doc.version, metrics: scoringConfig(deps.settings).metrics, dsRule: deps.settings.dsRule, scoring: deps.scoring };
 }
 

@@ -157,19 +157,28 @@ function nextBelow(x: number): number {
 }
 
 /**
+ * The colour of each bucket in words, as the client's theme colours `sift.score.*` draw them in the
+ * default themes (package.json `contributes.colors`): what the legends say.
+ */
+export const BUCKET_COLOUR_NAMES: Record<0 | 1 | 2 | 3 | 4, string> = { 0: 'green', 1: 'light green', 2: 'yellow', 3: 'orange', 4: 'red' };
+
+/**
  * The legend of the colours and numbers, in words, for the hover: what each colour means under the
  * current `colorBy`, which direction of each shown metric is good and where its rule cuts, and what
  * the percentile ranks. Follows `bucketOf` (one place says what good means; this says it in words).
+ * `colours` replaces the colour sentence where something else colours the line (a candidate's vote).
  */
-export function legendText(settings: Pick<SiftSettings, 'metrics' | 'colorBy' | 'ifdWarnAt'>): string {
+export function legendText(settings: Pick<SiftSettings, 'metrics' | 'colorBy' | 'ifdWarnAt'>, colours?: string): string {
   const colouredBy = METRIC_LABELS[primaryMetric(settings.metrics)];
   const how =
     settings.colorBy === 'percentile'
       ? `by its rank among this file's scored records`
       : `by fixed cut points of its value`;
   const warn = String(settings.ifdWarnAt);
+  const c = BUCKET_COLOUR_NAMES;
   const lines = [
-    `**Legend** · the dot and label are coloured by ${colouredBy}, ${how}: green = best for the student, then light green, yellow, orange; red = the rule below drops it; grey = not scored yet or no value.`,
+    colours ??
+    `**Legend** · the dot and label are coloured by ${colouredBy}, ${how}: ${c[0]} = best for the student, then ${c[1]}, ${c[2]}, ${c[3]}; ${c[4]} = the rule below drops it; grey = not scored yet or no value.`,
   ];
   const words: Record<MetricName, string> = {
     ifd: `**IFD** (instruction-following difficulty): below ${warn}, higher is better (a hard pair the instruction helps with); ≥ ${warn} the instruction does not help, and the filter \`IFD < ${warn}\` drops it.`,

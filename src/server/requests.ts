@@ -3,7 +3,7 @@ import type { LineRecord } from '../core/document/documentRecords';
 import type { RecordScore } from '../core/scoring/recordScore';
 import type { LineScore, LineScoresParams, LineScoresResult, SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
-import { candidateVotes, voteLabel } from './candidateVotes';
+import { candidateVotes, voteClass, voteLabel, VOTE_BUCKETS, type CandidateVote } from './candidateVotes';
 import { recordHover } from './hover';
 import { bucketOf, FAILED_LABEL, WAITING_LABEL, PENDING_LABEL, primaryMetric, scoreLabel } from './presentation';
 import { recordState } from './recordState';
@@ -26,6 +26,8 @@ interface LineLabel {
   text: string;
   score?: RecordScore;
   pending?: boolean;
+  /** A CANDIDATES line's place in its question's vote: it decides the colour. */
+  vote?: CandidateVote;
 }
 
 /**
@@ -73,7 +75,9 @@ export class Requests {
       const label = this.lineLabel(doc, doc.records.line(i)!, i);
       if (!label) continue;
       let bucket: LineScore['bucket'] = label.pending ? -1 : -2;
-      if (label.score) {
+      if (label.vote) {
+        bucket = VOTE_BUCKETS[voteClass(label.vote)];
+      } else if (label.score) {
         const value = label.score.metrics[metric]?.value;
         bucket = bucketOf(value, metric, settings, settings.colorBy === 'percentile' ? doc.values(metric) : undefined);
       }
@@ -110,7 +114,7 @@ export class Requests {
     const vote = candidateVotes(doc, settings.answerFormat)?.get(index);
     if (!vote) return label;
     const text = voteLabel(vote);
-    return label ? { ...label, text: `${label.text} · ${text}` } : { text };
+    return label ? { ...label, text: `${label.text} · ${text}`, vote } : { text, vote };
   }
 
   private scoreLineLabel(doc: SiftDocument, line: LineRecord): LineLabel | undefined {

@@ -174,6 +174,8 @@ export class SiftServer {
       stored: this.stored,
       publisher: this.publisher,
       progress: this.progress,
+      apiKey: () => this.apiKey,
+      packageRoot: () => this.root,
     });
   }
 

@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as h from './harness.mjs';
 import { healthChecks } from './health-checks.mjs';
+import { candidateChecks } from './candidate-checks.mjs';
 import { overviewChecks } from './overview-checks.mjs';
 import { recordChecks } from './record-checks.mjs';
 import { reflectionChecks } from './reflection-checks.mjs';
@@ -217,6 +218,7 @@ export const checks = [
     },
   },
   ...overviewChecks,
+  ...candidateChecks,
   ...recordChecks,
   ...reflectionChecks,
 ];

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { InlayHint, MarkupContent } from 'vscode-languageserver-protocol';
+import { OverviewRequest, type OverviewResult } from '../../src/protocol';
 import { repoRoot, tempDir } from '../helpers/paths';
 import { TestClient } from './lspClient';
 
@@ -87,4 +88,96 @@ test('a CANDIDATES file: no problems, the vote at each line end, right or wrong 
   const after = (await client.inlayHints(uri, 4, 7)) as InlayHint[];
   assert.deepEqual(after.map((h) => String(h.label)), Array(4).fill('3 · majority 4/4 · correct'));
   assert.match(await hoverText(uri, 6), /Majority `3`: 4 of 4, agreement 100%; normalised entropy 0\.000/);
+});
+
+/**
+ * The vote counted here by hand from the candidate texts (a final `A: N` line, as grade-school-math
+ * writes its solutions; the gold from the gold solution the same way), not by core's vote: the
+ * first answer seen wins a tie.
+ */
+function handVote(text: string): { classes: ('correct' | 'majority' | 'minority')[]; agreements: (number | null)[]; majorityCorrect: number } {
+  const rows = text.trim().split('\n').map((l) => JSON.parse(l) as { question_id: string; candidate: string; gold: string });
+  const finalAnswer = (s: string): string | null => {
+    const m = /\nA: \$?(-?[\d,]*\.?\d+)\s*$/.exec(s);
+    return m ? String(Number(m[1].replace(/,/g, ''))) : null;
+  };
+  const majority = new Map<string, string | null>();
+  const agreements: (number | null)[] = [];
+  let majorityCorrect = 0;
+  for (const id of new Set(rows.map((r) => r.question_id))) {
+    const counts = new Map<string, number>();
+    const mine = rows.filter((x) => x.question_id === id);
+    for (const r of mine) {
+      const a = finalAnswer(r.candidate);
+      if (a !== null) counts.set(a, (counts.get(a) ?? 0) + 1);
+    }
+    let best: string | null = null;
+    for (const [a, n] of counts) if (best === null || n > counts.get(best)!) best = a;
+    majority.set(id, best);
+    const readable = [...counts.values()].reduce((a, b) => a + b, 0);
+    agreements.push(best === null ? null : counts.get(best)! / readable);
+    if (best !== null && best === finalAnswer(mine[0].gold)) majorityCorrect++;
+  }
+  const classes = rows.map((r) => {
+    const a = finalAnswer(r.candidate);
+    if (a !== null && a === finalAnswer(r.gold)) return 'correct' as const;
+    return a !== null && a === majority.get(r.question_id) ? ('majority' as const) : ('minority' as const);
+  });
+  return { classes, agreements, majorityCorrect };
+}
+
+test('candidate lines are coloured by the vote: correct green, majority yellow, minority red, as a hand count says', async () => {
+  const { text } = candidatesFile();
+  const path = join(dir, 'coloured.jsonl');
+  writeFileSync(path, text);
+  const uri = await client.open(path, text);
+  const expected = handVote(text).classes;
+  assert.equal(expected.length, 36);
+  // Every class occurs, so a colouring that ignored one of them would fail.
+  for (const c of ['correct', 'majority', 'minority'] as const) assert.ok(expected.includes(c), c);
+  const reply = await client.lineScores(uri, 0, 35);
+  assert.equal(reply.scores.length, 36);
+  const bucketOfClass = { correct: 0, majority: 2, minority: 4 };
+  reply.scores.forEach((s, i) => assert.equal(s.bucket, bucketOfClass[expected[i]], `line ${i + 1} (${expected[i]}): ${s.label}`));
+  // The hover says what the colours mean in words.
+  const hover = await hoverText(uri, 0);
+  assert.match(hover, /\*\*Colours\*\* · a candidate is coloured by the vote.*green = correct.*yellow = .*majority.*red = neither/);
+  await client.close(uri);
+});
+
+test('the overview of a CANDIDATES file: agreement per question in tenths and the candidates by colour, as a hand count says', async () => {
+  const { text } = candidatesFile();
+  const path = join(dir, 'overview.jsonl');
+  writeFileSync(path, text);
+  const uri = await client.open(path, text);
+  const hand = handVote(text);
+  const overview: OverviewResult = await client.connection.sendRequest(OverviewRequest, { uri, rules: {} });
+  const c = overview.candidates!;
+  assert.ok(c, 'a candidates file has a candidates section');
+  assert.equal(c.questions, hand.agreements.length);
+  assert.equal(c.candidates, 36);
+  // Tenths: [0, 0.1), ..., [0.9, 1]; a unanimous question (1) is in the last.
+  const bins = Array<number>(10).fill(0);
+  for (const a of hand.agreements) if (a !== null) bins[a === 1 ? 9 : Math.floor(a * 10)]++;
+  assert.deepEqual(c.agreement.total, bins);
+  assert.ok(bins.filter((n) => n > 0).length >= 3, `the slice spreads over several bins: ${bins.join(' ')}`);
+  assert.equal(c.noAnswer, hand.agreements.filter((a) => a === null).length);
+  const count = (k: string): number => hand.classes.filter((x) => x === k).length;
+  assert.deepEqual(c.classes, { correct: count('correct'), majority: count('majority'), minority: count('minority') });
+  assert.equal(c.withGold, hand.agreements.length);
+  assert.equal(c.majorityCorrect, hand.majorityCorrect);
+  // The legend names the colours the lines take, with their bucket.
+  assert.deepEqual(overview.voteColours!.map((v) => [v.class, v.bucket, v.colour]), [['correct', 0, 'green'], ['majority', 2, 'yellow'], ['minority', 4, 'red']]);
+  await client.close(uri);
+});
+
+test('the overview of a dataset that is not a CANDIDATES file has no candidates section', async () => {
+  const path = join(dir, 'plain.jsonl');
+  const text = JSON.stringify({ instruction: 'Add 2 and 3.', output: '5' }) + '\n';
+  writeFileSync(path, text);
+  const uri = await client.open(path, text);
+  const overview: OverviewResult = await client.connection.sendRequest(OverviewRequest, { uri, rules: {} });
+  assert.equal(overview.candidates, undefined);
+  assert.equal(overview.voteColours, undefined);
+  await client.close(uri);
 });

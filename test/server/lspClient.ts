@@ -24,6 +24,7 @@ import {
   InlayHintRequest,
   LogMessageNotification,
   PublishDiagnosticsNotification,
+  ShowDocumentRequest,
   ShowMessageNotification,
   ShutdownRequest,
   StreamMessageReader,
@@ -108,6 +109,8 @@ export class TestClient {
   scoresChanged = 0;
   /** Every workspace/configuration request's items, in order. */
   readonly configurationRequests: ConfigurationItem[][] = [];
+  /** URIs the server asked the editor to open (window/showDocument). */
+  readonly shownDocuments: string[] = [];
   /** What workspace/configuration answers (StartOptions.settings and .folders). */
   configuration: { settings: Partial<SiftSettings> | null; folders: FolderSettings[] } = { settings: {}, folders: [] };
   stderr = '';
@@ -146,6 +149,12 @@ export class TestClient {
         this.wake();
       });
       return null;
+    });
+
+    c.onRequest(ShowDocumentRequest.type, (p) => {
+      this.shownDocuments.push(p.uri);
+      this.wake();
+      return { success: true };
     });
 
     c.onRequest(InlayHintRefreshRequest.type, () => {

@@ -74,6 +74,24 @@ export interface DropCount {
   noValue: number;
 }
 
+/**
+ * A CANDIDATES file's votes (one question, several sampled solutions): how strongly each question's
+ * candidates agree, and the candidates by their place in the vote (the editor's colours).
+ */
+export interface CandidatesOverview {
+  questions: number;
+  candidates: number;
+  /** Questions where no candidate has a readable answer: they have no agreement. */
+  noAnswer: number;
+  /** Questions per bin of agreement (the majority's share of the readable answers), equal bins over [0, 1]; 1 is in the last bin. */
+  agreement: { lo: number; width: number; total: number[] };
+  /** Candidates by class: correct (matches gold), else majority, else minority. */
+  classes: { correct: number; majority: number; minority: number };
+  /** Questions with a readable gold answer, and of them those whose majority answer is correct. */
+  withGold: number;
+  majorityCorrect: number;
+}
+
 export interface OverviewData {
   counts: OverviewCounts;
   dropped: DropCount[];
@@ -87,4 +105,6 @@ export interface OverviewData {
   worst: OverviewRow[];
   /** Kept records, in the order the selection prefers them. */
   best: OverviewRow[];
+  /** A CANDIDATES file: its votes (the DS distribution is the `ds` histogram, once DS is scored). */
+  candidates?: CandidatesOverview;
 }

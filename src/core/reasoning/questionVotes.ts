@@ -30,6 +30,8 @@ export interface VoteOptions {
   /** Per candidate score in (0, 1] for a weighted vote, keyed by the candidate object. */
   scoreOf?: (candidate: SourcedCandidate) => number | null;
   weightForm?: WeightForm;
+  /** A candidate's answer when the caller has read it already (the editor reads each line once); default: read with `reading`. */
+  answerOf?: (candidate: SourcedCandidate) => Answer | null;
 }
 
 /** The first `gold` among a question's candidates. */
@@ -41,7 +43,7 @@ export function candidateGold(group: SourcedCandidate[]): string | undefined {
 export function voteQuestions(candidates: readonly SourcedCandidate[], options: VoteOptions): QuestionResult[] {
   const goldOf = options.goldOf ?? candidateGold;
   return groupByQuestion(candidates).map((group) => {
-    const answers = group.map((c) => readAnswer(c.record.candidate, options.reading, c.record.answer));
+    const answers = group.map((c) => (options.answerOf ? options.answerOf(c) : readAnswer(c.record.candidate, options.reading, c.record.answer)));
     const result: QuestionResult = {
       questionId: group[0].record.question_id,
       question: group[0].record.question,

@@ -34,8 +34,6 @@ export interface QuestionProblem {
  * lacks a non-empty question string, is a problem naming the line, and the others are read.
  */
 export async function readQuestions(path: string, fields: QuestionFields = {}): Promise<{ questions: Question[]; problems: QuestionProblem[] }> {
-  const questionPath = fields.question ?? 'question';
-  const goldPath = fields.gold ?? 'answer';
   const questions: Question[] = [];
   const problems: QuestionProblem[] = [];
   const seenIds = new Map<string, number>();
@@ -48,36 +46,12 @@ export async function readQuestions(path: string, fields: QuestionFields = {}): 
       problem(`byte ${source.invalidUtf8.byteColumn + 1} of the line is not valid UTF-8`);
       continue;
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(source.text);
-    } catch (error) {
-      problem(`not valid JSON: ${(error as Error).message}`);
+    const read = parseQuestionLine(source.text, source.line, fields);
+    if ('message' in read) {
+      problems.push(read);
       continue;
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problem(`expected a JSON object with a "${questionPath}" field`);
-      continue;
-    }
-    const question = resolvePath(value, questionPath);
-    if (question.kind !== 'found') {
-      problem(`no "${questionPath}" field (set --question-field to the field that holds the question)`);
-      continue;
-    }
-    if (typeof question.value !== 'string' || question.value.trim() === '') {
-      problem(`"${questionPath}" must be a non-empty string`);
-      continue;
-    }
-    const entry: Question = { line: source.line, id: `line-${source.line}`, question: question.value };
-    const gold = resolvePath(value, goldPath);
-    if (gold.kind === 'found' && gold.value !== null) {
-      if (typeof gold.value === 'string') entry.gold = gold.value;
-      else if (typeof gold.value === 'number' && Number.isFinite(gold.value)) entry.gold = String(gold.value);
-      else {
-        problem(`"${goldPath}" must be a string or a number (the reference answer), or null`);
-        continue;
-      }
-    }
+    const { entry, value } = read;
     if (fields.id !== undefined) {
       const id = resolvePath(value, fields.id);
       if (id.kind !== 'found' || !(typeof id.value === 'string' || typeof id.value === 'number')) {
@@ -95,4 +69,38 @@ export async function readQuestions(path: string, fields: QuestionFields = {}): 
     questions.push(entry);
   }
   return { questions, problems };
+}
+
+/**
+ * One line of a QUESTIONS file as a question (its id `line-N`; `--id-field` is applied by
+ * readQuestions), or the problem with it. The editor's "Sample candidates for this question" reads
+ * a record with this, so it takes the line exactly as `sift sample` does.
+ */
+export function readQuestionLine(text: string, line: number, fields: QuestionFields = {}): Question | QuestionProblem {
+  const read = parseQuestionLine(text, line, fields);
+  return 'message' in read ? read : read.entry;
+}
+
+function parseQuestionLine(text: string, line: number, fields: QuestionFields): { entry: Question; value: object } | QuestionProblem {
+  const questionPath = fields.question ?? 'question';
+  const goldPath = fields.gold ?? 'answer';
+  const problem = (message: string): QuestionProblem => ({ line, message });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return problem(`not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return problem(`expected a JSON object with a "${questionPath}" field`);
+  const question = resolvePath(value, questionPath);
+  if (question.kind !== 'found') return problem(`no "${questionPath}" field (set --question-field to the field that holds the question)`);
+  if (typeof question.value !== 'string' || question.value.trim() === '') return problem(`"${questionPath}" must be a non-empty string`);
+  const entry: Question = { line, id: `line-${line}`, question: question.value };
+  const gold = resolvePath(value, goldPath);
+  if (gold.kind === 'found' && gold.value !== null) {
+    if (typeof gold.value === 'string') entry.gold = gold.value;
+    else if (typeof gold.value === 'number' && Number.isFinite(gold.value)) entry.gold = String(gold.value);
+    else return problem(`"${goldPath}" must be a string or a number (the reference answer), or null`);
+  }
+  return { entry, value };
 }
