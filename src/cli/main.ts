@@ -53,8 +53,8 @@ function addScoringOptions(command: Command, scope: 'dataset' | 'candidates' = '
   }
   return command
     .addOption(new Option('--ds-rule <rule>', 'DS weight rule: paper (IWSI Eqs. 3-5) or repo (released code)').choices(S.dsRule.values).default(S.dsRule.default))
-    .option('--no-cache', 'bypass the score store (.sift/scores.jsonl beside the dataset)')
-    .option('--store <file>', 'score store file (default: .sift/scores.jsonl beside the dataset)')
+    .option('--no-cache', 'bypass the score store (.sift/sift.db beside the dataset)')
+    .option('--store <file>', 'score store database (default: .sift/sift.db beside the dataset)')
     .option('--threads <n>', 'CPU threads for the local backend (default: all cores)')
     .option('-q, --quiet', 'no progress output');
 }

@@ -305,6 +305,7 @@ export class SiftServer {
     // The VS Code client starts the server with a workspace that holds a dataset, before one is
     // opened: start llama.cpp now (a second or so), so that opening a dataset only loads its model.
     void this.scorers.warmUp();
+    this.stored.watch();
     if (this.caps.workspaceFolders) {
       this.connection.workspace.onDidChangeWorkspaceFolders(() =>
         this.connection.workspace.getWorkspaceFolders().then(
@@ -410,6 +411,7 @@ export class SiftServer {
     this.documents.dispose();
     this.publisher.dispose();
     await this.jobs.scheduler.idle();
+    this.stored.dispose();
     await this.stores.flushAll();
     await this.reflections.flush();
     await this.scorers.dispose();

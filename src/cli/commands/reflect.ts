@@ -80,7 +80,7 @@ export function registerReflect(command: Command): Command {
     .option('--prompts <file>', 'override the teacher prompts: a .json (or .js) file with instruction / response / responseWithInput {system, user} templates')
     .option('--gate', 'the released selection rule: keep only rewritten pairs with IFD < 1 and r-IFD < 1, drop the other records')
     .option('--no-reflection-cache', 'ignore and do not write the reflection cache')
-    .option('--reflection-cache-file <file>', 'reflection cache (default: .sift/reflections.jsonl beside the dataset)')
+    .option('--reflection-cache-file <file>', 'reflection cache database (default: .sift/sift.db beside the dataset, with the scores)')
     .option('--report <file>', 'write a JSON report of every decision: candidates, scores, reasons, fallbacks, token usage')
     .option('--batch', 'send the teacher requests through the Batch API: about half the price, results within 24 h; the same command picks up a pending batch')
     .addOption(new Option('--batch-retry <how>', 'failed or expired batch requests: sent again in another batch, asked synchronously, or reported by line').choices([...BATCH_RETRIES]).default('batch'))
@@ -254,7 +254,7 @@ function reflectOutputPath(datasetPath: string, settings: ResolvedScoreSettings,
 /** The reflection cache the flags ask for (none on disk with `--no-reflection-cache`). */
 async function openReflectionCache(datasetPath: string, flags: ReflectFlags, say: (text: string) => void): Promise<ReflectionCache> {
   const cache = flags.reflectionCache ? await ReflectionCache.open(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
-  if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the reflection cache were ignored (a torn write is expected after a crash)`);
+  if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the old reflections.jsonl were ignored (a torn write is expected after a crash)`);
   if (cache.path) cache.onWriteStatus = warnOnWriteFailure('the reflection cache', cache.path);
   return cache;
 }

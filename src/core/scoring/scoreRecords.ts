@@ -400,7 +400,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
     const flat = spanKinds.flatMap((kind) => [losses[kind]?.mean ?? Number.NaN, losses[kind]?.n ?? 0]);
     const unscorable = spanKinds.some((kind) => losses[kind]?.unscorable) ? spanKinds.map((kind) => losses[kind]?.unscorable ?? null) : undefined;
     const noted = notes.size > 0 ? { notes: [...notes] } : {};
-    store.put(pending.key, { losses: flat, truncated, at, ...(unscorable ? { unscorable } : {}), ...noted });
+    store.put(pending.key, { losses: flat, truncated, at, ...(unscorable ? { unscorable } : {}), ...noted }, { modelId: scorer.modelId, metric: pending.metric });
     record.done[pending.metric] = { ok: true, losses, truncated, at, cached: false, ...noted };
   }
   if (options.exporter && exported.length > 0) await options.exporter.add(sequences, exported);
