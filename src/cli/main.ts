@@ -11,6 +11,7 @@ import { registerSample } from './commands/sample';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
+import { registerStore } from './commands/store';
 import { SHARE_RULE } from '../core/metrics/share';
 import { SCORING_SETTINGS as S } from '../protocol/settings';
 import { CANDIDATE_INPUTS } from '../core/reasoning/readCandidates';
@@ -154,6 +155,7 @@ export function buildProgram(): Command {
 
   registerSample(program);
   registerModel(program);
+  registerStore(program);
   return program;
 }
 

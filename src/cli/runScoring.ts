@@ -137,7 +137,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
  */
 export async function openScoreStore(datasetPath: string, settings: ResolvedScoreSettings, quiet: boolean | undefined): Promise<ScoreStore> {
   if (!settings.useCache) return ScoreStore.memory();
-  const store = await ScoreStore.open(scoreStorePath(datasetPath, settings), { dataset: datasetPath });
+  const store = await ScoreStore.openOrKeepInMemory(scoreStorePath(datasetPath, settings), { dataset: datasetPath });
   if (store.importedLegacy > 0 && !quiet) {
     process.stderr.write(`note: imported ${store.importedLegacy} score(s) from the old .sift/scores.jsonl into ${displayPath(store.path!)} (the old file is left as it is)\n`);
   }

@@ -225,7 +225,7 @@ export class Stores {
     let store = this.open.get(datasetPath);
     if (!store) {
       const path = defaultStorePath(datasetPath);
-      store = ScoreStore.open(path, { dataset: datasetPath });
+      store = ScoreStore.openOrKeepInMemory(path, { dataset: datasetPath });
       this.open.set(datasetPath, store);
       store.then(
         (s) => {

@@ -253,7 +253,7 @@ function reflectOutputPath(datasetPath: string, settings: ResolvedScoreSettings,
 
 /** The reflection cache the flags ask for (none on disk with `--no-reflection-cache`). */
 async function openReflectionCache(datasetPath: string, flags: ReflectFlags, say: (text: string) => void): Promise<ReflectionCache> {
-  const cache = flags.reflectionCache ? await ReflectionCache.open(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
+  const cache = flags.reflectionCache ? await ReflectionCache.openOrKeepInMemory(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
   if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the old reflections.jsonl were ignored (a torn write is expected after a crash)`);
   if (cache.path) cache.onWriteStatus = warnOnWriteFailure('the reflection cache', cache.path);
   return cache;

@@ -71,6 +71,12 @@ export class ReflectionCache {
   /** Legacy lines that could not be read when they were imported (torn writes, hand edits). */
   skippedLines = 0;
   writeError: Error | undefined;
+  /**
+   * Whether reflections this installation did not make (imported, committed with the folder) are
+   * served. A restricted workspace sets false: those are asked of the teacher again, never written
+   * into a dataset unchecked.
+   */
+  acceptForeign = true;
 
   private constructor(
     readonly path: string | undefined,
@@ -82,6 +88,23 @@ export class ReflectionCache {
   /** A cache that keeps nothing on disk. */
   static memory(): ReflectionCache {
     return new ReflectionCache(undefined, undefined);
+  }
+
+  /**
+   * `open`, or when the database cannot be opened (a file where `.sift/` should be, a read-only
+   * folder), a cache that keeps this run's reflections in memory: `writeError` says why, `unsaved`
+   * counts them, and the first put tells `onWriteStatus`.
+   */
+  static async openOrKeepInMemory(path: string): Promise<ReflectionCache> {
+    try {
+      return await ReflectionCache.open(path);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/is not a Sift store database|newer than this Sift/.test(message)) throw error;
+      const cache = new ReflectionCache(path, undefined);
+      cache.writeError = error instanceof Error ? error : new Error(message);
+      return cache;
+    }
   }
 
   /** Opens the database at `path`; the first open imports a legacy `reflections.jsonl` beside it. */
@@ -134,7 +157,10 @@ export class ReflectionCache {
     if (!row) return undefined;
     const value = parseReflectionValue(JSON.parse(row.v) as Record<string, unknown>);
     value.at = Number(row.at);
-    if (row.origin === null || this.db!.nameOf(Number(row.origin)) !== this.ownOrigin) value.foreign = true;
+    if (row.origin === null || this.db!.nameOf(Number(row.origin)) !== this.ownOrigin) {
+      if (!this.acceptForeign) return undefined;
+      value.foreign = true;
+    }
     return value;
   }
 
@@ -146,6 +172,7 @@ export class ReflectionCache {
   put(key: string, value: CachedReflection): Promise<void> {
     const { foreign: _foreign, ...own } = value;
     if (this.memoryEntries) {
+      if (this.writeError && this.memoryEntries.size === 0) this.onWriteStatus?.(this.writeError);
       this.memoryEntries.set(key, own);
       return Promise.resolve();
     }
@@ -155,6 +182,7 @@ export class ReflectionCache {
 
   /** Entries not in the database yet. */
   get unsaved(): number {
+    if (this.memoryEntries && this.writeError) return this.memoryEntries.size;
     return this.pending.size;
   }
 

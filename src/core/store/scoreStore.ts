@@ -118,6 +118,29 @@ export class ScoreStore {
     return new ScoreStore(undefined, undefined, undefined, limit);
   }
 
+  /**
+   * A store whose database could not be opened (a file where `.sift/` should be, a read-only folder):
+   * entries are kept in memory for this run, `writeError` says why, `unsaved` counts them, and the
+   * first put tells `onWriteStatus`. The run goes on; a re-run scores those records again.
+   */
+  static unavailable(path: string, error: Error): ScoreStore {
+    const store = new ScoreStore(path, undefined, undefined);
+    store.writeError = error;
+    return store;
+  }
+
+  /** `open`, or when the database cannot be opened, `unavailable` (for runs that must not stop on the store). */
+  static async openOrKeepInMemory(path: string, options: ScoreStoreOptions = {}): Promise<ScoreStore> {
+    try {
+      return await ScoreStore.open(path, options);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      // A file that is not a database is a mistake to report, not a folder to work around.
+      if (/is not a Sift store database|newer than this Sift/.test(message)) throw error;
+      return ScoreStore.unavailable(path, error instanceof Error ? error : new Error(message));
+    }
+  }
+
   /** Opens the database at `path`; the first open imports a legacy `scores.jsonl` beside it. */
   static async open(path: string, options: ScoreStoreOptions = {}): Promise<ScoreStore> {
     const db = StoreDatabase.open(path);
@@ -148,6 +171,7 @@ export class ScoreStore {
 
   /** Entries put but not in the database yet (waiting, or kept after a failed write). */
   get unsaved(): number {
+    if (this.memoryEntries && this.writeError) return this.memoryEntries.size;
     return this.pending.size;
   }
 
@@ -172,6 +196,7 @@ export class ScoreStore {
   /** Remembers an entry; it is written with the next batch. `info` records its model and metric. */
   put(key: string, value: StoredLosses, info?: StoredEntryInfo): void {
     if (this.memoryEntries) {
+      if (this.writeError && this.memoryEntries.size === 0) this.onWriteStatus?.(this.writeError);
       this.memoryEntries.delete(key);
       this.memoryEntries.set(key, value);
       // Oldest first: Map iteration follows insertion order.
