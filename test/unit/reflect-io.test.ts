@@ -105,6 +105,11 @@ test('reflection cache: the old .sift/reflections.jsonl is imported once (torn l
   assert.equal(cache.has('k3'), false);
   await cache.put('k4', entry('four'));
   assert.equal(cache.get('k4')?.foreign, undefined);
+  // A restricted workspace: what came with the folder is not served (it is asked again), our own is.
+  cache.acceptForeign = false;
+  assert.equal(cache.get('k2'), undefined);
+  assert.equal(cache.get('k4')?.response, 'four');
+  cache.acceptForeign = true;
   await cache.close();
   assert.equal(readFileSync(legacy, 'utf8'), text, 'the old file is not touched');
   const again = await ReflectionCache.open(path);

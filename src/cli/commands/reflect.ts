@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
@@ -242,9 +242,12 @@ function reflectOutputPath(datasetPath: string, settings: ResolvedScoreSettings,
   const outputs: NamedPath[] = [];
   if (flags.out) outputs.push({ role: '--out', path: flags.out });
   if (flags.report) outputs.push({ role: '--report', path: flags.report });
-  if (settings.useCache) outputs.push({ role: '--store', path: scoreStorePath(datasetPath, settings), createsDirectory: true });
-  if (flags.reflectionCache) {
-    outputs.push({ role: '--reflection-cache-file', path: flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath), createsDirectory: true });
+  const storePath = settings.useCache ? scoreStorePath(datasetPath, settings) : undefined;
+  if (storePath) outputs.push({ role: '--store', path: storePath, createsDirectory: true });
+  // Scores and reflections share the store database by default: one output, not two.
+  const cachePath = flags.reflectionCache ? (flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : undefined;
+  if (cachePath && (storePath === undefined || resolve(cachePath) !== resolve(storePath))) {
+    outputs.push({ role: '--reflection-cache-file', path: cachePath, createsDirectory: true });
   }
   if (flags.batch) outputs.push({ role: 'the teacher batch list', path: defaultTeacherBatchJobsPath(datasetPath), createsDirectory: true });
   checkOutputPaths(inputs, outputs);
