@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { STORE_FLUSH_DELAY_MS, STORE_FLUSH_ENTRIES } from '../../src/core/store/scoreStore';
-import { manyRecords, siftAsync } from '../helpers/cli';
+import { siftAsync } from '../helpers/cli';
 import { FakeVllm } from '../helpers/fake-vllm';
 import { cliPath, repoRoot, tempDir } from '../helpers/paths';
 import { storeKeys, storeRows } from '../helpers/store';
@@ -61,7 +61,10 @@ function prompts(fake: FakeVllm): number {
 
 test('kill -9 during a run loses at most the batch in flight; the re-run scores only what is missing', async () => {
   const records = 400;
-  const { dir, dataset } = manyRecords(records);
+  // Every record's texts distinct, so each needs the same number of prompts (none shared with another).
+  const dir = tempDir();
+  const dataset = join(dir, 'data.jsonl');
+  writeFileSync(dataset, Array.from({ length: records }, (_, i) => JSON.stringify({ instruction: `Tell story number ${i}.`, input: '', output: `Once upon a time there was a cat called ${i}, and it ran ${i * 7} steps.` })).join('\n') + '\n');
   const store = join(dir, '.sift', 'sift.db');
   const args = ['--template', 'plain', '--metrics', 'ifd', '--threads', '1'];
 
