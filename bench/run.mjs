@@ -163,5 +163,11 @@ try {
   });
 }
 
+// 9. The store database: a store of 4M entries (SIFT_BENCH_STORE_ENTRIES), and two processes writing one store at once.
+{
+  const { benchStore } = await import('./store.mjs');
+  results.store = await benchStore({ log });
+}
+
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify({ date: new Date().toISOString(), records, results }, null, 1) + '\n');

@@ -11,6 +11,7 @@ import { registerSample } from './commands/sample';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
+import { registerStore } from './commands/store';
 import { SHARE_RULE } from '../core/metrics/share';
 import { SCORING_SETTINGS as S } from '../protocol/settings';
 import { CANDIDATE_INPUTS } from '../core/reasoning/readCandidates';
@@ -53,8 +54,8 @@ function addScoringOptions(command: Command, scope: 'dataset' | 'candidates' = '
   }
   return command
     .addOption(new Option('--ds-rule <rule>', 'DS weight rule: paper (IWSI Eqs. 3-5) or repo (released code)').choices(S.dsRule.values).default(S.dsRule.default))
-    .option('--no-cache', 'bypass the score store (.sift/scores.jsonl beside the dataset)')
-    .option('--store <file>', 'score store file (default: .sift/scores.jsonl beside the dataset)')
+    .option('--no-cache', 'bypass the score store (.sift/sift.db beside the dataset)')
+    .option('--store <file>', 'score store database (default: .sift/sift.db beside the dataset)')
     .option('--threads <n>', 'CPU threads for the local backend (default: all cores)')
     .option('-q, --quiet', 'no progress output');
 }
@@ -154,6 +155,7 @@ export function buildProgram(): Command {
 
   registerSample(program);
   registerModel(program);
+  registerStore(program);
   return program;
 }
 

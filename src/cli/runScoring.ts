@@ -137,9 +137,12 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
  */
 export async function openScoreStore(datasetPath: string, settings: ResolvedScoreSettings, quiet: boolean | undefined): Promise<ScoreStore> {
   if (!settings.useCache) return ScoreStore.memory();
-  const store = await ScoreStore.open(scoreStorePath(datasetPath, settings));
+  const store = await ScoreStore.openOrKeepInMemory(scoreStorePath(datasetPath, settings), { dataset: datasetPath });
+  if (store.importedLegacy > 0 && !quiet) {
+    process.stderr.write(`note: imported ${store.importedLegacy} score(s) from the old .sift/scores.jsonl into ${displayPath(store.path!)} (the old file is left as it is)\n`);
+  }
   if (store.skippedLines > 0 && !quiet) {
-    process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the score store were ignored (a torn write is expected after a crash)\n`);
+    process.stderr.write(`note: ${store.skippedLines} unreadable line(s) in the old score file were ignored (a torn write is expected after a crash)\n`);
   }
   store.onWriteStatus = warnOnWriteFailure('the score store', store.path!);
   return store;

@@ -33,6 +33,7 @@ export class EndpointTrust {
       scorerApiKey: this.key('scoring', settings.backend === 'local' ? [] : settings.endpointUrls),
       reflection,
       teacherApiKey: this.key('teacher', [reflection.baseUrl]),
+      workspaceTrusted: vscode.workspace.isTrusted,
     };
   }
 

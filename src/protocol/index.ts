@@ -48,6 +48,12 @@ export interface InitializationOptions {
    * document's symbols until the text changes, and LSP has no message to say they changed.
    */
   documentSymbols?: boolean;
+  /**
+   * The workspace is trusted (default true: editors without workspace trust). In a restricted
+   * workspace, stored scores that this installation did not compute are shown as unverified, and
+   * reflections from a cache that came with the folder are asked of the teacher again.
+   */
+  workspaceTrusted?: boolean;
 }
 
 /**
@@ -61,6 +67,8 @@ export interface SettingsChangedParams {
   reflection?: ReflectionSettings;
   /** Absent: unchanged; '' clears it. */
   teacherApiKey?: string;
+  /** Absent: unchanged (see InitializationOptions.workspaceTrusted). */
+  workspaceTrusted?: boolean;
 }
 export const SettingsChangedNotification = new NotificationType<SettingsChangedParams>('sift/settingsChanged');
 

@@ -227,10 +227,12 @@ export class ServerCommands {
     const { docs, stores, publisher, stored } = this.deps;
     const targets = [...docs.values()].filter((d) => uri === undefined || d.uri === uri);
     await Promise.all(this.deps.jobs.scheduler.cancel((job) => targets.includes(job.doc)).map((job) => job.finished));
+    // Look-ups not recorded yet are written first, so a score another dataset uses stays (see ScoreStore.clear).
+    await stores.flushAll();
     const cleared = new Set<ScoreStore>();
     for (const doc of targets) cleared.add(await stores.get(doc.path));
     for (const store of cleared) await store.clear();
-    // Every open document whose store was cleared loses its scores, not only the one asked for.
+    // Each store is one dataset's (untitled buffers share the memory store): its open documents lose their scores.
     for (const doc of docs.values()) {
       if (!cleared.has(await stores.get(doc.path))) continue;
       doc.invalidateScores();

@@ -22,6 +22,8 @@ export interface HoverContext {
    * pointer to the code actions, which carry the same commands.
    */
   commandLinks: boolean;
+  /** The workspace is trusted; when not, scores this installation did not compute are marked unverified. */
+  trusted: boolean;
 }
 
 const SPANS: Record<MetricName, { kind: SpanKind; name: string }[]> = {
@@ -125,7 +127,11 @@ function provenance(score: RecordScore, ctx: HoverContext): string {
     `IFD variant ${code(s.ifdVariant)}`,
   ];
   const when = score.at > 0 ? `computed ${new Date(score.at).toISOString()}` : 'computed at an unknown time';
-  const extra = [score.cached ? 'from the score store' : '', score.truncated ? 'cut to fit the model context' : ''].filter(Boolean);
+  const extra = [
+    score.cached ? 'from the score store' : '',
+    score.foreign && !ctx.trusted ? '**unverified**: it came with the folder (imported or committed), this installation did not compute it; trust the workspace or clear its scores to score it here' : '',
+    score.truncated ? 'cut to fit the model context' : '',
+  ].filter(Boolean);
   return `${bits.join(' · ')}  \n${when}${extra.length > 0 ? ` (${extra.join('; ')})` : ''}`;
 }
 

@@ -20,6 +20,8 @@ export interface RequestDeps {
   validSet: ValidSet;
   /** The client renders `command:` links in hovers. */
   commandLinks(): boolean;
+  /** The client said the workspace is trusted (InitializationOptions.workspaceTrusted). */
+  trusted(): boolean;
 }
 
 interface LineLabel {
@@ -99,6 +101,7 @@ export class Requests {
       endpoint: scorers.endpoint,
       dsNote: this.deps.validSet.hoverNote(doc),
       commandLinks: this.deps.commandLinks(),
+      trusted: this.deps.trusted(),
     });
     if (!value) return null;
     return {

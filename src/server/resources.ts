@@ -207,39 +207,46 @@ export class Scorers {
 }
 
 /**
- * Score stores by file: `.sift/scores.jsonl` beside each dataset (as the CLI uses), or one
- * in-memory store for buffers that are not files.
+ * Score stores by dataset: each dataset's view of the store database beside it (`.sift/sift.db`,
+ * as the CLI uses; see core/store/database.ts), or one in-memory store for buffers that are not
+ * files. Datasets of one folder share the database file, each with its own connection, so each one's
+ * scores are recorded as its (for *Clear Scores*) and each sees what the others and other processes wrote.
  */
 export class Stores {
   private readonly open = new Map<string, Promise<ScoreStore>>();
   private readonly loadedStores = new Map<string, ScoreStore>();
   private readonly memory = ScoreStore.memory();
 
-  /** `onWriteStatus` hears when a store's appends start failing and when they work again. */
+  /** `onWriteStatus` hears when a store's writes start failing and when they work again. */
   constructor(private readonly onWriteStatus: (storePath: string, error: Error | undefined) => void = () => undefined) {}
 
   get(datasetPath: string | undefined): Promise<ScoreStore> {
     if (datasetPath === undefined) return Promise.resolve(this.memory);
-    const path = defaultStorePath(datasetPath);
-    let store = this.open.get(path);
+    let store = this.open.get(datasetPath);
     if (!store) {
-      store = ScoreStore.open(path);
-      this.open.set(path, store);
+      const path = defaultStorePath(datasetPath);
+      store = ScoreStore.openOrKeepInMemory(path, { dataset: datasetPath });
+      this.open.set(datasetPath, store);
       store.then(
         (s) => {
           s.onWriteStatus = (error) => this.onWriteStatus(path, error);
-          this.loadedStores.set(path, s);
+          this.loadedStores.set(datasetPath, s);
         },
         // A store that cannot be read is retried next time rather than kept as broken.
-        () => this.open.delete(path),
+        () => this.open.delete(datasetPath),
       );
     }
     return store;
   }
 
-  /** The store of a dataset if it is loaded already (no I/O). */
+  /** The store of a dataset if it is open already (no I/O). */
   loaded(datasetPath: string | undefined): ScoreStore | undefined {
-    return datasetPath === undefined ? this.memory : this.loadedStores.get(defaultStorePath(datasetPath));
+    return datasetPath === undefined ? this.memory : this.loadedStores.get(datasetPath);
+  }
+
+  /** The open stores by dataset path (the memory store is not among them). */
+  opened(): ReadonlyMap<string, ScoreStore> {
+    return this.loadedStores;
   }
 
   /** Every store opened so far. */
@@ -251,5 +258,10 @@ export class Stores {
 
   async flushAll(): Promise<void> {
     await Promise.allSettled((await this.all()).map((s) => s.flush()));
+  }
+
+  /** Flushes and closes every store (the server is shutting down). */
+  async closeAll(): Promise<void> {
+    await Promise.allSettled((await this.all()).map((s) => s.close()));
   }
 }

@@ -72,6 +72,8 @@ interface ClientCaps {
  */
 export class SiftServer {
   private apiKey: string | undefined;
+  /** See InitializationOptions.workspaceTrusted. */
+  private trusted = true;
   private root: string = defaultPackageRoot();
   private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false, commandLinks: false, documentSymbols: true };
   private scorers!: Scorers;
@@ -157,7 +159,7 @@ export class SiftServer {
       publisher: this.publisher,
       prepareScorer: () => this.prepareScorer(),
     });
-    this.requests = new Requests({ docs, settingsFor, scorers, stored: this.stored, validSet: this.validSet, commandLinks: () => this.caps.commandLinks });
+    this.requests = new Requests({ docs, settingsFor, scorers, stored: this.stored, validSet: this.validSet, commandLinks: () => this.caps.commandLinks, trusted: () => this.trusted });
     this.records = new RecordQueries({ docs, settingsFor, scorers, stored: this.stored });
     this.commands = new ServerCommands({
       connection,
@@ -187,6 +189,11 @@ export class SiftServer {
     c.onShutdown(() => this.shutdown());
     c.onNotification(SettingsChangedNotification, (params: SettingsChangedParams) =>
       log.guard('settings', () => {
+        if (typeof params?.workspaceTrusted === 'boolean' && params.workspaceTrusted !== this.trusted) {
+          this.trusted = params.workspaceTrusted;
+          this.reflections.setTrusted(this.trusted);
+          log.info(`workspace ${this.trusted ? 'trusted' : 'restricted'}: scores and reflections that came with the folder are ${this.trusted ? 'used as they are' : 'marked unverified / asked again'}`);
+        }
         // A client that answers workspace/configuration is asked again (its settings here are for one folder only); the keys apply either way.
         if (!this.config.pulled) return this.applySettings({ wide: normalizeSettings(params?.settings), apiKey: params?.scorerApiKey, reflection: params?.reflection, teacherApiKey: params?.teacherApiKey });
         if (params?.settings) this.config.push(normalizeSettings(params.settings));
@@ -282,6 +289,8 @@ export class SiftServer {
       info: (text) => this.log.info(text),
     });
     const reflection = normalizeReflectionSettings(options.reflection);
+    this.trusted = options.workspaceTrusted !== false;
+    this.reflections.setTrusted(this.trusted);
     this.config.initialize(params, options.settings, reflection);
     this.reflections.configure(reflection, typeof options.teacherApiKey === 'string' ? options.teacherApiKey : undefined);
     const settings = this.config.wide;
@@ -307,6 +316,7 @@ export class SiftServer {
     // The VS Code client starts the server with a workspace that holds a dataset, before one is
     // opened: start llama.cpp now (a second or so), so that opening a dataset only loads its model.
     void this.scorers.warmUp();
+    this.stored.watch();
     if (this.caps.workspaceFolders) {
       this.connection.workspace.onDidChangeWorkspaceFolders(() =>
         this.connection.workspace.getWorkspaceFolders().then(
@@ -412,6 +422,7 @@ export class SiftServer {
     this.documents.dispose();
     this.publisher.dispose();
     await this.jobs.scheduler.idle();
+    this.stored.dispose();
     await this.stores.flushAll();
     await this.reflections.flush();
     await this.scorers.dispose();

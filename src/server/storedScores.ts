@@ -16,6 +16,11 @@ import type { ScoringJobs } from './scoringJobs';
 import { screenFirst } from './screenFirst';
 import { scoringConfig } from './settings';
 
+/**
+ * How often the open stores are asked whether another process (a CLI run, another window) wrote to
+ * them: `PRAGMA data_version`, one cheap query per store; a change re-sweeps that store's documents.
+ */
+export const STORE_POLL_MS = 1000;
 /** Stored scores are looked up this many lines at a time between other messages. */
 const SWEEP_SLICE = 500;
 /** Lines whose stored scores one request looks up at once. */
@@ -38,14 +43,48 @@ export interface StoredScoresDeps {
 }
 
 /**
- * Scores from `.sift/scores.jsonl` (shared with the `sift` command line): looked up for the lines
+ * Scores from the store database `.sift/sift.db` (shared with the `sift` command line and other windows): looked up for the lines
  * on screen at once, and for the whole document a slice at a time after it opens (the sweep), so a
  * scored file shows its scores without the scorer doing any work.
  */
 export class StoredScores {
   private readonly sweeps = new Map<SiftDocument, { epoch: number; promise: Promise<void> }>();
+  private readonly versions = new WeakMap<ScoreStore, number>();
+  private poll: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: StoredScoresDeps) {}
+
+  /** Starts looking for scores other processes add to the open documents' stores (see STORE_POLL_MS). */
+  watch(): void {
+    this.poll ??= setInterval(() => this.pollStores(), STORE_POLL_MS).unref();
+  }
+
+  dispose(): void {
+    clearInterval(this.poll);
+    this.poll = undefined;
+  }
+
+  /** Re-sweeps each swept document whose store another connection has written to since the last poll. */
+  pollStores(): void {
+    if (this.deps.shuttingDown()) return;
+    for (const doc of this.deps.docs.values()) {
+      const store = this.deps.stores.loaded(doc.path);
+      if (!store || doc.path === undefined) continue;
+      let version: number | undefined;
+      try {
+        version = store.dataVersion();
+      } catch (error) {
+        this.deps.log.error(`cannot read the score store for ${doc.uri}: ${errorMessage(error)}`);
+        continue;
+      }
+      if (version === undefined) continue;
+      const seen = this.versions.get(store);
+      this.versions.set(store, version);
+      if (seen === undefined || seen === version || !doc.swept) continue;
+      this.deps.log.log(`${doc.uri}: the score store was written by another process; looking up stored scores again`);
+      void this.sweep(doc);
+    }
+  }
 
   /** What a synchronous store look-up needs, when the model id and the store are known. */
   lookup(doc: SiftDocument, loaded?: { modelId: string; store: ScoreStore }): CachedLookup | undefined {
@@ -137,6 +176,9 @@ export class StoredScores {
       return;
     }
     if (!current()) return;
+    // What this sweep sees: a later write by another process is found by the next poll.
+    const version = store.dataVersion();
+    if (version !== undefined) this.versions.set(store, version);
     let foundAll = 0;
     for (let start = 0; start < doc.records.lineCount; start += SWEEP_SLICE) {
       const end = Math.min(doc.records.lineCount, start + SWEEP_SLICE);

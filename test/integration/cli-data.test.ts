@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { manyRecords, sift } from '../helpers/cli';
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
+import { storeKeys, storeRows } from '../helpers/store';
 
 const stories = join(examplesDir, 'tinystories-instructions.jsonl');
 
@@ -30,7 +31,7 @@ test('an output that names an input is refused before any work, and the input is
     ['score', dataset, '--stats', join(dir, 'dirlink', 'v.jsonl')],
     ['score', dataset, '--store', dataset],
     ['score', dataset, '--out', join(dir, 'o.jsonl'), '--stats', join(dir, 'o.jsonl')],
-    ['score', dataset, '--out', join(dir, '.sift', 'scores.jsonl')],
+    ['score', dataset, '--out', join(dir, '.sift', 'sift.db')],
     ['stats', dataset, '--store', join(dir, 'link.jsonl')],
     ['filter', dataset, '--ifd-max', '1', '--out', dataset],
     ['filter', dataset, '--ifd-max', '1', '--out', join(dir, 'kept.jsonl'), '--report', dataset],
@@ -108,7 +109,7 @@ test('SIGTERM stops a run like Ctrl-C: exit 143, scores so far stored, no output
   assert.equal(code, 143, stderr);
   assert.match(stderr, /interrupted: scores computed so far are kept/);
   assert.deepEqual(readdirSync(dir).sort(), ['.sift', 'many.jsonl'], 'no output, no .tmp');
-  assert.ok(readFileSync(join(dir, '.sift', 'scores.jsonl'), 'utf8').trim().split('\n').length > 0);
+  assert.ok(storeRows(join(dir, '.sift', 'sift.db')) > 0);
 });
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
@@ -155,7 +156,8 @@ test('filter --cached-only filters a partly scored file by its stored scores: no
   // The store is content-addressed: scoring the first six records anywhere beside it stores their scores.
   writeFileSync(join(dir, 'head.jsonl'), lines.slice(0, 6).join('\n') + '\n');
   assert.equal(sift(['score', join(dir, 'head.jsonl'), '-q', '--metrics', 'ifd']).status, 0);
-  const storeBefore = readFileSync(join(dir, '.sift', 'scores.jsonl'), 'utf8');
+  const storeBefore = storeKeys(join(dir, '.sift', 'sift.db'));
+  assert.equal(storeBefore.length, 6);
 
   const out = join(dir, 'kept.jsonl');
   const report = join(dir, 'report.json');
@@ -167,7 +169,7 @@ test('filter --cached-only filters a partly scored file by its stored scores: no
   const decisions = (JSON.parse(readFileSync(report, 'utf8')) as { decisions: { line: number; kept: boolean; reason: string }[] }).decisions;
   assert.deepEqual(decisions.map((d) => d.line), Array.from({ length: 18 }, (_, i) => i + 1));
   for (const d of decisions.slice(6)) assert.match(d.reason, /no stored score/);
-  assert.equal(readFileSync(join(dir, '.sift', 'scores.jsonl'), 'utf8'), storeBefore, 'nothing was scored');
+  assert.deepEqual(storeKeys(join(dir, '.sift', 'sift.db')), storeBefore, 'nothing was scored');
 
   const refused = sift(['filter', dataset, '--cached-only', '--no-cache', '--ifd-max', '1', '--out', out]);
   assert.equal(refused.status, 2);

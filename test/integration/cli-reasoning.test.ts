@@ -200,6 +200,6 @@ describe('sift select and the weighted vote with the student model', () => {
       for (const [answer, total] of sums) if (best === undefined || total > sums.get(best)!) best = answer;
       assert.equal(q.weighted.answer, best, `question ${i + 1}`);
     });
-    assert.deepEqual(readdirSync(join(dir, '.sift')), ['scores.jsonl']);
+    assert.deepEqual(readdirSync(join(dir, '.sift')), ['sift.db']);
   });
 });

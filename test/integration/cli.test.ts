@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { manyRecords, sift } from '../helpers/cli';
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
+import { storeRows } from '../helpers/store';
 
 const stories = join(examplesDir, 'tinystories-instructions.jsonl');
 const rows = (path: string): Record<string, unknown>[] => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -38,7 +39,7 @@ test('score: the store makes a re-run score nothing, --no-cache bypasses it', ()
   copyFileSync(stories, dataset);
   const first = sift(['score', dataset, '-q']);
   assert.equal(first.status, 0, first.stderr);
-  assert.ok(existsSync(join(dir, '.sift', 'scores.jsonl')));
+  assert.ok(storeRows(join(dir, '.sift', 'sift.db')) > 0);
   const second = sift(['score', dataset, '-q']);
   assert.match(second.stdout, /18 from the score store/);
   assert.match(second.stdout, /\(0 tokens\/s evaluated\)/);
@@ -194,7 +195,7 @@ test('Ctrl-C stops a run cleanly: exit 130, scores so far kept, the re-run resum
   assert.equal(code, 130, stderr);
   assert.match(stderr, /interrupted: scores computed so far are kept/);
   assert.equal(existsSync(out), false, 'no half-written output');
-  const kept = readFileSync(join(dir, '.sift', 'scores.jsonl'), 'utf8').trim().split('\n').length;
+  const kept = storeRows(join(dir, '.sift', 'sift.db'));
   assert.ok(kept > 0 && kept < 600, `${kept} store entries`);
   const again = sift(['score', dataset, '-q', '--threads', '1']);
   assert.equal(again.status, 0, again.stderr);

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { FakeTeacher, reflectionReply, type TeacherRequest } from '../helpers/fake-teacher';
 import { cliPath, examplesDir, repoRoot, tempDir } from '../helpers/paths';
 import { waitFor } from '../helpers/waitFor';
+import { storeRows } from '../helpers/store';
 
 const KEY = 'sk-cli-secret-0000-never-print';
 const storiesPath = join(examplesDir, 'tinystories-instructions.jsonl');
@@ -125,7 +126,7 @@ test('sift reflect --lines: estimate first, kept records written in place, every
   // The key is nowhere: not in the output, the report, the caches or anything the run printed.
   for (const file of allFiles(dir)) assert.doesNotMatch(readFileSync(file, 'utf8'), new RegExp(KEY), file);
   assert.doesNotMatch(run.stdout + run.stderr, new RegExp(KEY));
-  assert.ok(existsSync(join(dir, '.sift', 'reflections.jsonl')));
+  assert.ok(storeRows(join(dir, '.sift', 'sift.db'), 'reflections') > 0);
 
   // Resume: every reflection is cached, so a re-run calls nobody and writes the same file.
   const before = fake.requests.length;
@@ -153,7 +154,7 @@ test('sift reflect --mode response on a CRLF file with a broken selected line: e
   assert.equal(output[4], '');
   const line1 = JSON.parse(output[0]) as { output: string };
   assert.equal(line1.output, stories[4].output, 'the matched story replaced the unrelated one');
-  assert.equal(existsSync(join(dir, '.sift', 'reflections.jsonl')), false, '--no-reflection-cache writes no cache');
+  assert.equal(storeRows(join(dir, '.sift', 'sift.db'), 'reflections'), 0, '--no-reflection-cache writes no cache');
 });
 
 test('sift reflect against an endpoint without structured output falls back to delimited sections; messages records are written back in their format', async () => {
@@ -267,7 +268,7 @@ test('sift reflect: Ctrl-C stops the run (exit 130), writes no output, keeps fin
     assert.deepEqual([code, signal], [130, null], stderr);
     assert.match(stderr, /interrupted: nothing was written; \d+ record\(s\) had finished/);
     assert.equal(existsSync(out), false);
-    const cached = readFileSync(join(dir, '.sift', 'reflections.jsonl'), 'utf8').trim().split('\n').length;
+    const cached = storeRows(join(dir, '.sift', 'sift.db'), 'reflections');
     assert.ok(cached >= 1);
     const calls = fake.requests.length;
     const resumed = await sift(['reflect', dataset, '--out', out, '--mode', 'response', ...teacherArgs()]);

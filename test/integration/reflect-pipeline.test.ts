@@ -257,7 +257,7 @@ test('a teacher that keeps failing: the record fails visibly, the original is ke
 
 test('resume: finished reflections come from the cache (no call, same result); the cache never holds the key', async () => {
   const dir = tempDir();
-  const path = join(dir, '.sift', 'reflections.jsonl');
+  const path = join(dir, '.sift', 'sift.db');
   const first = await ReflectionCache.open(path);
   const a = await reflector({ cache: first }).reflectRecord(sueMismatched, 'selective');
   await first.close();

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -14,6 +14,7 @@ import { Commands, DEFAULT_SETTINGS, SettingsChangedNotification } from '../../s
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
 import { waitFor } from '../helpers/waitFor';
 import { TestClient } from './lspClient';
+import { storeRows } from '../helpers/store';
 
 const run = promisify(execFile);
 const stories = readFileSync(join(examplesDir, 'tinystories-instructions.jsonl'), 'utf8').trim().split('\n');
@@ -179,12 +180,12 @@ test('DS weight from a valid set set in the settings: the same values as `sift s
 });
 
 test('clear scores empties the store beside the file; an auto-scored file is scored again', async () => {
-  const store = join(dir, 'rescore', '.sift', 'scores.jsonl');
-  assert.ok(statSync(store).size > 0);
+  const store = join(dir, 'rescore', '.sift', 'sift.db');
+  assert.ok(storeRows(store) > 0);
   assert.deepEqual(await client.execute(Commands.clearScores, [rescoreUri]), { cleared: 1 });
-  assert.equal(readFileSync(store, 'utf8').includes('"k"'), false, 'the store was emptied');
+  assert.equal(storeRows(store), 0, 'the store was emptied');
   // Scored again (the store written) and shown again.
-  await client.waitFor('the store to be written again', () => statSync(store).size > 0, 60_000);
+  await client.waitFor('the store to be written again', () => storeRows(store) > 0, 60_000);
   await client.waitScored(rescoreUri);
   const hints = (await client.inlayHints(rescoreUri, 0, 3)) as InlayHint[];
   assert.equal(hints.length, 3);

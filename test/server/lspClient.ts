@@ -86,6 +86,8 @@ export interface StartOptions {
   pulledSettings?: Partial<SiftSettings> | null;
   /** initializationOptions.commandLinks: the client renders `command:` links in hovers (default true, as VS Code). */
   commandLinks?: boolean;
+  /** initializationOptions.workspaceTrusted (default: not sent, i.e. trusted). */
+  workspaceTrusted?: boolean;
 }
 
 export interface FolderSettings {
@@ -201,7 +203,7 @@ export class TestClient {
       rootUri: options.rootDir ? pathToFileURL(options.rootDir).href : null,
       ...(pull ? { workspaceFolders: options.folders!.map((f) => ({ uri: pathToFileURL(f.path).href, name: f.path })) } : {}),
       capabilities,
-      initializationOptions: { settings, packageRoot: repoRoot, commandLinks: options.commandLinks !== false, ...(options.apiKey ? { scorerApiKey: options.apiKey } : {}) },
+      initializationOptions: { settings, packageRoot: repoRoot, commandLinks: options.commandLinks !== false, ...(options.apiKey ? { scorerApiKey: options.apiKey } : {}), ...(options.workspaceTrusted !== undefined ? { workspaceTrusted: options.workspaceTrusted } : {}) },
     });
     await client.connection.sendNotification(InitializedNotification.type, {});
     return client;

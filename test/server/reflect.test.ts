@@ -28,6 +28,7 @@ import type { CandidateView, ReflectionView } from '../../src/protocol/reflectio
 import { FakeTeacher, reflectionReply, type TeacherRequest } from '../helpers/fake-teacher';
 import { cliPath, examplesDir, tempDir } from '../helpers/paths';
 import { TestClient } from './lspClient';
+import { storeRows } from '../helpers/store';
 
 const run = promisify(execFile);
 const KEY = 'sk-test-teacher-9f8e7d6c5b4a';
@@ -253,7 +254,7 @@ test('estimate, then a batch cancelled half-way, then the same batch resumed fro
     const expected = value(candidate, 'rifd') < value(original, 'rifd') ? 'response-reflected' : 'original';
     assert.equal(r.kept, expected, `line ${r.line + 1}: ${r.reason}`);
   }
-  assert.ok(JSON.parse(readFileSync(join(dir, 'batch', '.sift', 'reflections.jsonl'), 'utf8').split('\n')[0]).k, 'the cache lives beside the dataset');
+  assert.ok(storeRows(join(dir, 'batch', '.sift', 'sift.db'), 'reflections') > 0, 'the cache lives beside the dataset');
   teacher.setHandler(rewrite);
   await client.close(uri);
 });

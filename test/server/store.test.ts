@@ -1,12 +1,16 @@
 /**
- * The language server's score store when it cannot be written: reported once, scoring goes on, and
- * every score is saved once the store can be written again (a failed write used to stop all later ones).
+ * The language server's score store when it cannot be written (another writer holds the database
+ * past the busy timeout): reported once, scoring goes on, and every score is saved once the store can
+ * be written again. And scores another process adds to an open dataset's store are shown without
+ * the server scoring them.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
 import { examplesDir, tempDir } from '../helpers/paths';
+import { storeKeys, storeRows } from '../helpers/store';
 import { TestClient } from './lspClient';
 
 const stories = readFileSync(join(examplesDir, 'tinystories-instructions.jsonl'), 'utf8').trim().split('\n');
@@ -14,26 +18,31 @@ let client: TestClient;
 const dir = tempDir('sift-server-store-');
 
 before(async () => {
-  client = await TestClient.start({ settings: { template: 'plain', metrics: ['ifd'], threads: 1 }, rootDir: dir });
+  // A short wait for another writer, so a held lock fails the server's writes quickly.
+  process.env.SIFT_STORE_BUSY_TIMEOUT_MS = '100';
+  try {
+    client = await TestClient.start({ settings: { template: 'plain', metrics: ['ifd'], threads: 1 }, rootDir: dir });
+  } finally {
+    delete process.env.SIFT_STORE_BUSY_TIMEOUT_MS;
+  }
 });
 
 after(async () => {
   await client.stop();
 });
 
-test('an unwritable store is reported once; scoring goes on; a later flush saves every score', async () => {
+test('a store locked by another writer is reported once; scoring goes on; a later flush saves every score', async () => {
   const path = join(dir, 'stories.jsonl');
   const text = stories.slice(0, 3).join('\n') + '\n';
   writeFileSync(path, text);
-  const store = join(dir, '.sift', 'scores.jsonl');
-  const entries = (): string[] => (existsSync(store) ? readFileSync(store, 'utf8').split('\n').filter((l) => l.includes('"k"')) : []);
+  const store = join(dir, '.sift', 'sift.db');
   const uri = await client.open(path, text);
   await client.waitScored(uri);
-  await client.waitFor('the first scores to be saved', () => entries().length === 3);
+  await client.waitFor('the first scores to be saved', () => storeRows(store) === 3);
 
-  // A folder where the store file should be: no append can succeed, whoever runs the test (root included).
-  rmSync(store);
-  mkdirSync(store);
+  // Another writer holds the write lock: no write of the server's can succeed until it lets go.
+  const locker = new DatabaseSync(store);
+  locker.exec('BEGIN IMMEDIATE');
   const reports = (): number => client.logs.filter((l) => l.includes('cannot write the score store')).length;
   const scoredAgain = async (line: number, record: string): Promise<void> => {
     const before = client.statuses.length;
@@ -50,11 +59,11 @@ test('an unwritable store is reported once; scoring goes on; a later flush saves
   await client.waitFor('the second job to end', () => client.logs.filter((l) => /job \d+ done/.test(l)).length >= 3);
   assert.equal(reports(), 1, 'reported once, not once per flush');
 
-  rmSync(store, { recursive: true });
+  locker.exec('COMMIT');
+  locker.close();
   await scoredAgain(0, stories[7]);
-  // The two records scored while the store was unwritable are saved too, with the new one.
-  await client.waitFor('every score to be saved', () => entries().length === 3, 60_000);
-  const saved = entries().map((l) => (JSON.parse(l) as { k: string }).k);
-  assert.equal(new Set(saved).size, 3);
+  // The two records scored while the store was locked are saved too, with the new one.
+  await client.waitFor('every score to be saved', () => storeRows(store) === 6, 60_000);
+  assert.equal(new Set(storeKeys(store)).size, 6);
   assert.ok(client.logs.some((l) => /score store .* written again/.test(l)));
 });

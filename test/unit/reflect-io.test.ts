@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { parseFile } from '../../src/core/dataset/parse';
 import { ReflectionCache, defaultReflectionCachePath, reflectionKey, type CachedReflection } from '../../src/core/reflect/cache';
 import { FileChangedError, rewriteLines, type LineEdit } from '../../src/core/reflect/rewriteLines';
 import { tempDir } from '../helpers/paths';
+import { storeRows } from '../helpers/store';
 
 async function rewrite(path: string, edits: LineEdit[]): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -71,50 +73,94 @@ test('rewriteLines: a file that changed since it was read is refused before the 
 
 const entry = (response: string): CachedReflection => ({ critique: 'c', instruction: 'i', response, usage: { promptTokens: 10, completionTokens: 5 }, structured: true, at: 1 });
 
-test('reflection cache: persists across opens, later entries win, a torn line is skipped and the next append starts a fresh line', async () => {
+test('reflection cache: in the store database beside the dataset; persists across opens, later entries win', async () => {
   const dir = tempDir();
   const path = defaultReflectionCachePath(join(dir, 'data.jsonl'));
-  assert.equal(path, join(dir, '.sift', 'reflections.jsonl'));
+  assert.equal(path, join(dir, '.sift', 'sift.db'));
   const first = await ReflectionCache.open(path);
   await first.put('k1', entry('one'));
   await first.put('k2', entry('two'));
   await first.put('k1', entry('uno'));
+  assert.equal(storeRows(path, 'reflections'), 2, 'written at once, not held back');
   await first.close();
-  appendFileSync(path, '{"k":"k3","v":{"critique":"c","resp');
   const second = await ReflectionCache.open(path);
-  assert.equal(second.skippedLines, 1);
   assert.equal(second.get('k1')?.response, 'uno');
   assert.deepEqual(second.get('k2'), entry('two'));
   assert.equal(second.has('k3'), false);
-  await second.put('k4', entry('four'));
+  assert.equal(second.size, 2);
   await second.close();
-  const third = await ReflectionCache.open(path);
-  assert.equal(third.get('k4')?.response, 'four');
-  assert.equal(third.skippedLines, 1);
-  const lines = readFileSync(path, 'utf8').split('\n');
-  assert.ok(lines.some((l) => l.startsWith('{"k":"k4"')));
 });
 
-test('reflection cache: a failed append never fails the reflection; the entry is written by the next append that works', async () => {
+test('reflection cache: the old .sift/reflections.jsonl is imported once (torn lines counted, the file left as it is), and its entries are foreign', async () => {
   const dir = tempDir();
+  mkdirSync(join(dir, '.sift'));
+  const legacy = join(dir, '.sift', 'reflections.jsonl');
+  const text = [JSON.stringify({ k: 'k1', v: entry('one') }), JSON.stringify({ k: 'k1', v: entry('uno') }), JSON.stringify({ k: 'k2', v: entry('two') })].join('\n') + '\n{"k":"k3","v":{"critique":"c","resp';
+  writeFileSync(legacy, text);
   const path = defaultReflectionCachePath(join(dir, 'data.jsonl'));
   const cache = await ReflectionCache.open(path);
+  assert.equal(cache.skippedLines, 1);
+  assert.equal(cache.get('k1')?.response, 'uno', 'later lines win');
+  assert.equal(cache.get('k2')?.foreign, true, 'not made by this installation');
+  assert.equal(cache.has('k3'), false);
+  await cache.put('k4', entry('four'));
+  assert.equal(cache.get('k4')?.foreign, undefined);
+  // A restricted workspace: what came with the folder is not served (it is asked again), our own is.
+  cache.acceptForeign = false;
+  assert.equal(cache.get('k2'), undefined);
+  assert.equal(cache.get('k4')?.response, 'four');
+  cache.acceptForeign = true;
+  await cache.close();
+  assert.equal(readFileSync(legacy, 'utf8'), text, 'the old file is not touched');
+  const again = await ReflectionCache.open(path);
+  assert.equal(again.skippedLines, 0, 'imported once');
+  assert.equal(again.size, 3);
+  await again.close();
+});
+
+test('reflection cache: a failed write never fails the reflection; the entry is written by the next write that works', async () => {
+  const dir = tempDir();
+  const path = defaultReflectionCachePath(join(dir, 'data.jsonl'));
+  process.env.SIFT_STORE_BUSY_TIMEOUT_MS = '50';
+  let cache: ReflectionCache;
+  try {
+    cache = await ReflectionCache.open(path);
+  } finally {
+    delete process.env.SIFT_STORE_BUSY_TIMEOUT_MS;
+  }
   const heard: (string | undefined)[] = [];
   cache.onWriteStatus = (error) => heard.push(error?.message);
-  // A file where `.sift/` should be: no append can succeed, whoever runs the test.
-  writeFileSync(join(dir, '.sift'), '');
+  // Another writer holds the database: no write can succeed until it lets go.
+  const locker = new DatabaseSync(path);
+  locker.exec('BEGIN IMMEDIATE');
   await cache.put('k1', entry('one'));
   await cache.put('k2', entry('two'));
   assert.equal(heard.length, 1);
   assert.equal(cache.unsaved, 2);
   assert.equal(cache.get('k1')?.response, 'one');
-  rmSync(join(dir, '.sift'));
+  locker.exec('COMMIT');
+  locker.close();
   await cache.put('k3', entry('three'));
   await cache.close();
   assert.equal(heard.length, 2);
   assert.equal(heard[1], undefined);
   const reopened = await ReflectionCache.open(path);
   assert.deepEqual(['k1', 'k2', 'k3'].map((k) => reopened.get(k)?.response), ['one', 'two', 'three']);
+  await reopened.close();
+});
+
+test('reflection cache: a folder where the database cannot be created keeps the run\'s reflections in memory, reported once', async () => {
+  const dir = tempDir();
+  // A file where `.sift/` should be, whoever runs the test.
+  writeFileSync(join(dir, '.sift'), '');
+  const cache = await ReflectionCache.openOrKeepInMemory(defaultReflectionCachePath(join(dir, 'data.jsonl')));
+  const heard: (string | undefined)[] = [];
+  cache.onWriteStatus = (error) => heard.push(error?.message);
+  await cache.put('k1', entry('one'));
+  await cache.put('k2', entry('two'));
+  assert.equal(heard.length, 1);
+  assert.equal(cache.unsaved, 2);
+  assert.equal(cache.get('k2')?.response, 'two');
 });
 
 test('reflection keys: every part matters, none leaks across parts', () => {

@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
@@ -80,7 +80,7 @@ export function registerReflect(command: Command): Command {
     .option('--prompts <file>', 'override the teacher prompts: a .json (or .js) file with instruction / response / responseWithInput {system, user} templates')
     .option('--gate', 'the released selection rule: keep only rewritten pairs with IFD < 1 and r-IFD < 1, drop the other records')
     .option('--no-reflection-cache', 'ignore and do not write the reflection cache')
-    .option('--reflection-cache-file <file>', 'reflection cache (default: .sift/reflections.jsonl beside the dataset)')
+    .option('--reflection-cache-file <file>', 'reflection cache database (default: .sift/sift.db beside the dataset, with the scores)')
     .option('--report <file>', 'write a JSON report of every decision: candidates, scores, reasons, fallbacks, token usage')
     .option('--batch', 'send the teacher requests through the Batch API: about half the price, results within 24 h; the same command picks up a pending batch')
     .addOption(new Option('--batch-retry <how>', 'failed or expired batch requests: sent again in another batch, asked synchronously, or reported by line').choices([...BATCH_RETRIES]).default('batch'))
@@ -242,9 +242,12 @@ function reflectOutputPath(datasetPath: string, settings: ResolvedScoreSettings,
   const outputs: NamedPath[] = [];
   if (flags.out) outputs.push({ role: '--out', path: flags.out });
   if (flags.report) outputs.push({ role: '--report', path: flags.report });
-  if (settings.useCache) outputs.push({ role: '--store', path: scoreStorePath(datasetPath, settings), createsDirectory: true });
-  if (flags.reflectionCache) {
-    outputs.push({ role: '--reflection-cache-file', path: flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath), createsDirectory: true });
+  const storePath = settings.useCache ? scoreStorePath(datasetPath, settings) : undefined;
+  if (storePath) outputs.push({ role: '--store', path: storePath, createsDirectory: true });
+  // Scores and reflections share the store database by default: one output, not two.
+  const cachePath = flags.reflectionCache ? (flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : undefined;
+  if (cachePath && (storePath === undefined || resolve(cachePath) !== resolve(storePath))) {
+    outputs.push({ role: '--reflection-cache-file', path: cachePath, createsDirectory: true });
   }
   if (flags.batch) outputs.push({ role: 'the teacher batch list', path: defaultTeacherBatchJobsPath(datasetPath), createsDirectory: true });
   checkOutputPaths(inputs, outputs);
@@ -253,8 +256,8 @@ function reflectOutputPath(datasetPath: string, settings: ResolvedScoreSettings,
 
 /** The reflection cache the flags ask for (none on disk with `--no-reflection-cache`). */
 async function openReflectionCache(datasetPath: string, flags: ReflectFlags, say: (text: string) => void): Promise<ReflectionCache> {
-  const cache = flags.reflectionCache ? await ReflectionCache.open(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
-  if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the reflection cache were ignored (a torn write is expected after a crash)`);
+  const cache = flags.reflectionCache ? await ReflectionCache.openOrKeepInMemory(flags.reflectionCacheFile ?? defaultReflectionCachePath(datasetPath)) : ReflectionCache.memory();
+  if (cache.skippedLines > 0) say(`note: ${cache.skippedLines} unreadable line(s) in the old reflections.jsonl were ignored (a torn write is expected after a crash)`);
   if (cache.path) cache.onWriteStatus = warnOnWriteFailure('the reflection cache', cache.path);
   return cache;
 }

@@ -22,6 +22,8 @@ export interface RecordScore {
   truncated: boolean;
   /** Every requested metric came from the store. */
   cached: boolean;
+  /** Some metric came from a stored entry this installation did not compute (imported, committed with the folder). */
+  foreign?: true;
   /** When the newest of its metrics was computed (epoch ms). */
   at: number;
   /** Why the run could not score it (endpoint failure); metric-level reasons live in `metrics`. */
@@ -44,12 +46,14 @@ export function toRecordScore(result: RecordLossResult, metrics: MetricName[], s
   };
   if (turns.length > 1) score.turns = turns.map((t) => ({ metrics: t.metrics, losses: t.losses }));
   if (notes.length > 0) score.notes = notes;
+  if (turns.some((t) => t.foreign)) score.foreign = true;
   return score;
 }
 
 interface TurnResult extends TurnScoreDetail {
   truncated: boolean;
   cached: boolean;
+  foreign: boolean;
   at: number;
   error?: string;
   notes: string[];
@@ -59,6 +63,7 @@ function turnDetail(outcomes: TurnOutcomes, metrics: MetricName[], settings: Met
   const losses: RecordLosses = {};
   let truncated = false;
   let cached = true;
+  let foreign = false;
   let at = 0;
   let error: string | undefined;
   const notes: string[] = [];
@@ -73,6 +78,7 @@ function turnDetail(outcomes: TurnOutcomes, metrics: MetricName[], settings: Met
     Object.assign(losses, outcome.losses);
     truncated ||= outcome.truncated;
     cached &&= outcome.cached;
+    foreign ||= outcome.foreign === true;
     at = Math.max(at, outcome.at);
     notes.push(...(outcome.notes ?? []));
   }
@@ -82,7 +88,7 @@ function turnDetail(outcomes: TurnOutcomes, metrics: MetricName[], settings: Met
       if (outcomes[metric]?.ok === false) computed[metric] = { value: null, reason: error };
     }
   }
-  return { metrics: computed, losses, truncated, cached, at, error, notes };
+  return { metrics: computed, losses, truncated, cached, foreign, at, error, notes };
 }
 
 /**

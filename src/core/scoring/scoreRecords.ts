@@ -26,7 +26,7 @@ export interface RecordToScore {
 }
 
 export type MetricOutcome =
-  | { ok: true; losses: Partial<Record<SpanKind, SpanLoss>>; truncated: boolean; at: number; cached: boolean; notes?: string[] }
+  | { ok: true; losses: Partial<Record<SpanKind, SpanLoss>>; truncated: boolean; at: number; cached: boolean; notes?: string[]; foreign?: true }
   /** `transient`: the endpoint failed for a reason that passes (unreachable, timeout, 5xx, 429): worth trying again later. */
   | { ok: false; error: string; transient?: true };
 
@@ -226,9 +226,16 @@ function storedOutcome(metric: MetricName, stored: StoredLosses): MetricOutcome 
     const unscorable = stored.unscorable?.[i];
     losses[kind] = unscorable ? { mean: stored.losses[2 * i], n: stored.losses[2 * i + 1], unscorable } : { mean: stored.losses[2 * i], n: stored.losses[2 * i + 1] };
   });
-  return stored.notes?.length
-    ? { ok: true, losses, truncated: stored.truncated, at: stored.at, cached: true, notes: stored.notes }
-    : { ok: true, losses, truncated: stored.truncated, at: stored.at, cached: true };
+  // `foreign`: not computed by this installation (see ScoreStore); shown as unverified in a restricted workspace.
+  return {
+    ok: true,
+    losses,
+    truncated: stored.truncated,
+    at: stored.at,
+    cached: true,
+    ...(stored.notes?.length ? { notes: stored.notes } : {}),
+    ...(stored.foreign ? { foreign: true as const } : {}),
+  };
 }
 
 export interface StoredLookup {
@@ -400,7 +407,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
     const flat = spanKinds.flatMap((kind) => [losses[kind]?.mean ?? Number.NaN, losses[kind]?.n ?? 0]);
     const unscorable = spanKinds.some((kind) => losses[kind]?.unscorable) ? spanKinds.map((kind) => losses[kind]?.unscorable ?? null) : undefined;
     const noted = notes.size > 0 ? { notes: [...notes] } : {};
-    store.put(pending.key, { losses: flat, truncated, at, ...(unscorable ? { unscorable } : {}), ...noted });
+    store.put(pending.key, { losses: flat, truncated, at, ...(unscorable ? { unscorable } : {}), ...noted }, { modelId: scorer.modelId, metric: pending.metric });
     record.done[pending.metric] = { ok: true, losses, truncated, at, cached: false, ...noted };
   }
   if (options.exporter && exported.length > 0) await options.exporter.add(sequences, exported);

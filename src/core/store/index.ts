@@ -1,2 +1,2 @@
-export { ScoreStore, storeKey, type StoreKeyParts, type StoredLosses } from './scoreStore';
+export { ScoreStore, storeKey, type StoreKeyParts, type StoredLosses, type StoredEntryInfo } from './scoreStore';
 export { defaultStorePath } from './location';

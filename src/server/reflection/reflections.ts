@@ -68,6 +68,11 @@ export class Reflections {
     return this.teachers.configure(settings, apiKey);
   }
 
+  /** The workspace trust (see ReflectionTeachers.setTrusted). */
+  setTrusted(trusted: boolean): void {
+    this.teachers.setTrusted(trusted);
+  }
+
   /** The teacher for log lines: model and endpoint, never a key. */
   describe(): string {
     return this.teachers.describe();

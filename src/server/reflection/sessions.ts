@@ -23,13 +23,14 @@ import { NO_TEACHER_MESSAGE, NoTeacherError, ReflectionRequestError } from './er
 /**
  * The teacher side of reflection in the language server: one teacher client per configuration (its
  * concurrency limit covers every document), and one ReflectionSession per dataset, each with the
- * reflection cache beside its dataset (`.sift/reflections.jsonl`, shared with `sift reflect`). The
+ * reflection cache beside its dataset (the store database `.sift/sift.db`, shared with `sift reflect`). The
  * key is kept here only, never logged or returned.
  */
 export class TeacherSessions {
   private current: ReflectionSettings = DEFAULT_REFLECTION_SETTINGS;
   private apiKey: string | undefined;
   private identity = '';
+  private trusted = true;
   private teacher: TeacherClient | undefined;
   private batches: TeacherBatchApi | undefined;
   /** Prompt sets by the resolved path of `promptsFile` ('' = the built-in prompts). */
@@ -44,6 +45,16 @@ export class TeacherSessions {
 
   get settings(): ReflectionSettings {
     return this.current;
+  }
+
+  /**
+   * In a restricted workspace (false) a reflection cache serves only what this installation made:
+   * a cached reflection that came with the folder is asked of the teacher again, never written into
+   * a dataset unchecked.
+   */
+  setTrusted(trusted: boolean): void {
+    this.trusted = trusted;
+    for (const session of this.sessions.values()) void session.then((s) => { if (s.cache) s.cache.acceptForeign = trusted; }).catch(() => undefined);
   }
 
   /** New settings and/or key (`apiKey` undefined: unchanged; '' clears it). Returns true when the teacher changed. */
@@ -156,7 +167,8 @@ export class TeacherSessions {
       if (this.prompts.get(promptsPath) === loading) this.prompts.delete(promptsPath);
       throw new ReflectionRequestError(error instanceof Error ? error.message : String(error));
     });
-    const cache = cachePath ? await ReflectionCache.open(cachePath) : ReflectionCache.memory();
+    const cache = cachePath ? await ReflectionCache.openOrKeepInMemory(cachePath) : ReflectionCache.memory();
+    cache.acceptForeign = this.trusted;
     if (cache.skippedLines > 0) this.info(`reflection cache ${cachePath}: ${cache.skippedLines} unreadable line(s) ignored`);
     const structured = s.structuredOutput === 'auto' ? 'auto' : s.structuredOutput === 'on';
     this.info(`reflection: ${this.describe()}, prompts ${prompts.version}, cache ${cachePath || 'in memory'}`);
