@@ -45,7 +45,8 @@ if (files.length === 0) {
 
 let passed = 0;
 let failed = 0;
-const unit = await run(process.execPath, ['--test', '--test-concurrency=1', ...files]);
+// TAP explicitly: the counts below are read from its `# pass N` lines, and Node 24's default reporter is `spec`.
+const unit = await run(process.execPath, ['--test', '--test-reporter=tap', '--test-concurrency=1', ...files]);
 passed += Number(/^# pass (\d+)$/m.exec(unit.output)?.[1] ?? 0);
 failed += Number(/^# fail (\d+)$/m.exec(unit.output)?.[1] ?? 0);
 if (unit.code !== 0 && failed === 0) failed = 1;

@@ -1,7 +1,7 @@
 // `npm run test:electron`: Sift's extension-host suite (test/e2e/suite) in desktop VS Code, through
 // @vscode/test-electron, for machines that can download VS Code (this project's own machines cannot:
 // there, `npm run test:e2e` runs the same suite in code-server).
-//   SIFT_VSCODE_VERSION  VS Code to download (default: stable; e.g. 1.90.0, the oldest in engines)
+//   SIFT_VSCODE_VERSION  VS Code to download (default: stable; e.g. 1.103.0, the oldest in engines)
 // Needs a built extension (`npm run build`) and, on a headless Linux box, a display (xvfb-run).
 import fs from 'node:fs';
 import os from 'node:os';

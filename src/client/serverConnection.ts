@@ -11,6 +11,7 @@ import {
   TransportKind,
   WorkDoneProgress,
   type LanguageClientOptions,
+  type RequestParam,
   type RequestType,
   type ServerOptions,
 } from 'vscode-languageclient/node';
@@ -165,7 +166,7 @@ export class ServerConnection implements vscode.Disposable {
   }
 
   /** One of the protocol's custom requests (starting the server if it is not running). */
-  async request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
+  async request<P, R>(type: RequestType<P, R, void>, params: RequestParam<P>, token?: vscode.CancellationToken): Promise<R> {
     const client = await this.ensureStarted();
     if (!client) throw new Error('The Sift language server is not running (see Sift: Show Log).');
     return client.sendRequest(type, params, token);
@@ -309,16 +310,29 @@ export class ServerConnection implements vscode.Disposable {
 }
 
 /**
- * The language client writes the server's stderr and (with `sift.trace.server`) every message it
- * exchanges to this channel, initializationOptions and SettingsChanged included: the API key is
- * redacted from everything written.
+ * The channel the language client writes to: the server's stderr, its log messages and, when the
+ * channel's log level is Trace, every message it exchanges (`sift.trace.server` then chooses
+ * `messages` or `verbose`), initializationOptions and SettingsChanged included. The API key is
+ * redacted from everything written. vscode-languageclient 10 and later take a LogOutputChannel
+ * and trace at its Trace level (client/src/common/client.ts, `refreshTrace`).
  */
-function redactingChannel(channel: vscode.LogOutputChannel, secrets: () => (string | undefined)[]): vscode.OutputChannel {
+function redactingChannel(channel: vscode.LogOutputChannel, secrets: () => (string | undefined)[]): vscode.LogOutputChannel {
+  const clean = (value: string): string => redact(value, secrets());
+  const cleanArgs = (args: unknown[]): unknown[] => args.map((arg) => (typeof arg === 'string' ? clean(arg) : arg instanceof Error ? clean(arg.message) : clean(JSON.stringify(arg) ?? String(arg))));
   return {
     name: channel.name,
-    append: (value: string) => channel.append(redact(value, secrets())),
-    appendLine: (value: string) => channel.appendLine(redact(value, secrets())),
-    replace: (value: string) => channel.replace(redact(value, secrets())),
+    get logLevel() {
+      return channel.logLevel;
+    },
+    onDidChangeLogLevel: channel.onDidChangeLogLevel,
+    trace: (message: string, ...args: unknown[]) => channel.trace(clean(message), ...cleanArgs(args)),
+    debug: (message: string, ...args: unknown[]) => channel.debug(clean(message), ...cleanArgs(args)),
+    info: (message: string, ...args: unknown[]) => channel.info(clean(message), ...cleanArgs(args)),
+    warn: (message: string, ...args: unknown[]) => channel.warn(clean(message), ...cleanArgs(args)),
+    error: (error: string | Error, ...args: unknown[]) => channel.error(clean(typeof error === 'string' ? error : error.message), ...cleanArgs(args)),
+    append: (value: string) => channel.append(clean(value)),
+    appendLine: (value: string) => channel.appendLine(clean(value)),
+    replace: (value: string) => channel.replace(clean(value)),
     clear: () => channel.clear(),
     show: (columnOrPreserve?: vscode.ViewColumn | boolean, preserveFocus?: boolean) => {
       if (typeof columnOrPreserve === 'boolean') channel.show(columnOrPreserve);

@@ -510,13 +510,15 @@ export const REFLECTION_SETTINGS = {
   },
 } as const satisfies Record<string, SettingSpec>;
 
-/** Read by vscode-languageclient itself (the client id is `sift`), not by Sift's code. */
+/** Read by vscode-languageclient itself (the client id is `sift`), not by Sift's code; since its version 10 it traces only at the output channel's Trace log level. */
 export const TRACE_SETTING = enumSetting(['off', 'messages', 'verbose'], {
   key: 'trace.server',
   default: 'off',
   scope: 'window',
   order: 40,
-  markdownDescription: 'Log the messages between VS Code and the Sift language server to the **Sift** output channel (API keys are redacted).',
+  markdownDescription:
+    "How much of the traffic between VS Code and the Sift language server is logged to the **Sift** output channel while that channel's log level is **Trace** (**Developer: Set Log Level…**, or the gear in the Output panel): `verbose` adds each message's parameters and result to its name and timing (`off` and `messages`). At any other log level nothing is traced. API keys are redacted.",
+
 });
 
 type Values<G extends Record<string, SettingSpec>> = { -readonly [K in keyof G]: SettingValue<G[K]> };

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomicWrite';
+import { userCacheDir } from '../io/userCacheDir';
 import { catalogueModel } from './catalogue';
 
 /**
@@ -27,10 +27,10 @@ interface Manifest {
   models: PulledModel[];
 }
 
-/** `$SIFT_MODELS_DIR`, else the user's cache folder (`$XDG_CACHE_HOME/sift/models` or `~/.cache/sift/models`). */
+/** `$SIFT_MODELS_DIR`, else `models` in the user's cache folder (`$XDG_CACHE_HOME/sift/models` or `~/.cache/sift/models`). */
 export function defaultModelsDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.SIFT_MODELS_DIR) return resolve(env.SIFT_MODELS_DIR);
-  return join(env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache'), 'sift', 'models');
+  return join(userCacheDir(env), 'models');
 }
 
 export function readManifest(dir: string): PulledModel[] {
