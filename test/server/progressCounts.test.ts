@@ -41,7 +41,9 @@ test('stored scores the lines on screen find count in the status at once, also o
   const original = await client.open(join(folder, 'original.jsonl'), text);
   await client.execute(Commands.scoreFile, [original]);
   await client.waitScored(original);
-  assert.equal(client.lastStatus(copy)?.scored, 0, 'nothing told the copy about the new scores yet');
+  // The copy's store connection may already have seen the original's writes (the server polls each
+  // store's data_version: store-refresh.test.ts); either way the lines on screen find the scores and
+  // the status counts them.
 
   const statusesBefore = client.statuses.length;
   const onScreen = await client.lineScores(copy, 0, 2);
