@@ -59,7 +59,7 @@ export function bucketText(bucket: RecordBucket): string {
 export function stateText(details: RecordDetails): string | undefined {
   switch (details.state) {
     case 'scored':
-      return undefined;
+      return details.unverified;
     case 'pending':
       return 'Scoring this record…';
     case 'waiting':

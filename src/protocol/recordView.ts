@@ -66,6 +66,8 @@ export interface RecordDetails {
   problems: string[];
   /** Why the scorer failed on this record (state `failed`). */
   failure?: string;
+  /** Set in a restricted workspace when its scores came with the folder (imported or committed), not computed by this installation. */
+  unverified?: string;
   rank?: RecordRank;
   /** Scored records of the file, and records not scored (yet). */
   scored: number;

@@ -6,7 +6,7 @@ import { Commands, OVERVIEW_COMMAND, type SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
 import { candidateVotes, voteHover, voteLegend } from './candidateVotes';
 import { turnsHover } from './hoverTurns';
-import { formatCount, legendText, METRIC_LABELS, ordinal } from './presentation';
+import { formatCount, legendText, METRIC_LABELS, ordinal, UNVERIFIED_REASON } from './presentation';
 
 export interface HoverContext {
   settings: SiftSettings;
@@ -129,7 +129,7 @@ function provenance(score: RecordScore, ctx: HoverContext): string {
   const when = score.at > 0 ? `computed ${new Date(score.at).toISOString()}` : 'computed at an unknown time';
   const extra = [
     score.cached ? 'from the score store' : '',
-    score.foreign && !ctx.trusted ? '**unverified**: it came with the folder (imported or committed), this installation did not compute it; trust the workspace or clear its scores to score it here' : '',
+    score.foreign && !ctx.trusted ? `**unverified**: ${UNVERIFIED_REASON}` : '',
     score.truncated ? 'cut to fit the model context' : '',
   ].filter(Boolean);
   return `${bits.join(' · ')}  \n${when}${extra.length > 0 ? ` (${extra.join('; ')})` : ''}`;

@@ -41,10 +41,11 @@ export function shortReason(reason: string): string {
 
 /**
  * `IFD 0.82 · r-IFD 0.41 · DS 1.07`, metrics in the order of the settings, with the digits that decide
- * each rule's threshold; `r-IFD — (too long for the model)` for a metric without a value.
+ * each rule's threshold; `r-IFD — (too long for the model)` for a metric without a value; `· unverified`
+ * after a score that came with the folder (imported or committed) when the workspace is not trusted.
  */
-export function scoreLabel(score: RecordScore, settings: Pick<SiftSettings, 'metrics' | 'ifdWarnAt'>): string {
-  return settings.metrics
+export function scoreLabel(score: RecordScore, settings: Pick<SiftSettings, 'metrics' | 'ifdWarnAt'>, trusted = true): string {
+  const label = settings.metrics
     .map((m) => {
       const result = score.metrics[m];
       const v = result?.value;
@@ -52,7 +53,14 @@ export function scoreLabel(score: RecordScore, settings: Pick<SiftSettings, 'met
       return `${METRIC_LABELS[m]} —${result?.reason ? ` (${shortReason(result.reason)})` : ''}`;
     })
     .join(' · ');
+  // In a restricted workspace a score that came with the folder says so wherever it is shown.
+  return score.foreign && !trusted ? `${label} · ${UNVERIFIED_LABEL}` : label;
 }
+
+/** What a label adds to a score this installation did not compute, in a restricted workspace. */
+export const UNVERIFIED_LABEL = 'unverified';
+/** Why, in words (the hover and the record view). */
+export const UNVERIFIED_REASON = 'these scores came with the folder (imported or committed); this installation did not compute them. Trust the workspace, or clear its scores to score it here.';
 
 /**
  * Finite values of one metric over a file's record lines, sorted once, so that ranking a line is a

@@ -6,7 +6,7 @@ import type { SiftSettings } from '../protocol';
 import type { RecordByScoreParams, RecordByScoreResult, RecordParams } from '../protocol/records';
 import type { RecordDetails, RecordMetric, RecordTurn } from '../protocol/recordView';
 import type { SiftDocument } from './document';
-import { bucketOf, METRIC_LABELS, primaryMetric, ruleThreshold, scoreLabel } from './presentation';
+import { bucketOf, METRIC_LABELS, primaryMetric, ruleThreshold, scoreLabel, UNVERIFIED_REASON } from './presentation';
 import { recordOrder } from './recordOrder';
 import { recordState } from './recordState';
 import { documentSymbols } from './symbols';
@@ -18,6 +18,8 @@ export interface RecordDeps {
   settingsFor(doc: SiftDocument): SiftSettings;
   scorers(): Scorers;
   stored: StoredScores;
+  /** The workspace is trusted; when not, scores this installation did not compute are marked unverified. */
+  trusted(): boolean;
 }
 
 /** What each metric measures and which way is good, in one line (the record view prints it under the value). */
@@ -106,6 +108,7 @@ export class RecordQueries {
       metrics,
       problems: line.problems.map((p) => p.reason ?? p.message),
       failure: state === 'failed' ? doc.failures.get(line.text) : undefined,
+      unverified: score?.foreign && !this.deps.trusted() ? `Unverified: ${UNVERIFIED_REASON}` : undefined,
       rank: position >= 0 ? { position: position + 1, of: order.lines.length, metric: METRIC_LABELS[metric] } : undefined,
       scored,
       unscored: total - scored,
@@ -115,7 +118,7 @@ export class RecordQueries {
   /** The outline's symbols: one per record line, named with its scores (symbols.ts). */
   symbols(uri: string): DocumentSymbol[] {
     const doc = this.deps.docs.get(uri);
-    return doc ? documentSymbols(doc, this.deps.settingsFor(doc), this.deps.scorers().lastError !== undefined) : [];
+    return doc ? documentSymbols(doc, this.deps.settingsFor(doc), this.deps.scorers().lastError !== undefined, this.deps.trusted()) : [];
   }
 
   byScore(params: RecordByScoreParams): RecordByScoreResult | null {
@@ -136,6 +139,6 @@ export class RecordQueries {
     if (next >= of) return { ...base, of, message: `This is the best record by ${label}.` };
     const line = order.lines[next];
     const score = doc.scoreOf(doc.records.line(line)!)!;
-    return { ...base, of, target: { line, position: next + 1, label: scoreLabel(score, settings) } };
+    return { ...base, of, target: { line, position: next + 1, label: scoreLabel(score, settings, this.deps.trusted()) } };
   }
 }

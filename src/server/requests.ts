@@ -123,7 +123,7 @@ export class Requests {
   private scoreLineLabel(doc: SiftDocument, line: LineRecord): LineLabel | undefined {
     const state = recordState(doc, line, this.deps.scorers().lastError !== undefined);
     const score = state === 'scored' ? doc.scores.get(line.text) : undefined;
-    if (score) return { text: scoreLabel(score, this.deps.settingsFor(doc)), score };
+    if (score) return { text: scoreLabel(score, this.deps.settingsFor(doc), this.deps.trusted()), score };
     if (state === 'pending') return { text: PENDING_LABEL, pending: true };
     if (state === 'waiting') return { text: WAITING_LABEL, pending: true };
     if (state === 'failed') return { text: FAILED_LABEL };

@@ -160,7 +160,7 @@ export class SiftServer {
       prepareScorer: () => this.prepareScorer(),
     });
     this.requests = new Requests({ docs, settingsFor, scorers, stored: this.stored, validSet: this.validSet, commandLinks: () => this.caps.commandLinks, trusted: () => this.trusted });
-    this.records = new RecordQueries({ docs, settingsFor, scorers, stored: this.stored });
+    this.records = new RecordQueries({ docs, settingsFor, scorers, stored: this.stored, trusted: () => this.trusted });
     this.commands = new ServerCommands({
       connection,
       log,

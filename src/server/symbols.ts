@@ -18,14 +18,14 @@ export function snippet(text: string, max = SNIPPET_CHARS): string {
   return flat.length <= max ? flat : `${flat.slice(0, max - 1).trimEnd()}…`;
 }
 
-function symbolName(doc: SiftDocument, line: LineRecord, settings: SiftSettings, scorerFailed: boolean): string {
+function symbolName(doc: SiftDocument, line: LineRecord, settings: SiftSettings, scorerFailed: boolean, trusted: boolean): string {
   const state = recordState(doc, line, scorerFailed);
   if (state === 'invalid') {
     const problem = line.problems[0];
     return `✖ not a valid record${problem ? `: ${snippet(problem.reason ?? problem.message)}` : ''}`;
   }
   const score = doc.scoreOf(line);
-  const label = score ? scoreLabel(score, settings) : STATE_LABELS[state] ?? 'not scored';
+  const label = score ? scoreLabel(score, settings, trusted) : STATE_LABELS[state] ?? 'not scored';
   const words = snippet(line.pair?.instruction ?? '');
   return words ? `${label} · ${words}` : label;
 }
@@ -35,14 +35,14 @@ function symbolName(doc: SiftDocument, line: LineRecord, settings: SiftSettings,
  * outline and "Go to Symbol" (which shows names only) list the records with their scores. The
  * detail is the line number. Blank lines are left out.
  */
-export function documentSymbols(doc: SiftDocument, settings: SiftSettings, scorerFailed: boolean): DocumentSymbol[] {
+export function documentSymbols(doc: SiftDocument, settings: SiftSettings, scorerFailed: boolean, trusted = true): DocumentSymbol[] {
   if (doc.tooLarge !== undefined) return [];
   const symbols: DocumentSymbol[] = [];
   for (let i = 0; i < doc.records.lineCount; i++) {
     const line = doc.records.line(i)!;
     if (line.blank) continue;
     const range = { start: { line: i, character: doc.column(i, 0) }, end: { line: i, character: doc.lineEnd(i) } };
-    symbols.push({ name: symbolName(doc, line, settings, scorerFailed), detail: `line ${i + 1}`, kind: SymbolKind.Object, range, selectionRange: range });
+    symbols.push({ name: symbolName(doc, line, settings, scorerFailed, trusted), detail: `line ${i + 1}`, kind: SymbolKind.Object, range, selectionRange: range });
   }
   return symbols;
 }

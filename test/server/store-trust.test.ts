@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { MarkupContent } from 'vscode-languageserver-protocol';
+import { DocumentSymbolRequest, type DocumentSymbol, type MarkupContent } from 'vscode-languageserver-protocol';
+import { RecordRequest } from '../../src/protocol';
 import { siftAsync } from '../helpers/cli';
 import { examplesDir, tempDir } from '../helpers/paths';
 import { TestClient } from './lspClient';
@@ -25,7 +26,7 @@ after(async () => {
   await client.stop();
 });
 
-test('in a restricted workspace, imported scores are marked unverified in the hover; the server\'s own are not', async () => {
+test('in a restricted workspace, imported scores are marked unverified in the hover, the line label and the record view; the server\'s own are not', async () => {
   // Scores computed elsewhere and shared as an export.
   const elsewhere = tempDir('sift-elsewhere-');
   const source = join(elsewhere, 'stories.jsonl');
@@ -52,4 +53,19 @@ test('in a restricted workspace, imported scores are marked unverified in the ho
   }
   const own = await hover(2);
   assert.doesNotMatch(own, /unverified/, 'computed by this server');
+
+  const labels = (await client.lineScores(uri, 0, 2)).scores.map((s) => s.label);
+  assert.equal(labels.length, 3);
+  assert.match(labels[0], /^IFD \d.* · unverified$/);
+  assert.match(labels[1], /^IFD \d.* · unverified$/);
+  assert.match(labels[2], /^IFD \d/);
+  assert.doesNotMatch(labels[2], /unverified/);
+  const details = async (line: number) => (await client.connection.sendRequest(RecordRequest, { uri, line }))!;
+  assert.match((await details(0)).unverified ?? '', /^Unverified: these scores came with the folder/);
+  assert.equal((await details(2)).unverified, undefined);
+  const symbols = (await client.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } })) as DocumentSymbol[];
+  assert.deepEqual(
+    symbols.map((s) => / · unverified · /.test(s.name)),
+    [true, true, false],
+  );
 });

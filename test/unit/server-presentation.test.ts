@@ -27,3 +27,11 @@ test('a metric without a value says why in a few words in the label', () => {
   const score = { metrics: { ifd: { value: 1.0011 }, rifd: tooLong }, losses: {}, at: 0 } as unknown as RecordScore;
   assert.equal(scoreLabel(score, { metrics: ['ifd', 'rifd'], ifdWarnAt: 1 }), 'IFD 1.001 · r-IFD — (too long for the model)');
 });
+
+test('a score that came with the folder says unverified in a restricted workspace only', () => {
+  const score = { metrics: { ifd: { value: 0.5 } }, losses: {}, at: 0, foreign: true } as unknown as RecordScore;
+  const settings = { metrics: ['ifd' as const], ifdWarnAt: 1 };
+  assert.equal(scoreLabel(score, settings, false), 'IFD 0.50 · unverified');
+  assert.equal(scoreLabel(score, settings, true), 'IFD 0.50');
+  assert.equal(scoreLabel({ ...score, foreign: undefined } as unknown as RecordScore, settings, false), 'IFD 0.50');
+});
