@@ -18,7 +18,8 @@ import { scoringConfig } from './settings';
 
 /**
  * How often the open stores are asked whether another process (a CLI run, another window) wrote to
- * them: `PRAGMA data_version`, one cheap query per store; a change re-sweeps that store's documents.
+ * them: the store's count of other processes' commits, one cheap query per store; a change re-sweeps
+ * that store's documents.
  */
 export const STORE_POLL_MS = 1000;
 /** Stored scores are looked up this many lines at a time between other messages. */
@@ -72,7 +73,7 @@ export class StoredScores {
       if (!store || doc.path === undefined) continue;
       let version: number | undefined;
       try {
-        version = store.dataVersion();
+        version = store.foreignCommits();
       } catch (error) {
         this.deps.log.error(`cannot read the score store for ${doc.uri}: ${errorMessage(error)}`);
         continue;
@@ -177,7 +178,7 @@ export class StoredScores {
     }
     if (!current()) return;
     // What this sweep sees: a later write by another process is found by the next poll.
-    const version = store.dataVersion();
+    const version = store.foreignCommits();
     if (version !== undefined) this.versions.set(store, version);
     let foundAll = 0;
     for (let start = 0; start < doc.records.lineCount; start += SWEEP_SLICE) {

@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { ScoreStore, storeKey, defaultStorePath } from '../../src/core/store';
 import { MEMORY_STORE_LIMIT, STORE_FLUSH_DELAY_MS } from '../../src/core/store/scoreStore';
+import { siftAsync } from '../helpers/cli';
 import { tempDir } from '../helpers/paths';
 import { waitFor } from '../helpers/waitFor';
 
@@ -110,10 +111,17 @@ test('a store sees what another connection wrote, at once (no load at open)', as
   writer.put(key(1), { losses: [7, 8], truncated: false, at: 1 });
   await writer.flush();
   assert.deepEqual(reader.get(key(1))?.losses, [7, 8]);
-  const before = reader.dataVersion();
+  // Another connection of the same process is not another process: its commits are this process's own.
+  const before = reader.foreignCommits();
   writer.put(key(2), { losses: [9, 9], truncated: false, at: 1 });
   await writer.flush();
-  assert.notEqual(reader.dataVersion(), before, 'data_version tells the reader something changed');
+  assert.equal(reader.foreignCommits(), before, "this process's own commits are not another process's");
+  // A commit from another process (the CLI imports an export) is.
+  const exported = join(tempDir(), 'export.jsonl');
+  writeFileSync(exported, JSON.stringify({ k: key(3), v: [1, 2], t: 0, at: 5 }) + '\n');
+  const imported = await siftAsync(['store', 'import', exported, '--store', path]);
+  assert.equal(imported.status, 0, imported.stderr);
+  assert.equal(reader.foreignCommits(), before! + 1, 'another process committed once');
   await Promise.all([reader.close(), writer.close()]);
 });
 

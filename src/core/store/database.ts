@@ -58,6 +58,12 @@ export function decodeKey(stored: unknown): string {
 /** Legacy JSONL files beside the database, imported once on first open (see `importLegacy`). */
 export type LegacyImporter = (db: StoreDatabase, lines: AsyncIterable<string>, origin: number) => Promise<number>;
 
+/**
+ * Commits this process made to each database file through `countCommit`, so that a process can tell
+ * its own writes (through any of its connections) from another process's: see `foreignCommits`.
+ */
+const OWN_COMMITS = new Map<string, number>();
+
 export class StoreDatabase {
   private readonly statements = new Map<string, StatementSync>();
   private readonly nameIds = new Map<string, number>();
@@ -141,6 +147,7 @@ export class StoreDatabase {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const result = work();
+      this.countCommit();
       this.db.exec('COMMIT');
       return result;
     } catch (error) {
@@ -149,9 +156,26 @@ export class StoreDatabase {
     }
   }
 
-  /** Changes when another connection (another process, or another store in this one) commits. */
-  dataVersion(): number {
-    return Number((this.statement('PRAGMA data_version').get() as { data_version: number | bigint }).data_version);
+  /**
+   * Counts a commit in the database's `commits` counter and in this process's own count (call inside
+   * the write transaction). A transaction rolled back after it leaves the own count one ahead: one
+   * needless look-up later, never a missed one.
+   */
+  countCommit(): void {
+    this.statement("INSERT INTO meta(name, value) VALUES ('commits', '1') ON CONFLICT(name) DO UPDATE SET value = CAST(value AS INTEGER) + 1").run();
+    OWN_COMMITS.set(this.path, (OWN_COMMITS.get(this.path) ?? 0) + 1);
+  }
+
+  /**
+   * Commits other processes have made (a CLI run, another window): changes when one of them commits,
+   * and never for this process's own commits through any of its connections. (SQLite's
+   * `PRAGMA data_version` also changes for another connection of the same process: a language server
+   * with a store per dataset of a folder then took its own writes for another process's and looked
+   * every open document's scores up again, every second, while it scored.)
+   */
+  foreignCommits(): number {
+    const row = this.statement("SELECT value FROM meta WHERE name = 'commits'").get() as { value: string } | undefined;
+    return Number(row?.value ?? 0) - (OWN_COMMITS.get(this.path) ?? 0);
   }
 
   /**

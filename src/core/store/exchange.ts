@@ -81,6 +81,8 @@ export async function importLines(path: string, lines: AsyncIterable<string>, na
         'ON CONFLICT(key) DO UPDATE SET v = excluded.v, t = excluded.t, at = excluded.at, x = excluded.x, model = excluded.model, metric = excluded.metric, origin = excluded.origin WHERE excluded.at > scores.at',
     );
     const member = db.statement('INSERT OR IGNORE INTO members(key, dataset) VALUES (?, ?)');
+    // An open editor sees the import as another process's commit and looks its scores up again.
+    db.countCommit();
     const reflection = db.statement(
       'INSERT INTO reflections(key, v, at, origin) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET v = excluded.v, at = excluded.at, origin = excluded.origin WHERE excluded.at > reflections.at',
     );

@@ -295,9 +295,9 @@ export class ScoreStore {
     return Promise.resolve();
   }
 
-  /** Changes when another connection commits to the database (undefined for a memory store). */
-  dataVersion(): number | undefined {
-    return this.db?.dataVersion();
+  /** Changes when another process commits to the database (undefined for a memory store); see StoreDatabase.foreignCommits. */
+  foreignCommits(): number | undefined {
+    return this.db?.foreignCommits();
   }
 
   async close(): Promise<void> {
