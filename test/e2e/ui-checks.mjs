@@ -218,7 +218,8 @@ export const checks = [
     },
   },
   ...overviewChecks,
-  ...candidateChecks,
   ...recordChecks,
+  // After the record view: something the candidates check leaves open made the next Quick Open inert (under investigation).
+  ...candidateChecks,
   ...reflectionChecks,
 ];
