@@ -111,6 +111,11 @@ export async function waitForLineAnnotations(page, predicate, { timeoutMs = 60_0
 /** The screen box of (1-based) `line` in the active editor (revealed with Go to Line first). */
 export async function lineBox(page, line) {
   await goToLine(page, line);
+  return renderedLineBox(page, line);
+}
+
+/** The screen box of (1-based) `line` where it is rendered now. */
+async function renderedLineBox(page, line) {
   const box = await withRenderedLines(
     page,
     (lines, line) => {
@@ -126,9 +131,39 @@ export async function lineBox(page, line) {
   return box;
 }
 
-/** Hovers the mouse over (1-based) `line`, `xOffset` px into its text, and returns the hover text. */
-export async function hoverLine(page, line, { xOffset = 20, hasText, timeoutMs = 20_000 } = {}) {
-  const box = await lineBox(page, line);
+/**
+ * Hovers the mouse over (1-based) `line`, `xOffset` px into its text, and returns the hover text.
+ * The line's box is read once the editor stopped moving (Go to Line may scroll, a theme change or a
+ * word-wrap toggle lays the lines out again): a box read mid-scroll put the mouse beside the line and
+ * no hover opened. Aims again, up to `attempts`, when no hover (with `hasText`) shows.
+ */
+export async function hoverLine(page, line, { xOffset = 20, hasText, timeoutMs = 20_000, attempts = 3 } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await hoverLineOnce(page, line, { xOffset, hasText, timeoutMs: timeoutMs / attempts });
+    } catch (error) {
+      if (attempt >= attempts) {
+        const shown = await page.locator(SEL.hover).filter({ visible: true }).allInnerTexts().catch(() => []);
+        error.message += `\nhovers shown: ${JSON.stringify(shown.map(t => t.slice(0, 200)))}`;
+        throw error;
+      }
+      await dismiss(page);
+    }
+  }
+}
+
+async function hoverLineOnce(page, line, { xOffset, hasText, timeoutMs }) {
+  let box = await lineBox(page, line);
+  box = await waitFor(
+    `line ${line} to stay in place`,
+    async () => {
+      const again = await renderedLineBox(page, line);
+      const same = again.x === box.x && again.y === box.y && again.height === box.height;
+      box = again;
+      return same ? again : null;
+    },
+    { timeoutMs: 5_000, intervalMs: 100 },
+  );
   await page.mouse.move(box.x + 2, box.y - 40);
   await page.mouse.move(box.x + Math.min(xOffset, Math.max(2, box.textWidth - 2)), box.y + box.height / 2, { steps: 4 });
   const hover = page.locator(SEL.hover, hasText ? { hasText } : {}).filter({ visible: true }).first();
