@@ -142,7 +142,7 @@ try {
     results.firstScore = { skipped: why };
   } else {
     const r = (results.firstScore = await benchFirstScore());
-    log(`first score after opening ${r.file}: ${r.firstScoreMs} ms (target < 2000 ms); every record on screen (${r.visibleLines}) scored after ${r.visibleScoredMs} ms; editor shown after ${r.editorShownMs} ms`);
+    log(`first score after opening ${r.file}: ${r.firstScoreMs} ms (target < 2000 ms); every record on screen (${r.visibleLines}) scored after ${r.visibleScoredMs} ms; editor shown after ${r.editorShownMs} ms (all from Enter on the file in Quick Open; typing its name took ${r.quickOpenMs} ms)`);
   }
 } catch (error) {
   log(`first score after opening: failed, ${error.message}`);

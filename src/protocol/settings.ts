@@ -426,7 +426,7 @@ export const SCORING_SETTINGS = keyedByField({
     default: 0,
     scope: 'machine-overridable',
     order: 31,
-    markdownDescription: 'CPU threads for the `local` backend. `0`: every available core.',
+    markdownDescription: 'CPU threads for the `local` backend. `0`: every available core but one, which is left to the editor (llama.cpp\'s threads wait for each other, so a busy core slows them all: on two busy cores the first score showed four times later with both). `sift` on the command line uses every core unless given `--threads`.',
   },
 } as const);
 

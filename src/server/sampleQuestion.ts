@@ -10,6 +10,7 @@ import { planSampling, sampleQuestions, type SamplingRun } from '../core/reasoni
 import { JournalSampleStore, defaultSampleStorePath } from '../core/reasoning/sample/sampleStore';
 import type { SampleQuestionResult, SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
+import { editorThreads } from './settings';
 
 /** A record that is not a question, or a run that cannot go on: the message names the line. */
 export class SampleQuestionError extends Error {
@@ -82,7 +83,7 @@ export async function sampleQuestion(doc: SiftDocument, index: number, deps: Sam
         urls: s.endpointUrls,
         servedModel: s.servedModel || undefined,
         apiKey: deps.apiKey,
-        threads: s.threads > 0 ? s.threads : undefined,
+        threads: editorThreads(s),
         concurrency: s.concurrency,
         onEvent: deps.log,
       },

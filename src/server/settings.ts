@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import type { FormatSpec } from '../core/dataset/types';
 import type { ScorerSettings } from '../core/scoring/createScorer';
@@ -32,11 +33,22 @@ export function scorerSettings(settings: SiftSettings, apiKey: string | undefine
     urls: settings.endpointUrls,
     servedModel: settings.servedModel || undefined,
     apiKey: apiKey || undefined,
-    threads: settings.threads > 0 ? settings.threads : undefined,
+    threads: editorThreads(settings),
     concurrency: settings.concurrency,
     vllmMode: settings.vllmMode,
     chatTemplate: settings.template === 'chat',
   };
+}
+
+/**
+ * CPU threads of the editor's local engines: the `threads` setting, or by default every core but one.
+ * The editor's own processes (the window, the extension host) need a core while a curator reads:
+ * llama.cpp's threads wait for each other at every step, so one of them descheduled stalls them all.
+ * Measured with `npm run bench` (first score) on two busy cores: the first record took 1.3 s with
+ * two threads and 0.3-0.4 s with one; the whole screen 27 s against 31-33 s. The CLI uses every core.
+ */
+export function editorThreads(settings: Pick<SiftSettings, 'threads'>, cores = availableParallelism()): number {
+  return settings.threads > 0 ? settings.threads : Math.max(1, cores - 1);
 }
 
 export function scorerIdentity(settings: SiftSettings, apiKey: string | undefined): string {

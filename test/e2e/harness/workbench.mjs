@@ -29,28 +29,30 @@ export async function openWorkspace(page, server, folder, { timeoutMs = 120_000 
 }
 
 /** Opens `relPath` (relative to the workspace) through Quick Open (Ctrl+P) and waits for its editor. */
-export async function openFile(page, relPath, { timeoutMs = 30_000 } = {}) {
+export async function openFile(page, relPath, { timeoutMs = 30_000, onEnter = () => {} } = {}) {
   const base = path.basename(relPath);
   const tab = page.locator(`.tabs-container .tab.active[data-resource-name=${JSON.stringify(base)}]`);
   try {
-    await quickOpen(page, relPath, base, tab, timeoutMs / 2);
+    await quickOpen(page, relPath, base, tab, timeoutMs / 2, onEnter);
   } catch {
     // Once seen after a check that closed a webview panel: Enter in Quick Open opened nothing, as
     // the focus was left in the closed panel. Close whatever is open and ask again, once.
     await page.keyboard.press('Escape');
     await page.locator('.part.editor').first().click({ position: { x: 40, y: 40 } }).catch(() => {});
-    await quickOpen(page, relPath, base, tab, timeoutMs);
+    await quickOpen(page, relPath, base, tab, timeoutMs, onEnter);
   }
   await page.locator(SEL.viewLine).first().waitFor({ timeout: timeoutMs });
 }
 
-async function quickOpen(page, relPath, base, tab, timeoutMs) {
+// `onEnter()` is called as Enter is pressed on the file's row: the moment a user asks for the file.
+async function quickOpen(page, relPath, base, tab, timeoutMs, onEnter) {
   await focusWorkbench(page);
   await page.keyboard.press('Control+P');
   const input = page.locator(SEL.quickInput);
   await input.waitFor({ state: 'visible', timeout: timeoutMs });
   await input.fill(relPath);
   await page.locator(SEL.quickInputRow, { hasText: base }).first().waitFor({ timeout: timeoutMs });
+  onEnter();
   await page.keyboard.press('Enter');
   await tab.waitFor({ timeout: timeoutMs });
 }
