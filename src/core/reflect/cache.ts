@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
-import { encodeKey, StoreDatabase } from '../store/database';
+import { encodeKey, isStoreFileError, StoreDatabase } from '../store/database';
 import { defaultStorePath } from '../store/location';
 import { installationOrigin } from '../store/origin';
 import type { ReflectionKind, TokenUsage } from './types';
@@ -100,7 +99,7 @@ export class ReflectionCache {
       return await ReflectionCache.open(path);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (/is not a Sift store database|newer than this Sift/.test(message)) throw error;
+      if (isStoreFileError(error)) throw error;
       const cache = new ReflectionCache(path, undefined);
       cache.writeError = error instanceof Error ? error : new Error(message);
       return cache;
@@ -109,32 +108,26 @@ export class ReflectionCache {
 
   /** Opens the database at `path`; the first open imports a legacy `reflections.jsonl` beside it. */
   static async open(path: string): Promise<ReflectionCache> {
-    const db = StoreDatabase.open(path);
-    const cache = new ReflectionCache(path, db);
-    try {
-      if (basename(path) === 'sift.db') {
-        await db.importLegacy(LEGACY_REFLECTIONS_FILE, async (database, lines, origin) => {
-          const insert = database.statement(
-            'INSERT INTO reflections(key, v, at, origin) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET v = excluded.v, at = excluded.at, origin = excluded.origin',
-          );
-          let imported = 0;
-          for await (const line of lines) {
-            if (line.trim() === '') continue;
-            try {
-              const { key, value } = parseReflectionLine(JSON.parse(line) as Record<string, unknown>);
-              insert.run(encodeKey(key), encodeReflection(value), value.at, origin);
-              imported++;
-            } catch {
-              cache.skippedLines++;
-            }
-          }
-          return imported;
-        });
+    let skipped = 0;
+    const { db } = await StoreDatabase.openImporting(path, LEGACY_REFLECTIONS_FILE, async (database, lines, origin) => {
+      const insert = database.statement(
+        'INSERT INTO reflections(key, v, at, origin) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET v = excluded.v, at = excluded.at, origin = excluded.origin',
+      );
+      let imported = 0;
+      for await (const line of lines) {
+        if (line.trim() === '') continue;
+        try {
+          const { key, value } = parseReflectionLine(JSON.parse(line) as Record<string, unknown>);
+          insert.run(encodeKey(key), encodeReflection(value), value.at, origin);
+          imported++;
+        } catch {
+          skipped++;
+        }
       }
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+      return imported;
+    });
+    const cache = new ReflectionCache(path, db);
+    cache.skippedLines = skipped;
     return cache;
   }
 

@@ -1,5 +1,5 @@
 import { createReadStream, mkdirSync, openSync, readSync, closeSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
@@ -64,6 +64,17 @@ export type LegacyImporter = (db: StoreDatabase, lines: AsyncIterable<string>, o
  */
 const OWN_COMMITS = new Map<string, number>();
 
+/** The file opened is not a store this Sift can use (not SQLite, a newer schema): to report, never to work around. */
+export class StoreFileError extends Error {}
+
+/**
+ * Whether a failure to open a store is the file's fault (StoreFileError), which a caller reports,
+ * rather than the place's (a read-only folder), which a caller works around by keeping entries in memory.
+ */
+export function isStoreFileError(error: unknown): boolean {
+  return error instanceof StoreFileError;
+}
+
 export class StoreDatabase {
   private readonly statements = new Map<string, StatementSync>();
   private readonly nameIds = new Map<string, number>();
@@ -101,12 +112,27 @@ export class StoreDatabase {
         throw error;
       }
       const schema = (db.prepare("SELECT value FROM meta WHERE name = 'schema'").get() as { value: string } | undefined)?.value;
-      if (schema !== SCHEMA_VERSION) throw new Error(`${path}: store schema ${schema} is newer than this Sift understands (${SCHEMA_VERSION}); update Sift`);
+      if (schema !== SCHEMA_VERSION) throw new StoreFileError(`${path}: store schema ${schema} is newer than this Sift understands (${SCHEMA_VERSION}); update Sift`);
     } catch (error) {
       db.close();
       throw error;
     }
     return new StoreDatabase(path, db);
+  }
+
+  /**
+   * Opens the database at `path` and, when it is a folder's store (`.sift/sift.db`), imports the
+   * legacy JSONL file `legacy` beside it once (see `importLegacy`); closed again if the import fails.
+   */
+  static async openImporting(path: string, legacy: string, importer: LegacyImporter): Promise<{ db: StoreDatabase; imported: number }> {
+    const db = StoreDatabase.open(path);
+    try {
+      const imported = basename(path) === 'sift.db' ? await db.importLegacy(legacy, importer) : 0;
+      return { db, imported };
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   /** A prepared statement, prepared once per connection. */
@@ -140,6 +166,22 @@ export class StoreDatabase {
     if (id === null || id === undefined) return undefined;
     const row = this.statement('SELECT name FROM names WHERE id = ?').get(id) as { name: string } | undefined;
     return row?.name;
+  }
+
+  /**
+   * Runs asynchronous `work` (reading a file line by line) in one write transaction: all of it or,
+   * when it throws, nothing. Nothing else may use this connection until it settles.
+   */
+  async writeStreaming<T>(work: () => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await work();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   /** Runs `work` in one write transaction (BEGIN IMMEDIATE: waits for another writer up to the busy timeout). */
@@ -199,22 +241,14 @@ export class StoreDatabase {
     const done = (): boolean => (this.statement('SELECT value FROM meta WHERE name = ?').get(metaName) as { value: string } | undefined)?.value === stamp;
     if (done()) return 0;
     // One transaction: another process opening at the same time waits, then finds it imported.
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      if (done()) {
-        this.db.exec('COMMIT');
-        return 0;
-      }
+    return this.writeStreaming(async () => {
+      if (done()) return 0;
       const origin = this.nameId('origin', IMPORTED_ORIGIN);
       const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
       const count = await importer(this, lines, origin);
       this.statement('INSERT INTO meta(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(metaName, stamp);
-      this.db.exec('COMMIT');
       return count;
-    } catch (error) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   }
 
   close(): void {
@@ -234,7 +268,7 @@ function assertSqliteOrEmpty(path: string): void {
     const read = readSync(fd, header, 0, header.length, 0);
     if (read === 0) return;
     if (read < header.length || header.toString('latin1') !== SQLITE_HEADER) {
-      throw new Error(`${path} is not a Sift store database (stores are SQLite files now); to bring in scores from a JSON-lines file use \`sift store import ${path}\``);
+      throw new StoreFileError(`${path} is not a Sift store database (stores are SQLite files now); to bring in scores from a JSON-lines file use \`sift store import ${path}\``);
     }
   } finally {
     closeSync(fd);

@@ -74,55 +74,52 @@ export async function importLines(path: string, lines: AsyncIterable<string>, na
   try {
     // One large transaction of random keys: a page cache that holds the tree writes each page once.
     db.db.exec(`PRAGMA cache_size = -${BULK_CACHE_KIB}`);
-    db.db.exec('BEGIN IMMEDIATE');
-    const origin = db.nameId('origin', IMPORTED_ORIGIN);
-    const score = db.statement(
-      'INSERT INTO scores(key, v, t, at, x, model, metric, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT(key) DO UPDATE SET v = excluded.v, t = excluded.t, at = excluded.at, x = excluded.x, model = excluded.model, metric = excluded.metric, origin = excluded.origin WHERE excluded.at > scores.at',
-    );
-    const member = db.statement('INSERT OR IGNORE INTO members(key, dataset) VALUES (?, ?)');
-    // An open editor sees the import as another process's commit and looks its scores up again.
-    db.countCommit();
-    const reflection = db.statement(
-      'INSERT INTO reflections(key, v, at, origin) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET v = excluded.v, at = excluded.at, origin = excluded.origin WHERE excluded.at > reflections.at',
-    );
-    let lineNumber = 0;
-    for await (const line of lines) {
-      lineNumber++;
-      if (line.trim() === '') continue;
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-        if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new Error('not a JSON object');
-      } catch (error) {
-        throw new ImportLineError(`${name}:${lineNumber}: invalid JSON (${error instanceof Error ? error.message : String(error)})`);
-      }
-      const type = entry.type ?? (Array.isArray(entry.v) ? 'score' : 'reflection');
-      try {
-        if (type === 'score') {
-          const { key, value } = parseScoreLine(entry);
-          const columns = encodeScore(value);
-          const encoded = encodeKey(key);
-          const model = typeof entry.model === 'string' ? db.nameId('model', entry.model) : null;
-          score.run(encoded, columns.v, columns.t, columns.at, columns.x, model, typeof entry.metric === 'string' ? entry.metric : null, origin);
-          if (Array.isArray(entry.datasets)) for (const d of entry.datasets) if (typeof d === 'string') member.run(encoded, db.nameId('dataset', d));
-          counts.scores++;
-        } else if (type === 'reflection') {
-          const { key, value } = parseReflectionLine(entry);
-          reflection.run(encodeKey(key), encodeReflection(value), value.at, origin);
-          counts.reflections++;
-        } else {
-          throw new Error(`unknown entry type ${JSON.stringify(type)} (expected "score" or "reflection")`);
+    return await db.writeStreaming(async () => {
+      const origin = db.nameId('origin', IMPORTED_ORIGIN);
+      const score = db.statement(
+        'INSERT INTO scores(key, v, t, at, x, model, metric, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT(key) DO UPDATE SET v = excluded.v, t = excluded.t, at = excluded.at, x = excluded.x, model = excluded.model, metric = excluded.metric, origin = excluded.origin WHERE excluded.at > scores.at',
+      );
+      const member = db.statement('INSERT OR IGNORE INTO members(key, dataset) VALUES (?, ?)');
+      // An open editor sees the import as another process's commit and looks its scores up again.
+      db.countCommit();
+      const reflection = db.statement(
+        'INSERT INTO reflections(key, v, at, origin) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET v = excluded.v, at = excluded.at, origin = excluded.origin WHERE excluded.at > reflections.at',
+      );
+      let lineNumber = 0;
+      for await (const line of lines) {
+        lineNumber++;
+        if (line.trim() === '') continue;
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+          if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new Error('not a JSON object');
+        } catch (error) {
+          throw new ImportLineError(`${name}:${lineNumber}: invalid JSON (${error instanceof Error ? error.message : String(error)})`);
         }
-      } catch (error) {
-        throw new ImportLineError(`${name}:${lineNumber}: ${error instanceof Error ? error.message : String(error)}`);
+        const type = entry.type ?? (Array.isArray(entry.v) ? 'score' : 'reflection');
+        try {
+          if (type === 'score') {
+            const { key, value } = parseScoreLine(entry);
+            const columns = encodeScore(value);
+            const encoded = encodeKey(key);
+            const model = typeof entry.model === 'string' ? db.nameId('model', entry.model) : null;
+            score.run(encoded, columns.v, columns.t, columns.at, columns.x, model, typeof entry.metric === 'string' ? entry.metric : null, origin);
+            if (Array.isArray(entry.datasets)) for (const d of entry.datasets) if (typeof d === 'string') member.run(encoded, db.nameId('dataset', d));
+            counts.scores++;
+          } else if (type === 'reflection') {
+            const { key, value } = parseReflectionLine(entry);
+            reflection.run(encodeKey(key), encodeReflection(value), value.at, origin);
+            counts.reflections++;
+          } else {
+            throw new Error(`unknown entry type ${JSON.stringify(type)} (expected "score" or "reflection")`);
+          }
+        } catch (error) {
+          throw new ImportLineError(`${name}:${lineNumber}: ${error instanceof Error ? error.message : String(error)}`);
+        }
       }
-    }
-    db.db.exec('COMMIT');
-    return counts;
-  } catch (error) {
-    if (db.db.isTransaction) db.db.exec('ROLLBACK');
-    throw error;
+      return counts;
+    });
   } finally {
     db.close();
   }

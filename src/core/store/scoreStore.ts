@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { basename, dirname, relative, sep } from 'node:path';
-import { encodeKey, IMPORTED_ORIGIN, StoreDatabase } from './database';
+import { dirname, relative, sep } from 'node:path';
+import { encodeKey, IMPORTED_ORIGIN, isStoreFileError, StoreDatabase } from './database';
 import { installationOrigin } from './origin';
 
 /** What the store keeps for one (record, metric): the span losses as [mean, n] pairs, and when. */
@@ -136,29 +136,24 @@ export class ScoreStore {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // A file that is not a database is a mistake to report, not a folder to work around.
-      if (/is not a Sift store database|newer than this Sift/.test(message)) throw error;
+      if (isStoreFileError(error)) throw error;
       return ScoreStore.unavailable(path, error instanceof Error ? error : new Error(message));
     }
   }
 
   /** Opens the database at `path`; the first open imports a legacy `scores.jsonl` beside it. */
   static async open(path: string, options: ScoreStoreOptions = {}): Promise<ScoreStore> {
-    const db = StoreDatabase.open(path);
     const dataset = options.dataset === undefined ? undefined : datasetName(path, options.dataset);
+    let skipped = 0;
+    const { db, imported } = await StoreDatabase.openImporting(path, LEGACY_SCORES_FILE, async (database, lines, origin) => {
+      const result = await importScoreLines(database, lines, origin);
+      skipped = result.skipped;
+      return result.imported;
+    });
     const store = new ScoreStore(path, db, dataset);
-    try {
-      if (dataset !== undefined) store.datasetId = db.findNameId('dataset', dataset);
-      if (basename(path) === 'sift.db') {
-        store.importedLegacy = await db.importLegacy(LEGACY_SCORES_FILE, async (database, lines, origin) => {
-          const result = await importScoreLines(database, lines, origin);
-          store.skippedLines = result.skipped;
-          return result.imported;
-        });
-      }
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    store.importedLegacy = imported;
+    store.skippedLines = skipped;
+    if (dataset !== undefined) store.datasetId = db.findNameId('dataset', dataset);
     return store;
   }
 
