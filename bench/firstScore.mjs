@@ -15,8 +15,8 @@
 // the run: the extension's activation (the extension host's log) and the Sift channel's lines from
 // the language server (server ready, model loaded, document opened, scoring job started, first record
 // scored). `SIFT_BENCH_TRACE=1` prints every Sift log line with its time as well.
-// Needs `node esbuild.mjs` (dist/). `node bench/firstScore.mjs` prints the result as JSON;
-// `npm run bench` includes it.
+// Needs `node esbuild.mjs` (dist/). `node bench/firstScore.mjs` prints the result as JSON
+// (SIFT_BENCH_COLD=1: opened as soon as the extension activated); `npm run bench` runs both.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -97,7 +97,12 @@ function watchScoresInPage() {
   }).observe(target, { childList: true, subtree: true, characterData: true });
 }
 
-export async function benchFirstScore({ timeoutMs = 120_000 } = {}) {
+/**
+ * `warm` (the target's case): the file is opened once the language server has loaded the model, as
+ * a curator who opened a folder finds it a moment later. Otherwise the file is opened the instant
+ * the extension host has activated Sift (the worst case: the server and the model start meanwhile).
+ */
+export async function benchFirstScore({ timeoutMs = 120_000, warm = true } = {}) {
   const reason = skipReason();
   if (reason) throw new Error(reason);
   const paths = h.readSetupPaths();
@@ -113,6 +118,7 @@ export async function benchFirstScore({ timeoutMs = 120_000 } = {}) {
     const { page } = browser;
     await h.openWorkspace(page, server, workspace);
     await h.waitFor('the extension host to activate the startup extensions', () => logsSay(server.userDataDir, 'remoteexthost.log', /Eager extensions activated/), { timeoutMs: 60_000, intervalMs: 100 });
+    if (warm) await h.waitFor('the language server to load the model', () => logsSay(server.userDataDir, 'Sift.log', /scorer ready: /), { timeoutMs: 60_000, intervalMs: 100 });
     await page.evaluate(`(${watchScoresInPage.toString()})()`);
     // The clock starts as Enter is pressed on the file's row in Quick Open: typing its name (about a
     // second in a busy window, `quickOpenMs`) is the user's time, not Sift's. The second Quick Open
@@ -136,6 +142,7 @@ export async function benchFirstScore({ timeoutMs = 120_000 } = {}) {
     return {
       file: FILE,
       records,
+      opened: warm ? 'once the model was loaded' : 'as soon as the extension was activated',
       quickOpenMs,
       editorShownMs,
       firstScoreMs: seen.firstAt - started,
@@ -217,5 +224,5 @@ function breakdown(log, { editorShownMs, firstScoreMs }) {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const reason = skipReason();
   if (reason) console.log(`first-score benchmark skipped: ${reason}`);
-  else console.log(JSON.stringify(await benchFirstScore(), null, 1));
+  else console.log(JSON.stringify(await benchFirstScore({ warm: process.env.SIFT_BENCH_COLD !== '1' }), null, 1));
 }

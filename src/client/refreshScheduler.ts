@@ -63,14 +63,15 @@ export class RefreshScheduler<Key, Token> {
 
   private readonly onError: (error: unknown) => void;
 
-  schedule(key: Key, { cancelRunning = true }: { cancelRunning?: boolean } = {}): void {
+  /** `delayMs`: this request's quiet time (default: the scheduler's); the burst's maxWaitMs still holds. */
+  schedule(key: Key, { cancelRunning = true, delayMs = this.delayMs }: { cancelRunning?: boolean; delayMs?: number } = {}): void {
     if (this.disposed) return;
     const state = this.state(key);
     if (cancelRunning && state.running) this.cancelRunning(state);
     const now = this.timers.now();
     if (state.timer !== undefined) this.timers.clearTimeout(state.timer);
     state.burstStart ??= now;
-    const wait = Math.max(0, Math.min(this.delayMs, state.burstStart + this.maxWaitMs - now));
+    const wait = Math.max(0, Math.min(delayMs, state.burstStart + this.maxWaitMs - now));
     state.timer = this.timers.setTimeout(() => this.fire(key), wait);
   }
 

@@ -237,7 +237,7 @@ export class ServerConnection implements vscode.Disposable {
       traceOutputChannel: channel,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       // Document symbols come through RecordSymbols, which can make VS Code ask again as scores land.
-      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath, reflectionView: this.options.onReflect !== undefined, commandLinks: true, documentSymbols: false }),
+      initializationOptions: (): InitializationOptions => ({ ...this.options.currentSettings(), packageRoot: this.options.extensionPath, reflectionView: this.options.onReflect !== undefined, commandLinks: true, documentSymbols: false, visibleLines: true }),
       // Hover command links may run the server's own commands only; dataset text shown in a hover
       // can never trigger any other command.
       markdown: { isTrusted: { enabledCommands: [...Object.values(Commands), OVERVIEW_COMMAND] }, supportHtml: false },

@@ -49,6 +49,12 @@ export interface InitializationOptions {
    */
   documentSymbols?: boolean;
   /**
+   * The client says which lines are on screen in its `sift/lineScores` requests (the VS Code client
+   * does, just after a dataset opens): a new score job waits a moment for them, so that its first
+   * record is one on screen.
+   */
+  visibleLines?: boolean;
+  /**
    * The workspace is trusted (default true: editors without workspace trust). In a restricted
    * workspace, stored scores that this installation did not compute are shown as unverified, and
    * reflections from a cache that came with the folder are asked of the teacher again.

@@ -36,7 +36,36 @@ export class SiftDocument {
   /** Scorable texts of lines changed since the last debounced re-score. */
   readonly edited = new Map<string, TrainingPair>();
   /** The lines on screen, as the editor last said (0-based, inclusive): scored first. */
-  onScreen: { from: number; to: number } | undefined;
+  get onScreen(): { from: number; to: number } | undefined {
+    return this.screen;
+  }
+  set onScreen(lines: { from: number; to: number } | undefined) {
+    this.screen = lines;
+    if (!lines) return;
+    for (const resolve of this.screenWaiters) resolve();
+    this.screenWaiters.length = 0;
+  }
+  private screen: { from: number; to: number } | undefined;
+  private readonly screenWaiters: (() => void)[] = [];
+
+  /**
+   * Resolves once the editor has said which lines are on screen, or after `timeoutMs` (an editor
+   * that never says: other LSP clients, tests).
+   */
+  screenKnown(timeoutMs: number): Promise<void> {
+    if (this.screen) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const waiters = this.screenWaiters;
+      function done(): void {
+        clearTimeout(timer);
+        const at = waiters.indexOf(done);
+        if (at >= 0) waiters.splice(at, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
+  }
   private sorted = new Map<MetricName, SortedValues>();
 
   constructor(

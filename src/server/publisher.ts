@@ -41,13 +41,16 @@ export class Publisher {
 
   constructor(private readonly deps: PublisherDeps) {}
 
-  /** Schedules hints, colours, diagnostics and status of a document (throttled to REFRESH_MS). */
-  markDirty(doc: SiftDocument): void {
+  /**
+   * Schedules hints, colours, diagnostics and status of a document (throttled to REFRESH_MS).
+   * `firstScore`: the document's first score arrived, which a curator is waiting for: no minimum wait.
+   */
+  markDirty(doc: SiftDocument, firstScore = false): void {
     this.dirty.add(doc.uri);
     if (this.flushTimer) return;
     // A short minimum wait lets the requests that usually follow an edit (hints for the screen) be
     // answered before diagnostics of the whole file are rebuilt, and coalesces fast typing.
-    const wait = Math.max(FLUSH_MIN_WAIT_MS, this.lastFlush + REFRESH_MS - Date.now());
+    const wait = Math.max(firstScore ? 0 : FLUSH_MIN_WAIT_MS, this.lastFlush + REFRESH_MS - Date.now());
     this.flushTimer = setTimeout(() => this.deps.log.guard('refresh', () => this.flush()), wait);
   }
 

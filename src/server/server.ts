@@ -62,6 +62,8 @@ interface ClientCaps {
   commandLinks: boolean;
   /** Advertise textDocument/documentSymbol (the VS Code client registers its own provider, to refresh it as scores land). */
   documentSymbols: boolean;
+  /** The client reports the lines on screen (InitializationOptions.visibleLines). */
+  visibleLines: boolean;
 }
 
 /**
@@ -75,7 +77,7 @@ export class SiftServer {
   /** See InitializationOptions.workspaceTrusted. */
   private trusted = true;
   private root: string = defaultPackageRoot();
-  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false, commandLinks: false, documentSymbols: true };
+  private caps: ClientCaps = { workDoneProgress: false, inlayHintRefresh: false, documentChanges: false, inlayHints: true, reflectionView: false, workspaceFolders: false, commandLinks: false, documentSymbols: true, visibleLines: false };
   private scorers!: Scorers;
   private reflections!: Reflections;
   private shuttingDown = false;
@@ -134,7 +136,7 @@ export class SiftServer {
       markDirty,
     });
     const metricSettings = (doc: SiftDocument) => this.validSet.metricSettings(doc);
-    this.jobs = new ScoringJobs({ log, docs, settings: () => this.config.wide, settingsFor, scorers, stores, publisher: this.publisher, progress: this.progress, validSet: this.validSet });
+    this.jobs = new ScoringJobs({ log, reportsScreen: () => this.caps.visibleLines, docs, settings: () => this.config.wide, settingsFor, scorers, stores, publisher: this.publisher, progress: this.progress, validSet: this.validSet });
     this.stored = new StoredScores({
       log,
       docs,
@@ -273,6 +275,7 @@ export class SiftServer {
       workspaceFolders: caps.workspace?.workspaceFolders === true,
       commandLinks: options.commandLinks === true,
       documentSymbols: options.documentSymbols !== false,
+      visibleLines: options.visibleLines === true,
     };
     this.scorers = new Scorers(this.root, (message) => this.log.info(message));
     this.scorers.onHealthChange((change) => {

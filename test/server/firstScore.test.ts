@@ -71,3 +71,34 @@ test('an editor that never says what is on screen gets line order, the first lin
   assert.deepEqual(await firstScored(uri), { line: 0, batch: 1 });
   await client.close(uri);
 });
+
+test('an editor that says what is on screen: a job made as the file opens waits for it, and the shortest record on screen goes first', async () => {
+  // The wait is 300 ms in use; long here, so that the order does not depend on timing.
+  process.env.SIFT_SCREEN_WAIT_MS = '120000';
+  const folder = tempDir('sift-server-first-screen-');
+  const editor = await TestClient.start({ settings: { template: 'plain', metrics: ['ifd', 'rifd'], autoScoreOnOpen: true, threads: 1 }, rootDir: folder, visibleLines: true });
+  delete process.env.SIFT_SCREEN_WAIT_MS;
+  try {
+    const records = stories.slice(0, 12);
+    const path = join(folder, 'stories.jsonl');
+    const text = records.join('\n') + '\n';
+    writeFileSync(path, text);
+    const uri = await editor.open(path, text);
+    // The job is made as the file opens (autoScoreOnOpen); the screen is said only after it started.
+    const started = await editor.waitFor('the job', () => editor.logs.find((l) => l.includes(`(score) started for ${uri}:`)));
+    const id = /^job (\d+) /.exec(started)![1];
+    const onScreen = { startLine: 4, endLine: 9 };
+    let shortest = onScreen.startLine;
+    for (let i = onScreen.startLine; i <= onScreen.endLine; i++) if (records[i].length < records[shortest].length) shortest = i;
+    assert.notEqual(shortest, 0, 'the fixture tells screen order from line order');
+    assert.equal(editor.logs.some((l) => l.startsWith(`job ${id}: first record scored`)), false, 'nothing was scored before the screen was said');
+    await editor.lineScores(uri, 0, 11, onScreen);
+    const pattern = new RegExp(`^job ${id}: first record scored \\(line (\\d+), in a batch of (\\d+)\\)`);
+    const line = await editor.waitFor('the first record scored', () => editor.logs.find((l) => pattern.test(l)));
+    const [, first, batch] = pattern.exec(line)!;
+    assert.deepEqual({ line: Number(first), batch: Number(batch) }, { line: shortest, batch: 1 });
+    await editor.waitScored(uri);
+  } finally {
+    await editor.stop();
+  }
+});

@@ -86,6 +86,8 @@ export interface StartOptions {
   pulledSettings?: Partial<SiftSettings> | null;
   /** initializationOptions.commandLinks: the client renders `command:` links in hovers (default true, as VS Code). */
   commandLinks?: boolean;
+  /** initializationOptions.visibleLines: the client says which lines are on screen (default false; VS Code's does). */
+  visibleLines?: boolean;
   /** initializationOptions.workspaceTrusted (default: not sent, i.e. trusted). */
   workspaceTrusted?: boolean;
 }
@@ -209,7 +211,7 @@ export class TestClient {
       rootUri: options.rootDir ? pathToFileURL(options.rootDir).href : null,
       ...(pull ? { workspaceFolders: options.folders!.map((f) => ({ uri: pathToFileURL(f.path).href, name: f.path })) } : {}),
       capabilities,
-      initializationOptions: { settings, packageRoot: repoRoot, commandLinks: options.commandLinks !== false, ...(options.apiKey ? { scorerApiKey: options.apiKey } : {}), ...(options.workspaceTrusted !== undefined ? { workspaceTrusted: options.workspaceTrusted } : {}) },
+      initializationOptions: { settings, packageRoot: repoRoot, commandLinks: options.commandLinks !== false, ...(options.visibleLines ? { visibleLines: true } : {}), ...(options.apiKey ? { scorerApiKey: options.apiKey } : {}), ...(options.workspaceTrusted !== undefined ? { workspaceTrusted: options.workspaceTrusted } : {}) },
     });
     await client.connection.sendNotification(InitializedNotification.type, {});
     return client;

@@ -58,6 +58,21 @@ function controllableRun() {
 }
 
 describe('RefreshScheduler', () => {
+  it('runs a request with its own quiet delay (new scores: none), within the burst that is pending', async () => {
+    const timers = new FakeTimers();
+    const { calls, run } = controllableRun();
+    const scheduler = new RefreshScheduler(run, source, { delayMs: 100, maxWaitMs: 400, timers });
+    scheduler.schedule('a');
+    await timers.advance(10);
+    assert.equal(calls.length, 0);
+    scheduler.schedule('a', { cancelRunning: false, delayMs: 0 });
+    await timers.advance(0);
+    assert.equal(calls.length, 1, 'the pending refresh ran at once');
+    calls[0].finish();
+    await timers.advance(200);
+    assert.equal(calls.length, 1, 'and once only');
+  });
+
   it('coalesces a burst into one run after the quiet delay', async () => {
     const timers = new FakeTimers();
     const { calls, run } = controllableRun();

@@ -62,3 +62,17 @@ test('a job takes the prioritized records first, in the order given, then the re
   job.prioritize(['r4', 'nowhere', 'r1', 'r3']);
   assert.deepEqual(job.take(1_000_000, 100).map((item) => item.text), ['r4', 'r1', 'r3', 'r0', 'r2', 'r5']);
 });
+
+test('a document says when the editor has said which lines are on screen, or gives up after a time', async () => {
+  const doc = documentWith([0, 1]);
+  let known = false;
+  const waiting = doc.screenKnown(60_000).then(() => (known = true));
+  await Promise.resolve();
+  assert.equal(known, false);
+  doc.onScreen = { from: 0, to: 1 };
+  await waiting;
+  assert.equal(known, true);
+  // Known already: at once. Never said: after the time given.
+  await doc.screenKnown(60_000);
+  await documentWith([0]).screenKnown(1);
+});

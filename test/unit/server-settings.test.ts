@@ -3,7 +3,7 @@ import { DEFAULT_VLLM_MODE } from '../../src/core/scoring/backends';
 import { describe, it } from 'node:test';
 import { DEFAULT_REFLECTION_SETTINGS, DEFAULT_SETTINGS } from '../../src/protocol';
 import { normalizeReflectionSettings, reflectionSettingsFromSection } from '../../src/server/reflection';
-import { normalizeSettings, scorerIdentity, scorerSettings } from '../../src/server/settings';
+import { editorThreads, normalizeSettings, scorerIdentity, scorerSettings } from '../../src/server/settings';
 
 describe('server settings', () => {
   it('keep sift.concurrency = 200 (the manifest allows 1..1024) and hand it to the scorer', () => {
@@ -26,6 +26,14 @@ describe('server settings', () => {
     const tgi = { ...vllm, backend: 'tgi' as const };
     assert.equal(scorerIdentity(tgi, undefined), scorerIdentity({ ...tgi, vllmMode: 'echo' }, undefined));
     assert.equal(scorerIdentity(DEFAULT_SETTINGS, undefined), scorerIdentity({ ...DEFAULT_SETTINGS, concurrency: 16 }, undefined));
+  });
+
+  it('give the local engine every core but one by default, at least one, and the threads the user set', () => {
+    assert.equal(editorThreads({ threads: 0 }, 2), 1);
+    assert.equal(editorThreads({ threads: 0 }, 1), 1);
+    assert.equal(editorThreads({ threads: 0 }, 16), 15);
+    assert.equal(editorThreads({ threads: 4 }, 2), 4);
+    assert.equal(scorerSettings({ ...DEFAULT_SETTINGS, threads: 3 }, undefined).threads, 3);
   });
 
   it('fall back to the defaults, without throwing, for anything a client may send', () => {
