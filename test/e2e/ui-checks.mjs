@@ -18,6 +18,7 @@ import path from 'node:path';
 import * as h from './harness.mjs';
 import { healthChecks } from './health-checks.mjs';
 import { candidateChecks } from './candidate-checks.mjs';
+import { sampleChecks } from './sample-checks.mjs';
 import { overviewChecks } from './overview-checks.mjs';
 import { recordChecks } from './record-checks.mjs';
 import { reflectionChecks } from './reflection-checks.mjs';
@@ -221,5 +222,6 @@ export const checks = [
   ...recordChecks,
   // After the record view: something the candidates check leaves open made the next Quick Open inert (under investigation).
   ...candidateChecks,
+  ...sampleChecks,
   ...reflectionChecks,
 ];

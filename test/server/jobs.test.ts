@@ -63,9 +63,14 @@ async function openAndWaitForJob(folder: string, records: string[]): Promise<{ u
 }
 
 test('an edit while its record is being scored: the old result is dropped, the new text is scored', async () => {
-  const { uri } = await openAndWaitForJob('edit', stories.slice(0, 6));
-  // Line 0 is in the first batch, which is being scored right now: change its response.
   const original = JSON.parse(stories[0]) as { instruction: string; input: string; output: string };
+  // The server loads the model when it starts: once it has, a job takes its first batch (line 0,
+  // alone) as it begins. Line 0 is long (about 420 tokens, four sequences to evaluate), so it is still
+  // being scored when the edit below arrives a few milliseconds after the job began.
+  await client.waitFor('the model to be loaded', () => client.logs.some((l) => l.startsWith('scorer ready: ')));
+  const long = JSON.stringify({ ...original, output: Array.from({ length: 7 }, () => original.output).join(' ') });
+  const { uri } = await openAndWaitForJob('edit', [long, ...stories.slice(1, 6)]);
+  // Line 0 is in the first batch, which is being scored right now: change its response.
   const changed = JSON.stringify({ ...original, output: 'Tim and Sue went to the park. They played with a red ball all day. Then they went home.' });
   const independent = cliLabel(changed);
   await client.replaceLine(uri, 0, changed);
