@@ -155,29 +155,30 @@ export async function readProblemsPanel(page, { hasText, timeoutMs = 30_000 } = 
  * matches `label` (string or RegExp). Returns the labels that were offered.
  */
 export async function applyCodeAction(page, line, label, { column = 2, timeoutMs = 20_000 } = {}) {
-  await goToLine(page, line, column);
   const rows = page.locator(SEL.actionWidgetRow);
-  // The keypress can land while the editor is still settling (or the list is momentarily empty):
-  // ask again a few times within the time allowed rather than fail on the first miss.
+  // The keypress can land while the editor is still settling (or the list is momentarily empty),
+  // and the list is drawn again when the actions change under it (scores landing while the file is
+  // scored), detaching the row being clicked: open it and click again a few times within the time.
   const attempts = 3;
+  let offered;
   for (let attempt = 1; ; attempt++) {
+    await goToLine(page, line, column);
     await page.keyboard.press('Control+.');
     try {
       await rows.first().waitFor({ state: 'visible', timeout: Math.ceil(timeoutMs / attempts) });
+      offered = (await rows.allInnerTexts()).map(t => t.trim());
+      const row = rows.filter({ hasText: label }).first();
+      if ((await row.count()) === 0) {
+        await page.keyboard.press('Escape');
+        throw new Error(`no code action matching ${label} on line ${line}; offered: ${JSON.stringify(offered)}`);
+      }
+      await row.click({ timeout: Math.ceil(timeoutMs / attempts) });
       break;
     } catch (error) {
       if (attempt === attempts) throw error;
       await page.keyboard.press('Escape');
-      await goToLine(page, line, column);
     }
   }
-  const offered = (await rows.allInnerTexts()).map(t => t.trim());
-  const row = rows.filter({ hasText: label }).first();
-  if ((await row.count()) === 0) {
-    await page.keyboard.press('Escape');
-    throw new Error(`no code action matching ${label} on line ${line}; offered: ${JSON.stringify(offered)}`);
-  }
-  await row.click();
   await rows.first().waitFor({ state: 'hidden', timeout: timeoutMs }).catch(() => {});
   return offered;
 }
