@@ -6,7 +6,7 @@ import { formatCandidateLine } from '../core/reasoning/sample/candidateLine';
 import { createSampler } from '../core/reasoning/sample/createSampler';
 import { BUILTIN_PROMPTS, DEFAULT_PROMPT, PromptError, loadPrompt, stopStrings } from '../core/reasoning/sample/prompts';
 import { readQuestionLine } from '../core/reasoning/sample/questions';
-import { planSampling, sampleQuestions, type SamplingRun } from '../core/reasoning/sample/sampleQuestions';
+import { describeSamplingEstimate, estimateSampling, planSampling, sampleQuestions, type SamplingRun } from '../core/reasoning/sample/sampleQuestions';
 import { JournalSampleStore, defaultSampleStorePath } from '../core/reasoning/sample/sampleStore';
 import type { SampleQuestionResult, SiftSettings } from '../protocol';
 import type { SiftDocument } from './document';
@@ -94,10 +94,18 @@ export async function sampleQuestion(doc: SiftDocument, index: number, deps: Sam
     try {
       plan = await planSampling([question], run, sampler, store, deps.signal);
       const total = plan.missing;
-      deps.report(total === 0 ? `all ${run.k} samples are in the sample store` : `0 / ${total} samples`, 0);
+      // A remote run says what it will cost before it runs (as `sift sample` does): in the log, and
+      // in the progress notification, which has the Cancel button, for as long as it runs.
+      let limit = '';
+      if (s.backend !== 'local' && total > 0) {
+        const estimate = estimateSampling(plan, run, 1);
+        deps.log(`sampling line ${index + 1}: ${describeSamplingEstimate(estimate, run, sampler.modelId, sampler.endpoint).join('; ')}`);
+        limit = ` of at most ${estimate.maxCompletionTokens.toLocaleString('en-US')}`;
+      }
+      deps.report(total === 0 ? `all ${run.k} samples are in the sample store` : `0 / ${total} samples${limit ? ` (0${limit} tokens)` : ''}`, 0);
       result = await sampleQuestions([question], run, sampler, store, plan, {
         signal: deps.signal,
-        onProgress: (p) => deps.report(`${p.drawn} / ${total} samples (${p.tokens} tokens)`, Math.floor((100 * p.drawn) / Math.max(1, total))),
+        onProgress: (p) => deps.report(`${p.drawn} / ${total} samples (${p.tokens}${limit} tokens)`, Math.floor((100 * p.drawn) / Math.max(1, total))),
       });
     } finally {
       await sampler.close();

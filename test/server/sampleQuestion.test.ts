@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { CodeAction, Command } from 'vscode-languageserver-protocol';
 import { Commands, type SampleQuestionResult } from '../../src/protocol';
-import { siftAsync } from '../helpers/cli';
+import { siftAsync, startServe } from '../helpers/cli';
 import { examplesDir, tempDir } from '../helpers/paths';
 import { TestClient } from './lspClient';
 
@@ -85,4 +85,35 @@ test('a record without a question is not offered sampling, and the command says 
   assert.ok(!titles(actions).includes('Sample candidates for this question'));
   await assert.rejects(client.execute(Commands.sampleQuestion, [uri, 0]), /alpaca\.jsonl:1: no "question" field/);
   await client.close(uri);
+});
+
+test('through an endpoint (sift serve, the vLLM client): the progress says what the run generates at most before it runs, and the candidates equal the local ones', async () => {
+  const serve = await startServe(['--threads', '1']);
+  const own = tempDir('sift-server-sample-remote-');
+  const remote = await TestClient.start({ settings: { template: 'plain', autoScoreOnOpen: false, backend: 'vllm', endpointUrls: [serve.url], ...SETTINGS }, rootDir: own });
+  try {
+    const questions = readFileSync(join(examplesDir, 'gsm8k-sample.jsonl'), 'utf8').trim().split('\n').slice(0, 3);
+    const dataset = join(own, 'questions.jsonl');
+    const text = questions.join('\n') + '\n';
+    writeFileSync(dataset, text);
+    const uri = await remote.open(dataset, text);
+    const result = await remote.execute<SampleQuestionResult>(Commands.sampleQuestion, [uri, 1]);
+    assert.equal(result.drawn, 3);
+    // By hand: k = 3 samples × max tokens 24 = at most 72 generated tokens.
+    const reports = remote.progress.flatMap((p) => (p.value.kind === 'report' && p.value.message ? [p.value.message] : []));
+    assert.equal(reports[reports.findIndex((m) => /samples/.test(m))], '0 / 3 samples (0 of at most 72 tokens)', `the first count says the limit: ${JSON.stringify(reports)}`);
+    assert.ok(reports.some((m) => /^3 \/ 3 samples \(\d+ of at most 72 tokens\)$/.test(m)), JSON.stringify(reports));
+    assert.ok(
+      remote.logs.some((l) => /^sampling line 2: 3 sample\(s\) to draw for 1 of 1 question\(s\) \(k = 3\) from vllm:stories260K at .*; at most 72 generated tokens \(3 × max tokens 24\)/.test(l)),
+      remote.logs.join('\n'),
+    );
+    // The served engine is the bundled model: the same candidates as the local test above wrote.
+    const served = readFileSync(result.path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { candidate: string }).candidate);
+    const local = readFileSync(join(dir, 'questions.candidates.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { question_id: string; candidate: string });
+    assert.deepEqual(served, local.filter((c) => c.question_id === 'line-2').map((c) => c.candidate));
+    await remote.close(uri);
+  } finally {
+    await remote.stop();
+    await serve.stop();
+  }
 });

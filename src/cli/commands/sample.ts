@@ -7,7 +7,7 @@ import { createSampler, type SamplerSettings } from '../../core/reasoning/sample
 import { MAX_LOCAL_SEED } from '../../core/reasoning/sample/localGenerator';
 import { BUILTIN_PROMPTS, DEFAULT_PROMPT, PromptError, loadPrompt, stopStrings } from '../../core/reasoning/sample/prompts';
 import { readQuestions } from '../../core/reasoning/sample/questions';
-import { estimateSampling, planSampling, sampleQuestions, type SamplingEstimate, type SamplingRun } from '../../core/reasoning/sample/sampleQuestions';
+import { describeSamplingEstimate, estimateSampling, planSampling, sampleQuestions, type SamplingRun } from '../../core/reasoning/sample/sampleQuestions';
 import { JournalSampleStore, defaultSampleStorePath, type SampleStore } from '../../core/reasoning/sample/sampleStore';
 import { BACKEND_NAMES } from '../../core/scoring/backends';
 import { SCORING_SETTINGS as S } from '../../protocol/settings';
@@ -123,7 +123,7 @@ export async function sampleCommand(file: string, flags: SampleFlags): Promise<n
           const plan = await planSampling(questions, run, sampler, store, signal);
           const estimate = estimateSampling(plan, run, questions.length);
           if (sampler.remote && plan.missing > 0) {
-            process.stderr.write(`${describeSamplingEstimate(estimate, run, sampler.modelId, sampler.endpoint)}\n`);
+            process.stderr.write(`sift sample: ${describeSamplingEstimate(estimate, run, sampler.modelId, sampler.endpoint).join('\n  ')}\n`);
             if (!flags.yes && process.stdin.isTTY && process.stderr.isTTY && !(await confirm('Proceed? [y/N] '))) return 'cancelled' as const;
           } else if (plan.stored > 0) say(`${plan.stored} of ${plan.stored + plan.missing} sample(s) are in the sample store; drawing the other ${plan.missing}`);
           const progress = new Progress(plan.missing, `sampling ${relative(process.cwd(), questionsPath) || questionsPath}`, flags.quiet, 'samples');
@@ -193,18 +193,6 @@ async function openSampleStore(path: string | undefined, say: (text: string) => 
   if (store.skippedLines > 0) say(`note: ${store.skippedLines} unreadable line(s) in the sample store were ignored (a torn write is expected after a crash)`);
   store.onWriteStatus = warnOnWriteFailure('the sample store', path);
   return store;
-}
-
-const n = (x: number): string => x.toLocaleString('en-US');
-
-/** What a remote run will generate at most, shown before it starts. */
-export function describeSamplingEstimate(estimate: SamplingEstimate, run: SamplingRun, model: string, endpoint: string): string {
-  const stored = estimate.stored > 0 ? `; ${n(estimate.stored)} more are in the sample store` : '';
-  return (
-    `sift sample: ${n(estimate.samples)} sample(s) to draw for ${n(estimate.questionsToSample)} of ${n(estimate.questions)} question(s) (k = ${run.k}) from ${model} at ${endpoint}${stored}\n` +
-    `  at most ${n(estimate.maxCompletionTokens)} generated tokens (${n(estimate.samples)} × max tokens ${n(run.maxTokens)}) ` +
-    `and ~${n(estimate.promptTokens)} prompt tokens (prompt characters / 4, once per request)`
-  );
 }
 
 /** `\n`, `\t` and `\\` in a `--stop` value, so a newline can be given on a command line. */

@@ -180,6 +180,19 @@ export interface SamplingEstimate {
   maxCompletionTokens: number;
 }
 
+/**
+ * What a remote run will generate at most, shown before it starts (`sift sample` on its standard
+ * error, the editor in its progress and log): two lines, what is drawn from where, then the tokens.
+ */
+export function describeSamplingEstimate(estimate: SamplingEstimate, run: SamplingRun, model: string, endpoint: string): [string, string] {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const stored = estimate.stored > 0 ? `; ${n(estimate.stored)} more are in the sample store` : '';
+  return [
+    `${n(estimate.samples)} sample(s) to draw for ${n(estimate.questionsToSample)} of ${n(estimate.questions)} question(s) (k = ${run.k}) from ${model} at ${endpoint}${stored}`,
+    `at most ${n(estimate.maxCompletionTokens)} generated tokens (${n(estimate.samples)} × max tokens ${n(run.maxTokens)}) and ~${n(estimate.promptTokens)} prompt tokens (prompt characters / 4, once per request)`,
+  ];
+}
+
 export function estimateSampling(plan: SamplingPlan, run: SamplingRun, questions: number): SamplingEstimate {
   const promptChars = plan.jobs.reduce((sum, job) => sum + job.prompt.text.length, 0);
   return {
