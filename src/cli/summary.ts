@@ -48,6 +48,14 @@ export function printSummary(rows: readonly SummaryRow[], metrics: MetricName[],
     const [p10, p50, p90] = quantiles(values, [0.1, 0.5, 0.9]) as number[];
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const atLeastOne = values.filter((v) => v >= 1).length;
+    // A loop, not Math.min(...values): spreading a million values into arguments overflows the stack
+    // (a 1M-record `sift score` failed at its very end with "Maximum call stack size exceeded").
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of values) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
     table.push([
       METRIC_LABEL[metric],
       String(values.length),
@@ -56,8 +64,8 @@ export function printSummary(rows: readonly SummaryRow[], metrics: MetricName[],
       fmt(p10),
       fmt(p50),
       fmt(p90),
-      fmt(Math.min(...values)),
-      fmt(Math.max(...values)),
+      fmt(min),
+      fmt(max),
       `${atLeastOne} (${((100 * atLeastOne) / values.length).toFixed(1)}%)`,
     ]);
   }
