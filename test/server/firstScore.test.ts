@@ -34,17 +34,27 @@ async function openFresh(folder: string, records: string[]): Promise<string> {
   return client.open(path, text);
 }
 
+/** The id of the score job started for `uri` in the server's log (after line `from` of it). */
+async function jobStarted(on: TestClient, uri: string, from = 0): Promise<string> {
+  const started = await on.waitFor('the job', () => on.logs.slice(from).find((l) => l.includes(`(score) started for ${uri}:`)));
+  return /^job (\d+) /.exec(started)![1];
+}
+
+/** The line and batch size of job `id`'s first record scored, from the server's log. */
+async function firstOfJob(on: TestClient, id: string): Promise<{ line: number; batch: number }> {
+  const pattern = new RegExp(`^job ${id}: first record scored \\(line (\\d+), in a batch of (\\d+)\\)`);
+  const line = await on.waitFor('the first record scored', () => on.logs.find((l) => pattern.test(l)));
+  const [, first, batch] = pattern.exec(line)!;
+  return { line: Number(first), batch: Number(batch) };
+}
+
 /** Scores the whole file and returns the line and batch size of the first record scored. */
 async function firstScored(uri: string): Promise<{ line: number; batch: number }> {
   const logsBefore = client.logs.length;
   await client.execute(Commands.scoreFile, [uri]);
-  const started = await client.waitFor('the job', () => client.logs.slice(logsBefore).find((l) => l.includes(`(score) started for ${uri}:`)));
-  const id = /^job (\d+) /.exec(started)![1];
-  const pattern = new RegExp(`^job ${id}: first record scored \\(line (\\d+), in a batch of (\\d+)\\)`);
-  const line = await client.waitFor('the first record scored', () => client.logs.slice(logsBefore).find((l) => pattern.test(l)));
-  const [, first, batch] = pattern.exec(line)!;
+  const first = await firstOfJob(client, await jobStarted(client, uri, logsBefore));
   await client.waitScored(uri);
-  return { line: Number(first), batch: Number(batch) };
+  return first;
 }
 
 test('the shortest record on screen is scored first, alone in its batch', async () => {
@@ -85,18 +95,14 @@ test('an editor that says what is on screen: a job made as the file opens waits 
     writeFileSync(path, text);
     const uri = await editor.open(path, text);
     // The job is made as the file opens (autoScoreOnOpen); the screen is said only after it started.
-    const started = await editor.waitFor('the job', () => editor.logs.find((l) => l.includes(`(score) started for ${uri}:`)));
-    const id = /^job (\d+) /.exec(started)![1];
+    const id = await jobStarted(editor, uri);
     const onScreen = { startLine: 4, endLine: 9 };
     let shortest = onScreen.startLine;
     for (let i = onScreen.startLine; i <= onScreen.endLine; i++) if (records[i].length < records[shortest].length) shortest = i;
     assert.notEqual(shortest, 0, 'the fixture tells screen order from line order');
     assert.equal(editor.logs.some((l) => l.startsWith(`job ${id}: first record scored`)), false, 'nothing was scored before the screen was said');
     await editor.lineScores(uri, 0, 11, onScreen);
-    const pattern = new RegExp(`^job ${id}: first record scored \\(line (\\d+), in a batch of (\\d+)\\)`);
-    const line = await editor.waitFor('the first record scored', () => editor.logs.find((l) => pattern.test(l)));
-    const [, first, batch] = pattern.exec(line)!;
-    assert.deepEqual({ line: Number(first), batch: Number(batch) }, { line: shortest, batch: 1 });
+    assert.deepEqual(await firstOfJob(editor, id), { line: shortest, batch: 1 });
     await editor.waitScored(uri);
   } finally {
     await editor.stop();

@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeAtomically } from '../../core/io/atomicWrite';
 import { exportLines, ImportLineError, importLines, mergeStores } from '../../core/store/exchange';
+import { folderStorePath } from '../../core/store/location';
 import { checkOutputPaths } from '../outputPaths';
 import { EXIT_OK, exitWith, UsageError } from '../usage';
 
 /** A store argument: a database file, or a folder (its `.sift/sift.db`); the default is the current folder's. */
 export function storeArgument(arg: string | undefined): string {
   const path = resolve(arg ?? '.');
-  return existsSync(path) && statSync(path).isDirectory() ? join(path, '.sift', 'sift.db') : path;
+  return existsSync(path) && statSync(path).isDirectory() ? folderStorePath(path) : path;
 }
 
 /** `sift store export|import|merge`: the store database as sorted JSON lines, and the merge of several stores. */

@@ -2,6 +2,7 @@ import { createReadStream, mkdirSync, openSync, readSync, closeSync, statSync } 
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { STORE_FILE_NAME } from './location';
 
 /**
  * The store database: one SQLite file (`.sift/sift.db` beside the dataset) holding the scores and
@@ -127,7 +128,7 @@ export class StoreDatabase {
   static async openImporting(path: string, legacy: string, importer: LegacyImporter): Promise<{ db: StoreDatabase; imported: number }> {
     const db = StoreDatabase.open(path);
     try {
-      const imported = basename(path) === 'sift.db' ? await db.importLegacy(legacy, importer) : 0;
+      const imported = basename(path) === STORE_FILE_NAME ? await db.importLegacy(legacy, importer) : 0;
       return { db, imported };
     } catch (error) {
       db.close();
