@@ -31,7 +31,9 @@ export const sampleChecks = [
         log(`code actions on the question: ${offered.join(' | ')}`);
         // Opened beside the dataset once written (window/showDocument); a failure shows as a notification.
         const tab = page.locator(`.tabs-container .tab.active[data-resource-name=${JSON.stringify(CANDIDATES)}]`);
-        const failure = page.locator(h.SEL.notification, { hasText: /sampl|context length/i }).first();
+        // The error the server shows (e.g. the prompt does not fit the context), not the success
+        // notification ("Sampled 4 candidate(s) …"), which can show before the tab is active.
+        const failure = page.locator(h.SEL.notification).filter({ hasText: /context length|failed|cannot|error/i, hasNotText: /Sampled \d+ candidate/ }).first();
         const outcome = await h.waitFor('the candidates file to open', async () => {
           if (await tab.isVisible()) return { opened: true };
           if (await failure.isVisible()) return { failed: await failure.innerText() };
