@@ -78,4 +78,29 @@ describe('prompt_logprobs read from the text', () => {
     ];
     for (const [what, text] of variants) assert.equal(scanPromptLogprobs(text, sequences), undefined, what);
   });
+
+  it('reads the positions a caller needs exactly, leaves the others NaN, and still checks them', () => {
+    const random = seededRandom(10);
+    for (let round = 0; round < 20; round++) {
+      const sequences = sequencesOf(random, 1 + Math.floor(random() * 6)).map((s) => [...s, 5, 6]);
+      const needFrom = sequences.map((s) => 1 + Math.floor(random() * s.length));
+      const text = body(sequences, random);
+      const scanned = scanPromptLogprobs(Buffer.from(text), sequences, needFrom);
+      assert.ok(scanned, `round ${round}: the scan gave up`);
+      const parsed = parsePromptLogprobs(JSON.parse(text), sequences);
+      sequences.forEach((ids, i) => {
+        for (let j = 1; j < ids.length; j++) {
+          const want = j >= needFrom[i]! ? parsed[i]![j - 1] : Number.NaN;
+          assert.ok(Object.is(scanned[i]![j - 1], want), `round ${round}, sequence ${i}, position ${j}: ${scanned[i]![j - 1]} != ${want}`);
+        }
+      });
+    }
+    // What is not needed is still read by the grammar: a bad literal, or one that overflows, gives up.
+    const sequences = [[1, 2, 3, 4]];
+    const text = body(sequences, random);
+    const first = /"logprob":(-?[0-9.e-]+)/;
+    assert.equal(scanPromptLogprobs(text.replace(first, '"logprob":-1.'), sequences, [4]), undefined, 'a literal that is not JSON');
+    assert.equal(scanPromptLogprobs(text.replace(first, '"logprob":-1e999'), sequences, [4]), undefined, 'a literal that overflows');
+    assert.equal(scanPromptLogprobs(text.replace(first, `"logprob":-${'9'.repeat(400)}`), sequences, [4]), undefined, 'a long literal that overflows');
+  });
 });

@@ -18,6 +18,7 @@ import { PartialLogprobsError, RetriesExhaustedError, type TokenScorer } from '.
 import { chatRenders, planChatSequence, renderKey } from './chat/chatPlan';
 import type { BatchExporter, ExportedMetric } from './batchFile';
 import type { ChatRenderRequest } from './chat/types';
+import { SequenceSet } from './sequenceSet';
 
 export interface RecordToScore {
   /** The caller's handle for the record (a line number, a document position, a valid-set index). */
@@ -317,10 +318,9 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
   };
 
   // Plan every span; identical id sequences are evaluated once.
-  const unique = new Map<string, number>();
-  const sequences: number[][] = [];
   // The first token each sequence needs a log-prob for (a prompt's own tokens usually need none).
-  const needFrom: number[] = [];
+  const unique = new SequenceSet();
+  const { sequences, needFrom } = unique;
   const planned: { record: PendingRecord; pending: PendingMetric; spans: Map<SpanKind, PlannedSequence | string> }[] = [];
   for (const record of chunk) {
     for (const pending of record.pending) {
@@ -330,17 +330,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
         const fitted = partner && typeof partner !== 'string' ? partner.end - partner.start : undefined;
         const plan = planOne(request, fitted);
         spans.set(request.kind, plan);
-        if (typeof plan !== 'string') {
-          const key = plan.ids.join(',');
-          const at = unique.get(key);
-          if (at === undefined) {
-            unique.set(key, sequences.length);
-            sequences.push(plan.ids);
-            needFrom.push(plan.start);
-          } else {
-            needFrom[at] = Math.min(needFrom[at], plan.start);
-          }
-        }
+        if (typeof plan !== 'string') unique.add(plan.ids, plan.start);
       }
       planned.push({ record, pending, spans });
     }
@@ -359,7 +349,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
     logprobs = error.results;
     failed = error.failures;
   }
-  if (!options.exporter) stats.evaluatedTokens += sequences.reduce((sum, s) => sum + s.length, 0);
+  if (!options.exporter) stats.evaluatedTokens += unique.totalTokens;
   const at = Date.now();
   const exported: ExportedMetric[] = [];
   for (const { record, pending, spans } of planned) {
@@ -369,7 +359,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
         key: pending.key,
         spans: METRIC_SPANS[pending.metric].map((kind) => {
           const plan = spans.get(kind) as PlannedSequence | string;
-          return typeof plan === 'string' ? plan : { sequence: unique.get(plan.ids.join(',')) as number, start: plan.start, end: plan.end };
+          return typeof plan === 'string' ? plan : { sequence: unique.indexOf(plan.ids), start: plan.start, end: plan.end };
         }),
         truncated: [...spans.values()].some((plan) => typeof plan !== 'string' && plan.truncated),
         ...(notes.length > 0 ? { notes } : {}),
@@ -391,7 +381,7 @@ async function scoreChunk(chunk: PendingRecord[], options: ScoreRunOptions, stat
       }
       truncated ||= plan.truncated;
       if (plan.note) notes.add(plan.note);
-      const index = unique.get(plan.ids.join(','))!;
+      const index = unique.indexOf(plan.ids);
       const lp = logprobs[index];
       if (lp === undefined) {
         error ??= failed.get(index) ?? new Error('the scorer returned no log-probs for this sequence');

@@ -94,8 +94,8 @@ export interface BatchRequest {
   path: string;
   body: (sequences: number[][]) => unknown;
   parse: (body: unknown, sequences: number[][]) => Float64Array[];
-  /** Reads the body's text directly when it can (see HttpCall.parseText). */
-  parseText?: (text: string, sequences: number[][]) => Float64Array[] | undefined;
+  /** Reads the body directly when it can (see HttpCall.parseBytes). */
+  parseBytes?: (body: Buffer, sequences: number[][], needFrom: number[]) => Float64Array[] | undefined;
   what: string;
 }
 
@@ -116,6 +116,7 @@ export async function batchedLogprobs(
   limits: { maxContext: number; modelName: string; maxTokensPerRequest: number; maxPromptsPerRequest: number },
   request: BatchRequest,
   signal?: AbortSignal,
+  needFrom?: readonly number[],
 ): Promise<Float64Array[]> {
   const { results, toSend, failures } = prepareSequences(sequences, limits.maxContext, limits.modelName);
   // Similar lengths together: a request is answered when its longest prompt is done, so a short
@@ -136,7 +137,7 @@ export async function batchedLogprobs(
         path: request.path,
         body: request.body(seqs),
         parse: (body) => request.parse(body, seqs),
-        ...(request.parseText ? { parseText: (text: string) => request.parseText!(text, seqs) } : {}),
+        ...(request.parseBytes ? { parseBytes: (body: Buffer) => request.parseBytes!(body, seqs, idx.map((i) => needFrom?.[i] ?? 1)) } : {}),
         what: `${request.what} (${seqs.length} prompts, ${tokens} tokens)`,
         signal: sig,
       });

@@ -80,10 +80,10 @@ export interface HttpCall<T> {
    */
   parse: (body: unknown) => T;
   /**
-   * Reads a 2xx body's text directly, without `JSON.parse` (a hot answer read millions of times);
-   * undefined when the text is not the shape it reads, and then `parse` decides.
+   * Reads a 2xx body's bytes directly, without decoding or `JSON.parse` (a hot answer read
+   * millions of times); undefined when the body is not the shape it reads, and then `parse` decides.
    */
-  parseText?: (text: string) => T | undefined;
+  parseBytes?: (body: Buffer) => T | undefined;
   /** Short description for messages and events, e.g. `completions (12 prompts)`. */
   what: string;
   signal?: AbortSignal;
@@ -317,12 +317,12 @@ export class HttpEndpointPool {
       ...(this.maxResponseBytes !== undefined ? { maxBytes: this.maxResponseBytes } : {}),
     });
     if (!response.ok) return response;
-    const { status, headers: responseHeaders, text } = response.value;
+    const { status, headers: responseHeaders } = response.value;
     if (status >= 200 && status < 300) {
       try {
-        const direct = call.parseText?.(text);
+        const direct = call.parseBytes?.(response.value.bytes);
         if (direct !== undefined) return { ok: true, value: direct };
-        return { ok: true, value: call.parse(parseJsonBody(text)) };
+        return { ok: true, value: call.parse(parseJsonBody(response.value.text)) };
       } catch (e) {
         if (e instanceof PermanentScorerError) {
           return { ok: false, kind: 'malformed', retryable: false, status, message: e.message };
@@ -337,7 +337,7 @@ export class HttpEndpointPool {
       kind: 'status',
       retryable: isRetryableStatus(status, this.retryableStatuses),
       status,
-      message: serverErrorMessage(text),
+      message: serverErrorMessage(response.value.text),
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     };
   }

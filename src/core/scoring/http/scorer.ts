@@ -75,9 +75,9 @@ export abstract class BatchingHttpScorer extends HttpScorer {
   }
 
   /** Scores `sequences` in batches under the budget; see {@link batchedLogprobs}. */
-  protected scoreInBatches(sequences: number[][], request: BatchRequest, signal?: AbortSignal): Promise<Float64Array[]> {
+  protected scoreInBatches(sequences: number[][], request: BatchRequest, signal?: AbortSignal, needFrom?: readonly number[]): Promise<Float64Array[]> {
     const limits = { maxContext: this.maxContext, modelName: this.servedModel, ...this.budget };
-    return batchedLogprobs(this.pool, sequences, limits, request, signal);
+    return batchedLogprobs(this.pool, sequences, limits, request, signal, needFrom);
   }
 }
 

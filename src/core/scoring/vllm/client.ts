@@ -131,17 +131,19 @@ export class VllmScorer extends BatchingHttpScorer {
     );
   }
 
-  logprobs(sequences: number[][], signal?: AbortSignal): Promise<Float64Array[]> {
+  /** `needFrom`: the prompt_logprobs reader leaves the log-probs before it unconverted (NaN). */
+  logprobs(sequences: number[][], signal?: AbortSignal, needFrom?: number[]): Promise<Float64Array[]> {
     return this.scoreInBatches(
       sequences,
       {
         path: '/v1/completions',
         body: (seqs) => buildScoringRequest(this.servedModel, seqs, this.mode),
         parse: this.mode === 'echo' ? parseEchoLogprobs : parsePromptLogprobs,
-        ...(this.mode === 'echo' ? {} : { parseText: scanPromptLogprobs }),
+        ...(this.mode === 'echo' ? {} : { parseBytes: scanPromptLogprobs }),
         what: 'completions',
       },
       signal,
+      needFrom,
     );
   }
 }

@@ -1,12 +1,15 @@
 /**
- * The log-probs of a `prompt_logprobs` answer read straight from its text, without building the
- * JSON tree: vLLM writes one object per prompt position, keyed by the token id as a string
- * (`{"1234": {"logprob": -2.5, "rank": 3, "decoded_token": "abc"}}`), and `JSON.parse` turns each
- * into an object with an integer-like key (a slow, sparse layout for V8) plus a nested object and a
- * string, about half of the client's CPU time per token before this scan.
+ * The log-probs of a `prompt_logprobs` answer read straight from its bytes, without decoding the
+ * body to a string or building the JSON tree: vLLM writes one object per prompt position, keyed by
+ * the token id as a string (`{"1234": {"logprob": -2.5, "rank": 3, "decoded_token": "abc"}}`), and
+ * `JSON.parse` turns each into an object with an integer-like key (a slow, sparse layout for V8)
+ * plus a nested object and a string, about half of the client's CPU time per token before this
+ * scan. Reading the bytes rather than the decoded text halves the scan again (a byte of a
+ * `Uint8Array` is read two to three times faster than a character of a string, and the body is
+ * never decoded): this scan runs once per scored token and bounds the client's ceiling.
  *
  * The scan is a strict JSON reader for one shape: it returns exactly what {@link
- * parsePromptLogprobs} returns, or undefined whenever the text is anything else (an error body,
+ * parsePromptLogprobs} returns, or undefined whenever the body is anything else (an error body,
  * a missing choice or position, a token id that is not the one sent, a `NaN` or `Infinity` written
  * by Python, keys in another order, a duplicate key, invalid JSON). The caller then parses the text
  * the ordinary way, which gives the answer or the precise error. Numbers are read by `Number()` of
@@ -26,23 +29,102 @@ const CLOSE_BRACKET = 0x5d;
 class NotThisShape extends Error {}
 const GIVE_UP = new NotThisShape();
 
-/** Past one or more digits from `p` (none gives up). */
-function digits(t: string, p: number): number {
-  const from = p;
-  for (let c = t.charCodeAt(p); c >= 0x30 && c <= 0x39; c = t.charCodeAt(++p));
-  if (p === from) throw GIVE_UP;
+/** The ASCII bytes of a fixed piece of vLLM's output. */
+function bytesOf(word: string): Uint8Array {
+  return Uint8Array.from(word, (c) => c.charCodeAt(0));
+}
+
+/** Whether `word` is at `p`. */
+function at(b: Bytes, p: number, word: Uint8Array): boolean {
+  if (p + word.length > b.length) return false;
+  for (let i = 0; i < word.length; i++) if (b[p + i] !== word[i]) return false;
+  return true;
+}
+
+type Bytes = Buffer;
+
+/**
+ * The body as Latin-1 text: one character per byte, so a byte offset is a character offset. Number
+ * literals are sliced from it (`Number` of a slice of a string costs a third of decoding each
+ * literal's bytes through `Buffer#toString`); everything else is read from the bytes.
+ */
+let latin1 = '';
+
+/** The ASCII text of `b[from, to)` (a number literal). */
+function ascii(from: number, to: number): string {
+  return latin1.slice(from, to);
+}
+
+/** Whether the last literal {@link numberEnd} read had an exponent (module state, read right after). */
+let lastHadExponent = false;
+
+/**
+ * A JSON number literal at `p` by the grammar (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`):
+ * returns its end, or -1 when it is not one.
+ */
+function numberEnd(b: Bytes, p: number): number {
+  let c = b[p] as number;
+  if (c === 0x2d) c = b[++p] as number;
+  if (c === 0x30) c = b[++p] as number;
+  else {
+    const from = p;
+    while (c >= 0x30 && c <= 0x39) c = b[++p] as number;
+    if (p === from) return -1;
+  }
+  if (c === 0x2e) {
+    const from = ++p;
+    c = b[p] as number;
+    while (c >= 0x30 && c <= 0x39) c = b[++p] as number;
+    if (p === from) return -1;
+  }
+  lastHadExponent = c === 0x65 || c === 0x45;
+  if (lastHadExponent) {
+    c = b[++p] as number;
+    if (c === 0x2b || c === 0x2d) c = b[++p] as number;
+    const from = p;
+    while (c >= 0x30 && c <= 0x39) c = b[++p] as number;
+    if (p === from) return -1;
+  }
   return p;
+}
+
+/** `u` escapes take four hex digits; the others one of these letters. */
+function isSimpleEscape(c: number): boolean {
+  return c === QUOTE || c === BACKSLASH || c === 0x2f || c === 0x62 || c === 0x66 || c === 0x6e || c === 0x72 || c === 0x74;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+}
+
+/**
+ * From `p` (just after an opening quote): the index of the closing quote. Gives up on a raw control
+ * character, an invalid escape or the end of the body. UTF-8 continuation bytes are >= 0x80 and
+ * never look like a quote or a backslash.
+ */
+function stringEnd(b: Bytes, p: number): number {
+  for (;;) {
+    const c = b[p];
+    if (c === QUOTE) return p;
+    if (c === undefined || c < 0x20) throw GIVE_UP;
+    if (c === BACKSLASH) {
+      const e = b[p + 1] as number;
+      if (isSimpleEscape(e)) p += 2;
+      else if (e === 0x75 && isHex(b[p + 2] as number) && isHex(b[p + 3] as number) && isHex(b[p + 4] as number) && isHex(b[p + 5] as number)) p += 6;
+      else throw GIVE_UP;
+    } else p++;
+  }
 }
 
 class Reader {
   pos = 0;
-  constructor(readonly text: string) {}
+  constructor(readonly b: Bytes) {}
 
   ws(): void {
-    const t = this.text;
+    const b = this.b;
     let p = this.pos;
     for (;;) {
-      const c = t.charCodeAt(p);
+      const c = b[p];
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
       else break;
     }
@@ -51,38 +133,27 @@ class Reader {
 
   expect(code: number): void {
     this.ws();
-    if (this.text.charCodeAt(this.pos) !== code) throw GIVE_UP;
+    if (this.b[this.pos] !== code) throw GIVE_UP;
     this.pos++;
   }
 
   /** Consumes `code` (after whitespace) if it is next. */
   accept(code: number): boolean {
     this.ws();
-    if (this.text.charCodeAt(this.pos) !== code) return false;
+    if (this.b[this.pos] !== code) return false;
     this.pos++;
     return true;
   }
 
-  /** A string's value (escapes decoded). */
+  /** A string's value (escapes and UTF-8 decoded). */
   string(): string {
     this.expect(QUOTE);
-    const t = this.text;
     const start = this.pos;
-    let p = start;
-    let escaped = false;
-    for (;;) {
-      const c = t.charCodeAt(p);
-      if (Number.isNaN(c) || c < 0x20) throw GIVE_UP;
-      if (c === QUOTE) break;
-      if (c === BACKSLASH) {
-        escaped = true;
-        p += 2;
-      } else p++;
-    }
-    this.pos = p + 1;
-    if (!escaped) return t.slice(start, p);
+    const end = stringEnd(this.b, start);
+    this.pos = end + 1;
+    const raw = this.b.toString('utf8', start - 1, end + 1);
     try {
-      return JSON.parse(t.slice(start - 1, p + 1)) as string;
+      return JSON.parse(raw) as string;
     } catch {
       throw GIVE_UP;
     }
@@ -90,29 +161,17 @@ class Reader {
 
   number(): number {
     this.ws();
-    const t = this.text;
-    const start = this.pos;
-    let p = start;
-    if (t.charCodeAt(p) === 0x2d) p++;
-    if (t.charCodeAt(p) === 0x30) p++;
-    else p = digits(t, p);
-    if (t.charCodeAt(p) === 0x2e) p = digits(t, p + 1);
-    const e = t.charCodeAt(p);
-    if (e === 0x65 || e === 0x45) {
-      p++;
-      const sign = t.charCodeAt(p);
-      if (sign === 0x2b || sign === 0x2d) p++;
-      p = digits(t, p);
-    }
-    this.pos = p;
-    const value = Number(t.slice(start, p));
+    const end = numberEnd(this.b, this.pos);
+    if (end < 0) throw GIVE_UP;
+    const value = Number(ascii(this.pos, end));
     if (!Number.isFinite(value)) throw GIVE_UP;
+    this.pos = end;
     return value;
   }
 
-  literal(word: string): boolean {
+  literal(word: Uint8Array): boolean {
     this.ws();
-    if (!this.text.startsWith(word, this.pos)) return false;
+    if (!at(this.b, this.pos, word)) return false;
     this.pos += word.length;
     return true;
   }
@@ -120,9 +179,10 @@ class Reader {
   /** Skips any JSON value. */
   skip(): void {
     this.ws();
-    const c = this.text.charCodeAt(this.pos);
-    if (c === QUOTE) this.string();
-    else if (c === OPEN_BRACE) {
+    const c = this.b[this.pos];
+    if (c === QUOTE) {
+      this.pos = stringEnd(this.b, this.pos + 1) + 1;
+    } else if (c === OPEN_BRACE) {
       this.pos++;
       if (this.accept(CLOSE_BRACE)) return;
       do {
@@ -137,7 +197,7 @@ class Reader {
       do this.skip();
       while (this.accept(COMMA));
       this.expect(CLOSE_BRACKET);
-    } else if (!(this.literal('null') || this.literal('true') || this.literal('false'))) this.number();
+    } else if (!(this.literal(NULL) || this.literal(TRUE) || this.literal(FALSE))) this.number();
   }
 
   /** Calls `onKey` for each key of an object (positioned at its value); duplicate keys give up. */
@@ -156,91 +216,111 @@ class Reader {
   }
 }
 
-/**
- * From `p`, past the end of a string whose opening quote is at `p - 1`: the index after its closing
- * quote. Escaped quotes are skipped (a quote preceded by an odd number of backslashes).
- */
-function afterString(t: string, p: number): number {
-  for (;;) {
-    const q = t.indexOf('"', p);
-    if (q < 0) throw GIVE_UP;
-    let backslashes = 0;
-    while (t.charCodeAt(q - 1 - backslashes) === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return q + 1;
-    p = q + 1;
-  }
-}
-
-/** The end of a JSON number literal starting at `p` (checked by `Number` afterwards). */
-function afterNumber(t: string, p: number): number {
-  for (;;) {
-    const c = t.charCodeAt(p);
-    // digits, '-', '+', '.', 'e', 'E'
-    if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45) p++;
-    else return p;
-  }
-}
-
+const NULL = bytesOf('null');
+const TRUE = bytesOf('true');
+const FALSE = bytesOf('false');
 /** What follows the token id of a position, up to its log-prob. */
-const ENTRY_HEAD = '":{"logprob":';
+const ENTRY_HEAD = bytesOf('":{"logprob":');
+const LOGPROB_KEY = bytesOf('"logprob"');
+/** The fields vLLM writes after the log-prob, in its order (the common case, read first). */
+const RANK_HEAD = bytesOf(',"rank":');
+const DECODED_HEAD = bytesOf(',"decoded_token":');
+
+/** A literal without an exponent this long or shorter is finite (the largest double has 309 digits). */
+const MAX_PLAIN_LITERAL = 300;
+
+/** Where {@link position} leaves the scan: module state, not an allocation per position. */
+let cursor = 0;
+
+/** Past a string, `null` or a number at `p`; -1 when none is there. */
+function afterScalar(b: Bytes, p: number): number {
+  const c = b[p];
+  if (c === QUOTE) return stringEnd(b, p + 1) + 1;
+  if (c === 0x6e) return at(b, p, NULL) ? p + 4 : -1;
+  return numberEnd(b, p);
+}
 
 /**
  * One position as vLLM writes it, compact (`JSONResponse` dumps with `separators=(",", ":")`):
  * `{"<id>":{"logprob":<x>,"rank":<r>,"decoded_token":<s>}}`, the entry's fields after `logprob` in
- * any order and of scalar values. Returns the log-prob and moves past the position; anything else
- * (another key, whitespace, a second `logprob`) gives up.
+ * any order and of scalar values. Returns the log-prob and leaves {@link cursor} past the position;
+ * anything else (another key, whitespace, a second `logprob`) gives up. vLLM's own field order is
+ * read without the generic loop.
  */
-function position(r: Reader, id: number): number {
-  const t = r.text;
-  let p = r.pos;
-  if (t.charCodeAt(p) !== OPEN_BRACE || t.charCodeAt(p + 1) !== QUOTE) throw GIVE_UP;
+function position(b: Bytes, p: number, id: number, needed: boolean): number {
+  if (b[p] !== OPEN_BRACE || b[p + 1] !== QUOTE) throw GIVE_UP;
   // The key: the id's decimal digits, no leading zero.
   p += 2;
   let key = 0;
   const from = p;
-  for (let c = t.charCodeAt(p); c >= 0x30 && c <= 0x39; c = t.charCodeAt(++p)) key = key * 10 + (c - 0x30);
-  if (p === from || key !== id || (t.charCodeAt(from) === 0x30 && p - from > 1) || p - from > 15) throw GIVE_UP;
-  if (!t.startsWith(ENTRY_HEAD, p)) throw GIVE_UP;
-  r.pos = p + ENTRY_HEAD.length;
-  const value = r.number();
-  p = r.pos;
-  while (t.charCodeAt(p) === COMMA) {
-    p++;
-    if (t.charCodeAt(p) !== QUOTE || t.startsWith('"logprob"', p)) throw GIVE_UP;
-    p = afterString(t, p + 1);
-    if (t.charCodeAt(p) !== COLON) throw GIVE_UP;
-    p++;
-    const c = t.charCodeAt(p);
-    if (c === QUOTE) p = afterString(t, p + 1);
-    else if (t.startsWith('null', p)) p += 4;
-    else {
-      const end = afterNumber(t, p);
-      if (end === p) throw GIVE_UP;
-      p = end;
+  for (let c = b[p] as number; c >= 0x30 && c <= 0x39; c = b[++p] as number) key = key * 10 + (c - 0x30);
+  if (p === from || key !== id || (b[from] === 0x30 && p - from > 1) || p - from > 15) throw GIVE_UP;
+  if (!at(b, p, ENTRY_HEAD)) throw GIVE_UP;
+  p += ENTRY_HEAD.length;
+  const end = numberEnd(b, p);
+  if (end < 0) throw GIVE_UP;
+  // A position the caller does not need is checked to be a number but not converted (the
+  // conversion is most of the scan's time); one that might overflow is converted all the same, so
+  // that what gives up does not depend on what is needed.
+  let value = Number.NaN;
+  if (needed || lastHadExponent || end - p > MAX_PLAIN_LITERAL) {
+    value = Number(ascii(p, end));
+    if (!Number.isFinite(value)) throw GIVE_UP;
+    if (!needed) value = Number.NaN;
+  }
+  p = end;
+  if (at(b, p, RANK_HEAD)) {
+    // vLLM's order: rank (an integer or null), then decoded_token (a string or null).
+    const afterRank = afterScalar(b, p + RANK_HEAD.length);
+    if (afterRank > 0 && at(b, afterRank, DECODED_HEAD)) {
+      const last = afterScalar(b, afterRank + DECODED_HEAD.length);
+      if (last > 0 && b[last] === CLOSE_BRACE && b[last + 1] === CLOSE_BRACE) {
+        cursor = last + 2;
+        return value;
+      }
     }
   }
-  if (t.charCodeAt(p) !== CLOSE_BRACE || t.charCodeAt(p + 1) !== CLOSE_BRACE) throw GIVE_UP;
-  r.pos = p + 2;
+  while (b[p] === COMMA) {
+    p++;
+    if (b[p] !== QUOTE || at(b, p, LOGPROB_KEY)) throw GIVE_UP;
+    p = stringEnd(b, p + 1) + 1;
+    if (b[p] !== COLON) throw GIVE_UP;
+    p = afterScalar(b, p + 1);
+    if (p < 0) throw GIVE_UP;
+  }
+  if (b[p] !== CLOSE_BRACE || b[p + 1] !== CLOSE_BRACE) throw GIVE_UP;
+  cursor = p + 2;
   return value;
 }
 
-function promptLogprobs(r: Reader, ids: readonly number[]): Float64Array {
+function promptLogprobs(r: Reader, ids: readonly number[], needFrom: number): Float64Array {
   const out = new Float64Array(ids.length - 1);
   r.expect(OPEN_BRACKET);
   r.skip(); // position 0 predicts nothing (vLLM writes null)
-  const t = r.text;
+  const b = r.b;
   for (let j = 1; j < ids.length; j++) {
-    if (t.charCodeAt(r.pos) !== COMMA) throw GIVE_UP;
-    r.pos++;
-    out[j - 1] = position(r, ids[j] as number);
+    if (b[r.pos] !== COMMA) throw GIVE_UP;
+    out[j - 1] = position(b, r.pos + 1, ids[j] as number, j >= needFrom);
+    r.pos = cursor;
   }
   r.expect(CLOSE_BRACKET);
   return out;
 }
 
-/** The log-probs of every sequence, as parsePromptLogprobs gives them, or undefined (see above). */
-export function scanPromptLogprobs(text: string, sequences: readonly (readonly number[])[]): Float64Array[] | undefined {
-  const r = new Reader(text);
+/**
+ * The log-probs of every sequence, as parsePromptLogprobs gives them, or undefined (see above).
+ * `body` is the response's bytes (a string is encoded first, for tests and callers holding text).
+ * `needFrom[i]` (TokenScorer.logprobs): the first token of sequence i whose log-prob is needed;
+ * earlier ones are checked but left NaN.
+ */
+export function scanPromptLogprobs(
+  body: Uint8Array | string,
+  sequences: readonly (readonly number[])[],
+  needFrom?: readonly number[],
+): Float64Array[] | undefined {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  latin1 = bytes.toString('latin1');
+  const r = new Reader(bytes);
   const results: (Float64Array | undefined)[] = new Array(sequences.length).fill(undefined);
   let choices = 0;
   try {
@@ -248,7 +328,7 @@ export function scanPromptLogprobs(text: string, sequences: readonly (readonly n
       if (key === 'error') throw GIVE_UP;
       if (key === 'object') {
         r.ws();
-        if (r.text.charCodeAt(r.pos) !== QUOTE) return r.skip();
+        if (r.b[r.pos] !== QUOTE) return r.skip();
         if (r.string() === 'error') throw GIVE_UP;
         return;
       }
@@ -264,7 +344,7 @@ export function scanPromptLogprobs(text: string, sequences: readonly (readonly n
             if (!Number.isInteger(index) || index < 0 || index >= sequences.length || results[index] !== undefined) throw GIVE_UP;
           } else if (field === 'prompt_logprobs') {
             if (index === undefined) throw GIVE_UP;
-            results[index] = promptLogprobs(r, sequences[index] as readonly number[]);
+            results[index] = promptLogprobs(r, sequences[index] as readonly number[], needFrom?.[index] ?? 1);
             done = true;
           } else r.skip();
         });
@@ -274,10 +354,12 @@ export function scanPromptLogprobs(text: string, sequences: readonly (readonly n
       r.expect(CLOSE_BRACKET);
     });
     r.ws();
-    if (r.pos !== text.length) return undefined;
+    if (r.pos !== bytes.length) return undefined;
   } catch (e) {
     if (e === GIVE_UP) return undefined;
     throw e;
+  } finally {
+    latin1 = ''; // not kept alive until the next body
   }
   if (choices !== sequences.length || results.some((x) => x === undefined)) return undefined;
   return results as Float64Array[];
