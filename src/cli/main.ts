@@ -36,7 +36,7 @@ function addScoringOptions(command: Command, scope: 'dataset' | 'candidates' = '
     .option('--model <name>', 'local backend model: a GGUF file, or a model pulled with `sift model pull` (its name, hf: URI or URL); default: the bundled TinyStories 260K')
     .option('--url <url...>', 'scoring endpoint base URL(s); several = data-parallel replicas')
     .option('--served-model <name>', 'model name on the endpoint (default: the first one it lists)')
-    .addOption(new Option('--concurrency <n>', `requests in flight per endpoint (HTTP backends), ${concurrency.minimum}-${concurrency.maximum}`).default(String(concurrency.default)))
+    .addOption(new Option('--concurrency <n>', `requests in flight per endpoint (HTTP backends): 0 adapts it to each replica's latency, 1-${concurrency.maximum} fixes it`).default(String(concurrency.default)))
     .addOption(new Option('--vllm-mode <mode>', 'how log-probs are requested from vLLM: echo (completions with echo) or prompt_logprobs').choices(S.vllmMode.values).default(S.vllmMode.default))
     .addOption(new Option('--template <name>', 'prompt template').choices(S.template.values).default(S.template.default));
   if (dataset) {

@@ -409,14 +409,17 @@ export const SCORING_SETTINGS = keyedByField({
   concurrency: {
     key: 'concurrency',
     type: 'integer',
-    minimum: 1,
+    minimum: 0,
     maximum: 1024,
-    default: 4,
+    // 0: adapted per replica (core/scoring/http/inFlightLimit.ts).
+    default: 0,
     scope: 'machine-overridable',
     // A workspace could otherwise flood the user's endpoint (and bill the user's key) with requests.
     restricted: true,
     order: 30,
-    markdownDescription: 'Requests in flight per scoring endpoint (HTTP backends). Raise it for a server with spare batch capacity. ' + RESTRICTED_NOTE,
+    markdownDescription:
+      'Requests in flight per scoring endpoint (HTTP backends). `0` (the default): adapted to each replica\'s latency, from 2 to 64, so that a fast replica takes more requests at once than a slow one and each always has a little work waiting. A number fixes it. ' +
+      RESTRICTED_NOTE,
   },
   threads: {
     key: 'threads',

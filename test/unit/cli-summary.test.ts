@@ -6,22 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { printSummary, type SummaryRow } from '../../src/cli/summary';
+import { printSummary, RunSummary } from '../../src/cli/summary';
 
 test('the summary of a million records: every count, and the minimum and maximum, by hand', () => {
   const n = 1_000_000;
-  const rows: SummaryRow[] = [];
+  const summary = new RunSummary();
   // IFD of record i: 0.5 + (i * 7919 % n) / n; 7919 is prime to n, so i -> i * 7919 % n is a
   // permutation of 0 .. n - 1. Record 0 (the residue 0) failed: the others run from 0.500001 to
   // 1.499999, and exactly n / 2 of them (the residues n / 2 .. n - 1) are >= 1.
   for (let i = 0; i < n; i++) {
-    rows.push(i === 0 ? { error: 'refused', ifd: null, rifd: null, ds: null, not_computable: {} } : { error: null, ifd: 0.5 + ((i * 7919) % n) / n, rifd: null, ds: null, not_computable: {} });
+    summary.add(i === 0 ? { error: 'refused', ifd: null, rifd: null, ds: null, not_computable: {} } : { error: null, ifd: 0.5 + ((i * 7919) % n) / n, rifd: null, ds: null, not_computable: {} });
   }
   let printed = '';
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string) => ((printed += chunk), true)) as typeof process.stdout.write;
   try {
-    printSummary(rows, ['ifd'], { stats: { records: n, cached: 0, evaluatedTokens: 0, invalid: 0, notes: [] } as never, modelId: 'm', endpoint: 'e', seconds: 1 });
+    printSummary(summary, ['ifd'], { stats: { records: n, cached: 0, evaluatedTokens: 0, invalid: 0, notes: [] } as never, modelId: 'm', endpoint: 'e', seconds: 1 });
   } finally {
     process.stdout.write = write;
   }
@@ -32,4 +32,7 @@ test('the summary of a million records: every count, and the minimum and maximum
   assert.equal(Number(ifd[7]), 0.5, 'the minimum 0.500001 shown to 4 decimals');
   assert.equal(Number(ifd[8]), 1.5, 'the maximum 1.499999 shown to 4 decimals');
   assert.equal(ifd[9], '500000');
+  // The sorted values are 0.5 + k / n for k = 1 .. n - 1: mean 1, and the quantiles by the
+  // interpolation rule of core/metrics/summary.ts at (n - 2) * q.
+  assert.deepEqual(ifd.slice(3, 7), ['1.0000', '0.6000', '1.0000', '1.4000'], 'mean, p10, median, p90');
 });

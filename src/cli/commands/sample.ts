@@ -69,7 +69,7 @@ export function registerSample(program: Command): void {
     .option('--model <name>', 'local backend: a GGUF file or a pulled model (default: the bundled TinyStories 260K)')
     .option('--url <url...>', 'inference server base URL(s); several = data-parallel replicas')
     .option('--served-model <name>', 'model name on the server (default: the first one it lists)')
-    .option('--concurrency <n>', 'requests in flight per server URL', String(S.concurrency.default))
+    .option('--concurrency <n>', 'requests in flight per server URL: 0 adapts it to each replica\'s latency', String(S.concurrency.default))
     .option('--batch <n>', 'questions per request (vLLM, SGLang)', '16')
     .option('--threads <n>', 'CPU threads for the local backend (default: all cores)')
     .option('--no-cache', 'do not read or write the sample store (.sift/samples.jsonl beside the questions)')

@@ -8,7 +8,7 @@ import { Interrupted, interruptible } from '../interrupt';
 import { runScoring, type ScoringCallbacks, type ScoringRun } from '../runScoring';
 import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
-import { METRIC_LABEL, notComputableCount, printSummary, type SummaryRow } from '../summary';
+import { METRIC_LABEL, printSummary, RunSummary } from '../summary';
 import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError } from '../usage';
 
 export interface ScoreCommandFlags extends ScoreFlags {
@@ -18,15 +18,6 @@ export interface ScoreCommandFlags extends ScoreFlags {
   shard?: string;
   exportBatch?: string;
   importBatch?: string;
-}
-
-/** A record without problems keeps no object of its own for the summary's not-computable counts. */
-const NOTHING_NOT_COMPUTABLE: ScoreRow['not_computable'] = Object.freeze({});
-
-/** What the summary needs of a row, without the losses and token counts the output file has. */
-function summaryRow(row: ScoreRow): SummaryRow {
-  const notComputable = Object.keys(row.not_computable).length > 0 ? row.not_computable : NOTHING_NOT_COMPUTABLE;
-  return { error: row.error, ifd: row.ifd, rifd: row.rifd, ds: row.ds, not_computable: notComputable };
 }
 
 export async function scoreCommand(file: string, flags: ScoreCommandFlags): Promise<number> {
@@ -46,13 +37,13 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
   const metrics: MetricName[] = settings.config.metrics;
   const writer = flags.out ? new AtomicFileWriter(flags.out) : undefined;
   const ordered = new OrderedWriter(writer);
-  const rows: SummaryRow[] = [];
+  const summary = new RunSummary();
   const failures: string[] = [];
   const notComputable: string[] = [];
   const failRow = (line: number, index: number, reason: string): void => {
     failures.push(`${file}:${line}: ${reason}`);
     const row: ScoreRow = { ...invalidRow(line, []), error: reason };
-    rows.push(summaryRow(row));
+    summary.add(row);
     ordered.put(index, JSON.stringify(row));
   };
   const callbacks: ScoringCallbacks = {
@@ -61,14 +52,14 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
     onInvalid: (info, problems) => {
       for (const problem of problems) failures.push(`${file}:${problem.line}:${problem.startColumn + 1}: ${problem.reason ?? problem.message}`);
       const row = invalidRow(info.line, problems);
-      rows.push(summaryRow(row));
+      summary.add(row);
       ordered.put(info.index, JSON.stringify(row));
     },
     onScore: (info, score) => {
       const row = scoreRow(info.line, score, metrics);
       if (row.error) failures.push(`${file}:${info.line}: ${row.error}`);
       for (const [metric, reason] of Object.entries(row.not_computable)) notComputable.push(`${file}:${info.line}: ${METRIC_LABEL[metric as MetricName]} not computable: ${reason}`);
-      rows.push(summaryRow(row));
+      summary.add(row);
       ordered.put(info.index, JSON.stringify(row));
     },
   };
@@ -94,11 +85,10 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
     if (writer) await writer.commit();
     for (const line of notComputable.sort(byLine)) process.stderr.write(`${line}\n`);
     for (const failure of failures.sort(byLine)) process.stderr.write(`${failure}\n`);
-    printSummary(rows, metrics, run);
+    printSummary(summary, metrics, run);
     if (flags.stats) {
-      const failed = rows.filter((r) => r.error !== null).length;
-      const notComputableCounts = Object.fromEntries(metrics.map((metric) => [metric, notComputableCount(rows, metric)]));
-      const stats = { records: rows.length, failed, notComputable: notComputableCounts, invalid: run.stats.invalid, cached: run.stats.cached, evaluatedTokens: run.stats.evaluatedTokens, seconds: run.seconds, model: run.modelId };
+      const notComputableCounts = Object.fromEntries(metrics.map((metric) => [metric, summary.notComputableCount(metric)]));
+      const stats = { records: summary.records, failed: summary.failed, notComputable: notComputableCounts, invalid: run.stats.invalid, cached: run.stats.cached, evaluatedTokens: run.stats.evaluatedTokens, seconds: run.seconds, model: run.modelId };
       await writeFileAtomic(flags.stats, JSON.stringify(stats) + '\n');
     }
     return failures.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;

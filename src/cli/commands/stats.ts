@@ -6,7 +6,7 @@ import { checkScoringOutputPaths } from '../outputPaths';
 import { runScoring } from '../runScoring';
 import { invalidRow, scoreRow, type ScoreRow } from '../scoreRow';
 import { requireFile, resolveScoreSettings, type ScoreFlags } from '../settings';
-import { METRIC_LABEL, printSummary } from '../summary';
+import { METRIC_LABEL, printSummary, RunSummary } from '../summary';
 import { EXIT_OK, EXIT_RECORDS_FAILED, UsageError } from '../usage';
 
 export interface StatsFlags extends ScoreFlags {
@@ -39,6 +39,8 @@ export async function statsCommand(file: string, flags: StatsFlags): Promise<num
     if (values.length > h.ignored) out.push(...renderHistogram(h));
   }
   process.stdout.write(out.join('\n') + '\n\n');
-  printSummary(rows, metrics, run);
+  const summary = new RunSummary();
+  for (const row of rows) summary.add(row);
+  printSummary(summary, metrics, run);
   return rows.some((r) => r.error !== null) ? EXIT_RECORDS_FAILED : EXIT_OK;
 }

@@ -143,6 +143,8 @@ async function requestOnce(url: string, init: FetchTextInit, maxBytes: number, s
   const body = response.body;
   const declared = Number(response.headers['content-length'] ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
+    // Destroying the body aborts the request, which the body reports as an error: expected here.
+    body.on('error', () => {});
     body.destroy();
     return { ok: false, error: undefined, status };
   }

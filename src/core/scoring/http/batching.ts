@@ -138,6 +138,7 @@ export async function batchedLogprobs(
         body: request.body(seqs),
         parse: (body) => request.parse(body, seqs),
         ...(request.parseBytes ? { parseBytes: (body: Buffer) => request.parseBytes!(body, seqs, idx.map((i) => needFrom?.[i] ?? 1)) } : {}),
+        cost: tokens,
         what: `${request.what} (${seqs.length} prompts, ${tokens} tokens)`,
         signal: sig,
       });

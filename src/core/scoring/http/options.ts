@@ -32,7 +32,10 @@ export interface HttpPoolOptions {
   urls: string[];
   /** Sent as `Authorization: Bearer <key>`; never logged, never in an error or event. */
   apiKey?: string;
-  /** Concurrent requests per replica (default 4). */
+  /**
+   * Concurrent requests per replica: a positive number fixes it; 0 or unset adapts each replica's
+   * limit to its latency (see inFlightLimit.ts).
+   */
   maxInFlightPerUrl?: number;
   /** Concurrent light requests (tokenize, model list) per replica, apart from the others (default 16). */
   maxLightInFlightPerUrl?: number;
@@ -68,11 +71,11 @@ export interface HttpStats {
   /** Calls that ended in an error (permanent or retries exhausted; not aborts). */
   failed: number;
   failuresByKind: Record<HttpFailureKind, number>;
-  replicas: { url: string; inFlight: number; down: boolean }[];
+  /** Per replica: requests in flight, its in-flight limit now, and whether it is marked down. */
+  replicas: { url: string; inFlight: number; limit: number; down: boolean }[];
 }
 
 export const POOL_DEFAULTS = {
-  maxInFlightPerUrl: 4,
   maxLightInFlightPerUrl: 16,
   retries: 5,
   backoffBaseMs: 500,

@@ -44,6 +44,7 @@ import {
   type HttpStats,
 } from './options';
 import { ReplicaAdmission } from './replicas';
+import { FixedLimit, inFlightLimits } from './inFlightLimit';
 
 export type { HttpEvent, HttpFailureKind, HttpPoolOptions, HttpStats } from './options';
 export { normaliseBaseUrl } from './options';
@@ -84,6 +85,8 @@ export interface HttpCall<T> {
    * millions of times); undefined when the body is not the shape it reads, and then `parse` decides.
    */
   parseBytes?: (body: Buffer) => T | undefined;
+  /** Units of work the call carries (a scoring request's tokens), for the replica's latency per unit. */
+  cost?: number;
   /** Short description for messages and events, e.g. `completions (12 prompts)`. */
   what: string;
   signal?: AbortSignal;
@@ -127,7 +130,8 @@ export class HttpEndpointPool {
     this.bases = opts.urls.map(normaliseBaseUrl);
     this.display = this.bases.map(displayUrl);
     this.apiKey = opts.apiKey === '' ? undefined : opts.apiKey;
-    const maxInFlight = positiveInt(opts.maxInFlightPerUrl, POOL_DEFAULTS.maxInFlightPerUrl, 'maxInFlightPerUrl');
+    // 0 or unset: each replica's limit adapts to its latency.
+    const maxInFlight = opts.maxInFlightPerUrl === 0 ? undefined : opts.maxInFlightPerUrl === undefined ? undefined : positiveInt(opts.maxInFlightPerUrl, 0, 'maxInFlightPerUrl');
     this.policy = {
       retries: nonNegativeInt(opts.retries, POOL_DEFAULTS.retries, 'retries'),
       backoffBaseMs: nonNegative(opts.backoffBaseMs, POOL_DEFAULTS.backoffBaseMs, 'backoffBaseMs'),
@@ -141,13 +145,14 @@ export class HttpEndpointPool {
     this.retryableStatuses = new Set([...POOL_RETRYABLE_STATUSES, ...(opts.extraRetryableStatuses ?? [])]);
     this.admission = new ReplicaAdmission(
       this.bases.length,
-      maxInFlight,
+      inFlightLimits(this.bases.length, maxInFlight),
       { baseMs: this.policy.backoffBaseMs, capMs: this.policy.backoffCapMs },
       this.closer.signal,
     );
+    const maxLight = positiveInt(opts.maxLightInFlightPerUrl, POOL_DEFAULTS.maxLightInFlightPerUrl, 'maxLightInFlightPerUrl');
     this.lightAdmission = new ReplicaAdmission(
       this.bases.length,
-      positiveInt(opts.maxLightInFlightPerUrl, POOL_DEFAULTS.maxLightInFlightPerUrl, 'maxLightInFlightPerUrl'),
+      this.bases.map(() => new FixedLimit(maxLight)),
       { baseMs: this.policy.backoffBaseMs, capMs: this.policy.backoffCapMs },
       this.closer.signal,
     );
@@ -207,6 +212,8 @@ export class HttpEndpointPool {
       signals: [call.signal, this.closer.signal],
       attempt: async () => {
         idx = await admission.acquire(call.signal, avoid, call.urlIndex);
+        const inFlight = admission.state(idx).inFlight;
+        const sentAt = performance.now();
         let result: AttemptResult<T>;
         try {
           this.counters.attempts++;
@@ -214,6 +221,8 @@ export class HttpEndpointPool {
         } finally {
           admission.release(idx);
         }
+        if (result.ok) admission.observe(idx, { ms: performance.now() - sentAt, cost: call.cost ?? 1, inFlight });
+        else if (result.status === 429 || result.status === 503) admission.overloaded(idx);
         if (result.ok) {
           if (this.markUp(idx)) this.emit({ type: 'endpoint-up', url: this.displayUrl(idx) });
           this.health.reportSuccess(idx);

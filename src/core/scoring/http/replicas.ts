@@ -2,8 +2,10 @@
  * Replica choice and admission for {@link HttpEndpointPool}: which replica a call goes to, and
  * when it may go.
  *
- * - Each call goes to the replica with the fewest requests in flight (ties rotate), never more than
- *   `maxInFlight` at once per replica; callers beyond that wait in a FIFO queue.
+ * - Each call goes to the replica with the smallest share of its in-flight limit in use (ties
+ *   rotate), never past that limit; callers beyond every replica's limit wait in a FIFO queue. A
+ *   limit is fixed or adapts to the replica's latency ({@link InFlightLimit}), so a fast replica
+ *   takes more requests at once than a slow one and both stay full.
  * - A replica that failed with a connection error is marked down for a back-off period and avoided
  *   while another replica is up.
  *
@@ -12,6 +14,7 @@
  * stays linear.
  */
 import { abortReason, throwIfAborted } from '../../net/retry';
+import type { InFlightLimit, LatencySample } from './inFlightLimit';
 
 interface Waiter {
   avoid: number | undefined;
@@ -38,7 +41,8 @@ export class ReplicaAdmission {
 
   constructor(
     private readonly count: number,
-    private readonly maxInFlight: number,
+    /** One per replica. */
+    private readonly limits: readonly InFlightLimit[],
     /** Down periods: `baseMs * 2^(failures - 1)`, at most `capMs`. */
     private readonly backoff: { baseMs: number; capMs: number },
     private readonly closer: AbortSignal,
@@ -48,9 +52,25 @@ export class ReplicaAdmission {
     this.consecutiveDown = new Array<number>(count).fill(0);
   }
 
-  /** Requests in flight on replica `i`, and whether it is marked down. */
-  state(i: number, now = Date.now()): { inFlight: number; down: boolean } {
-    return { inFlight: this.inFlight[i] ?? 0, down: (this.downUntil[i] ?? 0) > now };
+  /** Requests in flight on replica `i`, its limit, and whether it is marked down. */
+  state(i: number, now = Date.now()): { inFlight: number; limit: number; down: boolean } {
+    return { inFlight: this.inFlight[i] ?? 0, limit: this.limitOf(i), down: (this.downUntil[i] ?? 0) > now };
+  }
+
+  /** A request to replica `i` succeeded: its limit may move (a higher one lets queued callers go). */
+  observe(i: number, sample: LatencySample): void {
+    const before = this.limitOf(i);
+    this.limits[i]?.observe(sample);
+    if (this.limitOf(i) > before) this.pump();
+  }
+
+  /** Replica `i` answered that it is overloaded. */
+  overloaded(i: number): void {
+    this.limits[i]?.overloaded();
+  }
+
+  private limitOf(i: number): number {
+    return this.limits[i]?.current ?? 1;
   }
 
   /** Fail every queued caller with the close reason. */
@@ -205,7 +225,7 @@ export class ReplicaAdmission {
 
   /** Index of the replica to use, or -1 to wait. */
   private pick(avoid: number | undefined, pinned: number | undefined): number {
-    if (pinned !== undefined) return (this.inFlight[pinned] ?? 0) < this.maxInFlight ? pinned : -1;
+    if (pinned !== undefined) return (this.inFlight[pinned] ?? 0) < this.limitOf(pinned) ? pinned : -1;
     const n = this.count;
     const now = Date.now();
     const anyUp = this.downUntil.some((t) => t <= now);
@@ -214,9 +234,11 @@ export class ReplicaAdmission {
     for (let k = 0; k < n; k++) {
       const i = (this.rr + k) % n;
       const load = this.inFlight[i] ?? 0;
-      if (load >= this.maxInFlight) continue;
+      const limit = this.limitOf(i);
+      if (load >= limit) continue;
       if (anyUp && (this.downUntil[i] ?? 0) > now) continue; // avoid down replicas while one is up
-      const score = load + (i === avoid ? n * this.maxInFlight : 0);
+      // The share of its limit in use; a replica to avoid (it just failed this call) comes last.
+      const score = load / limit + (i === avoid ? 1 : 0);
       if (score < bestScore) {
         best = i;
         bestScore = score;
