@@ -12,11 +12,11 @@ import type { Shard } from '../core/dataset/shard';
 import { validSetMeanLoss } from '../core/scoring/validSet';
 import { ScoreStore } from '../core/store';
 import type { TokenScorer } from '../core/scoring/types';
-import { SCORING_SETTINGS } from '../protocol/settings';
 import { scoreStorePath } from './outputPaths';
 import { Progress } from './progress';
 import type { ResolvedScoreSettings } from './settings';
 import { packageRoot } from './packageRoot';
+import { chunksInFlight } from '../core/scoring/http/inFlightLimit';
 
 export interface ScoringRun {
   stats: ScoreFileStats;
@@ -173,10 +173,10 @@ function displayPath(path: string): string {
 /**
  * How much work to keep in flight. The local engine is one process: two chunks keep its lanes fed.
  * HTTP replicas are kept busy with one large chunk per request the client may have in flight to
- * each (`--concurrency`), so throughput is the servers' prefill throughput.
+ * each (`--concurrency`, or the adaptive limit's highest), so throughput is the servers' prefill
+ * throughput.
  */
 export function pipelineShape(settings: ResolvedScoreSettings): { chunkTokens: number; concurrency: number } {
   if (settings.scorer.backend === 'local') return { chunkTokens: 4096, concurrency: 2 };
-  const perUrl = settings.scorer.concurrency ?? SCORING_SETTINGS.concurrency.default;
-  return { chunkTokens: 16384, concurrency: perUrl * Math.max(1, settings.scorer.urls?.length ?? 1) };
+  return { chunkTokens: 16384, concurrency: chunksInFlight(settings.scorer.concurrency, settings.scorer.urls?.length ?? 1) };
 }

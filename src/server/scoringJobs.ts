@@ -20,6 +20,7 @@ import { Job, Scheduler, type JobItem } from './scheduler';
 import { screenFirst } from './screenFirst';
 import { scoringConfig } from './settings';
 import type { ValidSet } from './validSet';
+import { chunksInFlight } from '../core/scoring/http/inFlightLimit';
 
 /**
  * How long a new score job waits for the editor to say which lines are on screen (VS Code asks for
@@ -221,7 +222,7 @@ export class ScoringJobs {
             signal: job.signal,
             // Small chunks on a CPU so results stream in every second or so; big ones keep GPUs busy.
             chunkTokens: local ? 1024 : 8192,
-            concurrency: local ? 2 : settings.concurrency * Math.max(1, settings.endpointUrls.length),
+            concurrency: local ? 2 : chunksInFlight(settings.concurrency, settings.endpointUrls.length),
             onResult: (result) => {
               this.deliver(job, batch[result.id], result);
               // How long a document waits for its first label (bench/firstScore.mjs reads this line).

@@ -100,7 +100,7 @@ test('an endpoint that is down: reachable false with the reason; nothing shows a
   assert.ok(!client.exited);
 });
 
-test('sift.concurrency bounds the requests in flight to each endpoint, beyond the pool default of 4', async () => {
+test('sift.concurrency, when set, fixes the requests in flight to each endpoint, also above the adaptive start of 4', async () => {
   const slow = await FakeVllm.start({ apiKey: KEY, model: 'toy-model', latencyMs: 25 });
   try {
     for (const concurrency of [1, 8]) {

@@ -8,7 +8,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FixedLimit, VegasLimit, ADAPTIVE_IN_FLIGHT, inFlightLimits, type InFlightLimit } from '../../src/core/scoring/http/inFlightLimit';
+import { FixedLimit, VegasLimit, ADAPTIVE_IN_FLIGHT, chunksInFlight, inFlightLimits, type InFlightLimit } from '../../src/core/scoring/http/inFlightLimit';
 import { ReplicaAdmission } from '../../src/core/scoring/http/replicas';
 
 interface Replica {
@@ -99,6 +99,15 @@ describe('in-flight limit per replica', () => {
       inFlightLimits(2, 5).map((l) => l.current),
       [5, 5],
     );
+  });
+
+  it('a scoring run keeps enough chunks in flight for the highest adaptive limit, or the fixed one', () => {
+    // With concurrency 0 (adaptive) the run once kept max(1, 0 * urls) = 1 chunk in flight: the
+    // fleet bench's single replica reached 0.86 of its capacity instead of >= 0.9.
+    assert.equal(chunksInFlight(0, 2), 2 * ADAPTIVE_IN_FLIGHT.max);
+    assert.equal(chunksInFlight(undefined, 1), ADAPTIVE_IN_FLIGHT.max);
+    assert.equal(chunksInFlight(3, 2), 6);
+    assert.equal(chunksInFlight(5, 0), 5);
   });
 
   it('admission: each replica takes calls up to its own limit, by the share of it in use', async () => {

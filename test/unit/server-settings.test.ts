@@ -6,12 +6,14 @@ import { normalizeReflectionSettings, reflectionSettingsFromSection } from '../.
 import { editorThreads, normalizeSettings, scorerIdentity, scorerSettings } from '../../src/server/settings';
 
 describe('server settings', () => {
-  it('keep sift.concurrency = 200 (the manifest allows 1..1024) and hand it to the scorer', () => {
+  it('keep sift.concurrency = 200 (the manifest allows 0..1024, 0 = adaptive) and hand it to the scorer', () => {
     const settings = normalizeSettings({ ...DEFAULT_SETTINGS, backend: 'vllm', endpointUrls: ['http://127.0.0.1:1'], concurrency: 200 });
     assert.equal(settings.concurrency, 200);
     assert.equal(scorerSettings(settings, undefined).concurrency, 200);
     assert.equal(normalizeSettings({ concurrency: 4096 }).concurrency, 1024);
-    assert.equal(normalizeSettings({ concurrency: 0 }).concurrency, 1);
+    assert.equal(normalizeSettings({ concurrency: 0 }).concurrency, 0);
+    assert.equal(normalizeSettings({ concurrency: -3 }).concurrency, 0);
+    assert.equal(normalizeSettings({}).concurrency, 0, 'adaptive by default');
   });
 
   it('hand sift.vllmMode to the scorer', () => {

@@ -82,3 +82,13 @@ export class VegasLimit implements InFlightLimit {
 export function inFlightLimits(replicas: number, fixed: number | undefined): InFlightLimit[] {
   return Array.from({ length: replicas }, () => (fixed !== undefined && fixed > 0 ? new FixedLimit(fixed) : new VegasLimit()));
 }
+
+/**
+ * Chunks of records a scoring run keeps in flight against `urls` HTTP replicas: one per request
+ * each replica may hold, at the adaptive limit's highest when the limit adapts (a run that kept only
+ * the starting limit's worth ready could never let a limit grow past it).
+ */
+export function chunksInFlight(concurrency: number | undefined, urls: number): number {
+  const perUrl = concurrency !== undefined && concurrency > 0 ? concurrency : ADAPTIVE_IN_FLIGHT.max;
+  return perUrl * Math.max(1, urls);
+}
