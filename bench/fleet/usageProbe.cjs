@@ -5,5 +5,8 @@ const { writeFileSync } = require('node:fs');
 
 process.on('exit', () => {
   const usage = process.resourceUsage();
-  writeFileSync(process.env.SIFT_BENCH_USAGE, JSON.stringify({ cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, maxRssMb: usage.maxRSS / 1024 }));
+  writeFileSync(
+    process.env.SIFT_BENCH_USAGE,
+    JSON.stringify({ cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, userSeconds: usage.userCPUTime / 1e6, systemSeconds: usage.systemCPUTime / 1e6, maxRssMb: usage.maxRSS / 1024 }),
+  );
 });

@@ -87,7 +87,7 @@ export async function scoreCandidatesCli(
       config: run.config,
       methodVersion: METHOD_VERSION,
       signal: options.signal,
-      ...pipelineShape(settings),
+      ...pipelineShape(settings, session.scorer),
       onScored: (score) => {
         for (const loss of Object.values(score.losses)) if (!score.cached && loss) tokens += loss.n;
         progress.update(++done, tokens);

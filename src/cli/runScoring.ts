@@ -10,7 +10,7 @@ import type { RecordScore } from '../core/scoring/recordScore';
 import { scoreFile, type FileRecordInfo, type ScoreFileOptions, type ScoreFileStats } from '../core/scoring/scoreFile';
 import type { Shard } from '../core/dataset/shard';
 import { validSetMeanLoss } from '../core/scoring/validSet';
-import { ScoreStore } from '../core/store';
+import { NO_CACHE_STORE_LIMIT, ScoreStore } from '../core/store';
 import type { TokenScorer } from '../core/scoring/types';
 import { scoreStorePath } from './outputPaths';
 import { Progress } from './progress';
@@ -24,6 +24,8 @@ export interface ScoringRun {
   endpoint: string;
   validMeanLoss?: number;
   seconds: number;
+  /** HTTP backends: each replica's in-flight limit at the end of the run (see inFlightLimit.ts). */
+  inFlightLimits?: { url: string; limit: number }[];
 }
 
 export interface ScoringCallbacks {
@@ -101,7 +103,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
       metricSettings,
       methodVersion: METHOD_VERSION,
       signal: callbacks.signal,
-      ...pipelineShape(settings),
+      ...pipelineShape(settings, scorer),
       ...(callbacks.shard ? { shard: callbacks.shard } : {}),
       ...(callbacks.exporter ? { exporter: callbacks.exporter(scorer) } : {}),
       onInvalid: (info, problems) => {
@@ -127,6 +129,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
       endpoint: scorer.endpoint,
       validMeanLoss: metricSettings.validMeanLoss,
       seconds: (Date.now() - started) / 1000,
+      ...(scorer.inFlightLimits ? { inFlightLimits: scorer.inFlightLimits() } : {}),
     };
   });
 }
@@ -136,7 +139,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
  * the scores still reach the command's output, and every later flush tries again.
  */
 export async function openScoreStore(datasetPath: string, settings: ResolvedScoreSettings, quiet: boolean | undefined): Promise<ScoreStore> {
-  if (!settings.useCache) return ScoreStore.memory();
+  if (!settings.useCache) return ScoreStore.memory(NO_CACHE_STORE_LIMIT);
   const store = await ScoreStore.openOrKeepInMemory(scoreStorePath(datasetPath, settings), { dataset: datasetPath });
   if (store.importedLegacy > 0 && !quiet) {
     process.stderr.write(`note: imported ${store.importedLegacy} score(s) from the old .sift/scores.jsonl into ${displayPath(store.path!)} (the old file is left as it is)\n`);
@@ -176,7 +179,8 @@ function displayPath(path: string): string {
  * each (`--concurrency`, or the adaptive limit's highest), so throughput is the servers' prefill
  * throughput.
  */
-export function pipelineShape(settings: ResolvedScoreSettings): { chunkTokens: number; concurrency: number } {
+export function pipelineShape(settings: ResolvedScoreSettings, scorer: TokenScorer): { chunkTokens: number; concurrency: number | (() => number) } {
   if (settings.scorer.backend === 'local') return { chunkTokens: 4096, concurrency: 2 };
-  return { chunkTokens: 16384, concurrency: chunksInFlight(settings.scorer.concurrency, settings.scorer.urls?.length ?? 1) };
+  const limits = scorer.inFlightLimits?.bind(scorer);
+  return { chunkTokens: 16384, concurrency: chunksInFlight(settings.scorer.concurrency, settings.scorer.urls?.length ?? 1, limits) };
 }

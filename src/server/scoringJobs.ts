@@ -222,7 +222,7 @@ export class ScoringJobs {
             signal: job.signal,
             // Small chunks on a CPU so results stream in every second or so; big ones keep GPUs busy.
             chunkTokens: local ? 1024 : 8192,
-            concurrency: local ? 2 : chunksInFlight(settings.concurrency, settings.endpointUrls.length),
+            concurrency: local ? 2 : chunksInFlight(settings.concurrency, settings.endpointUrls.length, scorer.inFlightLimits?.bind(scorer)),
             onResult: (result) => {
               this.deliver(job, batch[result.id], result);
               // How long a document waits for its first label (bench/firstScore.mjs reads this line).

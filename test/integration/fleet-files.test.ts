@@ -34,8 +34,18 @@ describe('batch files', () => {
 
   it('export → a run-batch runner → import gives exactly the scores of a direct run', async () => {
     const common = ['--metrics', 'ifd,rifd', '--template', 'plain', '--no-cache', '-q'];
-    const direct = await siftAsync(['score', dataset, '--url', serve.url, ...common, '--out', join(dir, 'direct.jsonl')]);
+    const direct = await siftAsync(['score', dataset, '--url', serve.url, ...common, '--out', join(dir, 'direct.jsonl'), '--stats', join(dir, 'direct-stats.json')]);
     assert.equal(direct.status, 0, direct.stderr);
+    // --stats names each replica's in-flight limit at the end: adapted (2..64) by default, fixed by --concurrency.
+    const limits = (JSON.parse(readFileSync(join(dir, 'direct-stats.json'), 'utf8')) as { inFlightLimits: { url: string; limit: number }[] }).inFlightLimits;
+    assert.equal(limits.length, 1);
+    assert.ok(limits[0]!.limit >= 2 && limits[0]!.limit <= 64, `limit ${limits[0]!.limit}`);
+    const fixed = await siftAsync(['score', dataset, '--url', serve.url, ...common, '--concurrency', '3', '--stats', join(dir, 'fixed-stats.json')]);
+    assert.equal(fixed.status, 0, fixed.stderr);
+    assert.deepEqual(
+      (JSON.parse(readFileSync(join(dir, 'fixed-stats.json'), 'utf8')) as { inFlightLimits: { limit: number }[] }).inFlightLimits.map((l) => l.limit),
+      [3],
+    );
 
     const requests = join(dir, 'requests.jsonl');
     const exported = await siftAsync(['score', dataset, '--url', serve.url, ...common, '--export-batch', requests]);

@@ -8,7 +8,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FixedLimit, VegasLimit, ADAPTIVE_IN_FLIGHT, chunksInFlight, inFlightLimits, type InFlightLimit } from '../../src/core/scoring/http/inFlightLimit';
+import { FixedLimit, VegasLimit, ADAPTIVE_IN_FLIGHT, CHUNKS_AHEAD_PER_REPLICA, chunksInFlight, inFlightLimits, type InFlightLimit } from '../../src/core/scoring/http/inFlightLimit';
 import { ReplicaAdmission } from '../../src/core/scoring/http/replicas';
 
 interface Replica {
@@ -101,13 +101,21 @@ describe('in-flight limit per replica', () => {
     );
   });
 
-  it('a scoring run keeps enough chunks in flight for the highest adaptive limit, or the fixed one', () => {
-    // With concurrency 0 (adaptive) the run once kept max(1, 0 * urls) = 1 chunk in flight: the
-    // fleet bench's single replica reached 0.86 of its capacity instead of >= 0.9.
-    assert.equal(chunksInFlight(0, 2), 2 * ADAPTIVE_IN_FLIGHT.max);
-    assert.equal(chunksInFlight(undefined, 1), ADAPTIVE_IN_FLIGHT.max);
-    assert.equal(chunksInFlight(3, 2), 6);
-    assert.equal(chunksInFlight(5, 0), 5);
+  it('a scoring run keeps chunks in flight for the limit of each replica now, or the fixed one', () => {
+    // With concurrency 0 (adaptive) the run once kept max(1, 0 * urls) = 1 chunk in flight (the
+    // fleet bench's single replica reached 0.86 of its capacity); then 64 per replica, which doubled
+    // the client's memory while the limits stayed at 4.
+    assert.equal(chunksInFlight(3, 2, undefined), 6);
+    assert.equal(chunksInFlight(5, 0, undefined), 5);
+    assert.equal(chunksInFlight(0, 2, undefined), 2 * (ADAPTIVE_IN_FLIGHT.initial + CHUNKS_AHEAD_PER_REPLICA));
+    let limits = [{ limit: 4 }, { limit: 4 }];
+    const chunks = chunksInFlight(0, 2, () => limits);
+    assert.equal(typeof chunks, 'function');
+    const now = chunks as () => number;
+    assert.equal(now(), 8 + 2 * CHUNKS_AHEAD_PER_REPLICA);
+    limits = [{ limit: 10 }, { limit: 3 }];
+    assert.equal(now(), 13 + 2 * CHUNKS_AHEAD_PER_REPLICA, 'read again: the limits moved');
+    assert.equal(chunksInFlight(4, 2, () => limits), 8, 'a fixed limit ignores the adaptive ones');
   });
 
   it('admission: each replica takes calls up to its own limit, by the share of it in use', async () => {

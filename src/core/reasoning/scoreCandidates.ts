@@ -15,7 +15,7 @@ export interface CandidateScoringOptions {
   methodVersion: string;
   signal?: AbortSignal;
   chunkTokens?: number;
-  concurrency?: number;
+  concurrency?: number | (() => number);
   /** Called after each candidate is scored (for progress). */
   onScored?: (score: RecordScore) => void;
 }

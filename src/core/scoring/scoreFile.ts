@@ -23,7 +23,7 @@ export interface ScoreFileOptions {
   methodVersion: string;
   signal?: AbortSignal;
   chunkTokens?: number;
-  concurrency?: number;
+  concurrency?: number | (() => number);
   /** A record that could not be read (invalid JSON, schema) — reported, not scored. */
   onInvalid: (info: FileRecordInfo, problems: Problem[]) => void;
   /** A scored record (any order). */

@@ -52,8 +52,11 @@ export interface ScoreRunOptions {
   signal?: AbortSignal;
   /** Approximate tokens per scorer call (default 8192). */
   chunkTokens?: number;
-  /** Scorer calls in flight at once (default 2). HTTP backends limit requests per endpoint themselves. */
-  concurrency?: number;
+  /**
+   * Chunks in flight at once (default 2), or a function read before each new chunk (an adaptive
+   * HTTP fleet's limits move). HTTP backends limit requests per endpoint themselves.
+   */
+  concurrency?: number | (() => number);
   /** Called once per record, cached records first-come; not necessarily in input order. */
   onResult: (result: RecordLossResult) => void;
   /**
@@ -120,7 +123,7 @@ export async function scoreRecords(
   const config = effective.config;
   const run = { ...options, config };
   const chunkTokens = options.chunkTokens ?? 8192;
-  const concurrency = Math.max(1, options.concurrency ?? 2);
+  const chunksAllowed = (): number => Math.max(1, typeof options.concurrency === 'function' ? options.concurrency() : (options.concurrency ?? 2));
   const stats: RunStats = { records: 0, notes: effective.note ? [effective.note] : [], cached: 0, evaluatedTokens: 0 };
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
@@ -136,7 +139,7 @@ export async function scoreRecords(
     chunkChars = 0;
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
-    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    while (inFlight.size >= chunksAllowed()) await Promise.race(inFlight);
   };
 
   for await (const record of records) {

@@ -31,6 +31,8 @@ export interface TokenScorer {
   close(): Promise<void>;
   /** Whether each endpoint URL answers (HTTP backends): a caller can wait for one to come back. */
   readonly health?: EndpointHealth;
+  /** Each replica's in-flight limit now (HTTP backends; it adapts to the replica's latency unless fixed). */
+  inFlightLimits?(): { url: string; limit: number }[];
 }
 
 /** Thrown for problems that retrying cannot fix (4xx other than 429, bad config). */

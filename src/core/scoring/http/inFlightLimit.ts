@@ -83,12 +83,23 @@ export function inFlightLimits(replicas: number, fixed: number | undefined): InF
   return Array.from({ length: replicas }, () => (fixed !== undefined && fixed > 0 ? new FixedLimit(fixed) : new VegasLimit()));
 }
 
+/** Chunks a run prepares per replica beyond its limit: tokenized and waiting when a request ends. */
+export const CHUNKS_AHEAD_PER_REPLICA = 2;
+
 /**
- * Chunks of records a scoring run keeps in flight against `urls` HTTP replicas: one per request
- * each replica may hold, at the adaptive limit's highest when the limit adapts (a run that kept only
- * the starting limit's worth ready could never let a limit grow past it).
+ * Chunks of records a scoring run keeps in flight against `urls` HTTP replicas (a chunk is about one
+ * scoring request). A fixed limit: one chunk per request each replica may hold. An adaptive one:
+ * read on every dispatch, each replica's limit now plus {@link CHUNKS_AHEAD_PER_REPLICA}. A run
+ * kept at the starting limit's worth could never let a limit grow past it; one kept at the highest
+ * limit's worth (64 per replica) held twice the memory for nothing while the limits stayed at 4.
  */
-export function chunksInFlight(concurrency: number | undefined, urls: number): number {
-  const perUrl = concurrency !== undefined && concurrency > 0 ? concurrency : ADAPTIVE_IN_FLIGHT.max;
-  return perUrl * Math.max(1, urls);
+export function chunksInFlight(
+  concurrency: number | undefined,
+  urls: number,
+  currentLimits: (() => readonly { limit: number }[]) | undefined,
+): number | (() => number) {
+  const replicas = Math.max(1, urls);
+  if (concurrency !== undefined && concurrency > 0) return concurrency * replicas;
+  if (currentLimits === undefined) return (ADAPTIVE_IN_FLIGHT.initial + CHUNKS_AHEAD_PER_REPLICA) * replicas;
+  return () => currentLimits().reduce((sum, replica) => sum + replica.limit + CHUNKS_AHEAD_PER_REPLICA, 0);
 }

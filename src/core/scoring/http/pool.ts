@@ -212,7 +212,7 @@ export class HttpEndpointPool {
       signals: [call.signal, this.closer.signal],
       attempt: async () => {
         idx = await admission.acquire(call.signal, avoid, call.urlIndex);
-        const inFlight = admission.state(idx).inFlight;
+        const inFlight = admission.inFlightOf(idx);
         const sentAt = performance.now();
         let result: AttemptResult<T>;
         try {

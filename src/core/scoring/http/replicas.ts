@@ -57,6 +57,11 @@ export class ReplicaAdmission {
     return { inFlight: this.inFlight[i] ?? 0, limit: this.limitOf(i), down: (this.downUntil[i] ?? 0) > now };
   }
 
+  /** Requests in flight on replica `i` (the cheap form of {@link state}, read once per call). */
+  inFlightOf(i: number): number {
+    return this.inFlight[i] ?? 0;
+  }
+
   /** A request to replica `i` succeeded: its limit may move (a higher one lets queued callers go). */
   observe(i: number, sample: LatencySample): void {
     const before = this.limitOf(i);

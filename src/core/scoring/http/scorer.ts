@@ -30,6 +30,10 @@ export abstract class HttpScorer implements TokenScorer {
   }
 
   /** Request counters (calls, retries, failures by kind) and replica state, for status displays. */
+  inFlightLimits(): { url: string; limit: number }[] {
+    return this.pool.stats().replicas.map(({ url, limit }) => ({ url, limit }));
+  }
+
   stats(): HttpStats {
     return this.pool.stats();
   }
