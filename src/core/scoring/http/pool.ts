@@ -131,7 +131,7 @@ export class HttpEndpointPool {
     this.display = this.bases.map(displayUrl);
     this.apiKey = opts.apiKey === '' ? undefined : opts.apiKey;
     // 0 or unset: each replica's limit adapts to its latency.
-    const maxInFlight = opts.maxInFlightPerUrl === 0 ? undefined : opts.maxInFlightPerUrl === undefined ? undefined : positiveInt(opts.maxInFlightPerUrl, 0, 'maxInFlightPerUrl');
+    const maxInFlight = opts.maxInFlightPerUrl ? positiveInt(opts.maxInFlightPerUrl, 0, 'maxInFlightPerUrl') : undefined;
     this.policy = {
       retries: nonNegativeInt(opts.retries, POOL_DEFAULTS.retries, 'retries'),
       backoffBaseMs: nonNegative(opts.backoffBaseMs, POOL_DEFAULTS.backoffBaseMs, 'backoffBaseMs'),
