@@ -79,13 +79,13 @@ describe('sift scoring options', () => {
     }
   });
 
-  it('check --concurrency against the range of sift.concurrency (1..1024)', async () => {
+  it('check --concurrency against the range of sift.concurrency (0..1024, 0 = adaptive)', async () => {
     const url = ['--url', 'http://127.0.0.1:9'];
-    assert.equal(resolveScoreSettings(await scoreFlags(url)).scorer.concurrency, 4);
+    assert.equal(resolveScoreSettings(await scoreFlags(url)).scorer.concurrency, 0);
     assert.equal(resolveScoreSettings(await scoreFlags([...url, '--concurrency', '1024'])).scorer.concurrency, 1024);
-    for (const bad of ['0', '1025', '2.5', 'many', '']) {
+    for (const bad of ['-1', '1025', '2.5', 'many', '']) {
       const flags = await scoreFlags([...url, '--concurrency', bad]);
-      assert.throws(() => resolveScoreSettings(flags), (e: unknown) => e instanceof UsageError && /--concurrency expects an integer from 1 to 1024/.test(e.message), bad);
+      assert.throws(() => resolveScoreSettings(flags), (e: unknown) => e instanceof UsageError && /--concurrency expects an integer from 0 to 1024/.test(e.message), bad);
     }
   });
 

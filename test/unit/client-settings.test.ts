@@ -81,7 +81,7 @@ describe('resolveSettings', () => {
     assert.equal(settings.autoScoreOnOpen, true);
     assert.equal(settings.modelPath, '/m.gguf');
     assert.deepEqual(resolveSettings(source({ metrics: { globalValue: [] } }), true).metrics, DEFAULT_SETTINGS.metrics);
-    assert.equal(resolveSettings(source({ concurrency: { globalValue: 0 } }), true).concurrency, 1, 'a number out of range is clamped to it');
+    assert.equal(resolveSettings(source({ concurrency: { globalValue: -5 } }), true).concurrency, 0, 'a number out of range is clamped to it');
     assert.equal(resolveSettings(source({ concurrency: { globalValue: 200 } }), true).concurrency, 200, 'the range is the manifest\'s 1..1024');
   });
 

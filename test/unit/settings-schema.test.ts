@@ -36,11 +36,11 @@ describe('settings schema', () => {
     ]);
   });
 
-  it('declares sift.concurrency 1..1024 (default 4) and sift.vllmMode echo | prompt_logprobs (default prompt_logprobs)', () => {
+  it('declares sift.concurrency 0..1024 (default 0: adaptive) and sift.vllmMode echo | prompt_logprobs (default prompt_logprobs)', () => {
     const properties = manifest.contributes.configuration.properties;
     assert.deepEqual(
       [properties['sift.concurrency'].minimum, properties['sift.concurrency'].maximum, properties['sift.concurrency'].default],
-      [1, 1024, 4],
+      [0, 1024, 0],
     );
     assert.deepEqual(properties['sift.vllmMode'].enum, ['echo', 'prompt_logprobs']);
     assert.equal(properties['sift.vllmMode'].default, 'prompt_logprobs');
@@ -61,7 +61,7 @@ describe('settings schema', () => {
   });
 
   it('derives the defaults', () => {
-    assert.equal(DEFAULT_SETTINGS.concurrency, 4);
+    assert.equal(DEFAULT_SETTINGS.concurrency, 0);
     assert.equal(DEFAULT_SETTINGS.vllmMode, 'prompt_logprobs');
     assert.deepEqual(DEFAULT_SETTINGS.metrics, ['ifd', 'rifd']);
     assert.equal(DEFAULT_REFLECTION_SETTINGS.maxConcurrency, 4);
@@ -73,10 +73,11 @@ describe('settings schema', () => {
     assert.equal(normalizeValue(concurrency, 200), 200);
     assert.equal(normalizeValue(concurrency, 1024), 1024);
     assert.equal(normalizeValue(concurrency, 5000), 1024);
-    assert.equal(normalizeValue(concurrency, 0), 1);
-    assert.equal(normalizeValue(concurrency, 2.5), 4);
-    assert.equal(normalizeValue(concurrency, '8'), 4);
-    assert.equal(normalizeValue(concurrency, Number.NaN), 4);
+    assert.equal(normalizeValue(concurrency, 0), 0);
+    assert.equal(normalizeValue(concurrency, -1), 0);
+    assert.equal(normalizeValue(concurrency, 2.5), 0);
+    assert.equal(normalizeValue(concurrency, '8'), 0);
+    assert.equal(normalizeValue(concurrency, Number.NaN), 0);
     assert.equal(normalizeValue(SCORING_SETTINGS.ifdWarnAt, 1.5), 1.5);
     assert.equal(normalizeValue(SCORING_SETTINGS.ifdWarnAt, -1), 0);
     assert.equal(normalizeValue(REFLECTION_SETTINGS.maxConcurrency, 100), 64);
