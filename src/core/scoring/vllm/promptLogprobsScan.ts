@@ -35,13 +35,11 @@ function bytesOf(word: string): Uint8Array {
 }
 
 /** Whether `word` is at `p`. */
-function at(b: Bytes, p: number, word: Uint8Array): boolean {
+function at(b: Buffer, p: number, word: Uint8Array): boolean {
   if (p + word.length > b.length) return false;
   for (let i = 0; i < word.length; i++) if (b[p + i] !== word[i]) return false;
   return true;
 }
-
-type Bytes = Buffer;
 
 /**
  * The body as Latin-1 text: one character per byte, so a byte offset is a character offset. Number
@@ -50,11 +48,6 @@ type Bytes = Buffer;
  */
 let latin1 = '';
 
-/** The ASCII text of `b[from, to)` (a number literal). */
-function ascii(from: number, to: number): string {
-  return latin1.slice(from, to);
-}
-
 /** Whether the last literal {@link numberEnd} read had an exponent (module state, read right after). */
 let lastHadExponent = false;
 
@@ -62,7 +55,7 @@ let lastHadExponent = false;
  * A JSON number literal at `p` by the grammar (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`):
  * returns its end, or -1 when it is not one.
  */
-function numberEnd(b: Bytes, p: number): number {
+function numberEnd(b: Buffer, p: number): number {
   let c = b[p] as number;
   if (c === 0x2d) c = b[++p] as number;
   if (c === 0x30) c = b[++p] as number;
@@ -102,7 +95,7 @@ function isHex(c: number): boolean {
  * character, an invalid escape or the end of the body. UTF-8 continuation bytes are >= 0x80 and
  * never look like a quote or a backslash.
  */
-function stringEnd(b: Bytes, p: number): number {
+function stringEnd(b: Buffer, p: number): number {
   for (;;) {
     const c = b[p];
     if (c === QUOTE) return p;
@@ -118,7 +111,7 @@ function stringEnd(b: Bytes, p: number): number {
 
 class Reader {
   pos = 0;
-  constructor(readonly b: Bytes) {}
+  constructor(readonly b: Buffer) {}
 
   ws(): void {
     const b = this.b;
@@ -163,7 +156,7 @@ class Reader {
     this.ws();
     const end = numberEnd(this.b, this.pos);
     if (end < 0) throw GIVE_UP;
-    const value = Number(ascii(this.pos, end));
+    const value = Number(latin1.slice(this.pos, end));
     if (!Number.isFinite(value)) throw GIVE_UP;
     this.pos = end;
     return value;
@@ -233,7 +226,7 @@ const MAX_PLAIN_LITERAL = 300;
 let cursor = 0;
 
 /** Past a string, `null` or a number at `p`; -1 when none is there. */
-function afterScalar(b: Bytes, p: number): number {
+function afterScalar(b: Buffer, p: number): number {
   const c = b[p];
   if (c === QUOTE) return stringEnd(b, p + 1) + 1;
   if (c === 0x6e) return at(b, p, NULL) ? p + 4 : -1;
@@ -247,7 +240,7 @@ function afterScalar(b: Bytes, p: number): number {
  * anything else (another key, whitespace, a second `logprob`) gives up. vLLM's own field order is
  * read without the generic loop.
  */
-function position(b: Bytes, p: number, id: number, needed: boolean): number {
+function position(b: Buffer, p: number, id: number, needed: boolean): number {
   if (b[p] !== OPEN_BRACE || b[p + 1] !== QUOTE) throw GIVE_UP;
   // The key: the id's decimal digits, no leading zero.
   p += 2;
@@ -264,7 +257,7 @@ function position(b: Bytes, p: number, id: number, needed: boolean): number {
   // that what gives up does not depend on what is needed.
   let value = Number.NaN;
   if (needed || lastHadExponent || end - p > MAX_PLAIN_LITERAL) {
-    value = Number(ascii(p, end));
+    value = Number(latin1.slice(p, end));
     if (!Number.isFinite(value)) throw GIVE_UP;
     if (!needed) value = Number.NaN;
   }
