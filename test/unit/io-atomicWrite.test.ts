@@ -30,3 +30,22 @@ test('AtomicFileWriter: waiting for drain many times leaves no listeners behind 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('AtomicFileWriter: many small writes (gathered into larger ones) arrive whole and in order, strings and bytes mixed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sift-atomic-'));
+  try {
+    const path = join(dir, 'rows.jsonl');
+    const writer = new AtomicFileWriter(path);
+    const rows: string[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const row = `{"line":${i + 1},"text":"é ${'x'.repeat(i % 37)}"}\n`;
+      rows.push(row);
+      await writer.write(i % 5 === 0 ? Buffer.from(row, 'utf8') : row);
+    }
+    await assert.rejects(readFile(path), { code: 'ENOENT' }, 'nothing at the final path before commit');
+    await writer.commit();
+    assert.equal(await readFile(path, 'utf8'), rows.join(''));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

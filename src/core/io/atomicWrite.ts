@@ -4,6 +4,13 @@ import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
+ * Text gathered before it goes to the stream: a scoring run writes one short row per record, and a
+ * write system call per row cost more than the rows (a twentieth of the client's time at a
+ * fleet's pace).
+ */
+const GATHER_BYTES = 64 * 1024;
+
+/**
  * Writes a file by streaming into a temporary file beside it and renaming it into place, so a
  * reader never sees half a file and a crash never leaves a truncated output.
  */
@@ -11,6 +18,9 @@ export class AtomicFileWriter {
   private readonly temporary: string;
   private readonly stream: ReturnType<typeof createWriteStream>;
   private failed: Error | undefined;
+  private gathered: (string | Buffer)[] = [];
+  /** Their length (characters of a string, bytes of a buffer: a bound, not an exact count). */
+  private gatheredLength = 0;
 
   constructor(readonly path: string) {
     this.temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -23,7 +33,18 @@ export class AtomicFileWriter {
   /** Resolves when the stream can take more (back-pressure). */
   async write(text: string | Buffer): Promise<void> {
     if (this.failed) throw this.failed;
-    if (!this.stream.write(text)) {
+    this.gathered.push(text);
+    this.gatheredLength += text.length;
+    if (this.gatheredLength >= GATHER_BYTES) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.gathered.length === 0) return;
+    const parts = this.gathered;
+    this.gathered = [];
+    this.gatheredLength = 0;
+    const chunk = parts.length === 1 ? (parts[0] as string | Buffer) : parts.every((p) => typeof p === 'string') ? parts.join('') : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+    if (!this.stream.write(chunk)) {
       // Both listeners go when either fires: a long write waits for drain thousands of times, and
       // leftover 'error' listeners would pile up (MaxListenersExceededWarning on big resumed runs).
       await new Promise<void>((resolve, reject) => {
@@ -42,6 +63,7 @@ export class AtomicFileWriter {
   }
 
   async commit(): Promise<void> {
+    await this.flush();
     await new Promise<void>((resolve, reject) => {
       this.stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
     });

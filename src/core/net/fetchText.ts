@@ -30,21 +30,28 @@ export interface FetchTextInit {
 
 export interface TextResponse {
   status: number;
-  headers: Headers;
+  /** The response headers (built on first use: a scoring answer's are rarely read). */
+  readonly headers: Headers;
   /** The body decoded as UTF-8 (on first use). */
   readonly text: string;
   /** The body as received: a reader of a hot answer can scan it without decoding it. */
   readonly bytes: Buffer;
 }
 
-/** A response whose text is decoded only if someone reads it. */
+/** A response whose headers and text are built only if someone reads them. */
 class ReceivedResponse implements TextResponse {
   private decoded: string | undefined;
+  private headerList: Headers | undefined;
   constructor(
     readonly status: number,
-    readonly headers: Headers,
+    private readonly rawHeaders: IncomingHttpHeaders,
     readonly bytes: Buffer,
   ) {}
+
+  get headers(): Headers {
+    this.headerList ??= toHeaders(this.rawHeaders);
+    return this.headerList;
+  }
 
   get text(): string {
     this.decoded ??= this.bytes.toString('utf8');
@@ -71,9 +78,10 @@ export function tooLargeFailure(maxBytes: number, status?: number): Failure {
  * undici's dispatcher rather than Node's `http` or `fetch`: the client's ceiling in scored tokens
  * per CPU-second is bounded by the cost of one call (a `/tokenize` per text), and undici's
  * `request` costs about half of `http.request` per call (81 vs 164 CPU-µs for a small POST on
- * loopback, measured on this project's machines) and a fraction of `fetch`. The deadline is this
- * module's own (it covers connecting, the server's time and the whole body), so undici's own
- * header and body timeouts are off.
+ * loopback, measured on this project's machines) and a fraction of `fetch`; its `dispatch` with a
+ * handler of our own ({@link BodyCollector}) saves the stream and promise `request` wraps around
+ * each answer (about 10 µs more per call). The deadline is this module's own (it covers connecting,
+ * the server's time and the whole body), so undici's own header and body timeouts are off.
  */
 const IDLE_SOCKET_MS = 4000;
 const dispatcher = new Agent({ keepAliveTimeout: IDLE_SOCKET_MS, keepAliveMaxTimeout: IDLE_SOCKET_MS, headersTimeout: 0, bodyTimeout: 0 });
@@ -84,26 +92,42 @@ const dispatcher = new Agent({ keepAliveTimeout: IDLE_SOCKET_MS, keepAliveMaxTim
  */
 export async function fetchText(url: string, init: FetchTextInit): Promise<AttemptResult<TextResponse>> {
   const maxBytes = init.maxBytes ?? MAX_RESPONSE_BYTES;
+  for (const signal of init.signals) if (signal?.aborted) throw abortReason(signal);
   let timedOut = false;
   let aborted: { reason: unknown } | undefined;
-  const stop = new AbortController();
-  const onAbort = (reason: unknown): void => {
-    aborted ??= { reason };
-    stop.abort(reason);
-  };
+  let resolve!: (result: OnceResult) => void;
+  const promise = new Promise<OnceResult>((r) => (resolve = r));
+  const call = new BodyCollector(maxBytes, resolve);
   const timer = setTimeout(() => {
     timedOut = true;
-    stop.abort(new Error(`no complete response within ${init.timeoutMs} ms`));
+    call.stop(new Error(`no complete response within ${init.timeoutMs} ms`));
   }, init.timeoutMs);
-  const listeners = init.signals.flatMap((signal) => {
-    if (signal === undefined) return [];
-    const listener = (): void => onAbort(abortReason(signal));
+  const listening: { signal: AbortSignal; listener: () => void }[] = [];
+  for (const signal of init.signals) {
+    if (signal === undefined) continue;
+    const listener = (): void => {
+      aborted ??= { reason: abortReason(signal) };
+      call.stop(new DOMException('This operation was aborted', 'AbortError'));
+    };
     signal.addEventListener('abort', listener, { once: true });
-    return [{ signal, listener }];
-  });
+    listening.push({ signal, listener });
+  }
   try {
-    for (const { signal } of listeners) if (signal.aborted) throw abortReason(signal);
-    const result = await requestOnce(url, init, maxBytes, stop.signal);
+    try {
+      dispatcher.dispatch(
+        {
+          origin: originOf(url),
+          path: pathOf(url),
+          method: init.method as Dispatcher.HttpMethod,
+          headers: init.headers,
+          ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength) } : {}),
+        },
+        call,
+      );
+    } catch (error) {
+      resolve({ ok: false, error });
+    }
+    const result = await promise;
     if (aborted) throw aborted.reason;
     if (result.ok) return { ok: true, value: result.value };
     if (result.error === undefined) {
@@ -115,7 +139,7 @@ export async function fetchText(url: string, init: FetchTextInit): Promise<Attem
     return { ok: false, kind: 'connection', retryable: true, message: describeNetworkError(result.error) };
   } finally {
     clearTimeout(timer);
-    for (const { signal, listener } of listeners) signal.removeEventListener('abort', listener);
+    for (const { signal, listener } of listening) signal.removeEventListener('abort', listener);
   }
 }
 
@@ -124,51 +148,79 @@ type OnceResult =
   /** `error` undefined: the body was over the limit. */
   | { ok: false; error: unknown; status?: number };
 
-/** One request; `signal` stops it. Never rejects. */
-async function requestOnce(url: string, init: FetchTextInit, maxBytes: number, signal: AbortSignal): Promise<OnceResult> {
-  let response: Dispatcher.ResponseData;
-  try {
-    response = await dispatcher.request({
-      origin: originOf(url),
-      path: pathOf(url),
-      method: init.method as Dispatcher.HttpMethod,
-      headers: init.headers,
-      ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength) } : {}),
-      signal,
-    });
-  } catch (error) {
-    return { ok: false, error };
+/**
+ * One request's handler for undici's `dispatch`: collects the body's chunks and settles once (a
+ * response, an error, or the body over the limit). undici's `request` would wrap the body in a
+ * stream and the answer in a promise of its own, which costs about a fifth of a small call.
+ * {@link stop} settles at once, even while the request still waits for a connection (undici
+ * aborts it when it reaches one).
+ */
+class BodyCollector implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private stopReason: Error | undefined;
+  private settled = false;
+  private status = 0;
+  private headers: IncomingHttpHeaders = {};
+  private chunks: Buffer[] = [];
+  private total = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly resolve: (result: OnceResult) => void,
+  ) {}
+
+  /** The deadline passed or a signal aborted: settle now, end the request. */
+  stop(reason: Error): void {
+    this.settle({ ok: false, error: reason });
+    this.abort(reason);
   }
-  const status = response.statusCode;
-  const body = response.body;
-  const declared = Number(response.headers['content-length'] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    // Destroying the body aborts the request, which the body reports as an error: expected here.
-    body.on('error', () => {});
-    body.destroy();
-    return { ok: false, error: undefined, status };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.stopReason !== undefined) controller.abort(this.stopReason);
   }
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let settled = false;
-    const settle = (result: OnceResult): void => {
-      if (settled) return;
-      settled = true;
-      resolve(result);
-    };
-    body.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (total > maxBytes) {
-        settle({ ok: false, error: undefined, status });
-        body.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    body.on('error', (error) => settle({ ok: false, error }));
-    body.on('end', () => settle({ ok: true, value: new ReceivedResponse(status, toHeaders(response.headers), Buffer.concat(chunks, total)) }));
-  });
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.status = statusCode;
+    this.headers = headers;
+    const declared = Number(headers['content-length'] ?? Number.NaN);
+    if (Number.isFinite(declared) && declared > this.maxBytes) this.refuseBody();
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    this.total += chunk.length;
+    if (this.total > this.maxBytes) this.refuseBody();
+    else this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const bytes = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.total);
+    this.chunks = [];
+    this.settle({ ok: true, value: new ReceivedResponse(this.status, this.headers, bytes) });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.settle({ ok: false, error });
+  }
+
+  /** The body is over the limit: not read to the end. */
+  private refuseBody(): void {
+    this.settle({ ok: false, error: undefined, status: this.status });
+    this.chunks = [];
+    this.abort(new Error('response body over the limit'));
+  }
+
+  private abort(reason: Error): void {
+    if (this.controller !== undefined) this.controller.abort(reason);
+    else this.stopReason = reason;
+  }
+
+  private settle(result: OnceResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(result);
+  }
 }
 
 /** `http://host:port` of a URL; the pool's base URLs are already normalised, so this is a cut. */

@@ -326,7 +326,7 @@ export class HttpEndpointPool {
       ...(this.maxResponseBytes !== undefined ? { maxBytes: this.maxResponseBytes } : {}),
     });
     if (!response.ok) return response;
-    const { status, headers: responseHeaders } = response.value;
+    const { status } = response.value;
     if (status >= 200 && status < 300) {
       try {
         const direct = call.parseBytes?.(response.value.bytes);
@@ -340,7 +340,7 @@ export class HttpEndpointPool {
         return { ok: false, kind: 'malformed', retryable: true, message };
       }
     }
-    const retryAfterMs = parseRetryAfterMs(responseHeaders.get('retry-after'));
+    const retryAfterMs = parseRetryAfterMs(response.value.headers.get('retry-after'));
     return {
       ok: false,
       kind: 'status',

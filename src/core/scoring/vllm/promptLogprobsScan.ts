@@ -12,9 +12,11 @@
  * parsePromptLogprobs} returns, or undefined whenever the body is anything else (an error body,
  * a missing choice or position, a token id that is not the one sent, a `NaN` or `Infinity` written
  * by Python, keys in another order, a duplicate key, invalid JSON). The caller then parses the text
- * the ordinary way, which gives the answer or the precise error. Numbers are read by `Number()` of
- * their literal, the same correctly rounded double `JSON.parse` gives.
+ * the ordinary way, which gives the answer or the precise error. Numbers are the correctly rounded
+ * double `JSON.parse` gives: {@link decimalLiteralToDouble} from the bytes, `Number()` of the
+ * literal when that does not decide.
  */
+import { lastLiteral, readJsonNumber } from './decimalLiteral';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -42,11 +44,28 @@ function at(b: Buffer, p: number, word: Uint8Array): boolean {
 }
 
 /**
- * The body as Latin-1 text: one character per byte, so a byte offset is a character offset. Number
- * literals are sliced from it (`Number` of a slice of a string costs a third of decoding each
- * literal's bytes through `Buffer#toString`); everything else is read from the bytes.
+ * The body as Latin-1 text, made when a literal first needs `Number()`: one character per byte, so
+ * a byte offset is a character offset (`Number` of a slice of a string costs a third of decoding the
+ * literal's bytes through `Buffer#toString`).
  */
-let latin1 = '';
+let latin1: string | undefined;
+
+/**
+ * The number literal at `p`: its value, and {@link cursor} past it; gives up when none is there or
+ * it is not finite.
+ */
+function numberAt(b: Buffer, p: number): number {
+  let value = readJsonNumber(b, p);
+  const end = lastLiteral.end;
+  if (end < 0) throw GIVE_UP;
+  if (!lastLiteral.decided) {
+    latin1 ??= b.toString('latin1');
+    value = Number(latin1.slice(p, end));
+    if (!Number.isFinite(value)) throw GIVE_UP;
+  }
+  cursor = end;
+  return value;
+}
 
 /** Whether the last literal {@link numberEnd} read had an exponent (module state, read right after). */
 let lastHadExponent = false;
@@ -154,11 +173,8 @@ class Reader {
 
   number(): number {
     this.ws();
-    const end = numberEnd(this.b, this.pos);
-    if (end < 0) throw GIVE_UP;
-    const value = Number(latin1.slice(this.pos, end));
-    if (!Number.isFinite(value)) throw GIVE_UP;
-    this.pos = end;
+    const value = numberAt(this.b, this.pos);
+    this.pos = cursor;
     return value;
   }
 
@@ -250,18 +266,19 @@ function position(b: Buffer, p: number, id: number, needed: boolean): number {
   if (p === from || key !== id || (b[from] === 0x30 && p - from > 1) || p - from > 15) throw GIVE_UP;
   if (!at(b, p, ENTRY_HEAD)) throw GIVE_UP;
   p += ENTRY_HEAD.length;
-  const end = numberEnd(b, p);
-  if (end < 0) throw GIVE_UP;
   // A position the caller does not need is checked to be a number but not converted (the
   // conversion is most of the scan's time); one that might overflow is converted all the same, so
   // that what gives up does not depend on what is needed.
   let value = Number.NaN;
-  if (needed || lastHadExponent || end - p > MAX_PLAIN_LITERAL) {
-    value = Number(latin1.slice(p, end));
-    if (!Number.isFinite(value)) throw GIVE_UP;
-    if (!needed) value = Number.NaN;
+  if (needed) {
+    value = numberAt(b, p);
+    p = cursor;
+  } else {
+    const end = numberEnd(b, p);
+    if (end < 0) throw GIVE_UP;
+    if (lastHadExponent || end - p > MAX_PLAIN_LITERAL) numberAt(b, p);
+    p = end;
   }
-  p = end;
   if (at(b, p, RANK_HEAD)) {
     // vLLM's order: rank (an integer or null), then decoded_token (a string or null).
     const afterRank = afterScalar(b, p + RANK_HEAD.length);
@@ -312,7 +329,6 @@ export function scanPromptLogprobs(
   needFrom?: readonly number[],
 ): Float64Array[] | undefined {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  latin1 = bytes.toString('latin1');
   const r = new Reader(bytes);
   const results: (Float64Array | undefined)[] = new Array(sequences.length).fill(undefined);
   let choices = 0;
@@ -352,7 +368,7 @@ export function scanPromptLogprobs(
     if (e === GIVE_UP) return undefined;
     throw e;
   } finally {
-    latin1 = ''; // not kept alive until the next body
+    latin1 = undefined; // not kept alive until the next body
   }
   if (choices !== sequences.length || results.some((x) => x === undefined)) return undefined;
   return results as Float64Array[];
