@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { checkFleetScores, writeFleetDataset } from './data.mjs';
+import { measureTransportFloor } from './transportFloor.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, 'bin', 'sift.js');
@@ -87,6 +88,18 @@ export async function benchFleet({ log = console.log, records = 40_000, capacity
       log(
         `fleet: client ceiling ${results.ceiling.tokensPerCpuSecond.toLocaleString('en-US')} scored tokens per CPU-second ` +
           `(${r.tokens.toLocaleString('en-US')} tokens, ${round(r.cpuSeconds, 2)} CPU-s of which ${round(r.systemSeconds, 2)} in the kernel, ${round(r.seconds, 2)} s; target >= 1,000,000); ${r.mismatches} mismatches in ${r.checked} records`,
+      );
+      // What the HTTP traffic alone costs: the same calls replayed by a bare client, bodies unread.
+      const served = (await instant.stats()).reduce((sum, s) => {
+        for (const key of ['tokenizeCalls', 'tokenizeChars', 'requests', 'prompts', 'tokens']) sum[key] = (sum[key] ?? 0) + s[key];
+        return sum;
+      }, {});
+      const floor = await measureTransportFloor({ urls: instant.urls, ...served });
+      const floorCpuPerMillion = (floor.cpuSeconds / floor.tokens) * 1e6;
+      results.ceiling.transport = { ...served, ...floor, cpuSecondsPerMillionTokens: round(floorCpuPerMillion), tokensPerCpuSecond: Math.round(floor.tokens / floor.cpuSeconds) };
+      log(
+        `fleet: the same traffic through a bare client (${served.tokenizeCalls.toLocaleString('en-US')} /tokenize and ${served.requests.toLocaleString('en-US')} /v1/completions calls, bodies unread): ` +
+          `${round(floorCpuPerMillion)} CPU-s per million tokens (${round(floor.systemSeconds, 2)} in the kernel), the transport's floor; Sift's own work: ${round((r.cpuSeconds / r.tokens) * 1e6 - floorCpuPerMillion)} CPU-s per million tokens`,
       );
     } finally {
       await instant.stop();

@@ -16,7 +16,7 @@
 // maxBatchTokens / (stepOverheadMs + maxBatchTokens / capacity), reached only while the client keeps
 // a full step's worth of tokens queued. `capacity: null` answers at once (the client's ceiling).
 //
-// The control server: GET /stats (per replica: requests, prompts, tokens), POST /kill?replica=i
+// The control server: GET /stats (per replica: requests, prompts, tokens, tokenize calls and their characters), POST /kill?replica=i
 // (stops a replica, dropping its connections), POST /restart?replica=i (listens again on its port).
 import { createServer } from 'node:http';
 import { fleetDecode, fleetLogprob, fleetTokenize } from './model.mjs';
@@ -89,7 +89,7 @@ class Replica {
     this.stepOverheadMs = opts.stepOverheadMs ?? 2;
     this.queue = [];
     this.stepping = false;
-    this.stats = { requests: 0, prompts: 0, tokens: 0, refused: 0 };
+    this.stats = { requests: 0, prompts: 0, tokens: 0, refused: 0, tokenizeCalls: 0, tokenizeChars: 0 };
     this.port = 0;
     this.server = undefined;
   }
@@ -175,6 +175,8 @@ class Replica {
       if (req.method === 'GET' && path === '/v1/models') return send(200, JSON.stringify(buildModelList(MODEL, MAX_MODEL_LEN, { root: MODEL })));
       if (req.method === 'POST' && path === '/tokenize') {
         if (typeof body?.prompt !== 'string') return send(400, errorBody('1 validation error: prompt', 400, 'Bad Request', 'body.prompt'));
+        this.stats.tokenizeCalls++;
+        this.stats.tokenizeChars += body.prompt.length;
         const tokens = fleetTokenize(body.prompt, body.add_special_tokens !== false);
         return send(200, JSON.stringify({ count: tokens.length, max_model_len: MAX_MODEL_LEN, tokens, token_strs: null }));
       }

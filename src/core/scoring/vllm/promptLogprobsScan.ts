@@ -31,15 +31,34 @@ const CLOSE_BRACKET = 0x5d;
 class NotThisShape extends Error {}
 const GIVE_UP = new NotThisShape();
 
-/** The ASCII bytes of a fixed piece of vLLM's output. */
-function bytesOf(word: string): Uint8Array {
-  return Uint8Array.from(word, (c) => c.charCodeAt(0));
+/**
+ * A fixed piece of vLLM's output: its ASCII bytes, and the same as little-endian 32-bit words (the
+ * pieces between a position's values are compared four bytes at a time).
+ */
+interface Piece {
+  bytes: Uint8Array;
+  words: Uint32Array;
 }
 
-/** Whether `word` is at `p`. */
-function at(b: Buffer, p: number, word: Uint8Array): boolean {
-  if (p + word.length > b.length) return false;
-  for (let i = 0; i < word.length; i++) if (b[p + i] !== word[i]) return false;
+function pieceOf(text: string): Piece {
+  const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
+  const words = new Uint32Array(bytes.length >> 2);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < words.length; i++) words[i] = view.getUint32(4 * i, true);
+  return { bytes, words };
+}
+
+/** The body being scanned, as 32-bit words at any offset (module state, set per scan). */
+let view: DataView = new DataView(new ArrayBuffer(0));
+
+/** Whether `piece` is at `p`. */
+function at(b: Buffer, p: number, piece: Piece): boolean {
+  const bytes = piece.bytes;
+  if (p + bytes.length > b.length) return false;
+  const words = piece.words;
+  let i = 0;
+  for (; i < words.length; i++) if (view.getUint32(p + 4 * i, true) !== words[i]) return false;
+  for (i *= 4; i < bytes.length; i++) if (b[p + i] !== bytes[i]) return false;
   return true;
 }
 
@@ -178,10 +197,10 @@ class Reader {
     return value;
   }
 
-  literal(word: Uint8Array): boolean {
+  literal(word: Piece): boolean {
     this.ws();
     if (!at(this.b, this.pos, word)) return false;
-    this.pos += word.length;
+    this.pos += word.bytes.length;
     return true;
   }
 
@@ -225,15 +244,15 @@ class Reader {
   }
 }
 
-const NULL = bytesOf('null');
-const TRUE = bytesOf('true');
-const FALSE = bytesOf('false');
+const NULL = pieceOf('null');
+const TRUE = pieceOf('true');
+const FALSE = pieceOf('false');
 /** What follows the token id of a position, up to its log-prob. */
-const ENTRY_HEAD = bytesOf('":{"logprob":');
-const LOGPROB_KEY = bytesOf('"logprob"');
+const ENTRY_HEAD = pieceOf('":{"logprob":');
+const LOGPROB_KEY = pieceOf('"logprob"');
 /** The fields vLLM writes after the log-prob, in its order (the common case, read first). */
-const RANK_HEAD = bytesOf(',"rank":');
-const DECODED_HEAD = bytesOf(',"decoded_token":');
+const RANK_HEAD = pieceOf(',"rank":');
+const DECODED_HEAD = pieceOf(',"decoded_token":');
 
 /** A literal without an exponent this long or shorter is finite (the largest double has 309 digits). */
 const MAX_PLAIN_LITERAL = 300;
@@ -265,7 +284,7 @@ function position(b: Buffer, p: number, id: number, needed: boolean): number {
   for (let c = b[p] as number; c >= 0x30 && c <= 0x39; c = b[++p] as number) key = key * 10 + (c - 0x30);
   if (p === from || key !== id || (b[from] === 0x30 && p - from > 1) || p - from > 15) throw GIVE_UP;
   if (!at(b, p, ENTRY_HEAD)) throw GIVE_UP;
-  p += ENTRY_HEAD.length;
+  p += ENTRY_HEAD.bytes.length;
   // A position the caller does not need is checked to be a number but not converted (the
   // conversion is most of the scan's time); one that might overflow is converted all the same, so
   // that what gives up does not depend on what is needed.
@@ -281,9 +300,9 @@ function position(b: Buffer, p: number, id: number, needed: boolean): number {
   }
   if (at(b, p, RANK_HEAD)) {
     // vLLM's order: rank (an integer or null), then decoded_token (a string or null).
-    const afterRank = afterScalar(b, p + RANK_HEAD.length);
+    const afterRank = afterScalar(b, p + RANK_HEAD.bytes.length);
     if (afterRank > 0 && at(b, afterRank, DECODED_HEAD)) {
-      const last = afterScalar(b, afterRank + DECODED_HEAD.length);
+      const last = afterScalar(b, afterRank + DECODED_HEAD.bytes.length);
       if (last > 0 && b[last] === CLOSE_BRACE && b[last + 1] === CLOSE_BRACE) {
         cursor = last + 2;
         return value;
@@ -329,6 +348,7 @@ export function scanPromptLogprobs(
   needFrom?: readonly number[],
 ): Float64Array[] | undefined {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new Reader(bytes);
   const results: (Float64Array | undefined)[] = new Array(sequences.length).fill(undefined);
   let choices = 0;
@@ -368,7 +388,8 @@ export function scanPromptLogprobs(
     if (e === GIVE_UP) return undefined;
     throw e;
   } finally {
-    latin1 = undefined; // not kept alive until the next body
+    latin1 = undefined; // neither is kept alive until the next body
+    view = new DataView(new ArrayBuffer(0));
   }
   if (choices !== sequences.length || results.some((x) => x === undefined)) return undefined;
   return results as Float64Array[];
