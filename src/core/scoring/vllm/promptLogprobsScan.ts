@@ -13,8 +13,8 @@
  * a missing choice or position, a token id that is not the one sent, a `NaN` or `Infinity` written
  * by Python, keys in another order, a duplicate key, invalid JSON). The caller then parses the text
  * the ordinary way, which gives the answer or the precise error. Numbers are the correctly rounded
- * double `JSON.parse` gives: {@link decimalLiteralToDouble} from the bytes, `Number()` of the
- * literal when that does not decide.
+ * double `JSON.parse` gives: {@link readJsonNumber} from the bytes, `Number()` of the literal when
+ * that does not decide.
  */
 import { lastLiteral, readJsonNumber } from './decimalLiteral';
 
@@ -43,8 +43,8 @@ interface Piece {
 function pieceOf(text: string): Piece {
   const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
   const words = new Uint32Array(bytes.length >> 2);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < words.length; i++) words[i] = view.getUint32(4 * i, true);
+  const asWords = new DataView(bytes.buffer);
+  for (let i = 0; i < words.length; i++) words[i] = asWords.getUint32(4 * i, true);
   return { bytes, words };
 }
 
