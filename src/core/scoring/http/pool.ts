@@ -20,8 +20,8 @@
  * - The API key is sent as `Authorization: Bearer …` and appears nowhere else: every message in an
  *   error or event is passed through {@link redact}.
  *
- * Node 20 (global fetch); no dependencies. Only requests actually in flight listen on the caller's
- * signal individually (see ReplicaAdmission for the queued ones).
+ * Only requests actually in flight listen on the caller's signal individually (see ReplicaAdmission
+ * for the queued ones).
  */
 import { setMaxListeners } from 'node:events';
 import { PermanentScorerError, RetriesExhaustedError } from '../types';
