@@ -12,7 +12,8 @@ const WORDS = (
   'first second then finally example number table chart fast slow small large green blue red old new good better best'
 ).split(' ');
 
-function rng(seed) {
+/** A small deterministic generator (LCG): the same seed gives the same numbers in [0, 1). */
+export function rng(seed) {
   let s = seed >>> 0;
   return () => {
     s = (s * 1664525 + 1013904223) >>> 0;

@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Agent } from 'undici';
+import { rng } from './data.mjs';
 import { fleetTokenize } from './model.mjs';
 
 const CONCURRENCY = 32;
@@ -21,14 +22,6 @@ export async function measureTransportFloor(traffic) {
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`the transport floor exited ${code}`);
   return JSON.parse(out);
-}
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
 }
 
 async function replay({ urls, tokenizeCalls, tokenizeChars, requests, prompts, tokens }) {

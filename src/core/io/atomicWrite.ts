@@ -43,8 +43,7 @@ export class AtomicFileWriter {
     const parts = this.gathered;
     this.gathered = [];
     this.gatheredLength = 0;
-    const chunk = parts.length === 1 ? (parts[0] as string | Buffer) : parts.every((p) => typeof p === 'string') ? parts.join('') : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
-    if (!this.stream.write(chunk)) {
+    if (!this.stream.write(joined(parts))) {
       // Both listeners go when either fires: a long write waits for drain thousands of times, and
       // leftover 'error' listeners would pile up (MaxListenersExceededWarning on big resumed runs).
       await new Promise<void>((resolve, reject) => {
@@ -82,6 +81,13 @@ export class AtomicFileWriter {
     this.stream.destroy();
     await rm(this.temporary, { force: true });
   }
+}
+
+/** The gathered parts as one write: text stays text (the stream encodes it once). */
+function joined(parts: (string | Buffer)[]): string | Buffer {
+  if (parts.length === 1) return parts[0] as string | Buffer;
+  if (parts.every((p) => typeof p === 'string')) return parts.join('');
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
 }
 
 /**

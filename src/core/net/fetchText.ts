@@ -125,7 +125,8 @@ export async function fetchText(url: string, init: FetchTextInit): Promise<Attem
         call,
       );
     } catch (error) {
-      resolve({ ok: false, error });
+      // Refused before it left (invalid options): settled like any other failure of the call.
+      call.stop(error instanceof Error ? error : new Error(String(error)));
     }
     const result = await promise;
     if (aborted) throw aborted.reason;
