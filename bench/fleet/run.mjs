@@ -1,7 +1,8 @@
 // The fleet benchmark: `sift score` against the synthetic vLLM fleet of server.mjs.
 //
 // - Client ceiling: a fleet that answers at once; scored tokens per CPU-second of the client
-//   process (its own user + system time, the fleet runs in another process).
+//   process (its own user + system time, the fleet runs in another process), with the fleet's
+//   /v1/completions/render and, as `vllm serve` by default, without it.
 // - Keeping the fleet busy: 1, 2 and 4 replicas of a given prefill capacity, and two replicas of
 //   different speeds; achieved scored tokens/s over the fleet's capacity (target >= 0.9 while the
 //   capacity is below the client's ceiling), and the client's CPU-seconds per million tokens.
@@ -23,8 +24,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, 'bin', 'sift.js');
 const MAX_MODEL_LEN = 4096;
 
-export async function startFleet(replicas) {
-  const child = spawn(process.execPath, [join(root, 'bench', 'fleet', 'server.mjs'), JSON.stringify({ replicas, maxModelLen: MAX_MODEL_LEN })], {
+/** `render: false`: the replicas have no /v1/completions/render, as `vllm serve` by default. */
+export async function startFleet(replicas, { render = true } = {}) {
+  const child = spawn(process.execPath, [join(root, 'bench', 'fleet', 'server.mjs'), JSON.stringify({ replicas, maxModelLen: MAX_MODEL_LEN, render })], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const first = await new Promise((resolve, reject) => {
@@ -80,29 +82,35 @@ export async function benchFleet({ log = console.log, records = 40_000, capacity
     const dataset = join(work, 'fleet.jsonl');
     await writeFleetDataset(dataset, records);
 
-    // The client's ceiling: the fleet answers at once.
-    const instant = await startFleet([{ capacity: null }, { capacity: null }]);
-    try {
-      const r = await scoreAgainst(work, dataset, instant.urls);
-      results.ceiling = { ...r, tokensPerCpuSecond: Math.round(r.tokens / r.cpuSeconds) };
-      log(
-        `fleet: client ceiling ${results.ceiling.tokensPerCpuSecond.toLocaleString('en-US')} scored tokens per CPU-second ` +
-          `(${r.tokens.toLocaleString('en-US')} tokens, ${round(r.cpuSeconds, 2)} CPU-s of which ${round(r.systemSeconds, 2)} in the kernel, ${round(r.seconds, 2)} s; target >= 1,000,000); ${r.mismatches} mismatches in ${r.checked} records`,
-      );
-      // What the HTTP traffic alone costs: the same calls replayed by a bare client, bodies unread.
-      const served = (await instant.stats()).reduce((sum, s) => {
-        for (const key of ['tokenizeCalls', 'tokenizeChars', 'requests', 'prompts', 'tokens']) sum[key] = (sum[key] ?? 0) + s[key];
-        return sum;
-      }, {});
-      const floor = await measureTransportFloor({ urls: instant.urls, ...served });
-      const floorCpuPerMillion = (floor.cpuSeconds / floor.tokens) * 1e6;
-      results.ceiling.transport = { ...served, ...floor, cpuSecondsPerMillionTokens: round(floorCpuPerMillion), tokensPerCpuSecond: Math.round(floor.tokens / floor.cpuSeconds) };
-      log(
-        `fleet: the same traffic through a bare client (${served.tokenizeCalls.toLocaleString('en-US')} /tokenize and ${served.requests.toLocaleString('en-US')} /v1/completions calls, bodies unread): ` +
-          `${round(floorCpuPerMillion)} CPU-s per million tokens (${round(floor.systemSeconds, 2)} in the kernel), the transport's floor; Sift's own work: ${round((r.cpuSeconds / r.tokens) * 1e6 - floorCpuPerMillion)} CPU-s per million tokens`,
-      );
-    } finally {
-      await instant.stop();
+    // The client's ceiling: the fleet answers at once. Measured twice: with /v1/completions/render
+    // (texts tokenized in batches) and without it (one /tokenize call per text, `vllm serve`'s default).
+    for (const render of [true, false]) {
+      const instant = await startFleet([{ capacity: null }, { capacity: null }], { render });
+      const name = render ? 'ceiling' : 'ceilingTokenizeOnly';
+      const how = render ? 'texts tokenized at /v1/completions/render' : 'one /tokenize call per text (no render endpoint)';
+      try {
+        const r = await scoreAgainst(work, dataset, instant.urls);
+        results[name] = { ...r, tokensPerCpuSecond: Math.round(r.tokens / r.cpuSeconds) };
+        log(
+          `fleet: client ceiling, ${how}: ${results[name].tokensPerCpuSecond.toLocaleString('en-US')} scored tokens per CPU-second ` +
+            `(${r.tokens.toLocaleString('en-US')} tokens, ${round(r.cpuSeconds, 2)} CPU-s of which ${round(r.systemSeconds, 2)} in the kernel, ${round(r.seconds, 2)} s; target >= 1,000,000); ${r.mismatches} mismatches in ${r.checked} records`,
+        );
+        // What the HTTP traffic alone costs: the same calls replayed by a bare client, bodies unread.
+        const served = (await instant.stats()).reduce((sum, s) => {
+          for (const key of ['tokenizeCalls', 'tokenizeChars', 'renderCalls', 'renderTexts', 'renderChars', 'requests', 'prompts', 'tokens']) sum[key] = (sum[key] ?? 0) + s[key];
+          return sum;
+        }, {});
+        const floor = await measureTransportFloor({ urls: instant.urls, ...served });
+        const floorCpuPerMillion = (floor.cpuSeconds / floor.tokens) * 1e6;
+        results[name].transport = { ...served, ...floor, cpuSecondsPerMillionTokens: round(floorCpuPerMillion), tokensPerCpuSecond: Math.round(floor.tokens / floor.cpuSeconds) };
+        log(
+          `fleet: the same traffic through a bare client (${served.tokenizeCalls.toLocaleString('en-US')} /tokenize, ${served.renderCalls.toLocaleString('en-US')} /v1/completions/render ` +
+            `for ${served.renderTexts.toLocaleString('en-US')} texts and ${served.requests.toLocaleString('en-US')} /v1/completions calls, bodies unread): ` +
+            `${round(floorCpuPerMillion)} CPU-s per million tokens (${round(floor.systemSeconds, 2)} in the kernel), the transport's floor; Sift's own work: ${round((r.cpuSeconds / r.tokens) * 1e6 - floorCpuPerMillion)} CPU-s per million tokens`,
+        );
+      } finally {
+        await instant.stop();
+      }
     }
 
     // Keeping replicas busy: the fleet's capacity is its replicas' summed throughput.

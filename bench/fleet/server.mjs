@@ -1,6 +1,7 @@
 // A synthetic vLLM fleet for `npm run bench`: N replicas (one HTTP server each on 127.0.0.1) that
 // answer the subset of vLLM's API Sift uses (GET /v1/models, POST /tokenize, POST /v1/completions
-// with token-id prompts, GET /health) in vLLM's shapes, with the closed-form model of model.mjs, and
+// with token-id prompts, GET /health, and POST /v1/completions/render unless `"render": false`, as
+// `vllm serve` has it only with VLLM_ENABLE_SCALE_OUT_ENDPOINTS=1) in vLLM's shapes, with the closed-form model of model.mjs, and
 // vLLM V1's context rule (src/core/serve/vllmRefusals.ts). Run as a child process, so the client's
 // CPU time is measured apart from the fleet's:
 //
@@ -16,16 +17,17 @@
 // maxBatchTokens / (stepOverheadMs + maxBatchTokens / capacity), reached only while the client keeps
 // a full step's worth of tokens queued. `capacity: null` answers at once (the client's ceiling).
 //
-// The control server: GET /stats (per replica: requests, prompts, tokens, tokenize calls and their characters), POST /kill?replica=i
+// The control server: GET /stats (per replica: requests, prompts, tokens, tokenize and render calls, their texts and characters), POST /kill?replica=i
 // (stops a replica, dropping its connections), POST /restart?replica=i (listens again on its port).
 import { createServer } from 'node:http';
 import { fleetDecode, fleetLogprob, fleetTokenize } from './model.mjs';
-import { buildCompletionResponse, buildModelList } from '../../out/src/core/serve/vllmResponses.js';
-import { vllmLengthRefusal } from '../../out/src/core/serve/vllmRefusals.js';
+import { buildCompletionResponse, buildModelList, buildRenderResponse } from '../../out/src/core/serve/vllmResponses.js';
+import { vllmLengthRefusal, vllmRenderRefusal } from '../../out/src/core/serve/vllmRefusals.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const MODEL = config.model ?? 'fleet-model';
 const MAX_MODEL_LEN = config.maxModelLen ?? 4096;
+const RENDER = config.render !== false;
 
 const decodedJson = new Map();
 function decodedTokenJson(id) {
@@ -89,7 +91,7 @@ class Replica {
     this.stepOverheadMs = opts.stepOverheadMs ?? 2;
     this.queue = [];
     this.stepping = false;
-    this.stats = { requests: 0, prompts: 0, tokens: 0, refused: 0, tokenizeCalls: 0, tokenizeChars: 0 };
+    this.stats = { requests: 0, prompts: 0, tokens: 0, refused: 0, tokenizeCalls: 0, tokenizeChars: 0, renderCalls: 0, renderTexts: 0, renderChars: 0 };
     this.port = 0;
     this.server = undefined;
   }
@@ -179,6 +181,22 @@ class Replica {
         this.stats.tokenizeChars += body.prompt.length;
         const tokens = fleetTokenize(body.prompt, body.add_special_tokens !== false);
         return send(200, JSON.stringify({ count: tokens.length, max_model_len: MAX_MODEL_LEN, tokens, token_strs: null }));
+      }
+      if (req.method === 'POST' && path === '/v1/completions/render' && RENDER) {
+        const texts = body?.prompt;
+        if (!Array.isArray(texts) || texts.length === 0 || !texts.every((t) => typeof t === 'string')) {
+          return send(400, errorBody('the fleet renders lists of texts only', 400, 'BadRequestError', 'prompt'));
+        }
+        const maxTokens = body.max_tokens ?? 16;
+        const lists = texts.map((t) => fleetTokenize(t, body.add_special_tokens !== false));
+        for (const ids of lists) {
+          const refused = vllmRenderRefusal(ids.length, maxTokens, MAX_MODEL_LEN);
+          if (refused) return send(400, errorBody(refused.message, 400, 'BadRequestError', refused.param));
+        }
+        this.stats.renderCalls++;
+        this.stats.renderTexts += texts.length;
+        for (const t of texts) this.stats.renderChars += t.length;
+        return send(200, JSON.stringify(buildRenderResponse(MODEL, lists, maxTokens)));
       }
       if (req.method === 'POST' && path === '/v1/completions') return void this.complete(body, send);
       send(404, JSON.stringify({ detail: 'Not Found' }));

@@ -1,10 +1,11 @@
 // The transport's share of the client ceiling, measured another way: a bare client sends the same
-// number of /tokenize calls (texts of the same mean length) and /v1/completions calls (the same
-// prompts and tokens per call) as a `sift score` run did, through the same HTTP library (undici's
+// number of /tokenize calls (texts of the same mean length), /v1/completions/render calls (the same
+// texts per call, of the same mean length) and /v1/completions calls (the same prompts and tokens
+// per call) as a `sift score` run did, through the same HTTP library (undici's
 // dispatcher, the same options as core/net/fetchText.ts), and drops every body unread. Its
 // CPU-seconds are what moving those bytes costs on this machine before Sift parses or scores anything.
 //
-//   node bench/fleet/transportFloor.mjs '<json: { urls, tokenizeCalls, tokenizeChars, requests, prompts, tokens }>'
+//   node bench/fleet/transportFloor.mjs '<json: { urls, tokenizeCalls, tokenizeChars, renderCalls, renderTexts, renderChars, requests, prompts, tokens }>'
 //   prints { cpuSeconds, systemSeconds, bytes }
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,7 +25,7 @@ export async function measureTransportFloor(traffic) {
   return JSON.parse(out);
 }
 
-async function replay({ urls, tokenizeCalls, tokenizeChars, requests, prompts, tokens }) {
+async function replay({ urls, tokenizeCalls, tokenizeChars, renderCalls = 0, renderTexts = 0, renderChars = 0, requests, prompts, tokens }) {
   const agent = new Agent({ keepAliveTimeout: 4000, keepAliveMaxTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 });
   let bytes = 0;
   const call = (url, path, body) =>
@@ -49,6 +50,16 @@ async function replay({ urls, tokenizeCalls, tokenizeChars, requests, prompts, t
   const tokenizeBodies = Array.from({ length: tokenizeCalls }, () =>
     JSON.stringify({ model: 'fleet-model', prompt: text.slice(0, Math.min(text.length, Math.round(meanChars * (0.5 + next())))), add_special_tokens: false }),
   );
+  const textsPerRender = Math.max(1, Math.round(renderTexts / Math.max(1, renderCalls)));
+  const meanRenderChars = Math.max(1, Math.round(renderChars / Math.max(1, renderTexts)));
+  const renderBodies = Array.from({ length: renderCalls }, () =>
+    JSON.stringify({
+      model: 'fleet-model',
+      prompt: Array.from({ length: textsPerRender }, () => text.slice(0, Math.min(text.length, Math.round(meanRenderChars * (0.5 + next()))))),
+      max_tokens: 1,
+      add_special_tokens: false,
+    }),
+  );
   // Ids the replayed texts tokenize to, so that the fleet writes their pieces as decoded tokens.
   const known = fleetTokenize(text, false);
   const completionBodies = [];
@@ -71,6 +82,7 @@ async function replay({ urls, tokenizeCalls, tokenizeChars, requests, prompts, t
     );
   };
   await run(tokenizeBodies, '/tokenize');
+  await run(renderBodies, '/v1/completions/render');
   await run(completionBodies, '/v1/completions');
   const used = process.cpuUsage(start);
   await agent.close();

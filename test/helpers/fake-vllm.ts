@@ -5,8 +5,8 @@
  * It enforces vLLM V1's length rules with vLLM's own messages: `echo` with `max_tokens: 0` runs as
  * one generated token, so a prompt of exactly max_model_len tokens is refused with a 400.
  */
-import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, type ScoredPrompt } from '../../src/core/serve/vllmResponses';
-import { vllmLengthRefusal } from '../../src/core/serve/vllmRefusals';
+import { buildCompletionResponse, buildErrorResponse, buildModelList, buildRenderResponse, buildTokenizeResponse, type ScoredPrompt } from '../../src/core/serve/vllmResponses';
+import { vllmLengthRefusal, vllmRenderRefusal } from '../../src/core/serve/vllmRefusals';
 import { FakeHttpServer, NAN_MARK, TOY_BOS, TOY_EOS, toyDecode, toyLogprobs, toySample, toyTokenize, type FakeServerOptions, type Fault, type Routed } from './fake-server';
 
 export * from './fake-server';
@@ -23,6 +23,10 @@ export interface FakeVllmOptions {
   /** Fault injection by content: a request with a prompt for which this returns a message gets a 400 with it. */
   rejectIf?: (ids: readonly number[]) => string | undefined;
   hold?: FakeServerOptions['hold'];
+  /** Answer POST /v1/completions/render (off by default, like `vllm serve` without VLLM_ENABLE_SCALE_OUT_ENDPOINTS=1). */
+  render?: boolean;
+  /** Tokenize differently in /v1/completions/render than in /tokenize (a server that must not be trusted with it). */
+  renderSkew?: boolean;
 }
 
 export class FakeVllm extends FakeHttpServer {
@@ -58,6 +62,7 @@ export class FakeVllm extends FakeHttpServer {
     }
     if (method === 'POST' && path === '/tokenize') return this.tokenize(body);
     if (method === 'POST' && path === '/v1/completions') return this.completions(body);
+    if (method === 'POST' && path === '/v1/completions/render' && this.opts.render) return this.render(body);
     return { status: 404, body: { detail: 'Not Found' } };
   }
 
@@ -75,6 +80,26 @@ export class FakeVllm extends FakeHttpServer {
     if (!this.knowsModel(b['model'])) return this.unknownModel(b['model']);
     const add = b['add_special_tokens'] === undefined ? true : b['add_special_tokens'] === true;
     return { status: 200, body: buildTokenizeResponse(toyTokenize(b['prompt'], add), this.maxModelLen) };
+  }
+
+  private render(body: unknown): Routed {
+    const b = (body ?? {}) as Record<string, unknown>;
+    if (!this.knowsModel(b['model'])) return this.unknownModel(b['model']);
+    const p = b['prompt'];
+    if (!Array.isArray(p) || p.length === 0 || !p.every((x) => typeof x === 'string')) {
+      return { status: 400, body: buildErrorResponse('Either prompt or prompt_embeds must be provided and non-empty.', 400, 'BadRequestError', 'prompt') };
+    }
+    const add = b['add_special_tokens'] === undefined ? true : b['add_special_tokens'] === true;
+    const maxTokens = b['max_tokens'] === undefined || b['max_tokens'] === null ? 16 : (b['max_tokens'] as number);
+    const lists = (p as string[]).map((text) => {
+      const ids = toyTokenize(text, add);
+      return this.opts.renderSkew && ids.length > 0 ? [...ids.slice(0, -1), (ids[ids.length - 1] as number) + 1] : ids;
+    });
+    for (const ids of lists) {
+      const refused = vllmRenderRefusal(ids.length, maxTokens, this.maxModelLen);
+      if (refused) return { status: 400, body: buildErrorResponse(refused.message, 400, 'BadRequestError', refused.param) };
+    }
+    return { status: 200, body: buildRenderResponse(this.model, lists, maxTokens) };
   }
 
   private completions(body: unknown): Routed {

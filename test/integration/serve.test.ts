@@ -45,6 +45,34 @@ for (const mode of ['echo', 'prompt_logprobs'] as const) test(`the vLLM client a
   }
 });
 
+test('sift serve answers /v1/completions/render as vLLM does, and the vLLM client tokenizes there exactly as /tokenize', async () => {
+  const story = readFileSync(join(examplesDir, 'tinystories-instructions.jsonl'), 'utf8');
+  // Surprising texts: leading spaces, accents, CJK, an emoji, control characters, JSON escapes, and
+  // texts over the renderer's limit (the client sends those to /tokenize) next to short ones.
+  const texts = [' She had a red ball.', 'naïve café 日本語 🙂', 'tab\tnew\nline "quoted" \\', 'x', story.slice(0, 5000), story.slice(100, 900), 'Tim'.repeat(300)];
+  for (let i = 0; i < 300; i++) texts.push(`Once upon a time number ${i}, ${'a cat '.repeat(i % 17)}ran.`);
+  const one = async (text: string): Promise<number[]> => (await post('/tokenize', { prompt: text, add_special_tokens: false })).json.tokens as number[];
+  const expected = await local.tokenize(texts);
+  for (const i of [0, 1, 2, 4, 6]) assert.deepEqual(await one(texts[i] as string), expected[i], `/tokenize of text ${i}`);
+
+  const rendered = await post('/v1/completions/render', { prompt: texts.slice(0, 4), max_tokens: 1, add_special_tokens: false });
+  assert.equal(rendered.status, 200);
+  const items = rendered.json as unknown as { token_ids: number[]; sampling_params: { max_tokens: number }; request_id: string }[];
+  assert.deepEqual(items.map((item) => item.token_ids), expected.slice(0, 4));
+  assert.ok(items.every((item) => item.sampling_params.max_tokens === 1 && item.request_id.startsWith('cmpl-')));
+  const tooLong = await post('/v1/completions/render', { prompt: ['x', texts[4]], max_tokens: 1, add_special_tokens: false });
+  assert.equal(tooLong.status, 400, 'one prompt over the limit fails the request, as in vLLM');
+  assert.equal((tooLong.json.error as { message: string }).message, vllmInputTooLongMessage((expected[4] as number[]).length, 1, local.maxContext));
+
+  const remote = await VllmScorer.connect({ urls: [server.url] });
+  try {
+    assert.equal(remote.renderTexts, true, 'the connect probes agreed');
+    assert.deepEqual(await remote.tokenize(texts), expected);
+  } finally {
+    await remote.close();
+  }
+});
+
 test('sift score through sift serve equals sift score on the local backend (1e-6)', async () => {
   const dir = tempDir();
   const dataset = join(examplesDir, 'tinystories-instructions.jsonl');

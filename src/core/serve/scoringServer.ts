@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tokenizeChat } from './chatTokenize';
-import { buildCompletionResponse, buildErrorResponse, buildModelList, buildTokenizeResponse, type ScoredPrompt } from './vllmResponses';
-import { vllmLengthRefusal } from './vllmRefusals';
+import { buildCompletionResponse, buildErrorResponse, buildModelList, buildRenderResponse, buildTokenizeResponse, type ScoredPrompt } from './vllmResponses';
+import { vllmLengthRefusal, vllmRenderRefusal } from './vllmRefusals';
 import type { GreedyNext } from '../scoring/local/sequenceLogprobs';
 import type { TokenScorer } from '../scoring/types';
 import { chatCompletion } from './chatCompletions';
@@ -54,7 +54,7 @@ export interface RunningServer {
 
 /**
  * The local engine behind the subset of vLLM's OpenAI-compatible API that scoring uses:
- * GET /v1/models, POST /tokenize, POST /v1/completions with echo + logprobs + max_tokens 0 (or
+ * GET /v1/models, POST /tokenize, POST /v1/completions/render, POST /v1/completions with echo + logprobs + max_tokens 0 (or
  * prompt_logprobs), text or token-id prompts, lists of prompts, and `usage`. With a `generator`,
  * /v1/completions without echo and log-probs generates (`n`, `seed`, `temperature`, `top_p`,
  * `max_tokens`, `stop`: see sampledCompletions.ts) and POST /detokenize answers. Responses are built by
@@ -74,6 +74,7 @@ export async function startScoringServer(options: ScoringServerOptions): Promise
     'GET /health': async () => ({}),
     'POST /tokenize': async (body) => tokenize(scorer, servedModel, body),
     'POST /v1/completions': async (body, signal) => complete(scorer, servedModel, body, maxPromptChars, options.generator, signal),
+    'POST /v1/completions/render': async (body) => render(scorer, servedModel, body, maxPromptChars),
     'POST /detokenize': async (body) => detokenize(scorer, servedModel, body, options.generator),
     'POST /v1/chat/completions': async (body, signal) => {
       if (!options.chat) throw new HttpError(404, 'chat completions are not enabled on this server');
@@ -278,6 +279,25 @@ function isScoringRequest(request: Record<string, unknown>): boolean {
   const maxTokens = request.max_tokens ?? 16;
   const present = (v: unknown): boolean => v !== undefined && v !== null;
   return request.echo === true || present(request.prompt_logprobs) || (present(request.logprobs) && typeof maxTokens === 'number' && maxTokens <= 1);
+}
+
+/**
+ * `/v1/completions/render`: the prompts tokenized as /v1/completions would run them, not run
+ * (vLLM's answer and refusals: see vllmRenderRefusal and buildRenderResponse).
+ */
+async function render(scorer: ServableScorer, servedModel: string, body: unknown, maxPromptChars: number): Promise<unknown> {
+  const request = object(body);
+  checkModel(request, servedModel);
+  const maxTokens = request.max_tokens === undefined || request.max_tokens === null ? 16 : request.max_tokens;
+  if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0) throw new HttpError(400, 'max_tokens must be a non-negative integer');
+  const list = checkedPromptList(request, maxPromptChars);
+  const addSpecialTokens = request.add_special_tokens !== false;
+  const prompts = 'texts' in list ? await Promise.all(list.texts.map((text) => encode(scorer, text, addSpecialTokens))) : list.ids;
+  for (const ids of prompts) {
+    const refused = vllmRenderRefusal(ids.length, maxTokens, scorer.maxContext);
+    if (refused) throw new HttpError(400, refused.message, 'BadRequestError', refused.param ?? undefined);
+  }
+  return buildRenderResponse(servedModel, prompts, maxTokens);
 }
 
 async function complete(scorer: ServableScorer, servedModel: string, body: unknown, maxPromptChars: number, generator: CompletionGenerator | undefined, signal: AbortSignal): Promise<unknown> {

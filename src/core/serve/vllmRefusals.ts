@@ -51,3 +51,16 @@ export function vllmLengthRefusal(promptLen: number, maxTokens: number, echo: bo
   if (promptLen === maxModelLen) return { message: vllmPromptFillsContextMessage(promptLen, maxModelLen), param: null };
   return undefined;
 }
+
+/**
+ * `/v1/completions/render`'s refusal of one prompt: the renderer's length check and max_tokens as
+ * `get_max_tokens` leaves it (vllm/entrypoints/serve/render/serving.py); no engine runs, so the
+ * engine's own checks of {@link vllmLengthRefusal} do not apply. Any refused prompt fails the request.
+ */
+export function vllmRenderRefusal(promptLen: number, maxTokens: number, maxModelLen: number): { message: string; param: string | null } | undefined {
+  if (promptLen === 0) return { message: 'No token_ids rendered', param: null };
+  if (promptLen > maxModelLen - maxTokens) return { message: vllmInputTooLongMessage(promptLen, maxTokens, maxModelLen), param: 'input_tokens' };
+  const effective = Math.min(maxModelLen - promptLen, maxTokens);
+  if (effective < 1) return { message: `max_tokens must be at least 1, got ${effective}.`, param: 'max_tokens' };
+  return undefined;
+}

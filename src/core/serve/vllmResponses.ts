@@ -238,6 +238,47 @@ export function buildTokenizeResponse(tokens: readonly number[], maxModelLen: nu
   return { count: tokens.length, max_model_len: maxModelLen, tokens: [...tokens], token_strs: null };
 }
 
+/**
+ * `POST /v1/completions/render` response: one GenerateRequest per prompt, in order
+ * (vllm/entrypoints/serve/render/serving.py, render_completion_request; the fields of
+ * vllm/entrypoints/serve/disagg/protocol.py). `sampling_params` carries the request's settings as
+ * vLLM's engine would run them; Sift reads only `token_ids`, so a representative subset is written.
+ */
+export function buildRenderResponse(model: string, tokenLists: readonly (readonly number[])[], maxTokens: number): unknown[] {
+  return tokenLists.map((ids) => ({
+    request_id: `cmpl-${randomHex(32)}`,
+    token_ids: [...ids],
+    features: null,
+    sampling_params: {
+      n: 1,
+      presence_penalty: 0.0,
+      frequency_penalty: 0.0,
+      repetition_penalty: 1.0,
+      temperature: 1.0,
+      top_p: 1.0,
+      top_k: 0,
+      min_p: 0.0,
+      seed: null,
+      stop: [],
+      stop_token_ids: [],
+      ignore_eos: false,
+      max_tokens: maxTokens,
+      min_tokens: 0,
+      logprobs: null,
+      prompt_logprobs: null,
+      skip_special_tokens: true,
+      spaces_between_special_tokens: true,
+      include_stop_str_in_output: false,
+    },
+    model,
+    stream: false,
+    stream_options: null,
+    cache_salt: null,
+    priority: 0,
+    kv_transfer_params: null,
+  }));
+}
+
 /** vLLM's current error body; the HTTP status must equal `code`. */
 export function buildErrorResponse(message: string, code: number, type?: string, param: string | null = null): ErrorResponse {
   const defaultType = code === 404 ? 'NotFoundError' : code >= 500 ? 'InternalServerError' : 'BadRequestError';

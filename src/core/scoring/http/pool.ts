@@ -196,6 +196,25 @@ export class HttpEndpointPool {
     this.health.close();
   }
 
+  /**
+   * One attempt at a route the server may not have (an optional feature probed at connect): the
+   * parsed value, or undefined for any failure, which is an answer here, not a problem to retry or
+   * report. An abort still rejects.
+   */
+  async tryOnce<T>(call: HttpCall<T>): Promise<T | undefined> {
+    throwIfAborted(call.signal);
+    throwIfAborted(this.closer.signal);
+    const admission = call.light ? this.lightAdmission : this.admission;
+    const idx = await admission.acquire(call.signal, undefined, call.urlIndex);
+    try {
+      const result = await this.attempt(idx, call);
+      throwIfAborted(call.signal);
+      return result.ok ? result.value : undefined;
+    } finally {
+      admission.release(idx);
+    }
+  }
+
   /** One logical call: attempts, retries, back-off; resolves with `call.parse`'s value. */
   async request<T>(call: HttpCall<T>): Promise<T> {
     throwIfAborted(call.signal);

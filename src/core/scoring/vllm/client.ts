@@ -6,13 +6,15 @@
  *   token-id lists (total tokens <= maxTokensPerRequest, at most maxPromptsPerRequest prompts; a
  *   longer sequence goes alone), sends them concurrently within the per-replica in-flight limit,
  *   validates that every choice covers its whole prompt, and reassembles results in input order.
- * - tokenize(): `POST /tokenize` per text, `add_special_tokens: false`, concurrently under the same
- *   limits. It cannot be batched: vLLM's request takes one prompt
- *   (vllm/entrypoints/serve/tokenize/protocol.py: `class TokenizeCompletionRequest(OpenAIBaseModel):
- *   model: str | None = None; prompt: str`), and the one request that takes a list of prompts,
- *   /v1/completions, would run the model over every text to return its ids. The texts of a chunk
- *   are tokenized once each (scoreRecords dedupes them); SGLang's /v1/tokenize takes a list and is
- *   batched (sglang/client.ts).
+ * - tokenize(): `add_special_tokens: false`, under the same limits. vLLM's /tokenize takes one
+ *   prompt (vllm/entrypoints/serve/tokenize/protocol.py: `class TokenizeCompletionRequest(
+ *   OpenAIBaseModel): model: str | None = None; prompt: str`), and an HTTP call per text is most of
+ *   what scoring costs the client (and a Python API server). When the server has
+ *   `/v1/completions/render` (see protocol.ts) and, at connect, tokenizes a probe there exactly as
+ *   /tokenize does, texts go there in batches ({@link RENDER_TEXTS_PER_REQUEST}); a text that
+ *   might pass the renderer's length limit, or a batch it refuses, goes through /tokenize one
+ *   text at a time, so the ids are /tokenize's either way. The texts of a chunk are tokenized once
+ *   each (scoreRecords dedupes them); SGLang's /v1/tokenize takes a list (sglang/client.ts).
  * - Retries, back-off, Retry-After, timeouts, cancellation and replica selection: `../http/pool.ts`;
  *   batching, refusal splitting, identity and close: `../http/scorer.ts`.
  *
@@ -29,12 +31,15 @@ import { BatchingHttpScorer, checkPositiveIntegers, connectPool } from '../http/
 import type { ChatRenderer } from '../chat/types';
 import { VllmChatRenderer } from './chatRenderer';
 import { scanPromptLogprobs } from './promptLogprobsScan';
+import { runAll } from '../http/runAll';
 import {
+  buildRenderRequest,
   buildScoringRequest,
   buildTokenizeRequest,
   parseEchoLogprobs,
   parseModelList,
   parsePromptLogprobs,
+  parseRenderResponse,
   parseTokenizeResponse,
   type VllmMode,
 } from './protocol';
@@ -64,10 +69,15 @@ export interface VllmServerInfo {
   servedModel: string;
   maxModelLen: number;
   bosId: number | undefined;
+  /** The server tokenizes lists of texts at /v1/completions/render, as /tokenize does. */
+  render: boolean;
 }
 
 const DEFAULT_MAX_TOKENS_PER_REQUEST = 16384;
 const DEFAULT_MAX_PROMPTS_PER_REQUEST = 1024;
+/** Texts per /v1/completions/render call, and their summed UTF-16 length at most. */
+export const RENDER_TEXTS_PER_REQUEST = 256;
+const RENDER_CHARS_PER_REQUEST = 1 << 20;
 
 export class VllmScorer extends BatchingHttpScorer {
   readonly modelId: string;
@@ -78,6 +88,14 @@ export class VllmScorer extends BatchingHttpScorer {
   readonly mode: VllmMode;
   chat?: ChatRenderer;
   chatUnavailable?: string;
+  /** Whether texts are tokenized in batches at /v1/completions/render (see tokenize()). */
+  renderTexts: boolean;
+  /**
+   * The longest text, in UTF-8 bytes, sent to the renderer: its limit is max_model_len - 1 tokens
+   * (max_tokens 1), and a text of b bytes has at most b + 1 tokens (each token covers at least one
+   * byte; a SentencePiece tokenizer may add one leading word-start piece).
+   */
+  private readonly maxRenderBytes: number;
 
   private constructor(pool: HttpEndpointPool, opts: VllmScorerOptions, info: VllmServerInfo) {
     super(pool, info.servedModel, {
@@ -90,6 +108,8 @@ export class VllmScorer extends BatchingHttpScorer {
     this.maxModelLen = info.maxModelLen;
     // Both modes run one generated token (see DEFAULT_VLLM_MODE), which must fit in the context.
     this.maxContext = info.maxModelLen - 1;
+    this.renderTexts = info.render;
+    this.maxRenderBytes = info.maxModelLen - 2;
   }
 
   /**
@@ -112,23 +132,73 @@ export class VllmScorer extends BatchingHttpScorer {
     return scorer;
   }
 
-  tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
-    return this.tokenizeEach(
-      texts,
-      async (text, sig) => {
-        const r = await this.pool.request({
-          method: 'POST',
-          path: '/tokenize',
-          body: buildTokenizeRequest(this.servedModel, text, false),
-          parse: parseTokenizeResponse,
-          what: 'tokenize',
-          light: true,
-          signal: sig,
+  async tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+    if (!this.renderTexts) return this.tokenizeEach(texts, (text, sig) => this.tokenizeOne(text, sig), signal);
+    const results: number[][] = texts.map(() => []);
+    const batched: number[] = [];
+    const alone: number[] = [];
+    texts.forEach((text, i) => {
+      if (text === '') return;
+      (Buffer.byteLength(text, 'utf8') <= this.maxRenderBytes ? batched : alone).push(i);
+    });
+    const batches = planBatches(
+      batched.map((i) => (texts[i] as string).length),
+      RENDER_CHARS_PER_REQUEST,
+      RENDER_TEXTS_PER_REQUEST,
+    ).map((b) => b.map((k) => batched[k] as number));
+    await runAll(
+      batches.length + alone.length,
+      async (k, sig) => {
+        if (k >= batches.length) {
+          const i = alone[k - batches.length] as number;
+          results[i] = await this.tokenizeOne(texts[i] as string, sig);
+          return;
+        }
+        const idx = batches[k] as number[];
+        const lists = await this.renderBatch(idx.map((i) => texts[i] as string), sig);
+        idx.forEach((i, j) => {
+          results[i] = lists[j] as number[];
         });
-        return r.tokens;
       },
       signal,
     );
+    return results;
+  }
+
+  /**
+   * One batch at /v1/completions/render. A refusal (a text over the length limit after all, one
+   * that tokenizes to nothing, a replica without the route) sends the batch through /tokenize.
+   */
+  private async renderBatch(batch: string[], signal: AbortSignal): Promise<number[][]> {
+    try {
+      return await this.pool.request({
+        method: 'POST',
+        path: RENDER_PATH,
+        body: buildRenderRequest(this.servedModel, batch),
+        parse: (body) => parseRenderResponse(body, batch.length),
+        what: `render (${batch.length} texts)`,
+        light: true,
+        signal,
+      });
+    } catch (e) {
+      if (!(e instanceof PermanentScorerError)) throw e;
+      // A replica without the route: the others may have it, but a batch there would wait twice.
+      if ((e as PermanentScorerError & { status?: number }).status === 404) this.renderTexts = false;
+      return runAll(batch.length, (j, sig) => this.tokenizeOne(batch[j] as string, sig), signal);
+    }
+  }
+
+  private async tokenizeOne(text: string, signal: AbortSignal): Promise<number[]> {
+    const r = await this.pool.request({
+      method: 'POST',
+      path: '/tokenize',
+      body: buildTokenizeRequest(this.servedModel, text, false),
+      parse: parseTokenizeResponse,
+      what: 'tokenize',
+      light: true,
+      signal,
+    });
+    return r.tokens;
   }
 
   /** `needFrom`: the prompt_logprobs reader leaves the log-probs before it unconverted (NaN). */
@@ -179,7 +249,37 @@ async function discover(pool: HttpEndpointPool, opts: VllmScorerOptions, signal?
   if (maxModelLen <= 1) {
     throw new PermanentScorerError(`could not read max_model_len of ${JSON.stringify(servedModel)} from ${pool.displayUrl(0)}`);
   }
-  return { servedModel, maxModelLen, bosId };
+
+  // 3. Batched tokenizing: only where the renderer gives the probe's ids exactly as /tokenize did.
+  const rendered = await pool.tryOnce({
+    method: 'POST',
+    path: RENDER_PATH,
+    body: buildRenderRequest(servedModel, [probe, RENDER_PROBE_TEXT]),
+    parse: (body) => parseRenderResponse(body, 2),
+    what: 'render (probe)',
+    ...(signal ? { signal } : {}),
+  });
+  let render = false;
+  if (rendered !== undefined && sameIds(rendered[0] as number[], plain.tokens)) {
+    const other = await pool.request({
+      method: 'POST',
+      path: '/tokenize',
+      body: buildTokenizeRequest(servedModel, RENDER_PROBE_TEXT, false),
+      parse: parseTokenizeResponse,
+      what: 'tokenize (render probe)',
+      signal,
+    });
+    render = sameIds(rendered[1] as number[], other.tokens);
+  }
+  return { servedModel, maxModelLen, bosId, render };
+}
+
+const RENDER_PATH = '/v1/completions/render';
+/** Leading space, accents, a tab and newline, CJK and an emoji: where two tokenizing paths would part. */
+const RENDER_PROBE_TEXT = ' Naïve café:\n\tnumber 12345 日本語 🙂 done.';
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
 
 export { planBatches, detectBos };

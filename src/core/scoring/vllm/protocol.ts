@@ -59,6 +59,18 @@
  *   return_token_strs} → {count, max_model_len, tokens: int[], token_strs}. One prompt per call.
  *   Not behind the API-key middleware (`GUARDED_PREFIX = ("/v1", ...)` in
  *   `vllm/entrypoints/serve/middleware/authenticate.py`), but sending the key is harmless.
+ * POST /v1/completions/render — `vllm/entrypoints/serve/render/{api_router,serving}.py`: the
+ *   completions request (CompletionRequest above) is tokenized by the same renderer as /tokenize
+ *   and NOT run: `render_completion_request` answers `[item.model_dump() for item in result]`, one
+ *   GenerateRequest per prompt in the order sent (`vllm/entrypoints/serve/disagg/protocol.py`:
+ *   {request_id, token_ids: int[], features, sampling_params, model, stream, stream_options,
+ *   cache_salt, priority, kv_transfer_params}). So a list of texts is tokenized in one call.
+ *     - A prompt that tokenizes to nothing fails the whole request ("No token_ids rendered", 400).
+ *     - The completions length check applies (`TokenizeParams._token_len_check`,
+ *       `vllm/renderers/params.py`): more than max_model_len - max_tokens tokens is a 400 for the
+ *       whole request, and the tokenizer may cut a longer prompt to that many + 1 first.
+ *     - It is one of the "scale-out" endpoints: off by default on `vllm serve`, on with
+ *       `VLLM_ENABLE_SCALE_OUT_ENDPOINTS=1`; older releases have no such route (404).
  * GET /v1/models — `vllm/entrypoints/openai/models/serving.py` (show_available_models) and
  *   `vllm/entrypoints/serve/engine/protocol.py` (ModelList, ModelCard): {object: "list", data:
  *   [{id, object: "model", created, owned_by: "vllm", root, parent, max_model_len, permission}]};
@@ -199,6 +211,15 @@ export function buildScoringRequest(model: string, sequences: number[][], mode: 
 
 export function buildTokenizeRequest(model: string, text: string, addSpecialTokens: boolean): TokenizeRequest {
   return { model, prompt: text, add_special_tokens: addSpecialTokens };
+}
+
+/**
+ * `POST /v1/completions/render` of texts: tokenized like `/tokenize` with `add_special_tokens`
+ * false, one id list per text. `max_tokens: 1` keeps the renderer's length limit at
+ * max_model_len - 1 tokens, the most a scored sequence may use anyway.
+ */
+export function buildRenderRequest(model: string, texts: string[]): CompletionRequest {
+  return { model, prompt: texts, max_tokens: 1, add_special_tokens: false };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,4 +368,18 @@ export function parseTokenizeResponse(body: unknown): TokenizeResponse {
     tokens: tokens as number[],
     token_strs: null,
   };
+}
+
+/** The token ids of each of `n` prompts from a `/v1/completions/render` answer, in the order sent. */
+export function parseRenderResponse(body: unknown, n: number): number[][] {
+  if (!Array.isArray(body)) {
+    rejectErrorBody(asObject(body, 'render response'));
+    throw new MalformedResponseError('render response is not a list');
+  }
+  if (body.length !== n) throw new MalformedResponseError(`render response has ${body.length} entries for ${n} prompts`);
+  return body.map((item, i) => {
+    const ids = asObject(item, `render entry ${i}`)['token_ids'];
+    if (!Array.isArray(ids) || !ids.every(isTokenId)) throw new MalformedResponseError(`render entry ${i} has no valid token_ids`);
+    return ids as number[];
+  });
 }
