@@ -78,6 +78,7 @@ describe('vLLM backend: tokenizing at /v1/completions/render', () => {
       assert.equal(fake.requestsTo(RENDER).length, 1);
       assert.deepEqual(fake.requestsTo('/tokenize').map((r) => (r.body as { prompt: string }).prompt).sort(), [...texts].sort());
       assert.equal(scorer.renderTexts, true, 'a refused batch does not turn the route off');
+      assert.deepEqual(events.filter((e) => e.type === 'permanent-error'), [], 'a refusal answered by /tokenize is not reported as an error');
     });
 
     it('retries a failing render call and turns the route off after a 404', async () => {

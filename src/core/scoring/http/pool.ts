@@ -98,6 +98,8 @@ export interface HttpCall<T> {
    * busy (which would leave it idle once they finish).
    */
   light?: boolean;
+  /** The caller answers a refusal another way (another route): no `permanent-error` event for it. */
+  refusalHandled?: boolean;
 }
 
 export class HttpEndpointPool {
@@ -289,7 +291,7 @@ export class HttpEndpointPool {
   private permanent(call: HttpCall<unknown>, idx: number, failure: Failure): PermanentScorerError {
     const url = this.displayUrl(idx);
     const status = failure.status ?? 0;
-    this.emit({ type: 'permanent-error', url, what: call.what, status, message: failure.message });
+    if (!call.refusalHandled) this.emit({ type: 'permanent-error', url, what: call.what, status, message: failure.message });
     const statusPart = failure.status === undefined || (status >= 200 && status < 300) ? '' : `HTTP ${status}: `;
     const err = new PermanentScorerError(`${call.what} at ${url}: ${statusPart}${failure.message}`);
     (err as PermanentScorerError & { status?: number }).status = status;

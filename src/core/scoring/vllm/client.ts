@@ -178,6 +178,7 @@ export class VllmScorer extends BatchingHttpScorer {
         parse: (body) => parseRenderResponse(body, batch.length),
         what: `render (${batch.length} texts)`,
         light: true,
+        refusalHandled: true,
         signal,
       });
     } catch (e) {
