@@ -31,23 +31,27 @@ export class Progress {
     }
   }
 
+  /**
+   * Called once per record: a million-record run calls it a million times, so the rate and the
+   * estimate are formatted only when a line or the bar is actually drawn.
+   */
   update(done: number, tokens: number): void {
     this.done = done;
     this.eta.observe(done);
-    const rate = Math.round(tokens / Math.max(0.001, (Date.now() - this.started) / 1000)).toLocaleString('en-US');
+    if (!this.bar && this.quiet) return;
+    const now = Date.now();
+    const interval = this.bar ? BAR_REDRAW_MS : LINE_INTERVAL_MS;
+    if (now - this.lastLine < interval && done !== this.total) return;
+    this.lastLine = now;
+    const rate = Math.round(tokens / Math.max(0.001, (now - this.started) / 1000)).toLocaleString('en-US');
     const eta = this.eta.remainingText();
     if (this.bar) {
       this.bar.update(done, { rate, eta });
       return;
     }
-    if (this.quiet) return;
-    const now = Date.now();
-    if (now - this.lastLine >= 5000 || done === this.total) {
-      this.lastLine = now;
-      const percent = this.total > 0 ? Math.floor((100 * done) / this.total) : 100;
-      const etaPart = done < this.total && eta !== '-' ? `, ETA ${eta}` : '';
-      process.stderr.write(`${this.label}: ${done}/${this.total} ${this.unit} (${percent}%), ${rate} tok/s${etaPart}\n`);
-    }
+    const percent = this.total > 0 ? Math.floor((100 * done) / this.total) : 100;
+    const etaPart = done < this.total && eta !== '-' ? `, ETA ${eta}` : '';
+    process.stderr.write(`${this.label}: ${done}/${this.total} ${this.unit} (${percent}%), ${rate} tok/s${etaPart}\n`);
   }
 
   stop(): void {
@@ -57,6 +61,10 @@ export class Progress {
     }
   }
 }
+
+/** cli-progress draws at most 10 times a second (its default fps); a plain line every 5 s. */
+const BAR_REDRAW_MS = 100;
+const LINE_INTERVAL_MS = 5000;
 
 /** How fast the rate estimate forgets: records arrive in chunks, seconds apart. */
 const RATE_TIME_CONSTANT_S = 60;

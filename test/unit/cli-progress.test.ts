@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EtaEstimator, formatDuration } from '../../src/cli/progress';
+import { EtaEstimator, formatDuration, Progress } from '../../src/cli/progress';
 
 describe('formatDuration', () => {
   it('rounds before splitting: never 60s or 60m', () => {
@@ -51,5 +51,27 @@ describe('EtaEstimator', () => {
     for (let i = 1; i < estimates.length; i++) {
       assert.ok(Math.abs(estimates[i] - estimates[i - 1]) / estimates[i - 1] < 0.1, `jump from ${estimates[i - 1].toFixed(0)} to ${estimates[i].toFixed(0)}`);
     }
+  });
+});
+
+describe('Progress (plain lines, not a terminal)', () => {
+  it('writes the first and the last record at once, nothing between within 5 s, and nothing when quiet', () => {
+    const written: string[] = [];
+    const write = process.stderr.write;
+    const wasTTY = process.stderr.isTTY;
+    Object.defineProperty(process.stderr, 'isTTY', { value: false, configurable: true });
+    process.stderr.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      const progress = new Progress(5000, 'scoring');
+      for (let done = 1; done <= 5000; done++) progress.update(done, done * 100);
+      const quiet = new Progress(10, 'quiet', true);
+      for (let done = 1; done <= 10; done++) quiet.update(done, done);
+    } finally {
+      process.stderr.write = write;
+      Object.defineProperty(process.stderr, 'isTTY', { value: wasTTY, configurable: true });
+    }
+    assert.equal(written.length, 2, written.join(''));
+    assert.match(written[0] as string, /^scoring: 1\/5000 records \(0%\), [\d,]+ tok\/s\n$/);
+    assert.match(written[1] as string, /^scoring: 5000\/5000 records \(100%\), [\d,]+ tok\/s\n$/);
   });
 });

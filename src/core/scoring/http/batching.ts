@@ -43,7 +43,7 @@ export function prepareSequences(
   const toSend: number[] = [];
   const failures = new Map<number, Error>();
   sequences.forEach((ids, i) => {
-    if (!Array.isArray(ids) || !ids.every((t) => Number.isInteger(t) && t >= 0)) {
+    if (!Array.isArray(ids) || !allTokenIds(ids)) {
       throw new PermanentScorerError(`sequence ${i} is not a list of token ids`);
     }
     if (ids.length > maxContext) {
@@ -158,4 +158,13 @@ export async function batchedLogprobs(
   };
   await runAll(batches.length, (b, sig) => send(batches[b] as number[], sig), signal);
   return finishLogprobs(results, failures);
+}
+
+/** Every element a non-negative integer; a plain loop: this runs over every token of every request. */
+function allTokenIds(ids: readonly unknown[]): boolean {
+  for (let j = 0; j < ids.length; j++) {
+    const t = ids[j];
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0) return false;
+  }
+  return true;
 }
