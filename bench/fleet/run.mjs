@@ -70,7 +70,7 @@ export async function scoreAgainst(work, dataset, urls, extra = [], { check = tr
   const usage = JSON.parse(readFileSync(usagePath, 'utf8'));
   const verdict = check ? await checkFleetScores(dataset, out, MAX_MODEL_LEN) : { checked: 0, mismatches: 0, examples: [] };
   rmSync(out, { force: true });
-  return { limits: (stats.inFlightLimits ?? []).map((l) => l.limit), tokens: stats.evaluatedTokens, seconds: stats.seconds, wallSeconds, cpuSeconds: usage.cpuSeconds, systemSeconds: usage.systemSeconds, maxRssMb: usage.maxRssMb, records: stats.records, failed: stats.failed, ...verdict };
+  return { limits: (stats.inFlightLimits ?? []).map((l) => l.limit), tokenizeRoute: stats.tokenizeRoute, tokens: stats.evaluatedTokens, seconds: stats.seconds, wallSeconds, cpuSeconds: usage.cpuSeconds, systemSeconds: usage.systemSeconds, maxRssMb: usage.maxRssMb, records: stats.records, failed: stats.failed, ...verdict };
 }
 
 const round = (x, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -90,6 +90,8 @@ export async function benchFleet({ log = console.log, records = 40_000, capacity
       const how = render ? 'texts tokenized at /v1/completions/render' : 'one /tokenize call per text (no render endpoint)';
       try {
         const r = await scoreAgainst(work, dataset, instant.urls);
+        const expectedRoute = render ? '/v1/completions/render' : '/tokenize';
+        if (r.tokenizeRoute !== expectedRoute) throw new Error(`the run tokenized at ${r.tokenizeRoute}, not ${expectedRoute}`);
         results[name] = { ...r, tokensPerCpuSecond: Math.round(r.tokens / r.cpuSeconds) };
         log(
           `fleet: client ceiling, ${how}: ${results[name].tokensPerCpuSecond.toLocaleString('en-US')} scored tokens per CPU-second ` +

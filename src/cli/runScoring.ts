@@ -26,6 +26,8 @@ export interface ScoringRun {
   seconds: number;
   /** HTTP backends: each replica's in-flight limit at the end of the run (see inFlightLimit.ts). */
   inFlightLimits?: { url: string; limit: number }[];
+  /** HTTP backends: where texts were tokenized at the end of the run. */
+  tokenizeRoute?: string;
 }
 
 export interface ScoringCallbacks {
@@ -130,6 +132,7 @@ export async function runScoring(datasetPath: string, settings: ResolvedScoreSet
       validMeanLoss: metricSettings.validMeanLoss,
       seconds: (Date.now() - started) / 1000,
       ...(scorer.inFlightLimits ? { inFlightLimits: scorer.inFlightLimits() } : {}),
+      ...(scorer.tokenizeRoute ? { tokenizeRoute: scorer.tokenizeRoute() } : {}),
     };
   });
 }

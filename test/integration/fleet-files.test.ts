@@ -37,7 +37,9 @@ describe('batch files', () => {
     const direct = await siftAsync(['score', dataset, '--url', serve.url, ...common, '--out', join(dir, 'direct.jsonl'), '--stats', join(dir, 'direct-stats.json')]);
     assert.equal(direct.status, 0, direct.stderr);
     // --stats names each replica's in-flight limit at the end: adapted (2..64) by default, fixed by --concurrency.
-    const limits = (JSON.parse(readFileSync(join(dir, 'direct-stats.json'), 'utf8')) as { inFlightLimits: { url: string; limit: number }[] }).inFlightLimits;
+    const directStats = JSON.parse(readFileSync(join(dir, 'direct-stats.json'), 'utf8')) as { inFlightLimits: { url: string; limit: number }[]; tokenizeRoute: string };
+    const limits = directStats.inFlightLimits;
+    assert.equal(directStats.tokenizeRoute, '/v1/completions/render', 'sift serve tokenizes lists of texts, and the run says it used that');
     assert.equal(limits.length, 1);
     assert.ok(limits[0]!.limit >= 2 && limits[0]!.limit <= 64, `limit ${limits[0]!.limit}`);
     const fixed = await siftAsync(['score', dataset, '--url', serve.url, ...common, '--concurrency', '3', '--stats', join(dir, 'fixed-stats.json')]);

@@ -46,6 +46,7 @@ describe('vLLM backend: tokenizing at /v1/completions/render', () => {
 
     it('is used after the connect probes agree, with no error reported', () => {
       assert.equal(scorer.renderTexts, true);
+      assert.equal(scorer.tokenizeRoute(), RENDER);
       assert.deepEqual(events.filter((e) => e.type === 'permanent-error' || e.type === 'gave-up'), []);
     });
 
@@ -100,6 +101,7 @@ describe('vLLM backend: tokenizing at /v1/completions/render', () => {
     const { fake, scorer, events } = await start({});
     try {
       assert.equal(scorer.renderTexts, false);
+      assert.equal(scorer.tokenizeRoute(), '/tokenize');
       assert.deepEqual(events.filter((e) => e.type === 'permanent-error' || e.type === 'gave-up' || e.type === 'retry'), []);
       fake.requests.length = 0;
       const texts = ['one', 'two', 'three'];

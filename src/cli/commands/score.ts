@@ -88,7 +88,7 @@ export async function scoreCommand(file: string, flags: ScoreCommandFlags): Prom
     printSummary(summary, metrics, run);
     if (flags.stats) {
       const notComputableCounts = Object.fromEntries(metrics.map((metric) => [metric, summary.notComputableCount(metric)]));
-      const stats = { records: summary.records, failed: summary.failed, notComputable: notComputableCounts, invalid: run.stats.invalid, cached: run.stats.cached, evaluatedTokens: run.stats.evaluatedTokens, seconds: run.seconds, model: run.modelId, ...(run.inFlightLimits ? { inFlightLimits: run.inFlightLimits } : {}) };
+      const stats = { records: summary.records, failed: summary.failed, notComputable: notComputableCounts, invalid: run.stats.invalid, cached: run.stats.cached, evaluatedTokens: run.stats.evaluatedTokens, seconds: run.seconds, model: run.modelId, ...(run.inFlightLimits ? { inFlightLimits: run.inFlightLimits } : {}), ...(run.tokenizeRoute ? { tokenizeRoute: run.tokenizeRoute } : {}) };
       await writeFileAtomic(flags.stats, JSON.stringify(stats) + '\n');
     }
     return failures.length > 0 ? EXIT_RECORDS_FAILED : EXIT_OK;

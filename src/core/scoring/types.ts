@@ -33,6 +33,8 @@ export interface TokenScorer {
   readonly health?: EndpointHealth;
   /** Each replica's in-flight limit now (HTTP backends; it adapts to the replica's latency unless fixed). */
   inFlightLimits?(): { url: string; limit: number }[];
+  /** HTTP backends: the route texts are tokenized at now (vLLM: `/v1/completions/render` or `/tokenize`). */
+  tokenizeRoute?(): string;
 }
 
 /** Thrown for problems that retrying cannot fix (4xx other than 429, bad config). */

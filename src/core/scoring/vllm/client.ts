@@ -132,6 +132,10 @@ export class VllmScorer extends BatchingHttpScorer {
     return scorer;
   }
 
+  tokenizeRoute(): string {
+    return this.renderTexts ? RENDER_PATH : '/tokenize';
+  }
+
   async tokenize(texts: string[], signal?: AbortSignal): Promise<number[][]> {
     if (!this.renderTexts) return this.tokenizeEach(texts, (text, sig) => this.tokenizeOne(text, sig), signal);
     const results: number[][] = texts.map(() => []);
