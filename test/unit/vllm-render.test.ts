@@ -113,6 +113,20 @@ describe('vLLM backend: tokenizing at /v1/completions/render', () => {
     }
   });
 
+  it('keeps each render request under half of what sift serve takes (500,000 characters)', async () => {
+    const fake = await FakeVllm.start({ maxModelLen: 10_000, render: true });
+    try {
+      const scorer = await VllmScorer.connect({ urls: [fake.url], ...FAST });
+      const texts = Array.from({ length: 200 }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(9000));
+      assert.deepEqual(await scorer.tokenize(texts), texts.map((t) => toyTokenize(t, false)));
+      const sizes = fake.requestsTo(RENDER).slice(1).map((r) => (r.body as { prompt: string[] }).prompt.reduce((sum, t) => sum + t.length, 0));
+      assert.ok(sizes.length >= 4 && sizes.every((chars) => chars <= 500_000), `characters per render request: ${sizes.join(', ')}`);
+      assert.equal(fake.requestsTo('/tokenize').length, 3, 'only the connect probes: BOS (twice) and the render check');
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('is not used when the renderer tokenizes a probe differently from /tokenize', async () => {
     const { fake, scorer } = await start({ render: true, renderSkew: true });
     try {

@@ -75,9 +75,12 @@ export interface VllmServerInfo {
 
 const DEFAULT_MAX_TOKENS_PER_REQUEST = 16384;
 const DEFAULT_MAX_PROMPTS_PER_REQUEST = 1024;
-/** Texts per /v1/completions/render call, and their summed UTF-16 length at most. */
+/**
+ * Texts per /v1/completions/render call, and their summed UTF-16 length at most (half of what
+ * `sift serve` takes in one request: a modest body for any server).
+ */
 export const RENDER_TEXTS_PER_REQUEST = 256;
-const RENDER_CHARS_PER_REQUEST = 1 << 20;
+const RENDER_CHARS_PER_REQUEST = 500_000;
 
 export class VllmScorer extends BatchingHttpScorer {
   readonly modelId: string;
