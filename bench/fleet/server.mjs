@@ -1,7 +1,7 @@
 // A synthetic vLLM fleet for `npm run bench`: N replicas (one HTTP server each on 127.0.0.1) that
 // answer the subset of vLLM's API Sift uses (GET /v1/models, POST /tokenize, POST /v1/completions
 // with token-id prompts, GET /health, and POST /v1/completions/render unless `"render": false`, as
-// `vllm serve` has it only with VLLM_ENABLE_SCALE_OUT_ENDPOINTS=1) in vLLM's shapes, with the closed-form model of model.mjs, and
+// `vllm serve` has it only with --enable-scale-out) in vLLM's shapes, with the closed-form model of model.mjs, and
 // vLLM V1's context rule (src/core/serve/vllmRefusals.ts). Run as a child process, so the client's
 // CPU time is measured apart from the fleet's:
 //

@@ -23,7 +23,7 @@ export interface FakeVllmOptions {
   /** Fault injection by content: a request with a prompt for which this returns a message gets a 400 with it. */
   rejectIf?: (ids: readonly number[]) => string | undefined;
   hold?: FakeServerOptions['hold'];
-  /** Answer POST /v1/completions/render (off by default, like `vllm serve` without VLLM_ENABLE_SCALE_OUT_ENDPOINTS=1). */
+  /** Answer POST /v1/completions/render (off by default, like `vllm serve` without --enable-scale-out). */
   render?: boolean;
   /** Tokenize differently in /v1/completions/render than in /tokenize (a server that must not be trusted with it). */
   renderSkew?: boolean;
