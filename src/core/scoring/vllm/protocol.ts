@@ -70,9 +70,9 @@
  *       `vllm/renderers/params.py`): more than max_model_len - max_tokens tokens is a 400 for the
  *       whole request, and the tokenizer may cut a longer prompt to that many + 1 first.
  *     - It is one of the "scale-out" endpoints (`vllm/entrypoints/scale_out/factories.py`): on
- *       `vllm serve` only with `--enable-scale-out` since v0.30.0, with the environment variable
- *       `VLLM_ENABLE_SCALE_OUT_ENDPOINTS=1` before (opt-in since vllm PR 54579; on by default in
- *       the releases before that which had it); older releases have no such route (404).
+ *       `vllm serve` only with `--enable-scale-out` since v0.30.0 (opt-in since vllm PR 54579;
+ *       development builds between read `VLLM_ENABLE_SCALE_OUT_ENDPOINTS=1`); earlier releases
+ *       with the route serve it by default; older ones have no such route (404).
  * GET /v1/models — `vllm/entrypoints/openai/models/serving.py` (show_available_models) and
  *   `vllm/entrypoints/serve/engine/protocol.py` (ModelList, ModelCard): {object: "list", data:
  *   [{id, object: "model", created, owned_by: "vllm", root, parent, max_model_len, permission}]};
