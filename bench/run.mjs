@@ -153,7 +153,7 @@ try {
 }
 
 // 8. The client against a synthetic vLLM fleet (bench/fleet): its ceiling in scored tokens per
-// CPU-second, the share of 1, 2 and 4 replicas' prefill capacity it keeps busy, and the peak RSS
+// CPU-second (with and without /v1/completions/render), the share of 1, 2 and 4 replicas' prefill capacity it keeps busy, and the peak RSS
 // of a million-record run; every score checked against the closed form.
 {
   const { benchFleet } = await import('./fleet/run.mjs');
