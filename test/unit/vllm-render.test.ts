@@ -127,6 +127,27 @@ describe('vLLM backend: tokenizing at /v1/completions/render', () => {
     }
   });
 
+  it('goes on rendering on the replica that answers while another is down, and the ids stay exact', async () => {
+    const [a, b] = [await FakeVllm.start({ maxModelLen: MAX_MODEL_LEN, render: true }), await FakeVllm.start({ maxModelLen: MAX_MODEL_LEN, render: true })];
+    try {
+      const scorer = await VllmScorer.connect({ urls: [a.url, b.url], ...FAST });
+      const texts = surprisingTexts();
+      await b.close();
+      a.requests.length = 0;
+      assert.deepEqual(await scorer.tokenize(texts), texts.map((t) => toyTokenize(t, false)));
+      assert.equal(scorer.renderTexts, true, 'a replica that is down is not a replica without the route');
+      assert.ok(a.requestsTo(RENDER).length >= 3);
+      await b.restart();
+      b.requests.length = 0;
+      const again = texts.map((t) => `${t} again`);
+      assert.deepEqual(await scorer.tokenize(again), again.map((t) => toyTokenize(t, false)));
+      await scorer.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('is not used when the renderer tokenizes a probe differently from /tokenize', async () => {
     const { fake, scorer } = await start({ render: true, renderSkew: true });
     try {
