@@ -47,15 +47,15 @@ async function replay({ urls, tokenizeCalls, tokenizeChars, renderCalls = 0, ren
   // The bodies are built before the clock starts: building them is not the transport's work.
   const text = 'the a model data set record answer question explain why how when where list write short long '.repeat(200);
   const meanChars = Math.max(1, Math.round(tokenizeChars / Math.max(1, tokenizeCalls)));
-  const tokenizeBodies = Array.from({ length: tokenizeCalls }, () =>
-    JSON.stringify({ model: 'fleet-model', prompt: text.slice(0, Math.min(text.length, Math.round(meanChars * (0.5 + next())))), add_special_tokens: false }),
-  );
+  /** A text of about `mean` characters (between half and one and a half times). */
+  const sampleText = (mean) => text.slice(0, Math.min(text.length, Math.round(mean * (0.5 + next()))));
+  const tokenizeBodies = Array.from({ length: tokenizeCalls }, () => JSON.stringify({ model: 'fleet-model', prompt: sampleText(meanChars), add_special_tokens: false }));
   const textsPerRender = Math.max(1, Math.round(renderTexts / Math.max(1, renderCalls)));
   const meanRenderChars = Math.max(1, Math.round(renderChars / Math.max(1, renderTexts)));
   const renderBodies = Array.from({ length: renderCalls }, () =>
     JSON.stringify({
       model: 'fleet-model',
-      prompt: Array.from({ length: textsPerRender }, () => text.slice(0, Math.min(text.length, Math.round(meanRenderChars * (0.5 + next()))))),
+      prompt: Array.from({ length: textsPerRender }, () => sampleText(meanRenderChars)),
       max_tokens: 1,
       add_special_tokens: false,
     }),

@@ -56,7 +56,7 @@ export function hashIds(ids: readonly number[]): number {
   return h >>> 0;
 }
 
-function sameIds(a: readonly number[], b: readonly number[]): boolean {
+export function sameIds(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

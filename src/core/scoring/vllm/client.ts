@@ -32,6 +32,7 @@ import type { ChatRenderer } from '../chat/types';
 import { VllmChatRenderer } from './chatRenderer';
 import { scanPromptLogprobs } from './promptLogprobsScan';
 import { runAll } from '../http/runAll';
+import { sameIds } from '../sequenceSet';
 import {
   buildRenderRequest,
   buildScoringRequest,
@@ -192,7 +193,7 @@ export class VllmScorer extends BatchingHttpScorer {
       if (!(e instanceof PermanentScorerError)) throw e;
       // A replica without the route: the others may have it, but a batch there would wait twice.
       if ((e as PermanentScorerError & { status?: number }).status === 404) this.renderTexts = false;
-      return runAll(batch.length, (j, sig) => this.tokenizeOne(batch[j] as string, sig), signal);
+      return this.tokenizeEach(batch, (text, sig) => this.tokenizeOne(text, sig), signal);
     }
   }
 
@@ -286,9 +287,6 @@ const RENDER_PATH = '/v1/completions/render';
 /** Leading space, accents, a tab and newline, CJK and an emoji: where two tokenizing paths would part. */
 const RENDER_PROBE_TEXT = ' Naïve café:\n\tnumber 12345 日本語 🙂 done.';
 
-function sameIds(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((id, i) => id === b[i]);
-}
 
 export { planBatches, detectBos };
 export type { HttpEvent, HttpStats };
